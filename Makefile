@@ -1,0 +1,147 @@
+# tssd — plain Makefile. `make` builds every binary into build/.
+# `make check` and `make demo` install what a fresh Debian 12 machine lacks (make deps).
+
+CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+FUZZ_CC  ?= clang
+BUILD    := build
+
+DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
+                   libyaml-dev libsystemd-dev clang libclang-rt-14-dev valgrind systemd
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes
+COMMON   := -std=gnu11 -D_GNU_SOURCE -g -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP $(WARN)
+HARDEN   := -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE -fstack-clash-protection
+CFLAGS   ?=
+CFLAGS   := $(COMMON) $(HARDEN) $(CFLAGS)
+LDFLAGS  := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+LIBS     := -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_CFLAGS := $(COMMON) -O1 $(SAN)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP \
+               -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address,undefined -DTSS_FUZZING
+
+# Library modules (DESIGN.md §1). Directories appear as they get code.
+LIB_DIRS := util keystore mpc eth wire config tls daemon
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+GEN_SRCS := $(BUILD)/gen/bip39_wordlist.c
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS) $(GEN_SRCS:$(BUILD)/%=%))
+ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(LIB_SRCS) $(GEN_SRCS:$(BUILD)/%=%))
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) $(GEN_SRCS:$(BUILD)/%=%))
+
+# Programs: each directory cli/<name>/ (and bench/, daemon/<role>/) is one binary.
+PROGRAM_DIRS := $(wildcard cli/*/) $(wildcard daemon/*/) $(wildcard bench/)
+program_name = $(if $(filter bench/,$(1)),tss-bench,$(if $(filter daemon/%,$(1)),tss-$(notdir $(patsubst %/,%,$(1))),$(notdir $(patsubst %/,%,$(1)))))
+PROGRAMS := $(foreach d,$(PROGRAM_DIRS),$(BUILD)/$(call program_name,$(d)))
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+TEST_SUPPORT := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+ASAN_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all deps check demo bench fuzz fuzz-build clean tests asan-tests
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+# ---- dependencies -----------------------------------------------------------
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "make deps: installing:" $$missing; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	else \
+	  echo "make deps: missing packages; run as root:"; \
+	  echo "  apt-get update && apt-get install -y $$missing"; exit 1; \
+	fi
+
+# ---- generated sources ------------------------------------------------------
+BIP39_SHA256 := 2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda
+$(BUILD)/gen/bip39_wordlist.c: keystore/bip39-english.txt tools/gen_wordlist.sh
+	@mkdir -p $(@D)
+	sh tools/gen_wordlist.sh $< $(BIP39_SHA256) > $@.tmp && mv $@.tmp $@
+
+# ---- objects ----------------------------------------------------------------
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: %.c | $(GEN_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/asan/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+$(BUILD)/asan/obj/%.o: %.c | $(GEN_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: %.c | $(GEN_SRCS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtss.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/asan/libtss.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/fuzz/libtss.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- programs -----------------------------------------------------------------
+define program_rule
+$(BUILD)/$(call program_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)*.c)) $(BUILD)/libtss.a
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
+endef
+$(foreach d,$(PROGRAM_DIRS),$(eval $(call program_rule,$(d))))
+
+# ---- tests ----------------------------------------------------------------------
+TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT))
+ASAN_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(TEST_SUPPORT))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(BUILD)/libtss.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_SUPPORT_OBJS) $(BUILD)/asan/libtss.a
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libtss.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+tests: $(UNIT_TESTS)
+asan-tests: $(ASAN_TESTS)
+fuzz-build: $(FUZZERS)
+
+# Keep the dependency install first, then build in parallel.
+check: deps
+	$(MAKE) --no-print-directory -j$$(nproc) all tests asan-tests fuzz-build
+	bash tests/run_checks.sh
+
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	$(MAKE) --no-print-directory -j$$(nproc) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run_fuzz.sh $(FUZZERS)
+
+demo: deps
+	$(MAKE) --no-print-directory -j$$(nproc) all
+	bash tools/demo.sh
+
+bench: deps
+	$(MAKE) --no-print-directory -j$$(nproc) all
+	@if [ -x $(BUILD)/tss-bench ]; then $(BUILD)/tss-bench --json; else echo "bench: no benchmarks yet"; fi
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

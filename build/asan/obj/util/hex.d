@@ -1,0 +1,3 @@
+build/asan/obj/util/hex.o: util/hex.c util/hex.h util/result.h
+util/hex.h:
+util/result.h:

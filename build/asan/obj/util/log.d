@@ -1,0 +1,3 @@
+build/asan/obj/util/log.o: util/log.c util/log.h util/result.h
+util/log.h:
+util/result.h:

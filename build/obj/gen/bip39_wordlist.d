@@ -1,0 +1,3 @@
+build/obj/gen/bip39_wordlist.o: build/gen/bip39_wordlist.c \
+ keystore/bip39_wordlist.h
+keystore/bip39_wordlist.h:
