@@ -7,6 +7,7 @@ CC       := gcc
 endif
 FUZZ_CC  ?= clang
 BUILD    := build
+Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
                    libyaml-dev libsystemd-dev clang libclang-rt-14-dev valgrind systemd
@@ -37,7 +38,7 @@ program_name = $(if $(filter bench/,$(1)),tss-bench,$(if $(filter daemon/%,$(1))
 PROGRAMS := $(foreach d,$(PROGRAM_DIRS),$(BUILD)/$(call program_name,$(d)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
-TEST_SUPPORT := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+TEST_SUPPORT := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -72,37 +73,44 @@ $(BUILD)/gen/bip39_wordlist.c: keystore/bip39-english.txt tools/gen_wordlist.sh
 # ---- objects ----------------------------------------------------------------
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 $(BUILD)/obj/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 $(BUILD)/asan/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	@echo "  CC  $<"
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 $(BUILD)/asan/obj/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	@echo "  CC  $<"
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 $(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	@echo "  CC  $< (fuzz)"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 $(BUILD)/fuzz/obj/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	@echo "  CC  $< (fuzz)"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(BUILD)/libtss.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 $(BUILD)/asan/libtss.a: $(ASAN_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 $(BUILD)/fuzz/libtss.a: $(FUZZ_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # ---- programs -----------------------------------------------------------------
 define program_rule
 $(BUILD)/$(call program_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)*.c)) $(BUILD)/libtss.a
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
+	@echo "  LD  $$@"
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
 endef
 $(foreach d,$(PROGRAM_DIRS),$(eval $(call program_rule,$(d))))
 
@@ -111,13 +119,16 @@ TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT))
 ASAN_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(TEST_SUPPORT))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(BUILD)/libtss.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_SUPPORT_OBJS) $(BUILD)/asan/libtss.a
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
+	@echo "  LD  $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libtss.a
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+	@echo "  LD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
 
 tests: $(UNIT_TESTS)
 asan-tests: $(ASAN_TESTS)

@@ -1,0 +1,23 @@
+#ifndef TSS_BENCH_BENCH_H
+#define TSS_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BENCH_MAX_RUNS 1000
+
+typedef struct {
+    bool json;
+    int runs;
+    const char *suite;
+} bench_options;
+
+/* Monotonic wall clock and this thread's CPU clock, in seconds. */
+double bench_wall_seconds(void);
+double bench_cpu_seconds(void);
+/* Sorts values in place. */
+double bench_median(double *values, size_t n);
+
+int bench_keystore(const bench_options *o);
+
+#endif

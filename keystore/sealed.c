@@ -1,0 +1,198 @@
+#include "keystore/sealed.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "util/secmem.h"
+
+#define CHECKSUM_LABEL "tssd/v1/sealed-file-checksum"
+
+static const tss_kdf_profile profiles[] = {
+    {"interactive", {2, 64ull << 20}},
+    {"moderate", {3, 256ull << 20}},
+    {"sensitive", {4, 1ull << 30}},
+};
+
+_Static_assert(crypto_pwhash_argon2id_SALTBYTES == TSS_SEALED_SALT_LEN, "salt size");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == TSS_SEALED_NONCE_LEN, "nonce");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == TSS_SEALED_TAG_LEN, "tag");
+
+const tss_kdf_profile *tss_kdf_profiles(size_t *count) {
+    *count = sizeof profiles / sizeof profiles[0];
+    return profiles;
+}
+
+tss_result tss_kdf_profile_lookup(const char *name, tss_kdf_params *out) {
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        if (strcmp(profiles[i].name, name) == 0) {
+            *out = profiles[i].params;
+            return TSS_OK_RESULT;
+        }
+    }
+    return tss_fail(TSS_E_USAGE, "unknown --kdf profile '%s' (interactive, moderate, sensitive)",
+                    name);
+}
+
+static void encode_header(const tss_sealed_header *h, tss_writer *w) {
+    tss_write_bytes(w, TSS_SEALED_MAGIC, 8);
+    tss_write_u8(w, h->version);
+    tss_write_u8(w, h->content);
+    tss_write_u8(w, h->kdf_id);
+    tss_write_u32(w, h->kdf.opslimit);
+    tss_write_u64(w, h->kdf.memlimit);
+    tss_write_bytes(w, h->salt, sizeof h->salt);
+    tss_write_u8(w, h->aead_id);
+    tss_write_bytes(w, h->nonce, sizeof h->nonce);
+    tss_write_u16(w, h->party_id);
+    tss_write_bytes(w, h->identity, sizeof h->identity);
+    tss_write_u32(w, h->ciphertext_len);
+}
+
+static void checksum(uint8_t out[TSS_SEALED_CHECKSUM_LEN], const uint8_t *data, size_t len) {
+    crypto_generichash(out, TSS_SEALED_CHECKSUM_LEN, data, len, (const uint8_t *)CHECKSUM_LABEL,
+                       sizeof CHECKSUM_LABEL - 1);
+}
+
+tss_result tss_sealed_parse(const uint8_t *file, size_t len, tss_sealed_header *hdr,
+                            const uint8_t **ciphertext) {
+    tss_reader r;
+    tss_reader_init(&r, file, len);
+    const uint8_t *magic = tss_read_view(&r, 8);
+    if (!magic || memcmp(magic, TSS_SEALED_MAGIC, 8) != 0)
+        return tss_fail(r.err ? TSS_E_TRUNCATED : TSS_E_CORRUPT,
+                        "not a tssd sealed file (bad magic)");
+    hdr->version = tss_read_u8(&r);
+    hdr->content = tss_read_u8(&r);
+    hdr->kdf_id = tss_read_u8(&r);
+    hdr->kdf.opslimit = tss_read_u32(&r);
+    hdr->kdf.memlimit = tss_read_u64(&r);
+    tss_read_bytes(&r, hdr->salt, sizeof hdr->salt);
+    hdr->aead_id = tss_read_u8(&r);
+    tss_read_bytes(&r, hdr->nonce, sizeof hdr->nonce);
+    hdr->party_id = tss_read_u16(&r);
+    tss_read_bytes(&r, hdr->identity, sizeof hdr->identity);
+    hdr->ciphertext_len = tss_read_u32(&r);
+    TSS_GUARD(tss_reader_status(&r, "sealed file header"));
+
+    /* Checksum first: a flipped byte anywhere is reported as corruption. */
+    size_t body = TSS_SEALED_HEADER_LEN + (size_t)hdr->ciphertext_len;
+    TSS_ENSURE(hdr->ciphertext_len <= TSS_SEALED_MAX_PLAINTEXT + TSS_SEALED_TAG_LEN,
+               TSS_E_CORRUPT, "sealed file: ciphertext length %u exceeds the limit",
+               hdr->ciphertext_len);
+    TSS_ENSURE(len >= body + TSS_SEALED_CHECKSUM_LEN, TSS_E_TRUNCATED,
+               "sealed file is truncated: %zu bytes, header announces %zu", len,
+               body + TSS_SEALED_CHECKSUM_LEN);
+    TSS_ENSURE(len == body + TSS_SEALED_CHECKSUM_LEN, TSS_E_CORRUPT,
+               "sealed file has %zu unexpected trailing bytes",
+               len - body - TSS_SEALED_CHECKSUM_LEN);
+    uint8_t sum[TSS_SEALED_CHECKSUM_LEN];
+    checksum(sum, file, body);
+    TSS_ENSURE(sodium_memcmp(sum, file + body, sizeof sum) == 0, TSS_E_CORRUPT,
+               "sealed file checksum mismatch: the file is corrupt or was modified");
+
+    TSS_ENSURE(hdr->version == TSS_SEALED_VERSION, TSS_E_UNSUPPORTED,
+               "sealed file format version %u is not supported (this build reads %u)",
+               hdr->version, TSS_SEALED_VERSION);
+    TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC, TSS_E_UNSUPPORTED,
+               "sealed file content type %u is not supported", hdr->content);
+    TSS_ENSURE(hdr->kdf_id == TSS_KDF_ARGON2ID13, TSS_E_UNSUPPORTED,
+               "sealed file KDF id %u is not supported", hdr->kdf_id);
+    TSS_ENSURE(hdr->kdf.opslimit >= TSS_KDF_OPS_MIN && hdr->kdf.opslimit <= TSS_KDF_OPS_MAX,
+               TSS_E_CORRUPT, "sealed file: Argon2id opslimit %u out of range %u..%u",
+               hdr->kdf.opslimit, TSS_KDF_OPS_MIN, TSS_KDF_OPS_MAX);
+    TSS_ENSURE(hdr->kdf.memlimit >= TSS_KDF_MEM_MIN && hdr->kdf.memlimit <= TSS_KDF_MEM_MAX,
+               TSS_E_CORRUPT, "sealed file: Argon2id memlimit %llu out of range",
+               (unsigned long long)hdr->kdf.memlimit);
+    TSS_ENSURE(hdr->aead_id == TSS_AEAD_XCHACHA20POLY1305, TSS_E_UNSUPPORTED,
+               "sealed file AEAD id %u is not supported", hdr->aead_id);
+    TSS_ENSURE(hdr->ciphertext_len >= TSS_SEALED_TAG_LEN, TSS_E_CORRUPT,
+               "sealed file: ciphertext shorter than its tag");
+    *ciphertext = file + TSS_SEALED_HEADER_LEN;
+    return TSS_OK_RESULT;
+}
+
+static tss_result derive_key(uint8_t key[32], const tss_sealed_header *h, const uint8_t *pw,
+                             size_t pw_len) {
+    if (crypto_pwhash(key, 32, (const char *)pw, pw_len, h->salt, h->kdf.opslimit,
+                      (size_t)h->kdf.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return tss_fail(TSS_E_NOMEM, "Argon2id failed (memlimit %llu bytes: out of memory?)",
+                        (unsigned long long)h->kdf.memlimit);
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_sealed_seal(tss_sealed_header *hdr, const uint8_t *passphrase,
+                           size_t passphrase_len, const uint8_t *plaintext, size_t plaintext_len,
+                           tss_writer *out) {
+    TSS_ENSURE(plaintext_len <= TSS_SEALED_MAX_PLAINTEXT, TSS_E_TOO_LARGE,
+               "plaintext too large to seal");
+    TSS_ENSURE(hdr->kdf.opslimit >= TSS_KDF_OPS_MIN && hdr->kdf.opslimit <= TSS_KDF_OPS_MAX &&
+                   hdr->kdf.memlimit >= TSS_KDF_MEM_MIN && hdr->kdf.memlimit <= TSS_KDF_MEM_MAX,
+               TSS_E_USAGE, "Argon2id parameters out of range");
+    hdr->version = TSS_SEALED_VERSION;
+    hdr->kdf_id = TSS_KDF_ARGON2ID13;
+    hdr->aead_id = TSS_AEAD_XCHACHA20POLY1305;
+    hdr->ciphertext_len = (uint32_t)(plaintext_len + TSS_SEALED_TAG_LEN);
+    randombytes_buf(hdr->salt, sizeof hdr->salt);
+    randombytes_buf(hdr->nonce, sizeof hdr->nonce);
+
+    uint8_t *key = tss_secret_alloc(32);
+    TSS_ENSURE(key, TSS_E_NOMEM, "secret memory allocation failed");
+    tss_result r = derive_key(key, hdr, passphrase, passphrase_len);
+    if (!tss_is_ok(r)) goto out;
+
+    encode_header(hdr, out);
+    r = tss_writer_status(out, "sealed file");
+    if (!tss_is_ok(r)) goto out;
+    size_t header_at = out->len - TSS_SEALED_HEADER_LEN;
+    /* Reserve the ciphertext in the writer, then encrypt in place. */
+    size_t ct_at = out->len;
+    uint8_t zeros[256] = {0};
+    for (size_t left = hdr->ciphertext_len; left;) {
+        size_t n = left < sizeof zeros ? left : sizeof zeros;
+        tss_write_bytes(out, zeros, n);
+        left -= n;
+    }
+    r = tss_writer_status(out, "sealed file");
+    if (!tss_is_ok(r)) goto out;
+    unsigned long long ct_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + ct_at, &ct_len, plaintext,
+                                               plaintext_len, out->data + header_at,
+                                               TSS_SEALED_HEADER_LEN, NULL, hdr->nonce, key);
+    uint8_t sum[TSS_SEALED_CHECKSUM_LEN];
+    checksum(sum, out->data + header_at, out->len - header_at);
+    tss_write_bytes(out, sum, sizeof sum);
+    r = tss_writer_status(out, "sealed file");
+out:
+    tss_secret_free(key);
+    return r;
+}
+
+tss_result tss_sealed_open(const uint8_t *file, size_t len, const uint8_t *passphrase,
+                           size_t passphrase_len, tss_sealed_header *hdr, uint8_t *plaintext,
+                           size_t cap, size_t *plaintext_len) {
+    const uint8_t *ct = NULL;
+    TSS_GUARD(tss_sealed_parse(file, len, hdr, &ct));
+    size_t pt_len = hdr->ciphertext_len - TSS_SEALED_TAG_LEN;
+    TSS_ENSURE(pt_len <= cap, TSS_E_CORRUPT, "sealed content larger than expected (%zu bytes)",
+               pt_len);
+    uint8_t *key = tss_secret_alloc(32);
+    TSS_ENSURE(key, TSS_E_NOMEM, "secret memory allocation failed");
+    tss_result r = derive_key(key, hdr, passphrase, passphrase_len);
+    if (tss_is_ok(r)) {
+        unsigned long long out_len = 0;
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext, &out_len, NULL, ct,
+                                                       hdr->ciphertext_len, file,
+                                                       TSS_SEALED_HEADER_LEN, hdr->nonce,
+                                                       key) != 0) {
+            tss_wipe(plaintext, cap);
+            r = tss_fail(TSS_E_BAD_PASSPHRASE,
+                         "cannot unseal: wrong passphrase (or the file was re-checksummed "
+                         "after tampering)");
+        } else {
+            *plaintext_len = (size_t)out_len;
+        }
+    }
+    tss_secret_free(key);
+    return r;
+}
