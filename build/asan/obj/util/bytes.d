@@ -1,3 +1,0 @@
-build/asan/obj/util/bytes.o: util/bytes.c util/bytes.h util/result.h
-util/bytes.h:
-util/result.h:

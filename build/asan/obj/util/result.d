@@ -1,2 +1,0 @@
-build/asan/obj/util/result.o: util/result.c util/result.h
-util/result.h:
