@@ -46,6 +46,8 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all deps check demo bench fuzz fuzz-build clean tests asan-tests
 .DEFAULT_GOAL := all
+# Keep objects of pattern-built programs (no intermediate-file deletion).
+.SECONDARY:
 
 all: $(PROGRAMS)
 

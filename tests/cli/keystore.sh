@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tss-keystore end to end: the real binary, real files, the real KDF profiles.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 KS=$BUILD/tss-keystore
 cd "$WORK"
 printf 'correct horse battery staple\n' > pass; chmod 600 pass

@@ -1,7 +1,7 @@
 # Shared helpers for script tests: each `check` is one case; `finish` prints
 # the TESTRESULT line that tests/run_checks.sh sums.
 set -u
-BUILD=${TSS_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+BUILD=${TSS_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
 PASSED=0 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tssd-cli-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
