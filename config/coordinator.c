@@ -1,0 +1,181 @@
+/* The coordinator schema. Identities are spelled out in full so the config
+ * reads like the certificates it admits (DESIGN.md §4); the checks make sure
+ * they agree with the ids and names next to them. */
+#include "config/coordinator.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config/value.h"
+#include "wire/frame.h"
+
+#define MS(x) ((int64_t)(x))
+#define SEC(x) ((int64_t)(x) * 1000)
+#define MINUTES(x) ((int64_t)(x) * 60000)
+#define HOUR(x) ((int64_t)(x) * 3600000)
+#define DAY(x) ((int64_t)(x) * 86400000)
+
+#define ISSUE(issue, ...) (snprintf((issue)->msg, sizeof (issue)->msg, __VA_ARGS__), false)
+
+static bool check_party_entry(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_config_party_entry *p = value;
+    char want[64];
+    snprintf(want, sizeof want, "urn:tssd:party:%lld", (long long)p->id);
+    if (strcmp(p->identity, want) != 0) {
+        issue->key = "identity";
+        return ISSUE(issue, "'%.64s' does not match id %lld (expected %s)", p->identity,
+                     (long long)p->id, want);
+    }
+    return true;
+}
+
+static bool check_parties(const void *value, size_t count, tss_config_issue *issue) {
+    const tss_config_party_entry *p = value;
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (p[i].id == p[j].id) {
+                issue->index = (long)i;
+                return ISSUE(issue, "duplicate id %lld (also parties[%zu])", (long long)p[i].id,
+                             j);
+            }
+    return true;
+}
+
+/* Operator names end up in a URN and in logs: keep them to a safe alphabet. */
+static bool check_operator_name(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return ISSUE(issue, "'%.64s' may only contain letters, digits, '-', '_' and '.'", s);
+    return true;
+}
+
+static bool check_operator(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_config_operator *o = value;
+    char want[128];
+    snprintf(want, sizeof want, "urn:tssd:operator:%s", o->name);
+    if (strcmp(o->identity, want) != 0) {
+        issue->key = "identity";
+        return ISSUE(issue, "'%.80s' does not match name (expected %.80s)", o->identity, want);
+    }
+    return true;
+}
+
+static bool check_operators(const void *value, size_t count, tss_config_issue *issue) {
+    const tss_config_operator *o = value;
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(o[i].name, o[j].name) == 0) {
+                issue->index = (long)i;
+                return ISSUE(issue, "duplicate name '%s' (also operators[%zu])", o[i].name, j);
+            }
+    return true;
+}
+
+static bool check_timeouts(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_coordinator_timeouts_config *t = value;
+    /* An idle timeout at or below the heartbeat would drop healthy parties. */
+    if (t->idle <= t->heartbeat) {
+        char hb[32];
+        tss_config_format_duration(hb, sizeof hb, t->heartbeat);
+        issue->key = "idle";
+        return ISSUE(issue, "must be longer than heartbeat (%s)", hb);
+    }
+    return true;
+}
+
+static const tss_config_item party_items[] = {
+    {.name = "id", .type = TSS_CONFIG_INT, .flags = TSS_CONFIG_REQUIRED, .min = 1,
+     .max = TSS_CONFIG_MAX_PARTIES, .offset = offsetof(tss_config_party_entry, id)},
+    {.name = "identity", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_REQUIRED, .min = 1,
+     .max = 64, .offset = offsetof(tss_config_party_entry, identity)},
+    {0},
+};
+
+static const tss_config_item operator_items[] = {
+    {.name = "name", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_REQUIRED, .min = 1, .max = 64,
+     .offset = offsetof(tss_config_operator, name), .check = check_operator_name},
+    {.name = "identity", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_REQUIRED, .min = 1,
+     .max = 128, .offset = offsetof(tss_config_operator, identity)},
+    {0},
+};
+
+static const tss_config_item limits_items[] = {
+    {.name = "max_connections", .type = TSS_CONFIG_INT, .min = 1, .max = 4096, .def = "256",
+     .offset = offsetof(tss_coordinator_limits_config, max_connections)},
+    {.name = "max_frame_size", .type = TSS_CONFIG_SIZE, .min = TSS_WIRE_MIN_FRAME,
+     .max = TSS_WIRE_MAX_FRAME, .def = "1MiB",
+     .offset = offsetof(tss_coordinator_limits_config, max_frame_size)},
+    {.name = "max_sessions", .type = TSS_CONFIG_INT, .min = 1, .max = 1024, .def = "64",
+     .offset = offsetof(tss_coordinator_limits_config, max_sessions)},
+    {.name = "max_pending_frames", .type = TSS_CONFIG_INT, .min = 1, .max = 65536,
+     .def = "1024", .offset = offsetof(tss_coordinator_limits_config, max_pending_frames)},
+    {0},
+};
+
+static const tss_config_item timeouts_items[] = {
+    {.name = "heartbeat", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = MINUTES(10),
+     .def = "15s", .offset = offsetof(tss_coordinator_timeouts_config, heartbeat)},
+    {.name = "handshake", .type = TSS_CONFIG_DURATION, .min = MS(100), .max = MINUTES(5),
+     .def = "10s", .offset = offsetof(tss_coordinator_timeouts_config, handshake)},
+    {.name = "idle", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = DAY(1), .def = "1m",
+     .offset = offsetof(tss_coordinator_timeouts_config, idle)},
+    {.name = "round", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = HOUR(1), .def = "2m",
+     .offset = offsetof(tss_coordinator_timeouts_config, round)},
+    {0},
+};
+
+static const tss_config_item coordinator_items[] = {
+    {.name = "listen", .type = TSS_CONFIG_ADDR, .flags = TSS_CONFIG_LIST,
+     .offset = offsetof(tss_coordinator_config, listen),
+     .count_offset = offsetof(tss_coordinator_config, listen_count),
+     .max_count = TSS_CONFIG_MAX_LISTEN},
+    {.name = "tls", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_REQUIRED,
+     .offset = offsetof(tss_coordinator_config, tls), .sub = tss_config_tls_items,
+     .size = sizeof(tss_config_tls)},
+    {.name = "parties", .type = TSS_CONFIG_SECTION,
+     .flags = TSS_CONFIG_REQUIRED | TSS_CONFIG_LIST,
+     .offset = offsetof(tss_coordinator_config, parties), .sub = party_items,
+     .size = sizeof(tss_config_party_entry), .check = check_party_entry,
+     .count_offset = offsetof(tss_coordinator_config, party_count), .min_count = 2,
+     .max_count = TSS_CONFIG_MAX_PARTIES, .check_list = check_parties},
+    {.name = "operators", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_LIST,
+     .offset = offsetof(tss_coordinator_config, operators), .sub = operator_items,
+     .size = sizeof(tss_config_operator), .check = check_operator,
+     .count_offset = offsetof(tss_coordinator_config, operator_count),
+     .max_count = TSS_CONFIG_MAX_OPERATORS, .check_list = check_operators},
+    {.name = "state_dir", .type = TSS_CONFIG_PATH, .def = "/var/lib/tssd",
+     .offset = offsetof(tss_coordinator_config, state_dir)},
+    {.name = "limits", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, limits), .sub = limits_items,
+     .size = sizeof(tss_coordinator_limits_config)},
+    {.name = "timeouts", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, timeouts), .sub = timeouts_items,
+     .size = sizeof(tss_coordinator_timeouts_config), .check = check_timeouts},
+    {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
+     .def = "info", .offset = offsetof(tss_coordinator_config, log_level)},
+    {0},
+};
+
+const tss_config_item tss_config_coordinator_schema = {
+    .name = NULL, .type = TSS_CONFIG_SECTION, .sub = coordinator_items,
+    .size = sizeof(tss_coordinator_config),
+};
+
+tss_result tss_config_coordinator_load_file(tss_coordinator_config *out, const char *path) {
+    return tss_config_load_file(&tss_config_coordinator_schema, out, path);
+}
+
+tss_result tss_config_coordinator_load_buffer(tss_coordinator_config *out, const char *name,
+                                              const char *buf, size_t len) {
+    return tss_config_load_buffer(&tss_config_coordinator_schema, out, name, buf, len);
+}
+
+void tss_config_coordinator_free(tss_coordinator_config *cfg) {
+    tss_config_free(&tss_config_coordinator_schema, cfg);
+}

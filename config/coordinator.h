@@ -1,0 +1,63 @@
+/* Coordinator daemon configuration (packaging/examples/coordinator.yaml shows every key). */
+#ifndef TSS_CONFIG_COORDINATOR_H
+#define TSS_CONFIG_COORDINATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/common.h"
+#include "config/schema.h"
+
+#define TSS_CONFIG_MAX_OPERATORS 64
+#define TSS_CONFIG_MAX_LISTEN 16
+
+/* A party the coordinator serves: its TLS identity must be urn:tssd:party:<id>. */
+typedef struct {
+    int64_t id;
+    char *identity;
+} tss_config_party_entry;
+
+/* An operator (tssctl) allowed in: identity urn:tssd:operator:<name>. */
+typedef struct {
+    char *name;
+    char *identity;
+} tss_config_operator;
+
+typedef struct {
+    int64_t max_connections;
+    uint64_t max_frame_size; /* bytes, header included */
+    int64_t max_sessions;
+    int64_t max_pending_frames; /* queued per connection before it is dropped */
+} tss_coordinator_limits_config;
+
+typedef struct { /* all in milliseconds */
+    uint64_t heartbeat;
+    uint64_t handshake;
+    uint64_t idle;
+    uint64_t round;
+} tss_coordinator_timeouts_config;
+
+typedef struct tss_coordinator_config {
+    tss_config_addr *listen; /* may be empty when socket-activated */
+    size_t listen_count;
+    tss_config_tls tls;
+    tss_config_party_entry *parties;
+    size_t party_count;
+    tss_config_operator *operators;
+    size_t operator_count;
+    char *state_dir;
+    tss_coordinator_limits_config limits;
+    tss_coordinator_timeouts_config timeouts;
+    int log_level; /* syslog priority */
+} tss_coordinator_config;
+
+extern const tss_config_item tss_config_coordinator_schema;
+
+TSS_MUST_CHECK tss_result tss_config_coordinator_load_file(tss_coordinator_config *out,
+                                                           const char *path);
+TSS_MUST_CHECK tss_result tss_config_coordinator_load_buffer(tss_coordinator_config *out,
+                                                             const char *name, const char *buf,
+                                                             size_t len);
+void tss_config_coordinator_free(tss_coordinator_config *cfg);
+
+#endif

@@ -1,0 +1,76 @@
+/* Party daemon configuration (packaging/examples/party.yaml shows every key). */
+#ifndef TSS_CONFIG_PARTY_H
+#define TSS_CONFIG_PARTY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/common.h"
+#include "config/schema.h"
+
+#define TSS_CONFIG_ED25519_LEN 32
+
+/* keystore.passphrase: exactly one source. */
+typedef enum {
+    TSS_PASSPHRASE_FILE = 1,       /* read from a file */
+    TSS_PASSPHRASE_CREDENTIAL = 2, /* systemd credential: $CREDENTIALS_DIRECTORY/<name> */
+    TSS_PASSPHRASE_FD = 3,         /* an inherited file descriptor */
+} tss_config_passphrase_kind;
+
+typedef struct {
+    int kind; /* tss_config_passphrase_kind */
+    char *file;
+    char *credential;
+    int64_t fd;
+} tss_config_passphrase;
+
+typedef struct {
+    char *dir;
+    tss_config_passphrase passphrase;
+} tss_party_keystore_config;
+
+typedef struct {
+    tss_config_addr *address; /* tried in order, at least one */
+    size_t address_count;
+    char *server_name; /* TLS SNI; NULL: the host of the address being dialled */
+} tss_party_coordinator_config;
+
+typedef struct {
+    int64_t id;
+    uint8_t identity[TSS_CONFIG_ED25519_LEN]; /* pinned Ed25519 public key */
+} tss_config_peer;
+
+typedef struct {
+    uint64_t max_frame_size; /* bytes, header included */
+    int64_t max_sessions;
+} tss_party_limits_config;
+
+typedef struct { /* all in milliseconds */
+    uint64_t heartbeat;
+    uint64_t connect;
+    uint64_t round;
+    uint64_t backoff_initial;
+    uint64_t backoff_max;
+} tss_party_timeouts_config;
+
+typedef struct tss_party_config {
+    int64_t party_id;
+    tss_party_keystore_config keystore;
+    tss_party_coordinator_config coordinator;
+    tss_config_tls tls;
+    tss_config_peer *peers; /* the other parties, never this one */
+    size_t peer_count;
+    tss_party_limits_config limits;
+    tss_party_timeouts_config timeouts;
+    char *state_dir;
+    int log_level; /* syslog priority */
+} tss_party_config;
+
+extern const tss_config_item tss_config_party_schema;
+
+TSS_MUST_CHECK tss_result tss_config_party_load_file(tss_party_config *out, const char *path);
+TSS_MUST_CHECK tss_result tss_config_party_load_buffer(tss_party_config *out, const char *name,
+                                                       const char *buf, size_t len);
+void tss_config_party_free(tss_party_config *cfg);
+
+#endif

@@ -1,0 +1,713 @@
+/* wire/: frame header, stream decoder, message encodings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/harness.h"
+#include "util/bytes.h"
+#include "util/secmem.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
+
+#define MAXF TSS_WIRE_DEFAULT_MAX_FRAME
+
+static bool detail_has(const char *needle) { return strstr(tss_error_detail(), needle) != NULL; }
+
+/* Encode one frame into a fresh writer (caller frees). */
+static void frame(tss_writer *w, tss_wire_type type, const void *payload, size_t len) {
+    tss_writer_init(w, TSS_WIRE_MAX_FRAME);
+    CHECK_OK(tss_wire_frame_encode(w, type, payload, len, MAXF));
+}
+
+/* Feed a whole buffer in chunks of `step` bytes; collect frames. */
+typedef struct {
+    size_t count;
+    uint8_t types[64];
+    uint32_t lens[64];
+    uint8_t first_byte[64];
+} collected;
+
+static tss_result feed_all(tss_wire_decoder *d, const uint8_t *p, size_t len, size_t step,
+                           collected *c) {
+    memset(c, 0, sizeof *c);
+    size_t off = 0;
+    while (off < len) {
+        size_t chunk = len - off < step ? len - off : step;
+        const uint8_t *q = p + off;
+        off += chunk;
+        while (chunk) {
+            size_t used;
+            bool ready;
+            tss_wire_frame f;
+            TSS_GUARD(tss_wire_decoder_feed(d, q, chunk, &used, &f, &ready));
+            if (used > chunk) return tss_fail(TSS_E_INTERNAL, "used too much");
+            q += used;
+            chunk -= used;
+            if (ready && c->count < 64) {
+                c->types[c->count] = f.type;
+                c->lens[c->count] = f.len;
+                c->first_byte[c->count] = f.len ? f.payload[0] : 0;
+                c->count++;
+            }
+            if (!ready && used == 0) return tss_fail(TSS_E_INTERNAL, "no progress");
+        }
+    }
+    return TSS_OK_RESULT;
+}
+
+static void type_table_names(void) {
+    CHECK(strcmp(tss_wire_type_name(TSS_WIRE_HELLO), "HELLO") == 0);
+    CHECK(strcmp(tss_wire_type_name(TSS_WIRE_PROTOCOL_MSG), "PROTOCOL_MSG") == 0);
+    CHECK(strcmp(tss_wire_type_name(TSS_WIRE_SESSION_ABORT), "SESSION_ABORT") == 0);
+    CHECK(tss_wire_type_name(0) == NULL);
+    CHECK(tss_wire_type_name(0xff) == NULL);
+    CHECK(!tss_wire_type_known(0x06));
+    CHECK(tss_wire_type_max_payload(TSS_WIRE_HEARTBEAT, MAXF) == 16);
+    CHECK(tss_wire_type_max_payload(TSS_WIRE_PROTOCOL_MSG, MAXF) == MAXF - TSS_WIRE_HEADER_LEN);
+    CHECK(tss_wire_type_max_payload(0x99, MAXF) == 0);
+    CHECK(strcmp(tss_wire_error_code_name(TSS_WIRE_ERR_LIMIT), "LIMIT") == 0);
+    CHECK(tss_wire_error_code_name(999) == NULL);
+}
+
+static void header_layout_is_exact(void) {
+    tss_writer w;
+    frame(&w, TSS_WIRE_ERROR, "abc", 3);
+    const uint8_t want[] = {1, 0x05, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+    CHECK(w.len == sizeof want && memcmp(w.data, want, sizeof want) == 0);
+    tss_wire_header h;
+    CHECK_OK(tss_wire_header_decode(&h, w.data, TSS_WIRE_HEADER_LEN, MAXF));
+    CHECK(h.version == 1 && h.type == TSS_WIRE_ERROR && h.flags == 0 && h.len == 3);
+    /* The header decoder wants exactly 8 bytes. */
+    CHECK_ERR(tss_wire_header_decode(&h, w.data, 7, MAXF), TSS_E_TRUNCATED);
+    CHECK_ERR(tss_wire_header_decode(&h, w.data, 9, MAXF), TSS_E_TRAILING);
+    tss_writer_free(&w);
+}
+
+static void header_rejects_bad_fields(void) {
+    tss_wire_header h;
+    uint8_t b[8] = {1, TSS_WIRE_HELLO, 0, 0, 0, 0, 0, 10};
+    CHECK_OK(tss_wire_header_decode(&h, b, 8, MAXF));
+    b[0] = 2;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
+    CHECK(detail_has("unsupported version 2"));
+    b[0] = 0;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
+    b[0] = 1;
+    b[1] = 0x7f;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
+    CHECK(detail_has("unknown type 0x7f"));
+    b[1] = 0;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
+    b[1] = TSS_WIRE_HELLO;
+    b[3] = 1;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
+    CHECK(detail_has("flags 0x0001"));
+    b[3] = 0;
+    b[2] = 0x80;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
+    b[2] = 0;
+    /* HELLO is capped at 256 bytes whatever the connection allows. */
+    b[6] = 1, b[7] = 0;
+    CHECK_OK(tss_wire_header_decode(&h, b, 8, MAXF));
+    b[7] = 1;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_TOO_LARGE);
+    CHECK(detail_has("HELLO: payload length 257 exceeds limit 256"));
+    /* PROTOCOL_MSG up to max_frame - 8 exactly. */
+    b[1] = TSS_WIRE_PROTOCOL_MSG;
+    uint32_t ok_len = MAXF - 8, bad_len = MAXF - 7;
+    for (int i = 0; i < 4; i++) b[4 + i] = (uint8_t)(ok_len >> (24 - 8 * i));
+    CHECK_OK(tss_wire_header_decode(&h, b, 8, MAXF));
+    for (int i = 0; i < 4; i++) b[4 + i] = (uint8_t)(bad_len >> (24 - 8 * i));
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_TOO_LARGE);
+    b[4] = b[5] = b[6] = b[7] = 0xff;
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, TSS_WIRE_MAX_FRAME), TSS_E_TOO_LARGE);
+    /* max_frame itself is bounded. */
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, TSS_WIRE_MIN_FRAME - 1), TSS_E_INTERNAL);
+    CHECK_ERR(tss_wire_header_decode(&h, b, 8, TSS_WIRE_MAX_FRAME + 1), TSS_E_INTERNAL);
+}
+
+static void encoder_enforces_caps(void) {
+    tss_writer w;
+    tss_writer_init(&w, TSS_WIRE_MAX_FRAME);
+    uint8_t big[300] = {0};
+    CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_HELLO, big, 257, MAXF), TSS_E_TOO_LARGE);
+    CHECK(w.len == 0);
+    CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_HEARTBEAT, big, 17, MAXF), TSS_E_TOO_LARGE);
+    CHECK_ERR(tss_wire_frame_encode(&w, (tss_wire_type)0x42, big, 1, MAXF), TSS_E_INTERNAL);
+    CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_HELLO, big, 1, 100), TSS_E_INTERNAL);
+    CHECK(w.len == 0);
+    uint8_t *huge = calloc(1, 2048);
+    CHECK(huge != NULL);
+    CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_PROTOCOL_MSG, huge, 1024 - 7, 1024),
+              TSS_E_TOO_LARGE);
+    CHECK_OK(tss_wire_frame_encode(&w, TSS_WIRE_PROTOCOL_MSG, huge, 1024 - 8, 1024));
+    CHECK(w.len == 1024);
+    free(huge);
+
+    /* begin/end: payload written in place, length patched, caps checked at end. */
+    size_t at;
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_HEARTBEAT_ACK, &at));
+    CHECK(at == 1024);
+    tss_write_u64(&w, 7);
+    tss_write_u64(&w, 9);
+    CHECK_OK(tss_wire_frame_end(&w, at, MAXF));
+    CHECK(w.data[at + 7] == 16);
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_HEARTBEAT, &at));
+    tss_write_bytes(&w, big, 17);
+    CHECK_ERR(tss_wire_frame_end(&w, at, MAXF), TSS_E_TOO_LARGE);
+    CHECK_ERR(tss_wire_frame_end(&w, w.len, MAXF), TSS_E_INTERNAL);
+    CHECK_ERR(tss_wire_frame_begin(&w, (tss_wire_type)0, &at), TSS_E_INTERNAL);
+    tss_writer_free(&w);
+}
+
+/* Three frames of different types back to back. */
+static void three_frames(tss_writer *w) {
+    tss_writer_init(w, TSS_WIRE_MAX_FRAME);
+    uint8_t hb[16] = {0xaa};
+    uint8_t msg[500];
+    memset(msg, 0xbb, sizeof msg);
+    CHECK_OK(tss_wire_frame_encode(w, TSS_WIRE_HEARTBEAT, hb, sizeof hb, MAXF));
+    CHECK_OK(tss_wire_frame_encode(w, TSS_WIRE_STATUS_REQUEST, NULL, 0, MAXF));
+    CHECK_OK(tss_wire_frame_encode(w, TSS_WIRE_PROTOCOL_MSG, msg, sizeof msg, MAXF));
+}
+
+static void decoder_many_frames_in_one_buffer(void) {
+    tss_writer w;
+    three_frames(&w);
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    collected c;
+    CHECK_OK(feed_all(&d, w.data, w.len, w.len, &c));
+    CHECK(c.count == 3);
+    CHECK(c.types[0] == TSS_WIRE_HEARTBEAT && c.lens[0] == 16 && c.first_byte[0] == 0xaa);
+    CHECK(c.types[1] == TSS_WIRE_STATUS_REQUEST && c.lens[1] == 0);
+    CHECK(c.types[2] == TSS_WIRE_PROTOCOL_MSG && c.lens[2] == 500 && c.first_byte[2] == 0xbb);
+    CHECK(tss_wire_decoder_pending(&d) == 0);
+    CHECK_OK(tss_wire_decoder_finish(&d));
+    tss_wire_decoder_free(&d);
+    tss_writer_free(&w);
+}
+
+static void decoder_byte_at_a_time_and_odd_chunks(void) {
+    tss_writer w;
+    three_frames(&w);
+    static const size_t steps[] = {1, 2, 3, 7, 8, 9, 13, 100, 523};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        tss_wire_decoder d;
+        CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+        collected c;
+        CHECK_OK(feed_all(&d, w.data, w.len, steps[i], &c));
+        CHECK(c.count == 3);
+        CHECK(c.types[0] == TSS_WIRE_HEARTBEAT && c.types[1] == TSS_WIRE_STATUS_REQUEST &&
+              c.types[2] == TSS_WIRE_PROTOCOL_MSG);
+        CHECK(c.lens[2] == 500 && c.first_byte[2] == 0xbb);
+        CHECK_OK(tss_wire_decoder_finish(&d));
+        tss_wire_decoder_free(&d);
+    }
+    tss_writer_free(&w);
+}
+
+static void decoder_truncated_frame_stays_pending(void) {
+    tss_writer w;
+    frame(&w, TSS_WIRE_ERROR, "0123456789", 10);
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    collected c;
+    /* Half a header. */
+    CHECK_OK(feed_all(&d, w.data, 4, 1, &c));
+    CHECK(c.count == 0 && tss_wire_decoder_pending(&d) == 4);
+    CHECK_ERR(tss_wire_decoder_finish(&d), TSS_E_TRUNCATED);
+    /* Header and part of the payload. */
+    CHECK_OK(feed_all(&d, w.data + 4, 10, 10, &c));
+    CHECK(c.count == 0 && tss_wire_decoder_pending(&d) == 14);
+    CHECK_ERR(tss_wire_decoder_finish(&d), TSS_E_TRUNCATED);
+    CHECK(detail_has("14 bytes pending"));
+    /* The rest completes it. */
+    CHECK_OK(feed_all(&d, w.data + 14, w.len - 14, 100, &c));
+    CHECK(c.count == 1 && c.lens[0] == 10 && c.first_byte[0] == '0');
+    CHECK(tss_wire_decoder_pending(&d) == 0);
+    CHECK_OK(tss_wire_decoder_finish(&d));
+    /* Zero-length input is a no-op. */
+    size_t used = 1;
+    bool ready = true;
+    tss_wire_frame f;
+    CHECK_OK(tss_wire_decoder_feed(&d, NULL, 0, &used, &f, &ready));
+    CHECK(used == 0 && !ready);
+    tss_wire_decoder_free(&d);
+    tss_writer_free(&w);
+}
+
+static void decoder_rejects_oversize_before_payload(void) {
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, 4096));
+    /* A header announcing 4 GiB: refused the moment the 8th byte arrives. */
+    const uint8_t hdr[8] = {1, TSS_WIRE_PROTOCOL_MSG, 0, 0, 0xff, 0xff, 0xff, 0xff};
+    size_t used;
+    bool ready;
+    tss_wire_frame f;
+    CHECK_OK(tss_wire_decoder_feed(&d, hdr, 7, &used, &f, &ready));
+    CHECK(used == 7 && !ready);
+    CHECK_ERR(tss_wire_decoder_feed(&d, hdr + 7, 1, &used, &f, &ready), TSS_E_TOO_LARGE);
+    CHECK(!ready);
+    CHECK(d.buf == NULL); /* nothing was allocated for it */
+    CHECK(detail_has("PROTOCOL_MSG: payload length 4294967295 exceeds limit 4088"));
+    /* The stream is dead from now on. */
+    CHECK_ERR(tss_wire_decoder_feed(&d, hdr, 8, &used, &f, &ready), TSS_E_TOO_LARGE);
+    CHECK(used == 0);
+    CHECK_ERR(tss_wire_decoder_finish(&d), TSS_E_TOO_LARGE);
+    tss_wire_decoder_free(&d);
+
+    /* One byte over the connection's cap. */
+    CHECK_OK(tss_wire_decoder_init(&d, 4096));
+    const uint8_t hdr2[8] = {1, TSS_WIRE_PROTOCOL_MSG, 0, 0, 0, 0, 0x0f, 0xf9};
+    CHECK_ERR(tss_wire_decoder_feed(&d, hdr2, 8, &used, &f, &ready), TSS_E_TOO_LARGE);
+    tss_wire_decoder_free(&d);
+    /* A heartbeat may not announce more than 16 bytes. */
+    CHECK_OK(tss_wire_decoder_init(&d, 4096));
+    const uint8_t hdr3[8] = {1, TSS_WIRE_HEARTBEAT, 0, 0, 0, 0, 0, 17};
+    CHECK_ERR(tss_wire_decoder_feed(&d, hdr3, 8, &used, &f, &ready), TSS_E_TOO_LARGE);
+    tss_wire_decoder_free(&d);
+
+    CHECK_ERR(tss_wire_decoder_init(&d, 1023), TSS_E_INVALID);
+    CHECK_ERR(tss_wire_decoder_init(&d, TSS_WIRE_MAX_FRAME + 1), TSS_E_INVALID);
+    /* An uninitialised (zeroed) decoder refuses to work. */
+    memset(&d, 0, sizeof d);
+    CHECK_ERR(tss_wire_decoder_feed(&d, hdr3, 8, &used, &f, &ready), TSS_E_INTERNAL);
+}
+
+static void decoder_memory_follows_received_bytes(void) {
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    uint32_t len = MAXF - TSS_WIRE_HEADER_LEN;
+    uint8_t hdr[8] = {1, TSS_WIRE_PROTOCOL_MSG, 0, 0, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                      (uint8_t)(len >> 8), (uint8_t)len};
+    size_t used;
+    bool ready;
+    tss_wire_frame f;
+    /* A header alone allocates nothing; ten bytes allocate a little. */
+    CHECK_OK(tss_wire_decoder_feed(&d, hdr, 8, &used, &f, &ready));
+    CHECK(d.buf_cap == 0);
+    uint8_t *chunk = calloc(1, 65536);
+    CHECK(chunk != NULL);
+    if (!chunk) return;
+    CHECK_OK(tss_wire_decoder_feed(&d, chunk, 10, &used, &f, &ready));
+    CHECK(d.buf_cap == 4096 && tss_wire_decoder_pending(&d) == 18);
+    /* Then it grows with the data, and never past the announced length. */
+    size_t sent = 10;
+    while (sent < len) {
+        size_t n = len - sent < 65536 ? len - sent : 65536;
+        chunk[0] = (uint8_t)(sent >> 16);
+        CHECK_OK(tss_wire_decoder_feed(&d, chunk, n, &used, &f, &ready));
+        CHECK(used == n && d.buf_cap <= len && d.buf_cap >= sent + n);
+        sent += n;
+    }
+    CHECK(ready && f.len == len && d.buf_cap == len);
+    free(chunk);
+    tss_wire_decoder_free(&d);
+}
+
+static void decoder_rejects_unknown_version_and_type(void) {
+    tss_writer w;
+    three_frames(&w);
+    /* Corrupt the second frame's type: the first frame still comes out. */
+    size_t second = TSS_WIRE_HEADER_LEN + 16;
+    w.data[second + 1] = 0x66;
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    collected c;
+    CHECK_ERR(feed_all(&d, w.data, w.len, 5, &c), TSS_E_UNSUPPORTED);
+    CHECK(c.count == 1 && c.types[0] == TSS_WIRE_HEARTBEAT);
+    CHECK(detail_has("unknown type 0x66"));
+    tss_wire_decoder_free(&d);
+
+    w.data[second + 1] = TSS_WIRE_STATUS_REQUEST;
+    w.data[second] = 9;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    CHECK_ERR(feed_all(&d, w.data, w.len, w.len, &c), TSS_E_UNSUPPORTED);
+    CHECK(detail_has("unsupported version 9"));
+    tss_wire_decoder_free(&d);
+    tss_writer_free(&w);
+}
+
+static void decoder_reuses_buffer_for_bigger_frames(void) {
+    tss_writer w;
+    tss_writer_init(&w, TSS_WIRE_MAX_FRAME);
+    uint8_t *p = malloc(60000);
+    CHECK(p != NULL);
+    if (!p) return;
+    for (size_t i = 0; i < 60000; i++) p[i] = (uint8_t)i;
+    CHECK_OK(tss_wire_frame_encode(&w, TSS_WIRE_PROTOCOL_MSG, p, 10, MAXF));
+    CHECK_OK(tss_wire_frame_encode(&w, TSS_WIRE_PROTOCOL_MSG, p + 1, 60000 - 1, MAXF));
+    CHECK_OK(tss_wire_frame_encode(&w, TSS_WIRE_PROTOCOL_MSG, p + 2, 20, MAXF));
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    collected c;
+    CHECK_OK(feed_all(&d, w.data, w.len, 4093, &c));
+    CHECK(c.count == 3 && c.lens[0] == 10 && c.lens[1] == 59999 && c.lens[2] == 20);
+    CHECK(c.first_byte[0] == 0 && c.first_byte[1] == 1 && c.first_byte[2] == 2);
+    tss_wire_decoder_free(&d);
+    tss_writer_free(&w);
+    free(p);
+}
+
+/* ---- messages ----------------------------------------------------------------------- */
+
+static tss_wire_hello sample_hello(void) {
+    tss_wire_hello h;
+    memset(&h, 0, sizeof h);
+    h.party_id = 3;
+    h.protocol_version = 1;
+    for (int i = 0; i < 32; i++) h.identity_key[i] = (uint8_t)(0xc0 + i);
+    strcpy(h.software, "tssd/0.1.0");
+    return h;
+}
+
+static void hello_round_trip_and_layout(void) {
+    tss_wire_hello h = sample_hello(), back;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    CHECK(w.len == 2 + 2 + 32 + 4 + 10);
+    const uint8_t head[] = {0, 3, 0, 1, 0xc0};
+    CHECK(memcmp(w.data, head, sizeof head) == 0);
+    CHECK(w.data[36] == 0 && w.data[39] == 10 && memcmp(w.data + 40, "tssd/0.1.0", 10) == 0);
+    memset(&back, 0x55, sizeof back);
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, w.len));
+    CHECK(back.party_id == 3 && back.protocol_version == 1);
+    CHECK(memcmp(back.identity_key, h.identity_key, 32) == 0);
+    CHECK(strcmp(back.software, "tssd/0.1.0") == 0);
+
+    /* Trailing byte inside the payload. */
+    tss_write_u8(&w, 0);
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    /* Every truncation fails, none writes the output. */
+    for (size_t n = 0; n < w.len - 1; n++) {
+        tss_wire_hello o;
+        memset(&o, 0x77, sizeof o);
+        CHECK_ERR(tss_wire_hello_decode(&o, w.data, n), TSS_E_TRUNCATED);
+        CHECK(o.party_id == 0x7777);
+    }
+    tss_writer_free(&w);
+}
+
+static void hello_field_bounds(void) {
+    tss_wire_hello h = sample_hello(), back;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    h.party_id = 0;
+    CHECK_ERR(tss_wire_hello_encode(&w, &h), TSS_E_INVALID);
+    h.party_id = 33;
+    CHECK_ERR(tss_wire_hello_encode(&w, &h), TSS_E_INVALID);
+    h.party_id = 32;
+    h.protocol_version = 0;
+    CHECK_ERR(tss_wire_hello_encode(&w, &h), TSS_E_INVALID);
+    h.protocol_version = 0xffff;
+    h.software[0] = '\0';
+    CHECK_ERR(tss_wire_hello_encode(&w, &h), TSS_E_INVALID);
+    memset(h.software, 'x', TSS_WIRE_MAX_SOFTWARE_LEN);
+    h.software[TSS_WIRE_MAX_SOFTWARE_LEN] = '\0';
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, w.len));
+    CHECK(back.party_id == 32 && strlen(back.software) == 64);
+    CHECK(w.len == 40 + 64);
+    tss_writer_free(&w);
+    h.software[5] = '\n';
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_hello_encode(&w, &h), TSS_E_INVALID);
+    CHECK(w.len == 0); /* nothing half-written */
+    tss_writer_free(&w);
+
+    /* Decoder side, on hand-made bytes. */
+    uint8_t b[40 + 65];
+    memset(b, 0, sizeof b);
+    b[1] = 1, b[3] = 1, b[39] = 5;
+    memcpy(b + 40, "ab\x7f" "cd", 5);
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 45), TSS_E_INVALID);
+    CHECK(detail_has("0x7f"));
+    memcpy(b + 40, "ab\x80" "cd", 5);
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 45), TSS_E_INVALID);
+    memcpy(b + 40, "abcde", 5);
+    CHECK_OK(tss_wire_hello_decode(&back, b, 45));
+    b[1] = 33;
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 45), TSS_E_INVALID);
+    b[1] = 1, b[3] = 0;
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 45), TSS_E_INVALID);
+    b[3] = 1, b[39] = 0;
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 40), TSS_E_INVALID); /* empty software */
+    b[39] = 65;
+    memset(b + 40, 'a', 65);
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 105), TSS_E_TOO_LARGE);
+    b[36] = 0x80, b[39] = 5; /* a length of 2^31+5 */
+    CHECK_ERR(tss_wire_hello_decode(&back, b, 45), TSS_E_TOO_LARGE);
+}
+
+static void hello_ack_round_trip_and_bounds(void) {
+    tss_wire_hello_ack a, back;
+    memset(&a, 0, sizeof a);
+    a.party_id = 7;
+    a.protocol_version = 1;
+    a.heartbeat_interval_ms = 15000;
+    strcpy(a.software, "tssd/0.1.0 coordinator");
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_hello_ack_encode(&w, &a));
+    CHECK(w.len == 2 + 2 + 4 + 4 + strlen(a.software));
+    const uint8_t head[] = {0, 7, 0, 1, 0, 0, 0x3a, 0x98};
+    CHECK(memcmp(w.data, head, sizeof head) == 0);
+    CHECK_OK(tss_wire_hello_ack_decode(&back, w.data, w.len));
+    CHECK(back.party_id == 7 && back.heartbeat_interval_ms == 15000 &&
+          strcmp(back.software, a.software) == 0);
+    CHECK_ERR(tss_wire_hello_ack_decode(&back, w.data, w.len - 1), TSS_E_TRUNCATED);
+    tss_write_u8(&w, 1);
+    CHECK_ERR(tss_wire_hello_ack_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    w.len--;
+    w.data[7] = 0, w.data[6] = 0;
+    CHECK_ERR(tss_wire_hello_ack_decode(&back, w.data, w.len), TSS_E_INVALID);
+    CHECK(detail_has("heartbeat_interval_ms"));
+    tss_writer_free(&w);
+
+    tss_writer_init(&w, 4096);
+    a.heartbeat_interval_ms = TSS_WIRE_MAX_HEARTBEAT_MS + 1;
+    CHECK_ERR(tss_wire_hello_ack_encode(&w, &a), TSS_E_INVALID);
+    a.heartbeat_interval_ms = TSS_WIRE_MAX_HEARTBEAT_MS;
+    a.party_id = 0;
+    CHECK_ERR(tss_wire_hello_ack_encode(&w, &a), TSS_E_INVALID);
+    a.party_id = 1;
+    a.protocol_version = 0;
+    CHECK_ERR(tss_wire_hello_ack_encode(&w, &a), TSS_E_INVALID);
+    a.protocol_version = 2;
+    CHECK_OK(tss_wire_hello_ack_encode(&w, &a));
+    tss_writer_free(&w);
+}
+
+static void heartbeat_round_trip(void) {
+    tss_wire_heartbeat hb = {0x0102030405060708ULL, 0xfffffffffffffffeULL}, back;
+    tss_writer w;
+    tss_writer_init(&w, 64);
+    CHECK_OK(tss_wire_heartbeat_encode(&w, &hb));
+    CHECK(w.len == 16 && w.data[0] == 1 && w.data[7] == 8 && w.data[15] == 0xfe);
+    CHECK_OK(tss_wire_heartbeat_decode(&back, w.data, w.len));
+    CHECK(back.sequence == hb.sequence && back.timestamp_ms == hb.timestamp_ms);
+    CHECK_ERR(tss_wire_heartbeat_decode(&back, w.data, 15), TSS_E_TRUNCATED);
+    tss_write_u8(&w, 0);
+    CHECK_ERR(tss_wire_heartbeat_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    CHECK_ERR(tss_wire_heartbeat_decode(&back, NULL, 0), TSS_E_TRUNCATED);
+    tss_writer_free(&w);
+}
+
+static void error_round_trip_and_bounds(void) {
+    tss_wire_error e, back;
+    memset(&e, 0, sizeof e);
+    e.code = TSS_WIRE_ERR_UNAUTHORIZED;
+    strcpy(e.text, "party 4 is not in this deployment");
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_error_encode(&w, &e));
+    CHECK(w.len == 2 + 4 + strlen(e.text) && w.data[1] == 3);
+    CHECK_OK(tss_wire_error_decode(&back, w.data, w.len));
+    CHECK(back.code == 3 && strcmp(back.text, e.text) == 0);
+    tss_write_u8(&w, 'x');
+    CHECK_ERR(tss_wire_error_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    tss_writer_free(&w);
+
+    /* Empty text is fine, code 0 is not, unknown codes pass through. */
+    tss_writer_init(&w, 4096);
+    e.text[0] = '\0';
+    e.code = 4242;
+    CHECK_OK(tss_wire_error_encode(&w, &e));
+    CHECK_OK(tss_wire_error_decode(&back, w.data, w.len));
+    CHECK(back.code == 4242 && back.text[0] == '\0');
+    w.data[0] = w.data[1] = 0;
+    CHECK_ERR(tss_wire_error_decode(&back, w.data, w.len), TSS_E_INVALID);
+    e.code = 0;
+    CHECK_ERR(tss_wire_error_encode(&w, &e), TSS_E_INVALID);
+    tss_writer_free(&w);
+
+    tss_writer_init(&w, 4096);
+    e.code = 1;
+    memset(e.text, 'a', TSS_WIRE_MAX_ERROR_TEXT);
+    e.text[TSS_WIRE_MAX_ERROR_TEXT] = '\0';
+    CHECK_OK(tss_wire_error_encode(&w, &e));
+    CHECK_OK(tss_wire_error_decode(&back, w.data, w.len));
+    CHECK(strlen(back.text) == TSS_WIRE_MAX_ERROR_TEXT);
+    tss_writer_free(&w);
+    uint8_t b[2 + 4 + 257];
+    memset(b, 'a', sizeof b);
+    b[0] = 0, b[1] = 1, b[2] = 0, b[3] = 0, b[4] = 1, b[5] = 1; /* 257 */
+    CHECK_ERR(tss_wire_error_decode(&back, b, sizeof b), TSS_E_TOO_LARGE);
+    b[4] = 0, b[5] = 3;
+    b[6] = '\x1b'; /* escape sequences do not reach a terminal */
+    CHECK_ERR(tss_wire_error_decode(&back, b, 9), TSS_E_INVALID);
+}
+
+static tss_wire_protocol_msg sample_protocol(const uint8_t *payload, size_t len) {
+    tss_wire_protocol_msg m;
+    memset(&m, 0, sizeof m);
+    for (int i = 0; i < 16; i++) m.session_id[i] = (uint8_t)(0x10 + i);
+    m.round = 2;
+    m.sender = 1;
+    m.receiver = 5;
+    m.payload = payload;
+    m.payload_len = len;
+    return m;
+}
+
+static void protocol_msg_round_trip_and_layout(void) {
+    const uint8_t pl[] = {0xde, 0xad, 0xbe, 0xef};
+    tss_wire_protocol_msg m = sample_protocol(pl, 4), back;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_protocol_msg_encode(&w, &m, 1000));
+    CHECK(w.len == TSS_WIRE_PROTOCOL_ENVELOPE_LEN + 4);
+    const uint8_t tail[] = {2, 0, 1, 0, 5, 0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef};
+    CHECK(w.data[0] == 0x10 && w.data[15] == 0x1f);
+    CHECK(memcmp(w.data + 16, tail, sizeof tail) == 0);
+    CHECK_OK(tss_wire_protocol_msg_decode(&back, w.data, w.len, 1000));
+    CHECK(back.round == 2 && back.sender == 1 && back.receiver == 5);
+    CHECK(memcmp(back.session_id, m.session_id, 16) == 0);
+    CHECK(back.payload_len == 4 && back.payload == w.data + 25);
+    /* Payload cap at decode time. */
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 3), TSS_E_TOO_LARGE);
+    CHECK_OK(tss_wire_protocol_msg_decode(&back, w.data, w.len, 4));
+    tss_write_u8(&w, 0);
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 1000), TSS_E_TRAILING);
+    for (size_t n = 0; n + 1 < w.len; n++)
+        CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, n, 1000), TSS_E_TRUNCATED);
+    tss_writer_free(&w);
+
+    /* Broadcast, and a payload at the cap inside a frame at the cap. */
+    size_t big = 1024 - TSS_WIRE_HEADER_LEN - TSS_WIRE_PROTOCOL_ENVELOPE_LEN;
+    uint8_t *p = calloc(1, big + 1);
+    CHECK(p != NULL);
+    if (!p) return;
+    m = sample_protocol(p, big);
+    m.receiver = TSS_WIRE_BROADCAST;
+    tss_writer_init(&w, TSS_WIRE_MAX_FRAME);
+    size_t at;
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_PROTOCOL_MSG, &at));
+    CHECK_OK(tss_wire_protocol_msg_encode(&w, &m, SIZE_MAX));
+    CHECK_OK(tss_wire_frame_end(&w, at, 1024));
+    CHECK(w.len == 1024);
+    tss_writer_free(&w);
+    m.payload_len = big + 1;
+    tss_writer_init(&w, TSS_WIRE_MAX_FRAME);
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_PROTOCOL_MSG, &at));
+    CHECK_OK(tss_wire_protocol_msg_encode(&w, &m, SIZE_MAX));
+    CHECK_ERR(tss_wire_frame_end(&w, at, 1024), TSS_E_TOO_LARGE);
+    tss_writer_free(&w);
+    free(p);
+}
+
+static void protocol_msg_field_bounds(void) {
+    const uint8_t pl[] = {1};
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    tss_wire_protocol_msg m = sample_protocol(pl, 1);
+    m.round = 0;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 100), TSS_E_INVALID);
+    m.round = 255;
+    m.sender = 0;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 100), TSS_E_INVALID);
+    m.sender = 33;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 100), TSS_E_INVALID);
+    m.sender = 32;
+    m.receiver = 33;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 100), TSS_E_INVALID);
+    m.receiver = 32;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 100), TSS_E_INVALID);
+    CHECK(detail_has("addressed itself"));
+    m.receiver = 31;
+    m.payload_len = 0;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 100), TSS_E_INVALID);
+    m.payload_len = 1;
+    CHECK_ERR(tss_wire_protocol_msg_encode(&w, &m, 0), TSS_E_TOO_LARGE);
+    CHECK(w.len == 0);
+    CHECK_OK(tss_wire_protocol_msg_encode(&w, &m, 1));
+
+    /* Decoder on hand-edited bytes: offsets 16 round, 17 sender, 19 receiver. */
+    tss_wire_protocol_msg back;
+    CHECK_OK(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100));
+    w.data[16] = 0;
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100), TSS_E_INVALID);
+    w.data[16] = 1;
+    w.data[18] = 0;
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100), TSS_E_INVALID);
+    w.data[18] = 2, w.data[20] = 2;
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100), TSS_E_INVALID);
+    w.data[20] = 0; /* broadcast */
+    CHECK_OK(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100));
+    CHECK(back.receiver == TSS_WIRE_BROADCAST);
+    w.data[19] = 1; /* receiver 256 */
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100), TSS_E_INVALID);
+    w.data[19] = 0;
+    w.data[24] = 0; /* empty payload; one byte left over */
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len, 100), TSS_E_TRAILING);
+    CHECK_ERR(tss_wire_protocol_msg_decode(&back, w.data, w.len - 1, 100), TSS_E_INVALID);
+    tss_writer_free(&w);
+}
+
+/* A full exchange through frames and the stream decoder. */
+static void messages_through_frames(void) {
+    tss_writer w;
+    tss_writer_init(&w, TSS_WIRE_MAX_FRAME);
+    tss_wire_hello h = sample_hello();
+    size_t at;
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_HELLO, &at));
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    CHECK_OK(tss_wire_frame_end(&w, at, MAXF));
+    tss_wire_heartbeat hb = {5, 6};
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_HEARTBEAT, &at));
+    CHECK_OK(tss_wire_heartbeat_encode(&w, &hb));
+    CHECK_OK(tss_wire_frame_end(&w, at, MAXF));
+
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, MAXF));
+    const uint8_t *p = w.data;
+    size_t left = w.len;
+    int got = 0;
+    while (left) {
+        size_t used;
+        bool ready;
+        tss_wire_frame f;
+        CHECK_OK(tss_wire_decoder_feed(&d, p, left, &used, &f, &ready));
+        p += used, left -= used;
+        if (!ready) continue;
+        if (f.type == TSS_WIRE_HELLO) {
+            tss_wire_hello back;
+            CHECK_OK(tss_wire_hello_decode(&back, f.payload, f.len));
+            CHECK(back.party_id == 3);
+            got |= 1;
+        } else if (f.type == TSS_WIRE_HEARTBEAT) {
+            tss_wire_heartbeat b;
+            CHECK_OK(tss_wire_heartbeat_decode(&b, f.payload, f.len));
+            CHECK(b.sequence == 5 && b.timestamp_ms == 6);
+            got |= 2;
+        }
+    }
+    CHECK(got == 3);
+    tss_wire_decoder_free(&d);
+    tss_writer_free(&w);
+}
+
+int main(void) {
+    if (!tss_is_ok(tss_crypto_init())) return 2;
+    RUN(type_table_names);
+    RUN(header_layout_is_exact);
+    RUN(header_rejects_bad_fields);
+    RUN(encoder_enforces_caps);
+    RUN(decoder_many_frames_in_one_buffer);
+    RUN(decoder_byte_at_a_time_and_odd_chunks);
+    RUN(decoder_truncated_frame_stays_pending);
+    RUN(decoder_rejects_oversize_before_payload);
+    RUN(decoder_memory_follows_received_bytes);
+    RUN(decoder_rejects_unknown_version_and_type);
+    RUN(decoder_reuses_buffer_for_bigger_frames);
+    RUN(hello_round_trip_and_layout);
+    RUN(hello_field_bounds);
+    RUN(hello_ack_round_trip_and_bounds);
+    RUN(heartbeat_round_trip);
+    RUN(error_round_trip_and_bounds);
+    RUN(protocol_msg_round_trip_and_layout);
+    RUN(protocol_msg_field_bounds);
+    RUN(messages_through_frames);
+    return harness_finish("wire");
+}

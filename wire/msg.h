@@ -1,0 +1,115 @@
+/* Message payloads carried in transport frames (docs/PROTOCOL.md).
+ *
+ * Each message has an encoder that appends its payload to a writer (wrap it
+ * with tss_wire_frame_begin/end) and a decoder over exactly one frame payload,
+ * which reads through the bounded reader and rejects trailing bytes. Decoders
+ * write *out only on success; borrowed byte views point into the payload.
+ *
+ * Strings are a u32 length then that many bytes of printable ASCII
+ * (0x20..0x7e): they end up in logs and terminals, so control characters and
+ * escape sequences are refused outright rather than escaped later, and ASCII
+ * avoids validating (and normalising) UTF-8 for fields that never need it. */
+#ifndef TSS_WIRE_MSG_H
+#define TSS_WIRE_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/bytes.h"
+#include "util/result.h"
+
+#define TSS_WIRE_MAX_PARTIES 32       /* party ids are 1..32 (DESIGN.md §3) */
+#define TSS_WIRE_IDENTITY_KEY_LEN 32  /* Ed25519 public key */
+#define TSS_WIRE_SESSION_ID_LEN 16
+#define TSS_WIRE_MAX_SOFTWARE_LEN 64
+#define TSS_WIRE_MAX_ERROR_TEXT 256
+#define TSS_WIRE_MAX_HEARTBEAT_MS 3600000u /* advertised heartbeat interval cap */
+#define TSS_WIRE_BROADCAST 0               /* PROTOCOL_MSG receiver for "everyone" */
+/* PROTOCOL_MSG envelope before the payload bytes: sid, round, sender, receiver, u32 length. */
+#define TSS_WIRE_PROTOCOL_ENVELOPE_LEN (TSS_WIRE_SESSION_ID_LEN + 1 + 2 + 2 + 4)
+
+/* HELLO, party -> coordinator, first frame on a connection. */
+typedef struct {
+    uint16_t party_id;         /* 1..32; must match the TLS identity */
+    uint16_t protocol_version; /* >= 1; the coordinator decides what it accepts */
+    uint8_t identity_key[TSS_WIRE_IDENTITY_KEY_LEN];
+    char software[TSS_WIRE_MAX_SOFTWARE_LEN + 1]; /* 1..64 chars, e.g. "tssd/0.1.0" */
+} tss_wire_hello;
+
+/* HELLO_ACK, coordinator -> party. */
+typedef struct {
+    uint16_t party_id;              /* echo of the authenticated party id */
+    uint16_t protocol_version;      /* the version both sides now speak, >= 1 */
+    uint32_t heartbeat_interval_ms; /* 1..TSS_WIRE_MAX_HEARTBEAT_MS */
+    char software[TSS_WIRE_MAX_SOFTWARE_LEN + 1];
+} tss_wire_hello_ack;
+
+/* HEARTBEAT and HEARTBEAT_ACK: the ack echoes both fields, so the sender
+ * measures round-trip time on its own clock and matches by sequence. */
+typedef struct {
+    uint64_t sequence;
+    uint64_t timestamp_ms; /* sender's monotonic clock, opaque to the receiver */
+} tss_wire_heartbeat;
+
+/* ERROR codes. Unknown nonzero codes are accepted (a newer peer may send
+ * them) and shown by number. */
+#define TSS_WIRE_ERROR_CODE_TABLE(X)                                              \
+    X(PROTOCOL, 1)                                                                \
+    X(VERSION, 2)                                                                 \
+    X(UNAUTHORIZED, 3)                                                            \
+    X(LIMIT, 4)                                                                   \
+    X(INTERNAL, 5)                                                                \
+    X(SHUTDOWN, 6)                                                                \
+    X(UNKNOWN_SESSION, 7)
+
+typedef enum {
+#define TSS_WIRE_X_ERR(name, value) TSS_WIRE_ERR_##name = value,
+    TSS_WIRE_ERROR_CODE_TABLE(TSS_WIRE_X_ERR)
+#undef TSS_WIRE_X_ERR
+} tss_wire_error_code;
+
+/* "PROTOCOL", ... or NULL if unknown. */
+const char *tss_wire_error_code_name(unsigned code);
+
+typedef struct {
+    uint16_t code; /* nonzero */
+    char text[TSS_WIRE_MAX_ERROR_TEXT + 1];
+} tss_wire_error;
+
+/* PROTOCOL_MSG: a party-to-party message relayed by the coordinator. The
+ * payload is opaque here (encrypted or signed by the sender, see the protocol
+ * sections); this envelope is what the coordinator routes on. */
+typedef struct {
+    uint8_t session_id[TSS_WIRE_SESSION_ID_LEN];
+    uint8_t round;     /* >= 1 */
+    uint16_t sender;   /* 1..32 */
+    uint16_t receiver; /* 1..32 and != sender, or TSS_WIRE_BROADCAST */
+    const uint8_t *payload; /* borrowed; 1..max_payload bytes */
+    size_t payload_len;
+} tss_wire_protocol_msg;
+
+TSS_MUST_CHECK tss_result tss_wire_hello_encode(tss_writer *w, const tss_wire_hello *m);
+TSS_MUST_CHECK tss_result tss_wire_hello_decode(tss_wire_hello *out, const uint8_t *p, size_t n);
+
+TSS_MUST_CHECK tss_result tss_wire_hello_ack_encode(tss_writer *w, const tss_wire_hello_ack *m);
+TSS_MUST_CHECK tss_result tss_wire_hello_ack_decode(tss_wire_hello_ack *out, const uint8_t *p,
+                                                    size_t n);
+
+/* Same layout for HEARTBEAT and HEARTBEAT_ACK. */
+TSS_MUST_CHECK tss_result tss_wire_heartbeat_encode(tss_writer *w, const tss_wire_heartbeat *m);
+TSS_MUST_CHECK tss_result tss_wire_heartbeat_decode(tss_wire_heartbeat *out, const uint8_t *p,
+                                                    size_t n);
+
+TSS_MUST_CHECK tss_result tss_wire_error_encode(tss_writer *w, const tss_wire_error *m);
+TSS_MUST_CHECK tss_result tss_wire_error_decode(tss_wire_error *out, const uint8_t *p, size_t n);
+
+/* max_payload caps payload_len (at most TSS_WIRE_MAX_FRAME minus header and
+ * envelope); the frame cap bounds it again when the frame is written or read. */
+TSS_MUST_CHECK tss_result tss_wire_protocol_msg_encode(tss_writer *w,
+                                                       const tss_wire_protocol_msg *m,
+                                                       size_t max_payload);
+TSS_MUST_CHECK tss_result tss_wire_protocol_msg_decode(tss_wire_protocol_msg *out,
+                                                       const uint8_t *p, size_t n,
+                                                       size_t max_payload);
+
+#endif
