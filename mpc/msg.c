@@ -43,6 +43,10 @@ const char *tss_mpc_msg_type_name(uint8_t type) {
     case TSS_MSG_DKG_R2_BCAST: return "dkg round-2 broadcast";
     case TSS_MSG_DKG_R2_P2P: return "dkg round-2 message";
     case TSS_MSG_DKG_R3_BCAST: return "dkg round-3 broadcast";
+    case TSS_MSG_SIGN_R1_BCAST: return "sign round-1 broadcast";
+    case TSS_MSG_SIGN_R1_P2P: return "sign round-1 message";
+    case TSS_MSG_SIGN_R2_P2P: return "sign round-2 message";
+    case TSS_MSG_SIGN_FINAL_BCAST: return "sign final broadcast";
     default: return "unknown message type";
     }
 }

@@ -16,7 +16,7 @@
 #define TSS_MPC_MAX_PARTIES 32
 #define TSS_MPC_BROADCAST 0
 /* Largest payload of any protocol message (a DKG point-to-point message with
- * a base-OT batch is ~17 KiB; signing messages are ~25 KiB). */
+ * a base-OT batch is ~17 KiB; a signing round-2 message ~49 KiB). */
 #define TSS_MPC_MAX_PAYLOAD (64u * 1024)
 
 /* Message types: high nibble = protocol, next = round, low bit = p2p. */
@@ -26,6 +26,10 @@ enum {
     TSS_MSG_DKG_R2_BCAST = 0x21,
     TSS_MSG_DKG_R2_P2P = 0x22,
     TSS_MSG_DKG_R3_BCAST = 0x31,
+    TSS_MSG_SIGN_R1_BCAST = 0x41,
+    TSS_MSG_SIGN_R1_P2P = 0x42,
+    TSS_MSG_SIGN_R2_P2P = 0x52,
+    TSS_MSG_SIGN_FINAL_BCAST = 0x61,
 };
 
 typedef struct {

@@ -1,5 +1,7 @@
 #include "tests/unit/mpc_sim.h"
 
+#include "mpc/dkg.h"
+
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,4 +66,36 @@ void sim_run(sim_net *net, tss_mpc_outbox *initial) {
         free(m.data);
     }
     free(q.q);
+}
+
+static tss_result dkg_deliver(void *party, const tss_mpc_msg *m, tss_mpc_outbox *out) {
+    return tss_dkg_handle(party, m, out);
+}
+
+void sim_keygen(size_t n, uint16_t t, uint8_t session_byte, tss_keyshare **shares) {
+    sim_net net;
+    memset(&net, 0, sizeof net);
+    net.n = n;
+    net.deliver = dkg_deliver;
+    tss_mpc_outbox init;
+    tss_mpc_outbox_init(&init);
+    for (size_t i = 0; i < n; i++) {
+        tss_dkg_config c = {.self = (uint16_t)(i + 1), .threshold = t, .n = (uint16_t)n};
+        for (size_t k = 0; k < n; k++) c.parties[k] = (uint16_t)(k + 1);
+        snprintf(c.key_id, sizeof c.key_id, "sim-key-%zu-%u", n, t);
+        memset(c.session_id, session_byte, sizeof c.session_id);
+        net.ids[i] = c.self;
+        shares[i] = NULL;
+        if (!tss_is_ok(tss_dkg_new((tss_dkg **)&net.party[i], &c)) ||
+            !tss_is_ok(tss_dkg_start(net.party[i], &init)))
+            abort();
+    }
+    sim_run(&net, &init);
+    tss_mpc_outbox_clear(&init);
+    for (size_t i = 0; i < n; i++) {
+        if (!tss_dkg_finished(net.party[i]) ||
+            !tss_is_ok(tss_dkg_take_share(net.party[i], &shares[i])))
+            abort();
+        tss_dkg_free(net.party[i]);
+    }
 }

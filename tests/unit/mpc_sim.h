@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "mpc/keyshare.h"
 #include "mpc/msg.h"
 
 typedef enum { SIM_DELIVER, SIM_DROP } sim_action;
@@ -33,5 +34,8 @@ typedef struct {
 /* Routes `initial` (the parties' first messages) and everything they cause
  * until no message is left. Parties that failed stop receiving. */
 void sim_run(sim_net *net, tss_mpc_outbox *initial);
+
+/* Runs an honest DKG among parties 1..n and returns their key shares. */
+void sim_keygen(size_t n, uint16_t t, uint8_t session_byte, tss_keyshare **shares);
 
 #endif
