@@ -6,10 +6,18 @@
 
 #define BENCH_MAX_RUNS 1000
 
+#define BENCH_MAX_CASES 16
+
+typedef struct {
+    size_t n, t;
+} bench_case;
+
 typedef struct {
     bool json;
     int runs;
     const char *suite;
+    bench_case cases[BENCH_MAX_CASES];
+    size_t ncases;
 } bench_options;
 
 /* Monotonic wall clock and this thread's CPU clock, in seconds. */
@@ -19,5 +27,6 @@ double bench_cpu_seconds(void);
 double bench_median(double *values, size_t n);
 
 int bench_keystore(const bench_options *o);
+int bench_mpc(const bench_options *o);
 
 #endif

@@ -1,5 +1,7 @@
 /* tss-bench: benchmarks with machine-readable output (--json).
- * Suites: keystore (unseal time per KDF profile). */
+ * Suites: mpc (keygen and signing per (N, t) case, against a plain
+ * libsecp256k1 signature measured in the same run) and keystore (unseal time
+ * per KDF profile). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,17 +10,38 @@
 #include "util/secmem.h"
 
 static int usage(void) {
-    fprintf(stderr, "Usage: tss-bench [--json] [--suite all|keystore] [--runs N]\n");
+    fprintf(stderr, "Usage: tss-bench [--json] [--suite all|mpc|keystore] [--runs N] "
+                    "[--cases 2x2,3x2,5x3]\n");
     return 64;
+}
+
+/* "3x2,5x3" -> cases (N x t). */
+static bool parse_cases(const char *text, bench_options *o) {
+    o->ncases = 0;
+    while (*text) {
+        char *end;
+        long n = strtol(text, &end, 10);
+        if (*end != 'x') return false;
+        long t = strtol(end + 1, &end, 10);
+        if (n < 2 || n > 32 || t < 2 || t > n || o->ncases == BENCH_MAX_CASES) return false;
+        o->cases[o->ncases++] = (bench_case){(size_t)n, (size_t)t};
+        if (*end == ',') end++;
+        else if (*end) return false;
+        text = end;
+    }
+    return o->ncases > 0;
 }
 
 int main(int argc, char **argv) {
     bench_options o = {.json = false, .runs = 5, .suite = "all"};
+    parse_cases("2x2,3x2,5x3", &o);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
             o.json = true;
         } else if (!strcmp(argv[i], "--suite") && i + 1 < argc) {
             o.suite = argv[++i];
+        } else if (!strcmp(argv[i], "--cases") && i + 1 < argc) {
+            if (!parse_cases(argv[++i], &o)) return usage();
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             o.runs = atoi(argv[++i]);
             if (o.runs < 1 || o.runs > BENCH_MAX_RUNS) return usage();
@@ -28,9 +51,13 @@ int main(int argc, char **argv) {
     }
     if (!tss_is_ok(tss_crypto_init())) return 70;
     bool all = !strcmp(o.suite, "all");
-    if (!all && strcmp(o.suite, "keystore")) return usage();
+    bool mpc = all || !strcmp(o.suite, "mpc"), keystore = all || !strcmp(o.suite, "keystore");
+    if (!mpc && !keystore) return usage();
     if (o.json) printf("{");
-    int rc = bench_keystore(&o);
+    int rc = 0;
+    if (mpc) rc |= bench_mpc(&o);
+    if (mpc && keystore) printf(o.json ? "," : "\n");
+    if (keystore) rc |= bench_keystore(&o);
     if (o.json) printf("}\n");
     return rc;
 }
