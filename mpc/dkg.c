@@ -636,3 +636,32 @@ tss_result tss_dkg_take_share(tss_dkg *d, tss_keyshare **out) {
     d->share = NULL;
     return TSS_OK_RESULT;
 }
+
+#ifdef TSS_FUZZING
+/* Fuzzing entry point (fuzz builds only): one message decoder on arbitrary
+ * bytes, as tss_dkg_handle would run it for a peer of a t-of-n session. */
+tss_result tss_dkg_fuzz_decode(uint8_t type, uint16_t t, uint16_t n, const uint8_t *data,
+                               size_t len);
+tss_result tss_dkg_fuzz_decode(uint8_t type, uint16_t t, uint16_t n, const uint8_t *data,
+                               size_t len) {
+    tss_dkg *d = calloc(1, sizeof *d);
+    TSS_ENSURE(d, TSS_E_NOMEM, "oom");
+    d->cfg.threshold = t;
+    d->cfg.n = n;
+    tss_mpc_msg m = {.type = type, .from = 2, .to = 1, .data = (uint8_t *)data, .len = len};
+    peer_inbox *p = &d->in[1];
+    tss_result r;
+    switch (slot_of(type)) {
+    case SLOT_R1B: r = decode_r1b(p, &m); break;
+    case SLOT_R2B: r = decode_r2b(d, p, &m); break;
+    case SLOT_R2P: r = decode_r2p(p, &m); break;
+    case SLOT_R3B: r = decode_r3b(d, 1, p, &m); break;
+    default: r = tss_fail(TSS_E_INVALID, "type not fuzzed");
+    }
+    free(p->raw_r1b);
+    free(p->raw_r2b);
+    free(p->ot_msg2);
+    free(d);
+    return r;
+}
+#endif

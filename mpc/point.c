@@ -1,6 +1,8 @@
 /* Points via libsecp256k1's public API; infinity is an explicit error. */
 #include "mpc/point.h"
 
+#include <secp256k1_ecdh.h>
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,13 +60,39 @@ tss_result tss_pt_mul_base(tss_point *r, const tss_scalar *k) {
     return TSS_OK_RESULT;
 }
 
+/* ECDH's hash callback, used to get the full product point out of
+ * libsecp256k1's constant-time variable-base multiplication. */
+static int copy_point(unsigned char *out, const unsigned char *x32, const unsigned char *y32,
+                      void *data) {
+    (void)data;
+    out[0] = 0x02 | (y32[31] & 1);
+    memcpy(out + 1, x32, 32);
+    return 1;
+}
+
+/* ec_pubkey_tweak_mul is variable time in the scalar (wNAF), so secret
+ * scalars go through secp256k1_ecdh, which uses the constant-time ladder. */
 tss_result tss_pt_mul(tss_point *r, const tss_point *p, const tss_scalar *k) {
+    GET_CTX(c);
+    uint8_t kb[TSS_SC_BYTES], enc[TSS_PT_BYTES];
+    tss_sc_to_bytes(kb, k);
+    int ok = secp256k1_ecdh(c, enc, &p->pk, kb, copy_point, NULL);
+    tss_wipe(kb, sizeof kb);
+    TSS_ENSURE(ok, TSS_E_CRYPTO, "scalar multiplication by zero (point at infinity)");
+    secp256k1_pubkey out;
+    ok = secp256k1_ec_pubkey_parse(c, &out, enc, sizeof enc);
+    tss_wipe(enc, sizeof enc);
+    TSS_ENSURE(ok, TSS_E_CRYPTO, "scalar multiplication result did not parse");
+    r->pk = out;
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_pt_mul_var(tss_point *r, const tss_point *p, const tss_scalar *k) {
     GET_CTX(c);
     uint8_t kb[TSS_SC_BYTES];
     secp256k1_pubkey out = p->pk;
     tss_sc_to_bytes(kb, k);
     int ok = secp256k1_ec_pubkey_tweak_mul(c, &out, kb);
-    tss_wipe(kb, sizeof kb);
     TSS_ENSURE(ok, TSS_E_CRYPTO, "scalar multiplication by zero (point at infinity)");
     r->pk = out;
     return TSS_OK_RESULT;

@@ -48,7 +48,7 @@ tss_result tss_schnorr_verify(const tss_schnorr_proof *p, const uint8_t sid[TSS_
     tss_point zG, eX, rhs;
     TSS_GUARD(challenge(&e, sid, prover, X, &p->R, aux, aux_len));
     /* z = 0, e = 0 or R = -e*X would need infinity: never an honest proof. */
-    int ok = tss_is_ok(tss_pt_mul_base(&zG, &p->z)) && tss_is_ok(tss_pt_mul(&eX, X, &e)) &&
+    int ok = tss_is_ok(tss_pt_mul_base(&zG, &p->z)) && tss_is_ok(tss_pt_mul_var(&eX, X, &e)) &&
              tss_is_ok(tss_pt_add(&rhs, &p->R, &eX)) && tss_pt_eq(&zG, &rhs);
     TSS_ENSURE(ok, TSS_E_PROTOCOL, "schnorr: proof of knowledge from party %u does not verify",
                prover);

@@ -678,3 +678,17 @@ tss_result tss_sign_assemble(const tss_sign_partial *partials, size_t count, con
     sig->recid = recid;
     return TSS_OK_RESULT;
 }
+
+#ifdef TSS_FUZZING
+/* Fuzzing entry point (fuzz builds only): the round-2 message decoder. */
+tss_result tss_sign_fuzz_decode_r2p(const uint8_t *data, size_t len);
+tss_result tss_sign_fuzz_decode_r2p(const uint8_t *data, size_t len) {
+    sign_peer *p = malloc(sizeof *p);
+    TSS_ENSURE(p, TSS_E_NOMEM, "oom");
+    tss_mpc_msg m = {.type = TSS_MSG_SIGN_R2_P2P, .from = 2, .to = 1, .data = (uint8_t *)data,
+                     .len = len};
+    tss_result r = decode_r2p(p, &m);
+    free(p);
+    return r;
+}
+#endif

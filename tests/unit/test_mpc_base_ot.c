@@ -1,4 +1,5 @@
-/* mpc/base_ot: correctness, strict message decoding, binding to session and pair. */
+/* mpc/base_ot: correctness, strict message decoding, binding to session and pair,
+ * the seed derivation recomputed independently, one fresh sender key per batch. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,8 +104,130 @@ static void msg1_is_valid_points_in_every_slot(void) {
     CHECK_OK(start(r, SID, S_ID, R_ID));
     tss_base_ot_msg1 *m = malloc(sizeof *m);
     CHECK_OK(tss_base_ot_msg1_decode(m, r->msg1, sizeof r->msg1));
+    /* The random slot r_{1-c} and the chosen slot r_c take both parities: a
+     * random point sampled with a fixed parity byte would sit only in the
+     * random slot's half of the group and betray c (failure prob. 2^-254). */
+    int parity[2][2] = {{0, 0}, {0, 0}}; /* [random slot?][prefix 02/03] */
+    for (unsigned i = 0; i < TSS_BASE_OT_COUNT; i++) {
+        unsigned c = bit(r->choice, i);
+        for (unsigned j = 0; j < 2; j++) {
+            uint8_t pre = r->msg1[(2 * i + j) * 33];
+            CHECK(pre == 0x02 || pre == 0x03);
+            parity[j != c][pre & 1]++;
+        }
+    }
+    CHECK(parity[0][0] > 0 && parity[0][1] > 0 && parity[1][0] > 0 && parity[1][1] > 0);
+    /* Fresh randomness per start: no point repeats between two batches. */
+    run_t *r2 = run_new();
+    memcpy(r2->choice, r->choice, 32);
+    CHECK_OK(start(r2, SID, S_ID, R_ID));
+    int same = 0;
+    for (unsigned k = 0; k < 2 * TSS_BASE_OT_COUNT; k++)
+        same += memcmp(r->msg1 + 33 * k, r2->msg1 + 33 * k, 33) == 0;
+    CHECK(same == 0);
+    run_free(r2);
     free(m);
     run_free(r);
+}
+
+/* H_j(r) for OT i, through the public transcript API (independent of base_ot.c). */
+static void ref_h(tss_point *h, const uint8_t *sid, uint32_t s, uint32_t rc, uint32_t i, uint32_t j,
+                  const uint8_t r[33]) {
+    tss_transcript t;
+    tss_tr_init(&t, "base-ot/hash-to-curve");
+    tss_tr_bind(&t, sid, s, rc);
+    tss_tr_append_u32(&t, i);
+    tss_tr_append_u32(&t, j);
+    tss_tr_append(&t, r, 33);
+    CHECK_OK(tss_tr_final_point_var(&t, h));
+}
+
+/* KDF(i, j, r_0 || r_1, T, Z) through the public transcript API. */
+static void ref_kdf(uint8_t out[32], const uint8_t *sid, uint32_t s, uint32_t rc, uint32_t i,
+                    uint32_t j, const uint8_t pair[66], const uint8_t T[33], const tss_point *Z) {
+    tss_transcript t;
+    tss_tr_init(&t, "base-ot/seed");
+    tss_tr_bind(&t, sid, s, rc);
+    tss_tr_append_u32(&t, i);
+    tss_tr_append_u32(&t, j);
+    tss_tr_append(&t, pair, 66);
+    tss_tr_append(&t, T, 33);
+    tss_tr_append_point(&t, Z);
+    tss_tr_final(&t, out);
+}
+
+/* The test plays an honest receiver for OT i with choice c, knowing a: writes
+ * r_0 || r_1 into pair. */
+static void ref_receiver_pair(uint8_t pair[66], const tss_scalar *a, uint32_t i, unsigned c) {
+    tss_scalar u;
+    tss_point R, h, A, chosen;
+    CHECK_OK(tss_sc_random_nonzero(&u));
+    CHECK_OK(tss_pt_mul_base(&R, &u));
+    tss_pt_encode(pair + 33 * (1 - c), &R);
+    ref_h(&h, SID, S_ID, R_ID, i, c, pair + 33 * (1 - c));
+    CHECK_OK(tss_pt_mul_base(&A, a));
+    CHECK_OK(tss_pt_sub(&chosen, &A, &h));
+    tss_pt_encode(pair + 33 * c, &chosen);
+}
+
+static void seeds_match_an_independent_computation(void) {
+    /* msg2 is the point T; the sender's seed for a slot whose log a the test
+     * knows is KDF(i, j, r_0 || r_1, T, a*T), with H and the KDF recomputed
+     * through tss_tr_* and tss_pt_* only. This pins the byte layout of both
+     * hashes (and the agreement of base_ot.c's hash-to-curve with
+     * tss_tr_final_point_var). */
+    run_t *r = run_new();
+    CHECK_OK(start(r, SID, S_ID, R_ID));
+    const struct {
+        uint32_t i;
+        unsigned c;
+    } ots[] = {{0, 0}, {3, 1}, {200, 0}, {255, 1}};
+    tss_scalar a[4];
+    for (size_t k = 0; k < 4; k++) {
+        CHECK_OK(tss_sc_random_nonzero(&a[k]));
+        ref_receiver_pair(r->msg1 + 66 * ots[k].i, &a[k], ots[k].i, ots[k].c);
+    }
+    CHECK_OK(respond(r, SID, S_ID, R_ID, r->msg1, sizeof r->msg1));
+    tss_base_ot_msg2 m2;
+    CHECK_OK(tss_base_ot_msg2_decode(&m2, r->msg2, sizeof r->msg2));
+    for (size_t k = 0; k < 4; k++) {
+        tss_point Z;
+        uint8_t want[32];
+        CHECK_OK(tss_pt_mul(&Z, &m2.T, &a[k]));
+        ref_kdf(want, SID, S_ID, R_ID, ots[k].i, ots[k].c, r->msg1 + 66 * ots[k].i, r->msg2, &Z);
+        CHECK(memcmp(want, r->so->m[ots[k].i][ots[k].c], 32) == 0);
+        CHECK(memcmp(want, r->so->m[ots[k].i][ots[k].c ^ 1], 32) != 0);
+        /* The same derivation with the other slot index gives another value:
+         * i and j are bound. */
+        uint8_t other[32];
+        ref_kdf(other, SID, S_ID, R_ID, ots[k].i, ots[k].c ^ 1, r->msg1 + 66 * ots[k].i, r->msg2,
+                &Z);
+        CHECK(memcmp(other, want, 32) != 0);
+    }
+    tss_sc_wipe(a, 4);
+    run_free(r);
+}
+
+static void sender_key_is_fresh_per_batch(void) {
+    /* Two answers to the same msg1: different T, no seed in common. */
+    run_t *a = run_new(), *b = run_new();
+    CHECK_OK(start(a, SID, S_ID, R_ID));
+    CHECK_OK(respond(a, SID, S_ID, R_ID, a->msg1, sizeof a->msg1));
+    CHECK_OK(respond(b, SID, S_ID, R_ID, a->msg1, sizeof a->msg1));
+    CHECK(memcmp(a->msg2, b->msg2, TSS_BASE_OT_MSG2_BYTES) != 0);
+    int same = 0;
+    for (unsigned i = 0; i < TSS_BASE_OT_COUNT; i++)
+        for (unsigned j = 0; j < 2; j++)
+            for (unsigned jj = 0; jj < 2; jj++)
+                same += memcmp(a->so->m[i][j], b->so->m[i][jj], 32) == 0;
+    CHECK(same == 0);
+    /* Either answer works with the receiver's state. */
+    CHECK_OK(tss_base_ot_receiver_finish(a->st, b->msg2, sizeof b->msg2, a->ro));
+    memcpy(b->choice, a->choice, 32);
+    memcpy(b->ro, a->ro, sizeof *a->ro);
+    CHECK(count_correct(b) == TSS_BASE_OT_COUNT);
+    run_free(a);
+    run_free(b);
 }
 
 static void session_and_pair_binding(void) {
@@ -188,10 +311,17 @@ static void malformed_msg1_is_rejected(void) {
     tss_pt_encode(buf + 7 * 66, &h);
     CHECK_ERR(respond(r, SID, S_ID, R_ID, buf, TSS_BASE_OT_MSG1_BYTES), TSS_E_PROTOCOL);
     CHECK(strstr(tss_error_detail(), "OT 7 slot 0") != NULL);
+    /* r_1 = -H_1(r_0) in the last OT. */
+    memcpy(buf, r->msg1, TSS_BASE_OT_MSG1_BYTES);
+    ref_h(&h, SID, S_ID, R_ID, 255, 1, buf + 255 * 66);
+    tss_pt_neg(&h, &h);
+    tss_pt_encode(buf + 255 * 66 + 33, &h);
+    CHECK_ERR(respond(r, SID, S_ID, R_ID, buf, TSS_BASE_OT_MSG1_BYTES), TSS_E_PROTOCOL);
+    CHECK(strstr(tss_error_detail(), "OT 255 slot 1") != NULL);
 
     /* Output writer without room. */
     tss_writer w;
-    tss_writer_init(&w, 100);
+    tss_writer_init(&w, TSS_BASE_OT_MSG2_BYTES - 1);
     CHECK_ERR(tss_base_ot_sender_respond(SID, S_ID, R_ID, r->msg1, TSS_BASE_OT_MSG1_BYTES, &w,
                                          r->so),
               TSS_E_TOO_LARGE);
@@ -213,17 +343,36 @@ static void receiver_start_reports_small_writer(void) {
     run_free(r);
 }
 
-/* Finishes a fresh run with msg2 modified by fn; returns the result. */
+/* Finishes the run with the given msg2; returns the result. */
 static tss_result finish_with(run_t *r, const uint8_t *m2, size_t len) {
     return tss_base_ot_receiver_finish(r->st, m2, len, r->ro);
 }
 
-static void malformed_msg2_is_rejected_whatever_the_choice(void) {
-    run_t *r = run_new();
-    r->choice[0] = 0x02; /* OT 0 chooses 0, OT 1 chooses 1 */
+/* A fresh receiver and sender run (the receiver state is single-use). */
+static void fresh(run_t *r) {
+    tss_base_ot_receiver_free(r->st);
+    r->st = NULL;
     CHECK_OK(start(r, SID, S_ID, R_ID));
     CHECK_OK(respond(r, SID, S_ID, R_ID, r->msg1, sizeof r->msg1));
-    uint8_t *buf = malloc(TSS_BASE_OT_MSG2_BYTES + 1);
+}
+
+/* Some x < p that is not the abscissa of a curve point. */
+static void off_curve_encoding(uint8_t enc[33]) {
+    tss_point p;
+    enc[0] = 0x02;
+    for (int k = 0; k < 1000; k++) {
+        randombytes_buf(enc + 1, 32);
+        enc[1] &= 0x7f; /* x < 2^255 < p */
+        if (!tss_is_ok(tss_pt_decode(&p, enc, "candidate"))) return;
+    }
+    CHECK(0);
+}
+
+static void malformed_msg2_is_rejected(void) {
+    run_t *r = run_new();
+    CHECK(TSS_BASE_OT_MSG2_BYTES == 33);
+    fresh(r);
+    uint8_t buf[TSS_BASE_OT_MSG2_BYTES + 1];
     tss_base_ot_receiver_output *before = malloc(sizeof *before);
     memcpy(before, r->ro, sizeof *before);
 
@@ -232,57 +381,66 @@ static void malformed_msg2_is_rejected_whatever_the_choice(void) {
     CHECK_ERR(finish_with(r, r->msg2, TSS_BASE_OT_MSG2_BYTES), TSS_E_USAGE);
     CHECK(memcmp(before, r->ro, sizeof *before) == 0);
 
-    /* Each case needs a fresh receiver: the state is single-use. */
-    struct {
-        size_t off;
-        int trailing;
-    } cases[] = {
-        {0, 0},       /* OT 0, slot 0 = chosen */
-        {33, 0},      /* OT 0, slot 1 = not chosen: still rejected (selective failure) */
-        {66, 0},      /* OT 1, slot 0 = not chosen */
-        {99, 0},      /* OT 1, slot 1 = chosen */
-        {TSS_BASE_OT_MSG2_BYTES - 33, 0},
-        {0, 1},       /* trailing byte */
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        tss_base_ot_receiver_free(r->st);
-        r->st = NULL;
-        CHECK_OK(start(r, SID, S_ID, R_ID));
-        CHECK_OK(respond(r, SID, S_ID, R_ID, r->msg1, sizeof r->msg1));
+    enum { EMPTY, TRAILING, PREFIX_04, PREFIX_00, X_GE_P, OFF_CURVE, NCASES };
+    for (int k = 0; k < NCASES; k++) {
+        fresh(r);
         memcpy(buf, r->msg2, TSS_BASE_OT_MSG2_BYTES);
-        if (cases[k].trailing) {
-            buf[TSS_BASE_OT_MSG2_BYTES] = 0;
-            CHECK_ERR(finish_with(r, buf, TSS_BASE_OT_MSG2_BYTES + 1), TSS_E_TRAILING);
-        } else {
-            buf[cases[k].off] ^= 0x06; /* 02 <-> 04, 03 <-> 05 */
-            CHECK_ERR(finish_with(r, buf, TSS_BASE_OT_MSG2_BYTES), TSS_E_INVALID);
+        size_t len = TSS_BASE_OT_MSG2_BYTES;
+        tss_err want = TSS_E_INVALID;
+        switch (k) {
+        case EMPTY: len = 0; want = TSS_E_TRUNCATED; break;
+        case TRAILING: buf[len++] = 0; want = TSS_E_TRAILING; break;
+        case PREFIX_04: buf[0] = 0x04; break; /* uncompressed tag, wrong length */
+        case PREFIX_00: buf[0] = 0x00; break;
+        case X_GE_P: memset(buf + 1, 0xff, 32); break;
+        case OFF_CURVE: off_curve_encoding(buf); break;
         }
+        CHECK_ERR(finish_with(r, buf, len), want);
+        CHECK(memcmp(before, r->ro, sizeof *before) == 0); /* output untouched */
+        CHECK_ERR(finish_with(r, r->msg2, TSS_BASE_OT_MSG2_BYTES), TSS_E_USAGE);
     }
-    CHECK(memcmp(before, r->ro, sizeof *before) == 0);
 
-    /* A different valid point in slot c only spoils that OT (KOS checks later). */
-    tss_base_ot_receiver_free(r->st);
-    r->st = NULL;
-    CHECK_OK(start(r, SID, S_ID, R_ID));
-    CHECK_OK(respond(r, SID, S_ID, R_ID, r->msg1, sizeof r->msg1));
-    memcpy(buf, r->msg2, TSS_BASE_OT_MSG2_BYTES);
-    buf[0] ^= 1; /* negate T_0 of OT 0: still a valid point */
-    CHECK_OK(finish_with(r, buf, TSS_BASE_OT_MSG2_BYTES));
-    CHECK(count_correct(r) == TSS_BASE_OT_COUNT - 1);
-    CHECK(memcmp(r->ro->m[0], r->so->m[0][0], 32) != 0);
+    /* A different valid T (here -T, and G) is accepted -- the receiver cannot
+     * tell -- but, T being shared, spoils every OT (KOS checks later), and in
+     * the same way for either choice: no OT comes out right. */
+    for (int k = 0; k < 2; k++) {
+        fresh(r);
+        memcpy(buf, r->msg2, TSS_BASE_OT_MSG2_BYTES);
+        if (k == 0) {
+            buf[0] ^= 1; /* 02 <-> 03: -T */
+        } else {
+            tss_point g;
+            tss_pt_generator(&g);
+            tss_pt_encode(buf, &g);
+        }
+        CHECK_OK(finish_with(r, buf, TSS_BASE_OT_MSG2_BYTES));
+        CHECK(count_correct(r) == 0);
+    }
     free(before);
-    free(buf);
     run_free(r);
 }
 
 static void decoders_on_their_own(void) {
-    tss_base_ot_msg2 *m = malloc(sizeof *m);
-    uint8_t *buf = calloc(1, TSS_BASE_OT_MSG2_BYTES);
-    CHECK_ERR(tss_base_ot_msg2_decode(m, buf, TSS_BASE_OT_MSG2_BYTES), TSS_E_INVALID);
+    tss_base_ot_msg2 m;
+    uint8_t buf[TSS_BASE_OT_MSG2_BYTES] = {0};
+    CHECK_ERR(tss_base_ot_msg2_decode(&m, buf, sizeof buf), TSS_E_INVALID);
+    CHECK(strstr(tss_error_detail(), "sender point T") != NULL);
+    CHECK_ERR(tss_base_ot_msg2_decode(&m, NULL, 0), TSS_E_TRUNCATED);
+    tss_point g;
+    uint8_t enc[33];
+    tss_pt_generator(&g);
+    tss_pt_encode(buf, &g);
+    CHECK_OK(tss_base_ot_msg2_decode(&m, buf, sizeof buf));
+    tss_pt_encode(enc, &m.T);
+    CHECK(memcmp(enc, buf, 33) == 0);
+
+    tss_base_ot_msg1 *m1 = malloc(sizeof *m1);
+    uint8_t *b1 = calloc(1, TSS_BASE_OT_MSG1_BYTES);
+    CHECK_ERR(tss_base_ot_msg1_decode(m1, b1, TSS_BASE_OT_MSG1_BYTES), TSS_E_INVALID);
     CHECK(strstr(tss_error_detail(), "point 0 of OT 0") != NULL);
-    CHECK_ERR(tss_base_ot_msg2_decode(m, NULL, 0), TSS_E_TRUNCATED);
-    free(buf);
-    free(m);
+    CHECK_ERR(tss_base_ot_msg1_decode(m1, NULL, 0), TSS_E_TRUNCATED);
+    free(b1);
+    free(m1);
 }
 
 int main(void) {
@@ -290,10 +448,12 @@ int main(void) {
     randombytes_buf(SID, sizeof SID);
     RUN(receiver_learns_exactly_the_chosen_seed);
     RUN(msg1_is_valid_points_in_every_slot);
+    RUN(seeds_match_an_independent_computation);
+    RUN(sender_key_is_fresh_per_batch);
     RUN(session_and_pair_binding);
     RUN(malformed_msg1_is_rejected);
     RUN(receiver_start_reports_small_writer);
-    RUN(malformed_msg2_is_rejected_whatever_the_choice);
+    RUN(malformed_msg2_is_rejected);
     RUN(decoders_on_their_own);
     return harness_finish("mpc_base_ot");
 }
