@@ -1,5 +1,25 @@
-/* Scalars mod n in constant time: 4x64-bit limbs, products in unsigned __int128,
- * reduction by folding with n = 2^256 - c (c < 2^129). */
+/* Scalars mod n in constant time: 4x64-bit limbs, products in unsigned __int128
+ * accumulated column by column (product scanning), and reduction by folding
+ * with n = 2^256 - c, c = (1, C1, C0) a 129-bit constant:
+ *   512 -> 385 -> 258 -> 256 bits, then one conditional subtraction by masking
+ * (the same schedule as libsecp256k1's scalar_4x64, written independently).
+ *
+ * Wiping policy. The arithmetic here deliberately does NOT wipe its limb
+ * temporaries (partial products, carries, the 512-bit intermediate). They live
+ * in registers and in this function's stack frame, which the very next call at
+ * the same depth overwrites, and a wipe of each of them used to cost more than
+ * the multiplication itself (sodium_memzero is an opaque call per buffer).
+ * Secrets are wiped where they are held beyond a call: by the callers, with
+ * tss_sc_wipe on their tss_scalar variables and buffers, when they are done.
+ * Functions that build a secret value over many calls (inversion) wipe their
+ * own intermediate tss_scalar values, and the byte decoders wipe their loaded
+ * limbs on the early-return path, as before.
+ *
+ * Constant time. No branch and no memory index depends on scalar values; the
+ * only loops are over public sizes and over the public exponent n-2. Selection
+ * uses all-zero/all-one masks passed through an empty asm barrier so that the
+ * compiler cannot turn a masked select back into a branch. tests/ctime/ checks
+ * the compiled code under valgrind. */
 #include "mpc/scalar.h"
 
 #include <string.h>
@@ -8,77 +28,260 @@
 
 #include "util/secmem.h"
 
+/* Where an outcome derived from secret data is deliberately revealed (the
+ * strict decoder's accept/reject result), mark it public for valgrind's
+ * constant-time check (tests/ctime). Outside valgrind the client request is a
+ * few no-op instructions; without the header it compiles to nothing. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define TSS_DECLASSIFY(p, len) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (len)))
+#endif
+#endif
+#ifndef TSS_DECLASSIFY
+#define TSS_DECLASSIFY(p, len) ((void)(p), (void)(len))
+#endif
+
+/* gcc's SLP vectoriser packs the four output limbs into two 16-byte stores;
+ * the next operation then reads them back as 8-byte limbs, which defeats
+ * store-to-load forwarding and doubles the latency of add/sub/neg chains. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-slp-vectorize")
+#endif
+
 typedef unsigned __int128 u128;
 
+/* The limb helpers below are small or used in a few hot places; forcing them
+ * inline keeps the whole product and reduction in registers. */
+#define HOT static inline __attribute__((always_inline))
+
 /* n, little-endian limbs. */
-static const uint64_t N[4] = {0xBFD25E8CD0364141ULL, 0xBAAEDCE6AF48A03BULL,
-                              0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL};
-/* c = 2^256 - n (129 bits). */
-static const uint64_t C[3] = {0x402DA1732FC9BEBFULL, 0x4551231950B75FC4ULL, 1};
+#define N0 0xBFD25E8CD0364141ULL
+#define N1 0xBAAEDCE6AF48A03BULL
+#define N2 0xFFFFFFFFFFFFFFFEULL
+#define N3 0xFFFFFFFFFFFFFFFFULL
+/* c = 2^256 - n = C0 + C1*2^64 + 1*2^128. */
+#define C0 0x402DA1732FC9BEBFULL
+#define C1 0x4551231950B75FC4ULL
 /* n - 2, the inversion exponent (public). */
-static const uint64_t N_MINUS_2[4] = {0xBFD25E8CD036413FULL, 0xBAAEDCE6AF48A03BULL,
-                                      0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL};
+static const uint64_t N_MINUS_2[4] = {N0 - 2, N1, N2, N3};
+
+/* Hide a value from the optimiser (no code emitted). Applied to masks so the
+ * compiler cannot prove they are 0 or ~0 and branch on them. */
+static inline uint64_t ct_barrier(uint64_t x) {
+    __asm__("" : "+r"(x));
+    return x;
+}
 
 /* All-ones if flag (0/1) is 1, else 0; no branch. */
-static inline uint64_t mask_of(uint64_t flag) { return (uint64_t)0 - (flag & 1); }
+static inline uint64_t mask_of(uint64_t flag) { return ct_barrier((uint64_t)0 - (flag & 1)); }
 
-/* r = a - N with the borrow (0/1) returned; r may alias a. */
-static uint64_t sub_n(uint64_t r[4], const uint64_t a[4]) {
-    uint64_t borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 t = (u128)a[i] - N[i] - borrow;
-        r[i] = (uint64_t)t;
-        borrow = (uint64_t)(t >> 64) & 1;
-    }
-    return borrow;
+/* ---- 192-bit column accumulator (hi : lo) -------------------------------- */
+
+typedef struct {
+    u128 lo;     /* low 128 bits */
+    uint64_t hi; /* bits 128..191 */
+} acc3;
+
+/* The carries use __builtin_add_overflow, which compilers lower to
+ * add-with-carry / setc, never to branches (checked by tests/ctime). */
+
+/* acc += a * b. */
+HOT void acc_mul(acc3 *c, uint64_t a, uint64_t b) {
+    c->hi += __builtin_add_overflow(c->lo, (u128)a * b, &c->lo);
 }
 
-/* For a 256-bit value v (any, < 2^256 < 2n) plus an extra carry bit (v + carry*2^256
- * < 2n), store the reduced value. */
-static void reduce_once(uint64_t r[4], const uint64_t v[4], uint64_t carry) {
-    uint64_t t[4];
-    uint64_t borrow = sub_n(t, v);
-    /* Keep v - n when the full value is >= n: carry set or no borrow. */
-    uint64_t m = mask_of(carry | (borrow ^ 1));
-    for (int i = 0; i < 4; i++) r[i] = (t[i] & m) | (v[i] & ~m);
+/* acc += 2 * a * b. */
+HOT void acc_mul2(acc3 *c, uint64_t a, uint64_t b) {
+    u128 p = (u128)a * b;
+    c->hi += (uint64_t)(p >> 127); /* the bit shifted out by doubling */
+    c->hi += __builtin_add_overflow(c->lo, p << 1, &c->lo);
 }
 
-/* out[0..nout) = lo[0..4) + hi[0..nhi) * C. nout is large enough by the callers'
- * bounds, so no carry leaves out. Loop bounds depend only on the sizes. */
-static void fold(uint64_t *out, size_t nout, const uint64_t lo[4], const uint64_t *hi,
-                 size_t nhi) {
-    for (size_t i = 0; i < nout; i++) out[i] = i < 4 ? lo[i] : 0;
-    for (size_t i = 0; i < nhi; i++) {
-        uint64_t carry = 0;
-        for (size_t j = 0; i + j < nout; j++) {
-            u128 t = (u128)out[i + j] + carry;
-            if (j < 3) t += (u128)hi[i] * C[j];
-            out[i + j] = (uint64_t)t;
-            carry = (uint64_t)(t >> 64);
-        }
-    }
+/* acc += a. */
+HOT void acc_add(acc3 *c, uint64_t a) { c->hi += __builtin_add_overflow(c->lo, (u128)a, &c->lo); }
+
+/* Return the low limb and shift the accumulator down by 64 bits. */
+HOT uint64_t acc_shift(acc3 *c) {
+    uint64_t r = (uint64_t)c->lo;
+    c->lo = (c->lo >> 64) | ((u128)c->hi << 64);
+    c->hi = 0;
+    return r;
 }
 
-/* Reduce a 512-bit value l (little-endian limbs) mod n. */
-static void reduce512(uint64_t r[4], const uint64_t l[8]) {
-    uint64_t t[7], u[5], v[5];
-    fold(t, 7, l, l + 4, 4);  /* < 2^256 + 2^385: 386 bits */
-    fold(u, 5, t, t + 4, 3);  /* t>>256 < 2^130, times c < 2^259: < 2^260 */
-    fold(v, 5, u, u + 4, 1);  /* u[4] < 16: v < 2^256 + 2^133 */
-    /* If v[4] = 1 then v[0..4) < 2^133 and v - n = v[0..4) + c without overflow. */
-    uint64_t m = mask_of(v[4]);
-    uint64_t w[4], carry = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 s = (u128)v[i] + ((i < 3 ? C[i] : 0) & m) + carry;
-        w[i] = (uint64_t)s;
-        carry = (uint64_t)(s >> 64);
-    }
-    reduce_once(r, w, 0);
-    tss_wipe(t, sizeof t);
-    tss_wipe(u, sizeof u);
-    tss_wipe(v, sizeof v);
-    tss_wipe(w, sizeof w);
+/* Accumulator holding a single limb. */
+HOT acc3 acc_of(uint64_t a) { return (acc3){(u128)a, 0}; }
+
+/* ---- carry chains ---------------------------------------------------------- */
+
+/* *r = a + b + cin (cin 0/1), returning the carry out; and the borrow analogue.
+ * On x86-64 the intrinsics compile to straight adc/sbb chains. */
+#if defined(__x86_64__)
+#include <x86intrin.h>
+HOT uint64_t addc(uint64_t a, uint64_t b, uint64_t cin, uint64_t *r) {
+    unsigned long long t;
+    uint64_t c = _addcarry_u64((unsigned char)cin, a, b, &t);
+    *r = t;
+    return c;
 }
+HOT uint64_t subb(uint64_t a, uint64_t b, uint64_t bin, uint64_t *r) {
+    unsigned long long t;
+    uint64_t c = _subborrow_u64((unsigned char)bin, a, b, &t);
+    *r = t;
+    return c;
+}
+#else
+HOT uint64_t addc(uint64_t a, uint64_t b, uint64_t cin, uint64_t *r) {
+    u128 s = (u128)a + b + cin;
+    *r = (uint64_t)s;
+    return (uint64_t)(s >> 64);
+}
+HOT uint64_t subb(uint64_t a, uint64_t b, uint64_t bin, uint64_t *r) {
+    u128 s = (u128)a - b - bin;
+    *r = (uint64_t)s;
+    return (uint64_t)(s >> 64) & 1;
+}
+#endif
+
+/* ---- 256-bit helpers ------------------------------------------------------- */
+
+/* r = v + k*2^256 reduced mod n, for v + k*2^256 < 2n (k = 0 or 1).
+ * v + c >= 2^256 exactly when v >= n, so the value is >= n iff k or that carry
+ * is set, and then the result is v + c mod 2^256 = v - n (+ 2^256 if k). */
+HOT void reduce_once(uint64_t r[4], uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3,
+                     uint64_t k) {
+    uint64_t t0, t1, t2, t3, cy;
+    cy = addc(v0, C0, 0, &t0);
+    cy = addc(v1, C1, cy, &t1);
+    cy = addc(v2, 1, cy, &t2);
+    cy = addc(v3, 0, cy, &t3);
+    uint64_t m = mask_of(k | cy);
+    r[0] = (t0 & m) | (v0 & ~m);
+    r[1] = (t1 & m) | (v1 & ~m);
+    r[2] = (t2 & m) | (v2 & ~m);
+    r[3] = (t3 & m) | (v3 & ~m);
+}
+
+/* l[0..8) = a * b (512 bits), optionally + add (NULL: nothing); a*b + add < n^2 + n. */
+HOT void mul_512(uint64_t l[8], const uint64_t a[4], const uint64_t b[4],
+                           const uint64_t *add) {
+    acc3 c = acc_of(0);
+    if (add) acc_add(&c, add[0]); /* `add` is a pointer, not a secret */
+    acc_mul(&c, a[0], b[0]);
+    l[0] = acc_shift(&c);
+    if (add) acc_add(&c, add[1]);
+    acc_mul(&c, a[0], b[1]);
+    acc_mul(&c, a[1], b[0]);
+    l[1] = acc_shift(&c);
+    if (add) acc_add(&c, add[2]);
+    acc_mul(&c, a[0], b[2]);
+    acc_mul(&c, a[1], b[1]);
+    acc_mul(&c, a[2], b[0]);
+    l[2] = acc_shift(&c);
+    if (add) acc_add(&c, add[3]);
+    acc_mul(&c, a[0], b[3]);
+    acc_mul(&c, a[1], b[2]);
+    acc_mul(&c, a[2], b[1]);
+    acc_mul(&c, a[3], b[0]);
+    l[3] = acc_shift(&c);
+    acc_mul(&c, a[1], b[3]);
+    acc_mul(&c, a[2], b[2]);
+    acc_mul(&c, a[3], b[1]);
+    l[4] = acc_shift(&c);
+    acc_mul(&c, a[2], b[3]);
+    acc_mul(&c, a[3], b[2]);
+    l[5] = acc_shift(&c);
+    acc_mul(&c, a[3], b[3]);
+    l[6] = acc_shift(&c);
+    l[7] = (uint64_t)c.lo;
+}
+
+/* l[0..8) = a^2: the cross products are computed once and doubled. */
+HOT void sqr_512(uint64_t l[8], const uint64_t a[4]) {
+    acc3 c = acc_of(0);
+    acc_mul(&c, a[0], a[0]);
+    l[0] = acc_shift(&c);
+    acc_mul2(&c, a[0], a[1]);
+    l[1] = acc_shift(&c);
+    acc_mul2(&c, a[0], a[2]);
+    acc_mul(&c, a[1], a[1]);
+    l[2] = acc_shift(&c);
+    acc_mul2(&c, a[0], a[3]);
+    acc_mul2(&c, a[1], a[2]);
+    l[3] = acc_shift(&c);
+    acc_mul2(&c, a[1], a[3]);
+    acc_mul(&c, a[2], a[2]);
+    l[4] = acc_shift(&c);
+    acc_mul2(&c, a[2], a[3]);
+    l[5] = acc_shift(&c);
+    acc_mul(&c, a[3], a[3]);
+    l[6] = acc_shift(&c);
+    l[7] = (uint64_t)c.lo;
+}
+
+/* r = l mod n for a 512-bit l (any value below 2^512). */
+HOT void reduce_512(uint64_t r[4], const uint64_t l[8]) {
+    const uint64_t h0 = l[4], h1 = l[5], h2 = l[6], h3 = l[7];
+    uint64_t m0, m1, m2, m3, m4, m5, m6;
+    uint64_t p0, p1, p2, p3, p4;
+    acc3 c;
+
+    /* 512 -> 385 bits: m = l[0..4) + h*c, h < 2^256, c < 2^129, so m < 2^385 + 2^256. */
+    c = acc_of(l[0]);
+    acc_mul(&c, h0, C0);
+    m0 = acc_shift(&c);
+    acc_add(&c, l[1]);
+    acc_mul(&c, h1, C0);
+    acc_mul(&c, h0, C1);
+    m1 = acc_shift(&c);
+    acc_add(&c, l[2]);
+    acc_mul(&c, h2, C0);
+    acc_mul(&c, h1, C1);
+    acc_add(&c, h0);
+    m2 = acc_shift(&c);
+    acc_add(&c, l[3]);
+    acc_mul(&c, h3, C0);
+    acc_mul(&c, h2, C1);
+    acc_add(&c, h1);
+    m3 = acc_shift(&c);
+    acc_mul(&c, h3, C1);
+    acc_add(&c, h2);
+    m4 = acc_shift(&c);
+    acc_add(&c, h3);
+    m5 = acc_shift(&c);
+    m6 = (uint64_t)c.lo; /* 0 or 1 */
+
+    /* 385 -> 258 bits: p = m[0..4) + m[4..7)*c, m[4..7) < 2^130, so p < 2^259. */
+    c = acc_of(m0);
+    acc_mul(&c, m4, C0);
+    p0 = acc_shift(&c);
+    acc_add(&c, m1);
+    acc_mul(&c, m5, C0);
+    acc_mul(&c, m4, C1);
+    p1 = acc_shift(&c);
+    acc_add(&c, m2);
+    acc_mul(&c, m6, C0);
+    acc_mul(&c, m5, C1);
+    acc_add(&c, m4);
+    p2 = acc_shift(&c);
+    acc_add(&c, m3);
+    acc_mul(&c, m6, C1);
+    acc_add(&c, m5);
+    p3 = acc_shift(&c);
+    p4 = (uint64_t)c.lo + m6; /* < 8; the rest is 0 by the bound */
+
+    /* 258 -> 256 bits plus a carry k: p[0..4) + p4*c < 2^256 + 2^132 < 2n. */
+    uint64_t v[4], cy;
+    u128 q0 = (u128)p4 * C0;                            /* p4*c = q0 + q1*2^64, */
+    u128 q1 = (u128)p4 * C1 + (uint64_t)(q0 >> 64) + ((u128)p4 << 64); /* q1 < 2^68 */
+    cy = addc(p0, (uint64_t)q0, 0, &v[0]);
+    cy = addc(p1, (uint64_t)q1, cy, &v[1]);
+    cy = addc(p2, (uint64_t)(q1 >> 64), cy, &v[2]);
+    cy = addc(p3, 0, cy, &v[3]);
+    reduce_once(r, v[0], v[1], v[2], v[3], cy);
+}
+
+/* ---- API ------------------------------------------------------------------- */
 
 void tss_sc_set_zero(tss_scalar *r) { memset(r, 0, sizeof *r); }
 void tss_sc_set_one(tss_scalar *r) { tss_sc_set_u64(r, 1); }
@@ -87,7 +290,7 @@ void tss_sc_set_u64(tss_scalar *r, uint64_t v) {
     r->d[1] = r->d[2] = r->d[3] = 0;
 }
 
-static void load_be(uint64_t *limbs, size_t nlimbs, const uint8_t *in) {
+static inline void load_be(uint64_t *limbs, size_t nlimbs, const uint8_t *in) {
     for (size_t i = 0; i < nlimbs; i++) {
         uint64_t v = 0;
         const uint8_t *p = in + 8 * (nlimbs - 1 - i);
@@ -97,11 +300,17 @@ static void load_be(uint64_t *limbs, size_t nlimbs, const uint8_t *in) {
 }
 
 tss_result tss_sc_from_bytes(tss_scalar *r, const uint8_t in[TSS_SC_BYTES], const char *what) {
-    uint64_t v[4], t[4];
+    uint64_t v[4];
     load_be(v, 4, in);
-    uint64_t borrow = sub_n(t, v); /* borrow = 1 iff v < n */
-    tss_wipe(t, sizeof t);
-    if (!borrow) {
+    /* v >= n iff v + c carries out of 256 bits. */
+    uint64_t t, too_big;
+    too_big = addc(v[0], C0, 0, &t);
+    too_big = addc(v[1], C1, too_big, &t);
+    too_big = addc(v[2], 1, too_big, &t);
+    too_big = addc(v[3], 0, too_big, &t);
+    /* Only the accept/reject outcome is revealed (see the header). */
+    TSS_DECLASSIFY(&too_big, sizeof too_big);
+    if (too_big) {
         tss_wipe(v, sizeof v);
         return tss_fail(TSS_E_INVALID, "%s: scalar is not below the group order",
                         what ? what : "scalar");
@@ -114,15 +323,13 @@ tss_result tss_sc_from_bytes(tss_scalar *r, const uint8_t in[TSS_SC_BYTES], cons
 void tss_sc_from_bytes_reduce(tss_scalar *r, const uint8_t in[TSS_SC_BYTES]) {
     uint64_t v[4];
     load_be(v, 4, in);
-    reduce_once(r->d, v, 0);
-    tss_wipe(v, sizeof v);
+    reduce_once(r->d, v[0], v[1], v[2], v[3], 0); /* any 256-bit value is < 2n */
 }
 
 void tss_sc_from_wide(tss_scalar *r, const uint8_t in[TSS_SC_WIDE_BYTES]) {
     uint64_t l[8];
     load_be(l, 8, in);
-    reduce512(r->d, l);
-    tss_wipe(l, sizeof l);
+    reduce_512(r->d, l);
 }
 
 void tss_sc_to_bytes(uint8_t out[TSS_SC_BYTES], const tss_scalar *a) {
@@ -132,82 +339,190 @@ void tss_sc_to_bytes(uint8_t out[TSS_SC_BYTES], const tss_scalar *a) {
     }
 }
 
+/* r = a - b mod n for a, b < n. */
+HOT void sub_mod(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {
+    uint64_t v0, v1, v2, v3, bw, cy;
+    bw = subb(a[0], b[0], 0, &v0);
+    bw = subb(a[1], b[1], bw, &v1);
+    bw = subb(a[2], b[2], bw, &v2);
+    bw = subb(a[3], b[3], bw, &v3);
+    /* On borrow, add n back (the carry out of that addition cancels the wrap). */
+    uint64_t m = mask_of(bw);
+    cy = addc(v0, N0 & m, 0, &v0);
+    cy = addc(v1, N1 & m, cy, &v1);
+    cy = addc(v2, N2 & m, cy, &v2);
+    v3 += (N3 & m) + cy; /* the carry out cancels the wrap of the subtraction */
+    r[0] = v0;
+    r[1] = v1;
+    r[2] = v2;
+    r[3] = v3;
+}
+
 void tss_sc_add(tss_scalar *r, const tss_scalar *a, const tss_scalar *b) {
-    uint64_t s[4], carry = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 t = (u128)a->d[i] + b->d[i] + carry;
-        s[i] = (uint64_t)t;
-        carry = (uint64_t)(t >> 64);
-    }
-    reduce_once(r->d, s, carry); /* a + b < 2n */
-    tss_wipe(s, sizeof s);
+    uint64_t v0, v1, v2, v3, cy;
+    cy = addc(a->d[0], b->d[0], 0, &v0);
+    cy = addc(a->d[1], b->d[1], cy, &v1);
+    cy = addc(a->d[2], b->d[2], cy, &v2);
+    cy = addc(a->d[3], b->d[3], cy, &v3);
+    reduce_once(r->d, v0, v1, v2, v3, cy); /* a + b < 2n */
 }
 
 void tss_sc_sub(tss_scalar *r, const tss_scalar *a, const tss_scalar *b) {
-    uint64_t d[4], borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 t = (u128)a->d[i] - b->d[i] - borrow;
-        d[i] = (uint64_t)t;
-        borrow = (uint64_t)(t >> 64) & 1;
-    }
-    /* On borrow, add n back (the carry out of that addition cancels the wrap). */
-    uint64_t m = mask_of(borrow), carry = 0;
-    for (int i = 0; i < 4; i++) {
-        u128 t = (u128)d[i] + (N[i] & m) + carry;
-        r->d[i] = (uint64_t)t;
-        carry = (uint64_t)(t >> 64);
-    }
-    tss_wipe(d, sizeof d);
+    sub_mod(r->d, a->d, b->d);
 }
 
 void tss_sc_neg(tss_scalar *r, const tss_scalar *a) {
-    tss_scalar zero;
-    tss_sc_set_zero(&zero);
-    tss_sc_sub(r, &zero, a);
+    static const uint64_t zero[4] = {0, 0, 0, 0};
+    sub_mod(r->d, zero, a->d); /* 0 - a borrows unless a = 0, then adds n back */
 }
 
 void tss_sc_mul(tss_scalar *r, const tss_scalar *a, const tss_scalar *b) {
-    uint64_t l[8] = {0};
-    for (int i = 0; i < 4; i++) {
-        uint64_t carry = 0;
-        for (int j = 0; j < 4; j++) {
-            u128 t = (u128)a->d[i] * b->d[j] + l[i + j] + carry;
-            l[i + j] = (uint64_t)t;
-            carry = (uint64_t)(t >> 64);
-        }
-        l[i + 4] = carry;
-    }
-    reduce512(r->d, l);
-    tss_wipe(l, sizeof l);
+    uint64_t l[8];
+    mul_512(l, a->d, b->d, NULL);
+    reduce_512(r->d, l);
 }
 
-void tss_sc_sqr(tss_scalar *r, const tss_scalar *a) { tss_sc_mul(r, a, a); }
+void tss_sc_sqr(tss_scalar *r, const tss_scalar *a) {
+    uint64_t l[8];
+    sqr_512(l, a->d);
+    reduce_512(r->d, l);
+}
+
+void tss_sc_muladd(tss_scalar *r, const tss_scalar *a, const tss_scalar *b,
+                   const tss_scalar *c) {
+    uint64_t l[8];
+    mul_512(l, a->d, b->d, c->d); /* a*b + c <= (n-1)^2 + n-1 < 2^512 */
+    reduce_512(r->d, l);
+}
+
+void tss_sc_dot(tss_scalar *r, const tss_scalar *a, const tss_scalar *b, size_t n) {
+    /* 576-bit accumulator: each product is < 2^512 and there are at most
+     * SIZE_MAX < 2^64 of them, so the sum is < 2^576 and w[8] never overflows. */
+    uint64_t w[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        /* w += a[i] * b[i], column by column, carrying into w[8]. */
+        const uint64_t *x = a[i].d, *y = b[i].d;
+        acc3 c = acc_of(w[0]);
+        acc_mul(&c, x[0], y[0]);
+        w[0] = acc_shift(&c);
+        acc_add(&c, w[1]);
+        acc_mul(&c, x[0], y[1]);
+        acc_mul(&c, x[1], y[0]);
+        w[1] = acc_shift(&c);
+        acc_add(&c, w[2]);
+        acc_mul(&c, x[0], y[2]);
+        acc_mul(&c, x[1], y[1]);
+        acc_mul(&c, x[2], y[0]);
+        w[2] = acc_shift(&c);
+        acc_add(&c, w[3]);
+        acc_mul(&c, x[0], y[3]);
+        acc_mul(&c, x[1], y[2]);
+        acc_mul(&c, x[2], y[1]);
+        acc_mul(&c, x[3], y[0]);
+        w[3] = acc_shift(&c);
+        acc_add(&c, w[4]);
+        acc_mul(&c, x[1], y[3]);
+        acc_mul(&c, x[2], y[2]);
+        acc_mul(&c, x[3], y[1]);
+        w[4] = acc_shift(&c);
+        acc_add(&c, w[5]);
+        acc_mul(&c, x[2], y[3]);
+        acc_mul(&c, x[3], y[2]);
+        w[5] = acc_shift(&c);
+        acc_add(&c, w[6]);
+        acc_mul(&c, x[3], y[3]);
+        w[6] = acc_shift(&c);
+        acc_add(&c, w[7]);
+        w[7] = acc_shift(&c);
+        w[8] += (uint64_t)c.lo;
+    }
+    /* Fold the top 320 bits once: t = w[0..4) + w[4..9)*c < 2^256 + 2^449. */
+    uint64_t t[8];
+    acc3 c = acc_of(w[0]);
+    acc_mul(&c, w[4], C0);
+    t[0] = acc_shift(&c);
+    acc_add(&c, w[1]);
+    acc_mul(&c, w[5], C0);
+    acc_mul(&c, w[4], C1);
+    t[1] = acc_shift(&c);
+    acc_add(&c, w[2]);
+    acc_mul(&c, w[6], C0);
+    acc_mul(&c, w[5], C1);
+    acc_add(&c, w[4]);
+    t[2] = acc_shift(&c);
+    acc_add(&c, w[3]);
+    acc_mul(&c, w[7], C0);
+    acc_mul(&c, w[6], C1);
+    acc_add(&c, w[5]);
+    t[3] = acc_shift(&c);
+    acc_mul(&c, w[8], C0);
+    acc_mul(&c, w[7], C1);
+    acc_add(&c, w[6]);
+    t[4] = acc_shift(&c);
+    acc_mul(&c, w[8], C1);
+    acc_add(&c, w[7]);
+    t[5] = acc_shift(&c);
+    acc_add(&c, w[8]);
+    t[6] = acc_shift(&c);
+    t[7] = (uint64_t)c.lo;
+    reduce_512(r->d, t);
+}
+
+/* r = a^(2^k): k squarings (k public). */
+static void sqr_n(tss_scalar *r, const tss_scalar *a, int k) {
+    tss_sc_sqr(r, a);
+    for (int i = 1; i < k; i++) tss_sc_sqr(r, r);
+}
+
+/* r = x^(2^k) * y. */
+static void sqr_n_mul(tss_scalar *r, const tss_scalar *x, int k, const tss_scalar *y) {
+    sqr_n(r, x, k);
+    tss_sc_mul(r, r, y);
+}
+
+static unsigned exp_bit(int i) { return (unsigned)(N_MINUS_2[i / 64] >> (i % 64)) & 1; }
 
 void tss_sc_inv(tss_scalar *r, const tss_scalar *a) {
-    /* 4-bit fixed window over the public exponent n-2. Table entries are still
-     * selected by a full constant-time scan, so the access pattern is the same
-     * for every window whatever the exponent. */
-    tss_scalar table[16], acc, pick;
-    tss_sc_set_one(&table[0]);
-    table[1] = *a;
-    for (int i = 2; i < 16; i++) tss_sc_mul(&table[i], &table[i - 1], a);
-    tss_sc_set_one(&acc);
-    for (int w = 63; w >= 0; w--) {
-        for (int k = 0; k < 4; k++) tss_sc_sqr(&acc, &acc);
-        unsigned idx = (unsigned)(N_MINUS_2[w / 16] >> (4 * (w % 16))) & 15;
-        tss_sc_set_zero(&pick);
-        for (unsigned i = 0; i < 16; i++) {
-            /* eq = 1 iff i == idx, computed without a branch. */
-            uint64_t x = (uint64_t)(i ^ idx);
-            uint64_t eq = ((x | (0 - x)) >> 63) ^ 1;
-            tss_sc_cmov(&pick, &table[i], (int)eq);
+    /* a^(n-2) with a schedule fixed by the public exponent: n-2 is 127 one bits,
+     * a zero bit, then the low 128 bits of n-2. The run of ones comes from an
+     * addition chain on x_k = a^(2^k - 1) (x_{j+k} = x_j^(2^k) * x_k); the rest
+     * from a sliding window of width <= 4 over odd powers a^1, a^3, ..., a^15.
+     * Every branch and table index below depends only on the exponent. */
+    tss_scalar odd[8], x8, x16, x32, x64, acc;
+    tss_scalar *x1 = &odd[0], *x2 = &odd[1], *x4 = &odd[7]; /* a, a^3, a^15 */
+    odd[0] = *a;
+    tss_sc_sqr(&acc, a); /* a^2 */
+    for (int i = 1; i < 8; i++) tss_sc_mul(&odd[i], &odd[i - 1], &acc);
+    sqr_n_mul(&x8, x4, 4, x4);
+    sqr_n_mul(&x16, &x8, 8, &x8);
+    sqr_n_mul(&x32, &x16, 16, &x16);
+    sqr_n_mul(&x64, &x32, 32, &x32);
+    sqr_n_mul(&acc, &x64, 32, &x32); /* x96 */
+    sqr_n_mul(&acc, &acc, 16, &x16); /* x112 */
+    sqr_n_mul(&acc, &acc, 8, &x8);   /* x120 */
+    sqr_n_mul(&acc, &acc, 4, x4);    /* x124 */
+    sqr_n_mul(&acc, &acc, 2, x2);    /* x126 */
+    sqr_n_mul(&acc, &acc, 1, x1);    /* x127 = a^(2^127 - 1) */
+    for (int i = 128; i >= 0;) {
+        if (!exp_bit(i)) {
+            tss_sc_sqr(&acc, &acc);
+            i--;
+            continue;
         }
-        tss_sc_mul(&acc, &acc, &pick);
+        int j = i - 3 < 0 ? 0 : i - 3;
+        while (!exp_bit(j)) j++; /* the window [j, i] ends on a one bit */
+        unsigned w = 0;
+        for (int k = i; k >= j; k--) w = (w << 1) | exp_bit(k);
+        sqr_n_mul(&acc, &acc, i - j + 1, &odd[w >> 1]);
+        i = j - 1;
     }
     *r = acc;
-    tss_sc_wipe(table, 16);
+    tss_sc_wipe(odd, 8);
+    tss_sc_wipe(&x8, 1);
+    tss_sc_wipe(&x16, 1);
+    tss_sc_wipe(&x32, 1);
+    tss_sc_wipe(&x64, 1);
     tss_sc_wipe(&acc, 1);
-    tss_sc_wipe(&pick, 1);
 }
 
 int tss_sc_is_zero(const tss_scalar *a) {
@@ -260,7 +575,9 @@ tss_result tss_sc_random_nonzero(tss_scalar *r) {
     for (int i = 0; i < RANDOM_TRIES; i++) {
         TSS_GUARD(tss_sc_random(&s));
         /* Rejecting 0 reveals only that a discarded draw was 0 (probability 2^-256). */
-        if (!tss_sc_is_zero(&s)) {
+        int zero = tss_sc_is_zero(&s);
+        TSS_DECLASSIFY(&zero, sizeof zero);
+        if (!zero) {
             *r = s;
             tss_sc_wipe(&s, 1);
             return TSS_OK_RESULT;

@@ -4,7 +4,11 @@
  * little-endian limbs. Every function here runs in time independent of the
  * scalar values (no branches or memory indices on them); the only exceptions
  * are named *_var and take public data only. Encodings are 32 bytes big-endian.
- * Arithmetic functions may alias their output with any input. */
+ * Arithmetic functions may alias their output with any input.
+ *
+ * The arithmetic does not wipe its internal limb temporaries (that cost more
+ * than the arithmetic); a caller holding a secret tss_scalar wipes it with
+ * tss_sc_wipe when done. tests/ctime/ checks constant time under valgrind. */
 #ifndef TSS_MPC_SCALAR_H
 #define TSS_MPC_SCALAR_H
 
@@ -43,8 +47,16 @@ void tss_sc_sub(tss_scalar *r, const tss_scalar *a, const tss_scalar *b);
 void tss_sc_neg(tss_scalar *r, const tss_scalar *a);
 void tss_sc_mul(tss_scalar *r, const tss_scalar *a, const tss_scalar *b);
 void tss_sc_sqr(tss_scalar *r, const tss_scalar *a);
+/* r = a * b + c (mod n), one reduction. */
+void tss_sc_muladd(tss_scalar *r, const tss_scalar *a, const tss_scalar *b,
+                   const tss_scalar *c);
+/* r = sum_{i<n} a[i] * b[i] (mod n): the 512-bit products are summed exactly in
+ * a 576-bit accumulator and reduced once. r = 0 for n = 0. r may alias any
+ * element of a or b (it is written last). The time depends on n only. */
+void tss_sc_dot(tss_scalar *r, const tss_scalar *a, const tss_scalar *b, size_t n);
 /* r = a^(n-2) = a^-1 for a != 0; the inverse of 0 is 0 (callers that need a
- * non-zero input check tss_sc_is_zero first). Fixed exponentiation schedule. */
+ * non-zero input check tss_sc_is_zero first). Fixed exponentiation schedule
+ * (an addition chain and sliding window over the public exponent n-2). */
 void tss_sc_inv(tss_scalar *r, const tss_scalar *a);
 
 /* 1 if a == 0 (resp. a == b), else 0, in constant time. */
