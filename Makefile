@@ -41,10 +41,12 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 TEST_SUPPORT := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRCS))
+CTIME_SRCS := $(wildcard tests/ctime/ctime_*.c)
+CTIME_BINS := $(patsubst tests/ctime/%.c,$(BUILD)/ctime/%,$(CTIME_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all deps check demo bench fuzz fuzz-build clean tests asan-tests
+.PHONY: all deps check demo bench fuzz fuzz-build clean tests asan-tests ctime
 .DEFAULT_GOAL := all
 # Keep objects of pattern-built programs (no intermediate-file deletion).
 .SECONDARY:
@@ -132,13 +134,20 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libtss.a
 	@echo "  LD  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
 
+# Constant-time checks: hardened build (no sanitizers), run under valgrind.
+$(BUILD)/ctime/%: tests/ctime/%.c $(BUILD)/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libtss.a $(LIBS) -o $@
+
 tests: $(UNIT_TESTS)
+ctime: $(CTIME_BINS)
 asan-tests: $(ASAN_TESTS)
 fuzz-build: $(FUZZERS)
 
 # Keep the dependency install first, then build in parallel.
 check: deps
-	$(MAKE) --no-print-directory -j$$(nproc) all tests asan-tests fuzz-build
+	$(MAKE) --no-print-directory -j$$(nproc) all tests asan-tests fuzz-build ctime
 	bash tests/run_checks.sh
 
 FUZZ_SECONDS ?= 300

@@ -87,6 +87,19 @@ tss_result tss_pt_mul(tss_point *r, const tss_point *p, const tss_scalar *k) {
     return TSS_OK_RESULT;
 }
 
+int tss_pt_mul_matches(const tss_point *p, const tss_scalar *k, const tss_point *q) {
+    const secp256k1_context *c = tss_pt_context();
+    uint8_t kb[TSS_SC_BYTES], prod[TSS_PT_BYTES], want[TSS_PT_BYTES];
+    if (!c) return 0;
+    tss_sc_to_bytes(kb, k);
+    int ok = secp256k1_ecdh(c, prod, &p->pk, kb, copy_point, NULL);
+    tss_wipe(kb, sizeof kb);
+    tss_pt_encode(want, q);
+    int eq = ok & tss_ct_equal(prod, want, sizeof prod);
+    tss_wipe(prod, sizeof prod);
+    return eq;
+}
+
 tss_result tss_pt_mul_var(tss_point *r, const tss_point *p, const tss_scalar *k) {
     GET_CTX(c);
     uint8_t kb[TSS_SC_BYTES];

@@ -35,6 +35,9 @@ void tss_pt_generator(tss_point *r);
 /* r = k*G, r = k*P. Fails for k = 0. *r is written only on success. */
 TSS_MUST_CHECK tss_result tss_pt_mul_base(tss_point *r, const tss_scalar *k);
 TSS_MUST_CHECK tss_result tss_pt_mul(tss_point *r, const tss_point *p, const tss_scalar *k);
+/* 1 if k*P == Q, else 0. k and the product stay secret: the product is never
+ * parsed (parsing is variable time), only compared in constant time. */
+int tss_pt_mul_matches(const tss_point *p, const tss_scalar *k, const tss_point *q);
 /* r = k*P for a public k (faster, variable time). */
 TSS_MUST_CHECK tss_result tss_pt_mul_var(tss_point *r, const tss_point *p, const tss_scalar *k);
 /* r = a + b, a - b, sum of count points. Fail if the result is infinity. */

@@ -1,6 +1,6 @@
-/* Scalars mod n in constant time: 4x64-bit limbs, products in unsigned __int128
- * accumulated column by column (product scanning), and reduction by folding
- * with n = 2^256 - c, c = (1, C1, C0) a 129-bit constant:
+/* Scalars mod n in constant time: 4x64-bit limbs, 64x64->128-bit products
+ * summed column by column (product scanning) in a 192-bit accumulator, and
+ * reduction by folding with n = 2^256 - c, c = (1, C1, C0) a 129-bit constant:
  *   512 -> 385 -> 258 -> 256 bits, then one conditional subtraction by masking
  * (the same schedule as libsecp256k1's scalar_4x64, written independently).
  *
@@ -19,7 +19,8 @@
  * only loops are over public sizes and over the public exponent n-2. Selection
  * uses all-zero/all-one masks passed through an empty asm barrier so that the
  * compiler cannot turn a masked select back into a branch. tests/ctime/ checks
- * the compiled code under valgrind. */
+ * the compiled code under valgrind (clean with gcc -O0/-O1/-O2/-O3/-Os and
+ * clang -O0/-O1/-O2 on x86-64, and for the portable non-asm path). */
 #include "mpc/scalar.h"
 
 #include <string.h>
@@ -76,42 +77,6 @@ static inline uint64_t ct_barrier(uint64_t x) {
 /* All-ones if flag (0/1) is 1, else 0; no branch. */
 static inline uint64_t mask_of(uint64_t flag) { return ct_barrier((uint64_t)0 - (flag & 1)); }
 
-/* ---- 192-bit column accumulator (hi : lo) -------------------------------- */
-
-typedef struct {
-    u128 lo;     /* low 128 bits */
-    uint64_t hi; /* bits 128..191 */
-} acc3;
-
-/* The carries use __builtin_add_overflow, which compilers lower to
- * add-with-carry / setc, never to branches (checked by tests/ctime). */
-
-/* acc += a * b. */
-HOT void acc_mul(acc3 *c, uint64_t a, uint64_t b) {
-    c->hi += __builtin_add_overflow(c->lo, (u128)a * b, &c->lo);
-}
-
-/* acc += 2 * a * b. */
-HOT void acc_mul2(acc3 *c, uint64_t a, uint64_t b) {
-    u128 p = (u128)a * b;
-    c->hi += (uint64_t)(p >> 127); /* the bit shifted out by doubling */
-    c->hi += __builtin_add_overflow(c->lo, p << 1, &c->lo);
-}
-
-/* acc += a. */
-HOT void acc_add(acc3 *c, uint64_t a) { c->hi += __builtin_add_overflow(c->lo, (u128)a, &c->lo); }
-
-/* Return the low limb and shift the accumulator down by 64 bits. */
-HOT uint64_t acc_shift(acc3 *c) {
-    uint64_t r = (uint64_t)c->lo;
-    c->lo = (c->lo >> 64) | ((u128)c->hi << 64);
-    c->hi = 0;
-    return r;
-}
-
-/* Accumulator holding a single limb. */
-HOT acc3 acc_of(uint64_t a) { return (acc3){(u128)a, 0}; }
-
 /* ---- carry chains ---------------------------------------------------------- */
 
 /* *r = a + b + cin (cin 0/1), returning the carry out; and the borrow analogue.
@@ -142,6 +107,91 @@ HOT uint64_t subb(uint64_t a, uint64_t b, uint64_t bin, uint64_t *r) {
     return (uint64_t)(s >> 64) & 1;
 }
 #endif
+
+/* ---- 192-bit column accumulator (x2 : x1 : x0) ------------------------------ */
+
+typedef struct {
+    uint64_t x0, x1, x2;
+} acc3;
+
+/* Products and carries must not become branches at any optimisation level:
+ * gcc -O0 lowers __builtin_add_overflow and comparisons of unsigned __int128
+ * to conditional jumps (tests/ctime caught that), and at -O2 it loses the
+ * carry flag between separate add-with-carry intrinsics. On x86-64 each
+ * accumulation is therefore one small asm block (add; adc; adc) after a plain
+ * 64x64->128 multiplication; elsewhere the carries are unsigned __int128
+ * additions. */
+#if defined(__x86_64__)
+/* acc += hi:lo. */
+HOT void acc_add2(acc3 *c, uint64_t lo, uint64_t hi) {
+    __asm__("addq %[lo], %[x0]\n\t"
+            "adcq %[hi], %[x1]\n\t"
+            "adcq $0, %[x2]"
+            : [x0] "+r"(c->x0), [x1] "+r"(c->x1), [x2] "+r"(c->x2)
+            : [lo] "rm"(lo), [hi] "rm"(hi)
+            : "cc");
+}
+
+/* acc += a * b. */
+HOT void acc_mul(acc3 *c, uint64_t a, uint64_t b) {
+    u128 p = (u128)a * b;
+    acc_add2(c, (uint64_t)p, (uint64_t)(p >> 64));
+}
+
+/* acc += 2 * a * b (the product is added twice). */
+HOT void acc_mul2(acc3 *c, uint64_t a, uint64_t b) {
+    u128 p = (u128)a * b;
+    acc_add2(c, (uint64_t)p, (uint64_t)(p >> 64));
+    acc_add2(c, (uint64_t)p, (uint64_t)(p >> 64));
+}
+
+/* acc += a. */
+HOT void acc_add(acc3 *c, uint64_t a) {
+    __asm__("addq %[a], %[x0]\n\t"
+            "adcq $0, %[x1]\n\t"
+            "adcq $0, %[x2]"
+            : [x0] "+r"(c->x0), [x1] "+r"(c->x1), [x2] "+r"(c->x2)
+            : [a] "rm"(a)
+            : "cc");
+}
+#else
+/* acc += a * b. */
+HOT void acc_mul(acc3 *c, uint64_t a, uint64_t b) {
+    u128 p = (u128)a * b;
+    u128 s = (u128)c->x0 + (uint64_t)p;
+    c->x0 = (uint64_t)s;
+    s = (u128)c->x1 + (uint64_t)(p >> 64) + (uint64_t)(s >> 64); /* hi <= 2^64 - 2 */
+    c->x1 = (uint64_t)s;
+    c->x2 += (uint64_t)(s >> 64);
+}
+
+/* acc += 2 * a * b. */
+HOT void acc_mul2(acc3 *c, uint64_t a, uint64_t b) {
+    acc_mul(c, a, b);
+    acc_mul(c, a, b);
+}
+
+/* acc += a. */
+HOT void acc_add(acc3 *c, uint64_t a) {
+    u128 s = (u128)c->x0 + a;
+    c->x0 = (uint64_t)s;
+    s = (u128)c->x1 + (uint64_t)(s >> 64);
+    c->x1 = (uint64_t)s;
+    c->x2 += (uint64_t)(s >> 64);
+}
+#endif
+
+/* Return the low limb and shift the accumulator down by 64 bits. */
+HOT uint64_t acc_shift(acc3 *c) {
+    uint64_t r = c->x0;
+    c->x0 = c->x1;
+    c->x1 = c->x2;
+    c->x2 = 0;
+    return r;
+}
+
+/* Accumulator holding a single limb. */
+HOT acc3 acc_of(uint64_t a) { return (acc3){a, 0, 0}; }
 
 /* ---- 256-bit helpers ------------------------------------------------------- */
 
@@ -193,7 +243,7 @@ HOT void mul_512(uint64_t l[8], const uint64_t a[4], const uint64_t b[4],
     l[5] = acc_shift(&c);
     acc_mul(&c, a[3], b[3]);
     l[6] = acc_shift(&c);
-    l[7] = (uint64_t)c.lo;
+    l[7] = c.x0;
 }
 
 /* l[0..8) = a^2: the cross products are computed once and doubled. */
@@ -216,7 +266,7 @@ HOT void sqr_512(uint64_t l[8], const uint64_t a[4]) {
     l[5] = acc_shift(&c);
     acc_mul(&c, a[3], a[3]);
     l[6] = acc_shift(&c);
-    l[7] = (uint64_t)c.lo;
+    l[7] = c.x0;
 }
 
 /* r = l mod n for a 512-bit l (any value below 2^512). */
@@ -249,7 +299,8 @@ HOT void reduce_512(uint64_t r[4], const uint64_t l[8]) {
     m4 = acc_shift(&c);
     acc_add(&c, h3);
     m5 = acc_shift(&c);
-    m6 = (uint64_t)c.lo; /* 0 or 1 */
+    m6 = c.x0; /* 0 or 1: c < 1.28 * 2^128, so m < 1.28 * 2^384 + 2^256 */
+    const uint64_t m6mask = 0 - m6; /* m6 * C0 and m6 * C1 without multiplying */
 
     /* 385 -> 258 bits: p = m[0..4) + m[4..7)*c, m[4..7) < 2^130, so p < 2^259. */
     c = acc_of(m0);
@@ -260,15 +311,15 @@ HOT void reduce_512(uint64_t r[4], const uint64_t l[8]) {
     acc_mul(&c, m4, C1);
     p1 = acc_shift(&c);
     acc_add(&c, m2);
-    acc_mul(&c, m6, C0);
+    acc_add(&c, C0 & m6mask);
     acc_mul(&c, m5, C1);
     acc_add(&c, m4);
     p2 = acc_shift(&c);
     acc_add(&c, m3);
-    acc_mul(&c, m6, C1);
+    acc_add(&c, C1 & m6mask);
     acc_add(&c, m5);
     p3 = acc_shift(&c);
-    p4 = (uint64_t)c.lo + m6; /* < 8; the rest is 0 by the bound */
+    p4 = c.x0 + m6; /* < 8; the rest is 0 by the bound */
 
     /* 258 -> 256 bits plus a carry k: p[0..4) + p4*c < 2^256 + 2^132 < 2n. */
     uint64_t v[4], cy;
@@ -434,7 +485,7 @@ void tss_sc_dot(tss_scalar *r, const tss_scalar *a, const tss_scalar *b, size_t 
         w[6] = acc_shift(&c);
         acc_add(&c, w[7]);
         w[7] = acc_shift(&c);
-        w[8] += (uint64_t)c.lo;
+        w[8] += c.x0;
     }
     /* Fold the top 320 bits once: t = w[0..4) + w[4..9)*c < 2^256 + 2^449. */
     uint64_t t[8];
@@ -464,7 +515,7 @@ void tss_sc_dot(tss_scalar *r, const tss_scalar *a, const tss_scalar *b, size_t 
     t[5] = acc_shift(&c);
     acc_add(&c, w[8]);
     t[6] = acc_shift(&c);
-    t[7] = (uint64_t)c.lo;
+    t[7] = c.x0;
     reduce_512(r->d, t);
 }
 

@@ -331,16 +331,14 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
         tss_result r = tss_rvole_receiver_finish(&p->recv, &p->rvole_in, d);
         if (!tss_is_ok(r)) return abort_sign(s, peer, true, "multiplication check failed");
         /* The sender's RVOLE inputs must be the r_j and sk_j behind R_j and pk_j. */
-        tss_point lhs, rhs;
-        r = tss_pt_mul(&lhs, &p->R, &p->chi);
-        if (tss_is_ok(r)) r = base_plus(&rhs, &d[0], &p->gamma_u);
-        if (!tss_is_ok(r) || !tss_pt_eq(&lhs, &rhs)) {
+        tss_point rhs;
+        r = base_plus(&rhs, &d[0], &p->gamma_u);
+        if (!tss_is_ok(r) || !tss_pt_mul_matches(&p->R, &p->chi, &rhs)) {
             tss_sc_wipe(d, TSS_RVOLE_L);
             return abort_plain(s, peer, "Gamma^u check failed (chi*R_j != d^u*G + Gamma^u)");
         }
-        r = tss_pt_mul(&lhs, &p->pk, &p->chi);
-        if (tss_is_ok(r)) r = base_plus(&rhs, &d[1], &p->gamma_v);
-        if (!tss_is_ok(r) || !tss_pt_eq(&lhs, &rhs)) {
+        r = base_plus(&rhs, &d[1], &p->gamma_v);
+        if (!tss_is_ok(r) || !tss_pt_mul_matches(&p->pk, &p->chi, &rhs)) {
             tss_sc_wipe(d, TSS_RVOLE_L);
             return abort_plain(s, peer, "Gamma^v check failed (chi*pk_j != d^v*G + Gamma^v)");
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every suite of `make check` and ends with "N passed, N failed".
-# Suites: unit tests (hardened build), the same under ASan+UBSan, CLI/integration
-# scripts in tests/cli/, and a short run of every fuzz target.
+# Suites: unit tests (hardened build), the same under ASan+UBSan, constant-time
+# checks under valgrind, CLI/integration scripts, and a short run of every fuzz
+# target.
 set -u
 cd "$(dirname "$0")/.."
 export TSS_VECTORS_DIR=${TSS_VECTORS_DIR:-$(cd .. && pwd)/shared/vectors}
@@ -41,6 +42,9 @@ for t in build/asan/tests/test_*; do
     [ -x "$t" ] && run_suite "asan/$(basename "$t")" "$t"
 done
 unset ASAN_OPTIONS UBSAN_OPTIONS
+for c in build/ctime/ctime_*; do
+    [ -x "$c" ] && run_suite "ctime/$(basename "$c")" bash tests/ctime/run.sh "$c"
+done
 for s in tests/cli/*.sh tests/integration/*.sh; do
     [ -f "$s" ] && run_suite "script/$(basename "$s" .sh)" bash "$s"
 done

@@ -207,6 +207,32 @@ static void reader_and_writer_forms(void) {
     tss_writer_free(&w);
 }
 
+/* Constant-time multiplication (ECDH ladder) agrees with the variable-time
+ * one, and mul_matches compares without parsing the product. */
+static void constant_time_multiplication(void) {
+    for (int i = 0; i < 50; i++) {
+        tss_scalar a, k;
+        tss_point P, ct, var, other;
+        CHECK_OK(tss_sc_random_nonzero(&a));
+        CHECK_OK(tss_sc_random_nonzero(&k));
+        CHECK_OK(tss_pt_mul_base(&P, &a));
+        CHECK_OK(tss_pt_mul(&ct, &P, &k));
+        CHECK_OK(tss_pt_mul_var(&var, &P, &k));
+        CHECK(tss_pt_eq(&ct, &var));
+        CHECK(tss_pt_mul_matches(&P, &k, &var));
+        tss_pt_generator(&other);
+        CHECK(!tss_pt_mul_matches(&P, &k, &other));
+        tss_pt_neg(&other, &var);
+        CHECK(!tss_pt_mul_matches(&P, &k, &other)); /* same x, other y */
+    }
+    tss_scalar zero;
+    tss_point G;
+    tss_sc_set_zero(&zero);
+    tss_pt_generator(&G);
+    CHECK(!tss_pt_mul_matches(&G, &zero, &G));
+    CHECK_ERR(tss_pt_mul(&G, &G, &zero), TSS_E_CRYPTO);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     CHECK(tss_pt_context() != NULL);
@@ -216,5 +242,6 @@ int main(void) {
     RUN(linear_combination_and_polynomial_evaluation);
     RUN(decoding_is_validation);
     RUN(reader_and_writer_forms);
+    RUN(constant_time_multiplication);
     return harness_finish("mpc_point");
 }

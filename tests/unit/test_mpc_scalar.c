@@ -185,6 +185,147 @@ static void add_mul_neg_match_on_random(void) {
     CHECK(bad == 0);
 }
 
+/* sqr (its own doubled-cross-product code) and muladd against libsecp256k1
+ * references and against mul + add, with aliasing of every input. */
+static int sqr_muladd_one(const uint8_t a[32], const uint8_t b[32], const uint8_t c[32]) {
+    tss_scalar sa = sc_of(a), sb = sc_of(b), sc = sc_of(c), r, t;
+    uint8_t ref[32], prod[32];
+    int ok = 1;
+    tss_sc_sqr(&r, &sa);
+    ref_mul(ref, a, a);
+    ok &= sc_matches(&r, ref);
+    r = sa;
+    tss_sc_sqr(&r, &r);
+    ok &= sc_matches(&r, ref);
+    ref_mul(prod, a, b);
+    ref_add(ref, prod, c);
+    tss_sc_muladd(&r, &sa, &sb, &sc);
+    ok &= sc_matches(&r, ref);
+    tss_sc_mul(&t, &sa, &sb);
+    tss_sc_add(&t, &t, &sc);
+    ok &= tss_sc_eq(&r, &t);
+    r = sa;
+    tss_sc_muladd(&r, &r, &sb, &sc);
+    ok &= sc_matches(&r, ref);
+    r = sb;
+    tss_sc_muladd(&r, &sa, &r, &sc);
+    ok &= sc_matches(&r, ref);
+    r = sc;
+    tss_sc_muladd(&r, &sa, &sb, &r);
+    ok &= sc_matches(&r, ref);
+    return ok;
+}
+
+static void sqr_and_muladd_match_on_edges(void) {
+    uint8_t edges[32][32];
+    size_t k;
+    edge_values(edges, &k);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            for (size_t l = 0; l < k; l += 3) CHECK(sqr_muladd_one(edges[i], edges[j], edges[l]));
+}
+
+static void sqr_and_muladd_match_on_random(void) {
+    int bad = 0;
+    for (int i = 0; i < 100000; i++) {
+        uint8_t a[32], b[32], c[32];
+        gen_valid(a);
+        gen_valid(b);
+        gen_valid(c);
+        bad += !sqr_muladd_one(a, b, c);
+    }
+    CHECK(bad == 0);
+}
+
+/* Reference inner product: libsecp256k1 products summed one by one. */
+static void ref_dot(uint8_t r[32], const uint8_t (*a)[32], const uint8_t (*b)[32], size_t n) {
+    uint8_t prod[32], sum[32];
+    memset(r, 0, 32);
+    for (size_t i = 0; i < n; i++) {
+        ref_mul(prod, a[i], b[i]);
+        ref_add(sum, r, prod);
+        memcpy(r, sum, 32);
+    }
+}
+
+#define DOT_MAX 1100
+
+static int dot_one(const uint8_t (*a)[32], const uint8_t (*b)[32], size_t n) {
+    static tss_scalar sa[DOT_MAX], sb[DOT_MAX];
+    tss_scalar r, acc, t;
+    uint8_t ref[32];
+    for (size_t i = 0; i < n; i++) {
+        sa[i] = sc_of(a[i]);
+        sb[i] = sc_of(b[i]);
+    }
+    int ok = 1;
+    tss_sc_set_u64(&r, 99);
+    tss_sc_dot(&r, sa, sb, n);
+    ref_dot(ref, a, b, n);
+    ok &= sc_matches(&r, ref);
+    tss_sc_set_zero(&acc);
+    for (size_t i = 0; i < n; i++) {
+        tss_sc_mul(&t, &sa[i], &sb[i]);
+        tss_sc_add(&acc, &acc, &t);
+    }
+    ok &= tss_sc_eq(&r, &acc);
+    if (n > 0) { /* r aliasing an input element */
+        tss_scalar keep = sa[0];
+        tss_sc_dot(&sa[0], sa, sb, n);
+        ok &= tss_sc_eq(&sa[0], &acc);
+        sa[0] = keep;
+        tss_sc_dot(&sb[n - 1], sa, sb, n);
+        ok &= tss_sc_eq(&sb[n - 1], &acc);
+    }
+    return ok;
+}
+
+static void dot_matches_sum_of_products(void) {
+    static uint8_t a[DOT_MAX][32], b[DOT_MAX][32];
+    uint8_t one[32];
+    be_from_u64(one, 1);
+    CHECK(dot_one(a, b, 0)); /* empty sum is 0 */
+    /* All n-1: every product is the largest possible, so the top accumulator
+     * limb fills up (1100 * (n-1)^2 > 2^521). */
+    for (size_t i = 0; i < DOT_MAX; i++) {
+        be_sub(a[i], N_BYTES, one);
+        be_sub(b[i], N_BYTES, one);
+    }
+    CHECK(dot_one(a, b, DOT_MAX));
+    CHECK(dot_one(a, b, 1));
+    /* Edges against edges, and sums that cancel to 0: a.b + a.(-b) = 0. */
+    uint8_t edges[32][32];
+    size_t k;
+    edge_values(edges, &k);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++) {
+            memcpy(a[i * k + j], edges[i], 32);
+            memcpy(b[i * k + j], edges[j], 32);
+        }
+    CHECK(dot_one(a, b, k * k));
+    for (size_t i = 0; i < 8; i++) {
+        gen_valid(a[i]);
+        gen_valid(b[i]);
+        memcpy(a[i + 8], a[i], 32);
+        ref_neg(b[i + 8], b[i]);
+    }
+    CHECK(dot_one(a, b, 16));
+    uint8_t ref[32];
+    ref_dot(ref, a, b, 16);
+    CHECK(be_is_zero(ref));
+    static const size_t lens[] = {1, 2, 3, 4, 7, 64, 513, DOT_MAX};
+    int bad = 0;
+    for (int rep = 0; rep < 4; rep++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            for (size_t i = 0; i < lens[li]; i++) {
+                gen_valid(a[i]);
+                gen_valid(b[i]);
+            }
+            bad += !dot_one(a, b, lens[li]);
+        }
+    CHECK(bad == 0);
+}
+
 static void strict_decoder_rejects_values_at_or_above_n(void) {
     uint8_t v[32], one[32];
     tss_scalar s;
@@ -379,6 +520,9 @@ int main(void) {
     ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     RUN(add_mul_neg_match_on_edges);
     RUN(add_mul_neg_match_on_random);
+    RUN(sqr_and_muladd_match_on_edges);
+    RUN(sqr_and_muladd_match_on_random);
+    RUN(dot_matches_sum_of_products);
     RUN(strict_decoder_rejects_values_at_or_above_n);
     RUN(reducing_decoder_matches_reference);
     RUN(wide_reduction_matches_reference);
