@@ -1,5 +1,6 @@
 #include "wire/msg.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "wire/frame.h"
@@ -221,4 +222,119 @@ tss_result tss_wire_protocol_msg_decode(tss_wire_protocol_msg *out, const uint8_
     TSS_GUARD(protocol_check(&m, max_payload));
     *out = m;
     return TSS_OK_RESULT;
+}
+
+/* ---- STATUS_REQUEST / STATUS_RESPONSE ------------------------------------------------ */
+
+tss_result tss_wire_status_request_encode(tss_writer *w) {
+    return tss_writer_status(w, "STATUS_REQUEST");
+}
+
+tss_result tss_wire_status_request_decode(const uint8_t *p, size_t n) {
+    tss_reader r;
+    tss_reader_init(&r, p, n);
+    return tss_reader_finish(&r, "STATUS_REQUEST");
+}
+
+static tss_result status_party_check(const tss_wire_status_party *e) {
+    TSS_GUARD(check_party("STATUS party_id", e->party_id));
+    TSS_ENSURE((e->flags & ~TSS_WIRE_STATUS_FLAGS) == 0, TSS_E_INVALID,
+               "STATUS party %u: unknown flags 0x%02x", e->party_id, e->flags);
+    TSS_ENSURE(!(e->flags & TSS_WIRE_STATUS_CONNECTED) || (e->flags & TSS_WIRE_STATUS_KNOWN),
+               TSS_E_INVALID, "STATUS party %u: connected but not known", e->party_id);
+    return TSS_OK_RESULT;
+}
+
+static tss_result status_check(const tss_wire_status *m) {
+    TSS_ENSURE(m->party_count <= TSS_WIRE_MAX_PARTIES, TSS_E_TOO_LARGE,
+               "STATUS party count %u exceeds %u", m->party_count, TSS_WIRE_MAX_PARTIES);
+    for (size_t i = 0; i < m->party_count; i++) {
+        TSS_GUARD(status_party_check(&m->parties[i]));
+        TSS_ENSURE(i == 0 || m->parties[i].party_id > m->parties[i - 1].party_id, TSS_E_INVALID,
+                   "STATUS party ids not strictly increasing at entry %zu", i);
+    }
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_status_encode(tss_writer *w, const tss_wire_status *m) {
+    size_t sw;
+    TSS_GUARD(status_check(m));
+    TSS_GUARD(text_len("STATUS software", m->software, 1, TSS_WIRE_MAX_SOFTWARE_LEN, &sw));
+    tss_write_var(w, m->software, sw);
+    tss_write_u64(w, m->now_ms);
+    tss_write_u64(w, m->started_ms);
+    tss_write_bytes(w, m->cert_fingerprint, sizeof m->cert_fingerprint);
+    tss_write_u64(w, m->cert_not_after);
+    tss_write_u32(w, m->tls_generation);
+    tss_write_u16(w, m->connections);
+    tss_write_u16(w, m->party_count);
+    for (size_t i = 0; i < m->party_count; i++) {
+        const tss_wire_status_party *e = &m->parties[i];
+        size_t esw, addr;
+        TSS_GUARD(text_len("STATUS party software", e->software, 0, TSS_WIRE_MAX_SOFTWARE_LEN,
+                           &esw));
+        TSS_GUARD(text_len("STATUS party address", e->address, 0, TSS_WIRE_MAX_ADDRESS_LEN,
+                           &addr));
+        tss_write_u16(w, e->party_id);
+        tss_write_u8(w, e->flags);
+        tss_write_bytes(w, e->identity_key, sizeof e->identity_key);
+        tss_write_u16(w, e->protocol_version);
+        tss_write_var(w, e->software, esw);
+        tss_write_bytes(w, e->cert_fingerprint, sizeof e->cert_fingerprint);
+        tss_write_u64(w, e->cert_not_after);
+        tss_write_u64(w, e->since_ms);
+        tss_write_u64(w, e->last_heartbeat_ms);
+        tss_write_var(w, e->address, addr);
+    }
+    return tss_writer_status(w, "STATUS_RESPONSE");
+}
+
+tss_result tss_wire_status_decode(tss_wire_status *out, const uint8_t *p, size_t n) {
+    tss_reader r;
+    tss_wire_status *m = calloc(1, sizeof *m);
+    TSS_ENSURE(m != NULL, TSS_E_NOMEM, "no memory for a STATUS_RESPONSE");
+    size_t len;
+    tss_result res = TSS_OK_RESULT;
+    tss_reader_init(&r, p, n);
+    const uint8_t *sw = tss_read_var(&r, TSS_WIRE_MAX_SOFTWARE_LEN, &len);
+    res = tss_reader_status(&r, "STATUS_RESPONSE");
+    if (tss_is_ok(res)) res = check_text("STATUS software", sw, len, 1, TSS_WIRE_MAX_SOFTWARE_LEN);
+    if (tss_is_ok(res)) copy_text(m->software, sw, len);
+    m->now_ms = tss_read_u64(&r);
+    m->started_ms = tss_read_u64(&r);
+    tss_read_bytes(&r, m->cert_fingerprint, sizeof m->cert_fingerprint);
+    m->cert_not_after = tss_read_u64(&r);
+    m->tls_generation = tss_read_u32(&r);
+    m->connections = tss_read_u16(&r);
+    m->party_count = tss_read_u16(&r);
+    if (tss_is_ok(res) && m->party_count > TSS_WIRE_MAX_PARTIES)
+        res = tss_fail(TSS_E_TOO_LARGE, "STATUS party count %u exceeds %u", m->party_count,
+                       TSS_WIRE_MAX_PARTIES);
+    for (size_t i = 0; tss_is_ok(res) && i < m->party_count; i++) {
+        tss_wire_status_party *e = &m->parties[i];
+        e->party_id = tss_read_u16(&r);
+        e->flags = tss_read_u8(&r);
+        tss_read_bytes(&r, e->identity_key, sizeof e->identity_key);
+        e->protocol_version = tss_read_u16(&r);
+        const uint8_t *esw = tss_read_var(&r, TSS_WIRE_MAX_SOFTWARE_LEN, &len);
+        res = tss_reader_status(&r, "STATUS_RESPONSE");
+        if (tss_is_ok(res))
+            res = check_text("STATUS party software", esw, len, 0, TSS_WIRE_MAX_SOFTWARE_LEN);
+        if (!tss_is_ok(res)) break;
+        copy_text(e->software, esw, len);
+        tss_read_bytes(&r, e->cert_fingerprint, sizeof e->cert_fingerprint);
+        e->cert_not_after = tss_read_u64(&r);
+        e->since_ms = tss_read_u64(&r);
+        e->last_heartbeat_ms = tss_read_u64(&r);
+        const uint8_t *addr = tss_read_var(&r, TSS_WIRE_MAX_ADDRESS_LEN, &len);
+        res = tss_reader_status(&r, "STATUS_RESPONSE");
+        if (tss_is_ok(res))
+            res = check_text("STATUS party address", addr, len, 0, TSS_WIRE_MAX_ADDRESS_LEN);
+        if (tss_is_ok(res)) copy_text(e->address, addr, len);
+    }
+    if (tss_is_ok(res)) res = tss_reader_finish(&r, "STATUS_RESPONSE");
+    if (tss_is_ok(res)) res = status_check(m);
+    if (tss_is_ok(res)) *out = *m;
+    free(m);
+    return res;
 }

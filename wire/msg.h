@@ -112,4 +112,47 @@ TSS_MUST_CHECK tss_result tss_wire_protocol_msg_decode(tss_wire_protocol_msg *ou
                                                        const uint8_t *p, size_t n,
                                                        size_t max_payload);
 
+/* STATUS_REQUEST, operator -> coordinator: an empty payload in version 1
+ * (any byte is refused; later versions may add filters). */
+TSS_MUST_CHECK tss_result tss_wire_status_request_encode(tss_writer *w);
+TSS_MUST_CHECK tss_result tss_wire_status_request_decode(const uint8_t *p, size_t n);
+
+/* STATUS_RESPONSE, coordinator -> operator: the coordinator's view of every
+ * configured party. Times are Unix milliseconds on the coordinator's clock
+ * (0 = never); certificate notAfter is Unix seconds. */
+#define TSS_WIRE_FINGERPRINT_LEN 32 /* SHA-256 of a certificate's DER */
+#define TSS_WIRE_MAX_ADDRESS_LEN 64 /* "[v6]:port" */
+#define TSS_WIRE_STATUS_CONNECTED 0x01u /* the party is connected and said HELLO */
+#define TSS_WIRE_STATUS_KNOWN 0x02u     /* identity fields hold the last HELLO seen */
+#define TSS_WIRE_STATUS_FLAGS (TSS_WIRE_STATUS_CONNECTED | TSS_WIRE_STATUS_KNOWN)
+
+typedef struct {
+    uint16_t party_id; /* 1..32, strictly increasing within a response */
+    uint8_t flags;     /* TSS_WIRE_STATUS_*; CONNECTED implies KNOWN */
+    uint8_t identity_key[TSS_WIRE_IDENTITY_KEY_LEN]; /* from HELLO (zero if unknown) */
+    uint16_t protocol_version;                       /* from HELLO (0 if unknown) */
+    char software[TSS_WIRE_MAX_SOFTWARE_LEN + 1];    /* from HELLO ("" if unknown) */
+    uint8_t cert_fingerprint[TSS_WIRE_FINGERPRINT_LEN];
+    uint64_t cert_not_after;  /* Unix seconds (0 if unknown) */
+    uint64_t since_ms;        /* connected since, or disconnected since (0: never seen) */
+    uint64_t last_heartbeat_ms;
+    char address[TSS_WIRE_MAX_ADDRESS_LEN + 1]; /* peer address ("" if unknown) */
+} tss_wire_status_party;
+
+typedef struct {
+    char software[TSS_WIRE_MAX_SOFTWARE_LEN + 1]; /* the coordinator's, 1..64 chars */
+    uint64_t now_ms;                              /* coordinator clock at answer time */
+    uint64_t started_ms;
+    uint8_t cert_fingerprint[TSS_WIRE_FINGERPRINT_LEN]; /* certificate now in service */
+    uint64_t cert_not_after;
+    uint32_t tls_generation; /* 1 at start, +1 per successful reload */
+    uint16_t connections;    /* TLS connections open, this one included */
+    uint16_t party_count;    /* 0..TSS_WIRE_MAX_PARTIES */
+    tss_wire_status_party parties[TSS_WIRE_MAX_PARTIES];
+} tss_wire_status;
+
+TSS_MUST_CHECK tss_result tss_wire_status_encode(tss_writer *w, const tss_wire_status *m);
+TSS_MUST_CHECK tss_result tss_wire_status_decode(tss_wire_status *out, const uint8_t *p,
+                                                 size_t n);
+
 #endif

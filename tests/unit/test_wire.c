@@ -688,6 +688,152 @@ static void messages_through_frames(void) {
     tss_writer_free(&w);
 }
 
+/* ---- STATUS_REQUEST / STATUS_RESPONSE ---------------------------------------------------- */
+
+static tss_wire_status *sample_status(void) {
+    tss_wire_status *st = calloc(1, sizeof *st);
+    strcpy(st->software, "tssd/0.1.0");
+    st->now_ms = 1700000000123ull;
+    st->started_ms = 1700000000000ull;
+    memset(st->cert_fingerprint, 0xab, sizeof st->cert_fingerprint);
+    st->cert_not_after = 1800000000ull;
+    st->tls_generation = 2;
+    st->connections = 4;
+    st->party_count = 3;
+    for (unsigned i = 0; i < 3; i++) {
+        tss_wire_status_party *e = &st->parties[i];
+        e->party_id = (uint16_t)(i + 1);
+        if (i == 2) continue; /* never seen */
+        e->flags = TSS_WIRE_STATUS_KNOWN | (i == 0 ? TSS_WIRE_STATUS_CONNECTED : 0);
+        memset(e->identity_key, 0x10 + i, sizeof e->identity_key);
+        e->protocol_version = 1;
+        strcpy(e->software, "tssd/0.1.0");
+        memset(e->cert_fingerprint, 0x20 + i, sizeof e->cert_fingerprint);
+        e->cert_not_after = 1800000000ull + i;
+        e->since_ms = 1700000000050ull;
+        e->last_heartbeat_ms = i == 0 ? 1700000000100ull : 0;
+        strcpy(e->address, "127.0.0.1:40000");
+    }
+    return st;
+}
+
+static void status_round_trip(void) {
+    tss_wire_status *st = sample_status(), *back = calloc(1, sizeof *back);
+    tss_writer w;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_OK(tss_wire_status_encode(&w, st));
+    CHECK_OK(tss_wire_status_decode(back, w.data, w.len));
+    CHECK(memcmp(st, back, sizeof *st) == 0);
+    /* Layout: software string first, then the fixed header fields. */
+    CHECK(w.len > 4 && w.data[3] == 10 && memcmp(w.data + 4, "tssd/0.1.0", 10) == 0);
+    /* Every strict prefix is truncated; a trailing byte is refused. */
+    for (size_t n = 0; n < w.len; n++) CHECK(!tss_is_ok(tss_wire_status_decode(back, w.data, n)));
+    tss_write_u8(&w, 0);
+    CHECK_ERR(tss_wire_status_decode(back, w.data, w.len), TSS_E_TRAILING);
+    /* The empty request, and nothing else. */
+    tss_writer r;
+    tss_writer_init(&r, 64);
+    CHECK_OK(tss_wire_status_request_encode(&r));
+    CHECK(r.len == 0);
+    CHECK_OK(tss_wire_status_request_decode(r.data, r.len));
+    CHECK_ERR(tss_wire_status_request_decode((const uint8_t *)"x", 1), TSS_E_TRAILING);
+    tss_writer_free(&r);
+    tss_writer_free(&w);
+    free(st);
+    free(back);
+}
+
+static void status_field_bounds(void) {
+    tss_wire_status *st = sample_status(), *back = calloc(1, sizeof *back);
+    tss_writer w;
+    /* Ids must be strictly increasing (no duplicates). */
+    st->parties[1].party_id = 1;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_ERR(tss_wire_status_encode(&w, st), TSS_E_INVALID);
+    tss_writer_free(&w);
+    free(st);
+    /* Unknown flag bits and CONNECTED without KNOWN. */
+    st = sample_status();
+    st->parties[0].flags = 0x80 | TSS_WIRE_STATUS_KNOWN;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_ERR(tss_wire_status_encode(&w, st), TSS_E_INVALID);
+    tss_writer_free(&w);
+    st->parties[0].flags = TSS_WIRE_STATUS_CONNECTED;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_ERR(tss_wire_status_encode(&w, st), TSS_E_INVALID);
+    tss_writer_free(&w);
+    free(st);
+    /* Too many parties. */
+    st = sample_status();
+    st->party_count = TSS_WIRE_MAX_PARTIES + 1;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_ERR(tss_wire_status_encode(&w, st), TSS_E_TOO_LARGE);
+    tss_writer_free(&w);
+    free(st);
+    /* Party id 0 and 33. */
+    st = sample_status();
+    st->parties[0].party_id = 0;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_ERR(tss_wire_status_encode(&w, st), TSS_E_INVALID);
+    tss_writer_free(&w);
+    free(st);
+    /* Decoder side: patch an encoded response. */
+    st = sample_status();
+    tss_writer_init(&w, 1u << 20);
+    CHECK_OK(tss_wire_status_encode(&w, st));
+    size_t count_at = 4 + 10 + 8 + 8 + 32 + 8 + 4 + 2;
+    CHECK(w.data[count_at] == 0 && w.data[count_at + 1] == 3);
+    w.data[count_at + 1] = 33;
+    CHECK_ERR(tss_wire_status_decode(back, w.data, w.len), TSS_E_TOO_LARGE);
+    w.data[count_at + 1] = 3;
+    w.data[4] = 0x1b; /* ESC in the software string */
+    CHECK_ERR(tss_wire_status_decode(back, w.data, w.len), TSS_E_INVALID);
+    w.data[4] = 't';
+    w.data[count_at + 4] = 0x04; /* first party's flags: unknown bit */
+    CHECK_ERR(tss_wire_status_decode(back, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+    free(st);
+    free(back);
+}
+
+static void status_through_frames(void) {
+    tss_wire_status *st = sample_status();
+    tss_writer w;
+    tss_writer_init(&w, TSS_WIRE_DEFAULT_MAX_FRAME);
+    size_t at;
+    CHECK_OK(tss_wire_frame_begin(&w, TSS_WIRE_STATUS_RESPONSE, &at));
+    CHECK_OK(tss_wire_status_encode(&w, st));
+    CHECK_OK(tss_wire_frame_end(&w, at, TSS_WIRE_DEFAULT_MAX_FRAME));
+    CHECK_OK(tss_wire_frame_encode(&w, TSS_WIRE_STATUS_REQUEST, NULL, 0, TSS_WIRE_DEFAULT_MAX_FRAME));
+    tss_wire_decoder d;
+    CHECK_OK(tss_wire_decoder_init(&d, TSS_WIRE_DEFAULT_MAX_FRAME));
+    const uint8_t *p = w.data;
+    size_t len = w.len, got = 0;
+    while (len) {
+        size_t used;
+        bool ready;
+        tss_wire_frame f;
+        CHECK_OK(tss_wire_decoder_feed(&d, p, len, &used, &f, &ready));
+        p += used;
+        len -= used;
+        if (!ready) continue;
+        if (got++ == 0) {
+            tss_wire_status *back = calloc(1, sizeof *back);
+            CHECK(f.type == TSS_WIRE_STATUS_RESPONSE);
+            CHECK_OK(tss_wire_status_decode(back, f.payload, f.len));
+            CHECK(back->party_count == 3 && back->parties[0].last_heartbeat_ms == 1700000000100ull);
+            free(back);
+        } else {
+            CHECK(f.type == TSS_WIRE_STATUS_REQUEST && f.len == 0);
+            CHECK_OK(tss_wire_status_request_decode(f.payload, f.len));
+        }
+    }
+    CHECK(got == 2);
+    tss_wire_decoder_free(&d);
+    tss_writer_free(&w);
+    free(st);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     RUN(type_table_names);
@@ -709,5 +855,8 @@ int main(void) {
     RUN(protocol_msg_round_trip_and_layout);
     RUN(protocol_msg_field_bounds);
     RUN(messages_through_frames);
+    RUN(status_round_trip);
+    RUN(status_field_bounds);
+    RUN(status_through_frames);
     return harness_finish("wire");
 }

@@ -1,0 +1,95 @@
+/* tssctl — operator client for tssd.
+ *   tssctl --config FILE status [--json]
+ *   tssctl pki init-ca | issue | crl | show ...
+ * Exit codes follow sysexits (see --help). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/tssctl/tssctl.h"
+#include "util/secmem.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage:\n"
+            "  " PROG " --config FILE status [--json]\n"
+            "  " PROG " pki init-ca --out DIR [--days N]\n"
+            "  " PROG " pki issue --ca DIR --identity URN --out DIR [--dns NAME]... [--ip ADDR]...\n"
+            "                  [--days N]\n"
+            "  " PROG " pki crl --ca DIR --out FILE [--revoke CERT.pem]... [--days N]\n"
+            "  " PROG " pki show --cert FILE [--json]\n"
+            "\n"
+            "status asks the coordinator, over mutual TLS with an operator certificate\n"
+            "(urn:tssd:operator:<name>), for its view of every configured party: connected\n"
+            "or not, Ed25519 identity, protocol version, certificate notAfter, last heartbeat.\n"
+            "FILE is the operator configuration (YAML):\n"
+            "    coordinator:\n"
+            "      address: [coordinator.example.net:7400]\n"
+            "    tls: {cert: /abs/operator.crt, key: /abs/operator.key, ca: /abs/ca.crt}\n"
+            "    timeouts: {connect: 10s, request: 30s}   # optional\n"
+            "\n"
+            "pki creates a private ECDSA P-256 CA (DIR/ca.pem, DIR/ca.key 0600) and leaf\n"
+            "certificates for tssd identities: urn:tssd:coordinator, urn:tssd:party:<id>,\n"
+            "urn:tssd:operator:<name> (OUT/cert.pem, OUT/key.pem 0600, OUT/ca.pem). Existing\n"
+            "keys are never overwritten. Defaults: CA 3650 days, leaf 365 days, CRL 30 days.\n"
+            "\n"
+            "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
+            "74 I/O or connection error, 76 refused by the coordinator, 77 permissions,\n"
+            "78 configuration error.\n");
+}
+
+int tssctl_fail(tss_result r) {
+    fprintf(stderr, PROG ": %s\n", *tss_error_detail() ? tss_error_detail() : tss_err_message(r.err));
+    return tss_err_exit_code(r.err);
+}
+
+int tssctl_usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see " PROG " --help)\n");
+    va_end(ap);
+    return 64;
+}
+
+void tssctl_json_str(FILE *out, const char *s) {
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f) fprintf(out, "\\u%04x", ch);
+        else fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+int main(int argc, char **argv) {
+    const char *config = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config = argv[i] + 9;
+        } else if (argv[i][0] == '-') {
+            return tssctl_usage_error("unknown option '%s'", argv[i]);
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) return tssctl_usage_error("no command");
+    tss_result r = tss_crypto_init();
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    const char *cmd = argv[i];
+    if (strcmp(cmd, "status") == 0) {
+        if (!config) return tssctl_usage_error("status needs --config FILE");
+        return tssctl_status(config, argc - i - 1, argv + i + 1);
+    }
+    if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
+    return tssctl_usage_error("unknown command '%s'", cmd);
+}

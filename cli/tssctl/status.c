@@ -1,0 +1,200 @@
+/* tssctl status: the coordinator's view of the parties. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/tssctl/tssctl.h"
+#include "config/operator.h"
+#include "daemon/client.h"
+#include "keystore/derive.h"
+#include "tls/certinfo.h"
+#include "tls/context.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "wire/msg.h"
+
+static void iso_ms(uint64_t ms, char *out, size_t cap) {
+    if (ms == 0) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void ago(uint64_t now, uint64_t then, char *out, size_t cap) {
+    if (then == 0) snprintf(out, cap, "never");
+    else if (then >= now) snprintf(out, cap, "just now");
+    else {
+        uint64_t s = (now - then) / 1000;
+        if (s < 120) snprintf(out, cap, "%llus ago", (unsigned long long)s);
+        else if (s < 7200) snprintf(out, cap, "%llum ago", (unsigned long long)(s / 60));
+        else snprintf(out, cap, "%lluh ago", (unsigned long long)(s / 3600));
+    }
+}
+
+static void print_text(const tss_wire_status *st, const tss_tls_cert_info *seen) {
+    char fp[65], na[32], started[32];
+    tss_hex_encode(fp, st->cert_fingerprint, sizeof st->cert_fingerprint);
+    iso_ms(st->cert_not_after * 1000, na, sizeof na);
+    iso_ms(st->started_ms, started, sizeof started);
+    printf("coordinator: %s, up since %s, %u connection(s), TLS generation %u\n", st->software,
+           started, st->connections, st->tls_generation);
+    printf("coordinator certificate: sha256=%s notAfter=%s\n", fp, na);
+    printf("this connection's certificate: sha256=%s\n", seen->fingerprint);
+    printf("%-5s %-12s %-52s %-7s %-20s %-20s %-10s %s\n", "PARTY", "STATE", "IDENTITY",
+           "VERSION", "SOFTWARE", "CERT_NOT_AFTER", "HEARTBEAT", "ADDRESS");
+    for (size_t i = 0; i < st->party_count; i++) {
+        const tss_wire_status_party *e = &st->parties[i];
+        bool known = e->flags & TSS_WIRE_STATUS_KNOWN;
+        const char *state = (e->flags & TSS_WIRE_STATUS_CONNECTED) ? "connected"
+                            : known                                ? "disconnected"
+                                                                   : "never-seen";
+        char ident[TSS_IDENTITY_TEXT_LEN] = "-", cna[32] = "-", hb[32] = "-", ver[8] = "-";
+        if (known) {
+            tss_identity_format(e->identity_key, ident);
+            iso_ms(e->cert_not_after * 1000, cna, sizeof cna);
+            ago(st->now_ms, e->last_heartbeat_ms, hb, sizeof hb);
+            snprintf(ver, sizeof ver, "%u", e->protocol_version);
+        }
+        printf("%-5u %-12s %-52s %-7s %-20s %-20s %-10s %s\n", e->party_id, state, ident, ver,
+               known ? e->software : "-", cna, hb, known && e->address[0] ? e->address : "-");
+    }
+}
+
+static void json_time(const char *key, uint64_t ms, bool comma) {
+    char buf[32];
+    printf("\"%s\":", key);
+    if (ms == 0) printf("null");
+    else {
+        iso_ms(ms, buf, sizeof buf);
+        printf("\"%s\"", buf);
+    }
+    if (comma) printf(",");
+}
+
+static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen) {
+    char fp[65];
+    tss_hex_encode(fp, st->cert_fingerprint, sizeof st->cert_fingerprint);
+    printf("{\"coordinator\":{\"software\":");
+    tssctl_json_str(stdout, st->software);
+    printf(",\"cert_sha256\":\"%s\",", fp);
+    json_time("cert_not_after", st->cert_not_after * 1000, true);
+    printf("\"connection_cert_sha256\":\"%s\",\"tls_generation\":%u,\"connections\":%u,",
+           seen->fingerprint, st->tls_generation, st->connections);
+    json_time("started", st->started_ms, true);
+    json_time("now", st->now_ms, false);
+    printf("},\"parties\":[");
+    for (size_t i = 0; i < st->party_count; i++) {
+        const tss_wire_status_party *e = &st->parties[i];
+        bool known = e->flags & TSS_WIRE_STATUS_KNOWN;
+        printf("%s{\"id\":%u,\"connected\":%s,\"certificate_identity\":\"urn:tssd:party:%u\"",
+               i ? "," : "", e->party_id, (e->flags & TSS_WIRE_STATUS_CONNECTED) ? "true" : "false",
+               e->party_id);
+        if (known) {
+            char ident[TSS_IDENTITY_TEXT_LEN], cfp[65];
+            tss_identity_format(e->identity_key, ident);
+            tss_hex_encode(cfp, e->cert_fingerprint, sizeof e->cert_fingerprint);
+            printf(",\"identity\":\"%s\",\"protocol_version\":%u,\"software\":", ident,
+                   e->protocol_version);
+            tssctl_json_str(stdout, e->software);
+            printf(",\"cert_sha256\":\"%s\",", cfp);
+            json_time("cert_not_after", e->cert_not_after * 1000, true);
+            json_time("since", e->since_ms, true);
+            json_time("last_heartbeat", e->last_heartbeat_ms, true);
+            if (e->last_heartbeat_ms && e->last_heartbeat_ms <= st->now_ms)
+                printf("\"last_heartbeat_age_ms\":%llu,",
+                       (unsigned long long)(st->now_ms - e->last_heartbeat_ms));
+            else
+                printf("\"last_heartbeat_age_ms\":null,");
+            printf("\"address\":");
+            tssctl_json_str(stdout, e->address);
+        } else {
+            printf(",\"identity\":null");
+        }
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+static tss_result operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out) {
+    tss_tls_cert_info info;
+    TSS_GUARD(tss_tls_cert_info_from_file(cfg->tls.cert, &info));
+    char urn[TSS_TLS_URN_MAX];
+    tss_tls_identity_format(&info.identity, urn, sizeof urn);
+    TSS_ENSURE(info.identity.role == TSS_TLS_ROLE_OPERATOR, TSS_E_CONFIG,
+               "certificate %s is for %s; tssctl needs an operator certificate "
+               "(urn:tssd:operator:<name>)", cfg->tls.cert,
+               info.identity.role == TSS_TLS_ROLE_NONE ? "no tssd identity" : urn);
+    tss_tls_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.side = TSS_TLS_CLIENT;
+    tc.self = info.identity;
+    tss_tls_policy_init(&tc.peers);
+    tc.peers.coordinator = true;
+    tss_tls_paths paths = {cfg->tls.cert, cfg->tls.key, cfg->tls.ca, cfg->tls.crl};
+    return tss_tls_ctx_new(&tc, &paths, out);
+}
+
+static tss_result run(const tss_operator_config *cfg, bool json) {
+    tss_tls_ctx *ctx = NULL;
+    tss_client *cl = NULL;
+    tss_result r = operator_ctx(cfg, &ctx);
+    if (tss_is_ok(r))
+        r = tss_client_connect(ctx, cfg->coordinator.address, cfg->coordinator.address_count,
+                               (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, &cl);
+    tss_writer w;
+    tss_writer_init(&w, 64);
+    if (tss_is_ok(r)) r = tss_wire_status_request_encode(&w);
+    if (tss_is_ok(r))
+        r = tss_client_send(cl, TSS_WIRE_STATUS_REQUEST, w.data, w.len, (int)cfg->timeouts.request);
+    tss_writer_free(&w);
+    tss_wire_frame f;
+    if (tss_is_ok(r)) r = tss_client_recv(cl, &f, (int)cfg->timeouts.request);
+    if (tss_is_ok(r) && f.type == TSS_WIRE_ERROR) {
+        tss_wire_error e;
+        if (tss_is_ok(tss_wire_error_decode(&e, f.payload, f.len)))
+            r = tss_fail(TSS_E_PROTOCOL, "coordinator refused: %s (%s)", e.text,
+                         tss_wire_error_code_name(e.code) ? tss_wire_error_code_name(e.code) : "?");
+        else
+            r = tss_fail(TSS_E_PROTOCOL, "coordinator sent a malformed ERROR");
+    } else if (tss_is_ok(r) && f.type != TSS_WIRE_STATUS_RESPONSE) {
+        r = tss_fail(TSS_E_PROTOCOL, "coordinator answered %s instead of STATUS_RESPONSE",
+                     tss_wire_type_name(f.type));
+    }
+    if (tss_is_ok(r)) {
+        tss_wire_status *st = calloc(1, sizeof *st);
+        r = st ? tss_wire_status_decode(st, f.payload, f.len)
+               : tss_fail(TSS_E_NOMEM, "no memory");
+        if (tss_is_ok(r)) {
+            if (json) print_json(st, tss_client_server_cert(cl));
+            else print_text(st, tss_client_server_cert(cl));
+        }
+        free(st);
+    }
+    tss_client_free(cl);
+    tss_tls_ctx_free(ctx);
+    return r;
+}
+
+int tssctl_status(const char *config, int argc, char **argv) {
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = true;
+        else return tssctl_usage_error("status: unknown argument '%s'", argv[i]);
+    }
+    /* Library diagnostics (e.g. the TLS module's refusal lines) only when debugging. */
+    tss_log_set_level(getenv("TSSCTL_DEBUG") ? LOG_DEBUG : LOG_CRIT);
+    tss_operator_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    tss_result r = tss_config_operator_load_file(&cfg, config);
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    r = run(&cfg, json);
+    tss_config_operator_free(&cfg);
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    fflush(stdout);
+    return 0;
+}

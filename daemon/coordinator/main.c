@@ -1,0 +1,573 @@
+/* tss-coordinator: accepts parties and operators over one mutual-TLS listener,
+ * tracks which parties are connected, and answers operators' status requests.
+ * (Keygen and signing sessions build on this; see DESIGN.md §4.)
+ *
+ * One thread, one epoll loop (daemon/loop.h). Each accepted socket becomes a
+ * daemon/conn.h connection whose TLS policy admits only the configured parties
+ * and operators, so a certificate of the wrong role or an unlisted identity is
+ * refused inside the handshake, before any frame is parsed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config/coordinator.h"
+#include "daemon/conn.h"
+#include "daemon/loop.h"
+#include "daemon/net.h"
+#include "daemon/process.h"
+#include "keystore/derive.h"
+#include "tls/certinfo.h"
+#include "tls/context.h"
+#include "tls/identity.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/secmem.h"
+#include "wire/msg.h"
+
+#define PROG "tss-coordinator"
+#define STOP_GRACE_MS 2000
+#define EXPIRY_WARN_DAYS 30
+
+typedef struct coord coord;
+
+/* One TLS connection (party or operator). */
+typedef struct peer {
+    coord *co;
+    tss_dconn *conn;
+    struct peer *prev, *next;
+    tss_tls_role role;
+    unsigned party_id;
+    bool hello; /* a party that has said HELLO */
+} peer;
+
+/* What the coordinator knows about one configured party. */
+typedef struct {
+    bool configured;
+    peer *conn; /* the connection that said HELLO, or NULL */
+    bool known; /* hello/cert hold the last HELLO seen */
+    tss_wire_hello hello;
+    tss_tls_cert_info cert;
+    int64_t since_ms, last_heartbeat_ms; /* wall clock */
+    char address[TSS_WIRE_MAX_ADDRESS_LEN + 1];
+} party_slot;
+
+typedef struct {
+    int fd;
+    tss_watch watch;
+    coord *co;
+} listener;
+
+struct coord {
+    tss_coordinator_config cfg;
+    tss_loop *loop;
+    tss_tls_ctx *tls;
+    tss_tls_paths paths;
+    listener listeners[TSS_NET_MAX_LISTEN * TSS_CONFIG_MAX_LISTEN];
+    size_t n_listen;
+    peer *peers;
+    size_t n_conns;
+    party_slot parties[TSS_WIRE_MAX_PARTIES + 1];
+    tss_dconn_limits lim;
+    int64_t started_ms;
+    bool stopping;
+    tss_timer stop_timer;
+};
+
+/* ---- certificates ------------------------------------------------------------------ */
+
+static void log_own_cert(coord *co, const char *what) {
+    tss_tls_cert_info info;
+    tss_tls_ctx_cert_info(co->tls, &info);
+    tss_log(LOG_NOTICE, "tls: %s certificate sha256=%s notAfter=%s generation=%lu", what,
+            info.fingerprint, info.not_after_iso, tss_tls_ctx_generation(co->tls));
+    long days = tss_tls_cert_days_left(&info, time(NULL));
+    if (days <= EXPIRY_WARN_DAYS)
+        tss_log(LOG_WARNING, "tls: certificate sha256=%s expires in %ld days (notAfter=%s)",
+                info.fingerprint, days, info.not_after_iso);
+}
+
+static void reload(coord *co) {
+    tss_daemon_notify("RELOADING=1\nSTATUS=reloading certificates");
+    tss_log(LOG_INFO, "reload: SIGHUP received, loading %s, %s, %s%s%s", co->paths.cert_file,
+            co->paths.key_file, co->paths.ca_file, co->paths.crl_file ? ", " : "",
+            co->paths.crl_file ? co->paths.crl_file : "");
+    tss_result r = tss_tls_ctx_reload(co->tls, &co->paths);
+    if (tss_is_ok(r)) {
+        log_own_cert(co, "reload: now serving");
+    } else {
+        tss_tls_cert_info info;
+        tss_tls_ctx_cert_info(co->tls, &info);
+        tss_log(LOG_ERR, "reload: failed, keeping certificate sha256=%s notAfter=%s in service: %s",
+                info.fingerprint, info.not_after_iso, tss_error_detail());
+    }
+    tss_daemon_notify("READY=1\nSTATUS=serving");
+}
+
+/* ---- status -------------------------------------------------------------------------- */
+
+static void fingerprint_bytes(const char *hex, uint8_t out[TSS_WIRE_FINGERPRINT_LEN]) {
+    if (!tss_is_ok(tss_hex_decode(out, TSS_WIRE_FINGERPRINT_LEN, hex, "fingerprint")))
+        memset(out, 0, TSS_WIRE_FINGERPRINT_LEN);
+}
+
+static tss_result send_status(peer *p) {
+    coord *co = p->co;
+    tss_wire_status *st = calloc(1, sizeof *st);
+    TSS_ENSURE(st != NULL, TSS_E_NOMEM, "no memory for a status response");
+    snprintf(st->software, sizeof st->software, "%s", TSS_SOFTWARE);
+    st->now_ms = (uint64_t)tss_wall_ms();
+    st->started_ms = (uint64_t)co->started_ms;
+    tss_tls_cert_info own;
+    tss_tls_ctx_cert_info(co->tls, &own);
+    fingerprint_bytes(own.fingerprint, st->cert_fingerprint);
+    st->cert_not_after = (uint64_t)own.not_after;
+    st->tls_generation = (uint32_t)tss_tls_ctx_generation(co->tls);
+    st->connections = (uint16_t)(co->n_conns > 65535 ? 65535 : co->n_conns);
+    for (unsigned id = 1; id <= TSS_WIRE_MAX_PARTIES; id++) {
+        party_slot *s = &co->parties[id];
+        if (!s->configured) continue;
+        tss_wire_status_party *e = &st->parties[st->party_count++];
+        e->party_id = (uint16_t)id;
+        if (s->known) {
+            e->flags = TSS_WIRE_STATUS_KNOWN | (s->conn ? TSS_WIRE_STATUS_CONNECTED : 0);
+            memcpy(e->identity_key, s->hello.identity_key, sizeof e->identity_key);
+            e->protocol_version = s->hello.protocol_version;
+            snprintf(e->software, sizeof e->software, "%s", s->hello.software);
+            fingerprint_bytes(s->cert.fingerprint, e->cert_fingerprint);
+            e->cert_not_after = (uint64_t)s->cert.not_after;
+            e->since_ms = (uint64_t)s->since_ms;
+            e->last_heartbeat_ms = (uint64_t)s->last_heartbeat_ms;
+            snprintf(e->address, sizeof e->address, "%s", s->address);
+        }
+    }
+    tss_writer w;
+    tss_writer_init(&w, co->lim.max_frame);
+    tss_result r = tss_wire_status_encode(&w, st);
+    free(st);
+    if (tss_is_ok(r)) r = tss_dconn_send(p->conn, TSS_WIRE_STATUS_RESPONSE, w.data, w.len);
+    tss_writer_free(&w);
+    return r;
+}
+
+/* ---- frames ------------------------------------------------------------------------- */
+
+static void fail_peer(peer *p, uint16_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail_peer(peer *p, uint16_t code, const char *fmt, ...) {
+    char reason[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    tss_dconn_fail(p->conn, code, reason);
+}
+
+static void send_or_close(peer *p, tss_wire_type type, tss_result encoded, const tss_writer *w) {
+    tss_result r = encoded;
+    if (tss_is_ok(r)) r = tss_dconn_send(p->conn, type, w->data, w->len);
+    if (!tss_is_ok(r) && tss_dconn_is_open(p->conn))
+        fail_peer(p, TSS_WIRE_ERR_INTERNAL, "cannot send %s: %s", tss_wire_type_name(type),
+                  tss_error_detail());
+}
+
+static void answer_heartbeat(peer *p, const tss_wire_frame *f) {
+    tss_wire_heartbeat hb;
+    tss_result r = tss_wire_heartbeat_decode(&hb, f->payload, f->len);
+    if (!tss_is_ok(r)) {
+        fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "bad HEARTBEAT: %s", tss_error_detail());
+        return;
+    }
+    if (p->role == TSS_TLS_ROLE_PARTY) p->co->parties[p->party_id].last_heartbeat_ms = tss_wall_ms();
+    tss_writer w;
+    tss_writer_init(&w, 64);
+    send_or_close(p, TSS_WIRE_HEARTBEAT_ACK, tss_wire_heartbeat_encode(&w, &hb), &w);
+    tss_writer_free(&w);
+}
+
+static void on_peer_error(peer *p, const tss_wire_frame *f) {
+    tss_wire_error e;
+    if (tss_is_ok(tss_wire_error_decode(&e, f->payload, f->len))) {
+        const char *name = tss_wire_error_code_name(e.code);
+        char reason[400];
+        snprintf(reason, sizeof reason, "peer sent ERROR %s (%u): %s", name ? name : "?", e.code,
+                 e.text);
+        tss_dconn_close(p->conn, LOG_NOTICE, reason);
+    } else {
+        tss_dconn_close(p->conn, LOG_WARNING, "peer sent a malformed ERROR frame");
+    }
+}
+
+static void on_hello(peer *p, const tss_wire_frame *f) {
+    coord *co = p->co;
+    tss_wire_hello h;
+    tss_result r = tss_wire_hello_decode(&h, f->payload, f->len);
+    if (!tss_is_ok(r)) {
+        fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "bad HELLO: %s", tss_error_detail());
+        return;
+    }
+    if (h.party_id != p->party_id) {
+        fail_peer(p, TSS_WIRE_ERR_UNAUTHORIZED,
+                  "HELLO claims party %u but the certificate is urn:tssd:party:%u", h.party_id,
+                  p->party_id);
+        return;
+    }
+    party_slot *s = &co->parties[p->party_id];
+    if (s->conn && s->conn != p) {
+        /* The party reconnected before we noticed the old connection died. */
+        peer *old = s->conn;
+        s->conn = NULL;
+        tss_dconn_close(old->conn, LOG_NOTICE, "replaced by a new connection from the same party");
+    }
+    char ident[TSS_IDENTITY_TEXT_LEN], prev[TSS_IDENTITY_TEXT_LEN];
+    tss_identity_format(h.identity_key, ident);
+    if (s->known && memcmp(s->hello.identity_key, h.identity_key, sizeof h.identity_key) != 0) {
+        tss_identity_format(s->hello.identity_key, prev);
+        tss_log(LOG_WARNING, "party=%u identity key changed from %s to %s", p->party_id, prev,
+                ident);
+    }
+    p->hello = true;
+    s->conn = p;
+    s->known = true;
+    s->hello = h;
+    s->cert = *tss_dconn_peer_cert(p->conn);
+    s->since_ms = tss_wall_ms();
+    s->last_heartbeat_ms = 0;
+    snprintf(s->address, sizeof s->address, "%s", tss_dconn_address(p->conn));
+    tss_log(LOG_INFO,
+            "party=%u connected peer=%s identity=%s version=%u software=\"%s\" cert_sha256=%s "
+            "notAfter=%s",
+            p->party_id, tss_dconn_address(p->conn), ident, h.protocol_version, h.software,
+            s->cert.fingerprint, s->cert.not_after_iso);
+    long days = tss_tls_cert_days_left(&s->cert, time(NULL));
+    if (days <= EXPIRY_WARN_DAYS)
+        tss_log(LOG_WARNING, "party=%u certificate expires in %ld days (notAfter=%s)",
+                p->party_id, days, s->cert.not_after_iso);
+    /* The party must hear from us within its own timeout; we expect a
+     * heartbeat every timeouts.heartbeat and drop it after timeouts.idle. */
+    tss_wire_hello_ack ack = {
+        .party_id = (uint16_t)p->party_id,
+        .protocol_version = TSS_PROTOCOL_VERSION,
+        .heartbeat_interval_ms = (uint32_t)co->cfg.timeouts.heartbeat,
+    };
+    snprintf(ack.software, sizeof ack.software, "%s", TSS_SOFTWARE);
+    tss_writer w;
+    tss_writer_init(&w, 512);
+    send_or_close(p, TSS_WIRE_HELLO_ACK, tss_wire_hello_ack_encode(&w, &ack), &w);
+    tss_writer_free(&w);
+}
+
+static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
+    peer *p = arg;
+    (void)c;
+    const char *name = tss_wire_type_name(f->type);
+    if (f->type == TSS_WIRE_ERROR) {
+        on_peer_error(p, f);
+        return;
+    }
+    if (p->role == TSS_TLS_ROLE_PARTY) {
+        if (f->type == TSS_WIRE_STATUS_REQUEST) {
+            fail_peer(p, TSS_WIRE_ERR_UNAUTHORIZED,
+                      "STATUS_REQUEST needs an operator certificate, peer is urn:tssd:party:%u",
+                      p->party_id);
+            return;
+        }
+        if (!p->hello) {
+            if (f->type == TSS_WIRE_HELLO) on_hello(p, f);
+            else
+                fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "expected HELLO first, got %s", name);
+            return;
+        }
+        switch (f->type) {
+        case TSS_WIRE_HEARTBEAT: answer_heartbeat(p, f); return;
+        case TSS_WIRE_HEARTBEAT_ACK: return;
+        default:
+            fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "%s is not accepted from a party here", name);
+            return;
+        }
+    }
+    /* Operators. */
+    switch (f->type) {
+    case TSS_WIRE_STATUS_REQUEST: {
+        tss_result r = tss_wire_status_request_decode(f->payload, f->len);
+        if (tss_is_ok(r)) r = send_status(p);
+        if (!tss_is_ok(r) && tss_dconn_is_open(p->conn))
+            fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "STATUS_REQUEST: %s", tss_error_detail());
+        return;
+    }
+    case TSS_WIRE_HEARTBEAT: answer_heartbeat(p, f); return;
+    case TSS_WIRE_HELLO:
+        fail_peer(p, TSS_WIRE_ERR_UNAUTHORIZED,
+                  "HELLO needs a party certificate, peer is urn:tssd:operator:%s",
+                  tss_dconn_peer(p->conn)->operator_name);
+        return;
+    default:
+        fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "%s is not accepted from an operator", name);
+        return;
+    }
+}
+
+static void on_open(tss_dconn *c, void *arg) {
+    peer *p = arg;
+    const tss_tls_identity *id = tss_dconn_peer(c);
+    p->role = id->role;
+    p->party_id = id->party_id;
+    if (p->role == TSS_TLS_ROLE_OPERATOR)
+        tss_log(LOG_INFO, "operator=%s connected peer=%s", id->operator_name, tss_dconn_address(c));
+}
+
+static void maybe_finish_stop(coord *co) {
+    if (co->stopping && co->n_conns == 0) tss_loop_stop(co->loop);
+}
+
+static void on_close(tss_dconn *c, const char *reason, void *arg) {
+    peer *p = arg;
+    coord *co = p->co;
+    (void)c;
+    if (p->role == TSS_TLS_ROLE_PARTY && p->hello) {
+        party_slot *s = &co->parties[p->party_id];
+        if (s->conn == p) {
+            s->conn = NULL;
+            s->since_ms = tss_wall_ms();
+            tss_log(LOG_NOTICE, "party=%u disconnected: %s", p->party_id, reason);
+        }
+    }
+    if (p->prev) p->prev->next = p->next;
+    else co->peers = p->next;
+    if (p->next) p->next->prev = p->prev;
+    co->n_conns--;
+    free(p);
+    maybe_finish_stop(co);
+}
+
+static const tss_dconn_ops peer_ops = {on_open, on_frame, on_close};
+
+/* ---- accepting ---------------------------------------------------------------------- */
+
+static void on_accept(void *arg, uint32_t events) {
+    listener *l = arg;
+    coord *co = l->co;
+    (void)events;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+            /* EMFILE and friends: the pending connection stays queued; retry on
+             * the next event rather than spinning. */
+            tss_log(LOG_ERR, "accept: %s", strerror(errno));
+            return;
+        }
+        char addr[80];
+        tss_sockaddr_format(&ss, len, addr, sizeof addr);
+        if (co->stopping || co->n_conns >= (size_t)co->cfg.limits.max_connections) {
+            tss_log(LOG_WARNING, "conn: refusing peer=%s: %s", addr,
+                    co->stopping ? "shutting down" : "limits.max_connections reached");
+            close(fd);
+            continue;
+        }
+        peer *p = calloc(1, sizeof *p);
+        if (!p) {
+            tss_log(LOG_ERR, "conn: refusing peer=%s: out of memory", addr);
+            close(fd);
+            continue;
+        }
+        p->co = co;
+        p->next = co->peers;
+        if (co->peers) co->peers->prev = p;
+        co->peers = p;
+        co->n_conns++;
+        tss_log(LOG_DEBUG, "conn: accepted peer=%s", addr);
+        tss_result r = tss_dconn_new(co->loop, co->tls, fd, false, &co->lim, &peer_ops, p, addr,
+                                     &p->conn);
+        if (!tss_is_ok(r)) {
+            tss_log(LOG_ERR, "conn: cannot serve peer=%s: %s", addr, tss_error_detail());
+            if (p->prev) p->prev->next = p->next;
+            else co->peers = p->next;
+            if (p->next) p->next->prev = p->prev;
+            co->n_conns--;
+            free(p);
+        }
+    }
+}
+
+static tss_result open_listeners(coord *co) {
+    int n = sd_listen_fds(1);
+    if (n > 0) {
+        for (int i = 0; i < n && co->n_listen < TSS_NET_MAX_LISTEN; i++) {
+            int fd = SD_LISTEN_FDS_START + i;
+            TSS_ENSURE(sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0, TSS_E_CONFIG,
+                       "socket activation: fd %d is not a listening stream socket", fd);
+            int fl = fcntl(fd, F_GETFL);
+            (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+            co->listeners[co->n_listen++].fd = fd;
+        }
+        tss_log(LOG_INFO, "listening on %d socket-activated socket(s)", n);
+    } else {
+        TSS_ENSURE(co->cfg.listen_count > 0, TSS_E_CONFIG,
+                   "no listen address configured and not socket-activated");
+        for (size_t i = 0; i < co->cfg.listen_count; i++) {
+            int fds[TSS_NET_MAX_LISTEN];
+            size_t got = 0;
+            TSS_GUARD(tss_net_listen(&co->cfg.listen[i], fds, TSS_NET_MAX_LISTEN, &got));
+            char text[300];
+            tss_net_addr_format(&co->cfg.listen[i], text, sizeof text);
+            tss_log(LOG_INFO, "listening on %s", text);
+            for (size_t j = 0; j < got; j++) co->listeners[co->n_listen++].fd = fds[j];
+        }
+    }
+    for (size_t i = 0; i < co->n_listen; i++) {
+        co->listeners[i].co = co;
+        TSS_GUARD(tss_loop_watch(co->loop, &co->listeners[i].watch, co->listeners[i].fd, EPOLLIN,
+                                 on_accept, &co->listeners[i]));
+    }
+    return TSS_OK_RESULT;
+}
+
+/* ---- stopping ----------------------------------------------------------------------- */
+
+static void on_stop_timer(void *arg) {
+    coord *co = arg;
+    tss_log(LOG_NOTICE, "stop: %zu connection(s) did not close in time; exiting", co->n_conns);
+    tss_loop_stop(co->loop);
+}
+
+static void begin_stop(coord *co, int signo) {
+    if (co->stopping) {
+        tss_log(LOG_NOTICE, "stop: second signal, exiting now");
+        tss_loop_stop(co->loop);
+        return;
+    }
+    co->stopping = true;
+    tss_daemon_notify("STOPPING=1");
+    tss_log(LOG_NOTICE, "stop: %s received, closing %zu connection(s)", strsignal(signo),
+            co->n_conns);
+    for (size_t i = 0; i < co->n_listen; i++) {
+        tss_loop_unwatch(co->loop, &co->listeners[i].watch);
+        close(co->listeners[i].fd);
+    }
+    co->n_listen = 0;
+    for (peer *p = co->peers, *next; p; p = next) {
+        next = p->next;
+        tss_dconn_fail(p->conn, TSS_WIRE_ERR_SHUTDOWN, "coordinator shutting down");
+    }
+    tss_timer_init(&co->stop_timer, on_stop_timer, co);
+    if (!tss_is_ok(tss_timer_arm(co->loop, &co->stop_timer, tss_now_ms() + STOP_GRACE_MS)))
+        tss_loop_stop(co->loop);
+    maybe_finish_stop(co);
+}
+
+static void on_signal(void *arg, int signo) {
+    coord *co = arg;
+    if (signo == SIGHUP) reload(co);
+    else begin_stop(co, signo);
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+static tss_result setup_tls(coord *co) {
+    tss_tls_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.side = TSS_TLS_SERVER;
+    tc.self.role = TSS_TLS_ROLE_COORDINATOR;
+    tss_tls_policy_init(&tc.peers);
+    for (size_t i = 0; i < co->cfg.party_count; i++) {
+        unsigned id = (unsigned)co->cfg.parties[i].id;
+        TSS_GUARD(tss_tls_policy_allow_party(&tc.peers, id));
+        co->parties[id].configured = true;
+    }
+    for (size_t i = 0; i < co->cfg.operator_count; i++)
+        TSS_GUARD(tss_tls_policy_allow_operator(&tc.peers, co->cfg.operators[i].name));
+    co->paths = (tss_tls_paths){co->cfg.tls.cert, co->cfg.tls.key, co->cfg.tls.ca, co->cfg.tls.crl};
+    return tss_tls_ctx_new(&tc, &co->paths, &co->tls);
+}
+
+/* A TLS set that does not load is a configuration problem (78), except
+ * unsafe key permissions (77) and missing files (66). */
+static int tls_exit(tss_result r) {
+    tss_daemon_exit(r, "tls");
+    if (r.err == TSS_E_PERMISSION || r.err == TSS_E_NOT_FOUND || r.err == TSS_E_NOMEM)
+        return tss_err_exit_code(r.err);
+    return 78;
+}
+
+int main(int argc, char **argv) {
+    tss_daemon_args args;
+    if (!tss_daemon_parse_args(argc, argv, PROG,
+                               "Threshold-signing coordinator: serves parties and operators "
+                               "over mutual TLS 1.3.",
+                               &args))
+        return 64;
+    static coord co_storage;
+    coord *co = &co_storage;
+    tss_result r = tss_crypto_init();
+    if (!tss_is_ok(r)) return tss_daemon_exit(r, "init");
+    r = tss_config_coordinator_load_file(&co->cfg, args.config);
+    if (!tss_is_ok(r)) {
+        fprintf(stderr, PROG ": %s\n", tss_error_detail());
+        return tss_err_exit_code(r.err);
+    }
+    if (args.check) {
+        printf("%s: configuration OK\n", args.config);
+        tss_config_coordinator_free(&co->cfg);
+        return 0;
+    }
+    tss_log_set_level(co->cfg.log_level);
+    int code = 0, lock_fd = -1;
+    r = tss_harden_process();
+    if (!tss_is_ok(r)) return tss_daemon_exit(r, "harden");
+    r = tss_daemon_lock_state_dir(co->cfg.state_dir, &lock_fd);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "state directory");
+        goto out;
+    }
+    r = setup_tls(co);
+    if (!tss_is_ok(r)) {
+        code = tls_exit(r);
+        goto out;
+    }
+    log_own_cert(co, "start: serving");
+    co->lim = (tss_dconn_limits){
+        .max_frame = (uint32_t)co->cfg.limits.max_frame_size,
+        .max_pending_frames = (size_t)co->cfg.limits.max_pending_frames,
+        .max_pending_bytes = 8 * (size_t)co->cfg.limits.max_frame_size,
+        .handshake_ms = (int64_t)co->cfg.timeouts.handshake,
+        .frame_ms = (int64_t)co->cfg.timeouts.handshake,
+        .idle_ms = (int64_t)co->cfg.timeouts.idle,
+    };
+    co->started_ms = tss_wall_ms();
+    r = tss_loop_new(on_signal, co, &co->loop);
+    if (tss_is_ok(r)) r = open_listeners(co);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "listen");
+        goto out;
+    }
+    tss_log(LOG_NOTICE, "start: %s ready, %zu parties and %zu operators configured, pid %ld",
+            TSS_SOFTWARE, co->cfg.party_count, co->cfg.operator_count, (long)getpid());
+    tss_daemon_notify("READY=1\nSTATUS=serving\nMAINPID=%ld", (long)getpid());
+    r = tss_loop_run(co->loop);
+    if (!tss_is_ok(r)) code = tss_daemon_exit(r, "event loop");
+    /* Close what is left (a second signal or the grace timer). */
+    for (peer *p = co->peers, *next; p; p = next) {
+        next = p->next;
+        tss_dconn_close(p->conn, LOG_INFO, "coordinator exiting");
+    }
+    tss_log(LOG_NOTICE, "stop: exiting");
+out:
+    for (size_t i = 0; i < co->n_listen; i++) close(co->listeners[i].fd);
+    tss_loop_free(co->loop); /* runs the deferred frees */
+    tss_tls_ctx_free(co->tls);
+    tss_config_coordinator_free(&co->cfg);
+    if (lock_fd >= 0) close(lock_fd);
+    return code;
+}

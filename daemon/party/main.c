@@ -1,0 +1,423 @@
+/* tss-party: unseals its keystore, dials the coordinator over mutual TLS 1.3,
+ * introduces itself (HELLO: party id, protocol version, Ed25519 identity),
+ * keeps the connection alive with heartbeats, and reconnects with capped
+ * exponential backoff and jitter when the coordinator goes away.
+ *
+ * One thread, one epoll loop (daemon/loop.h); parties never listen. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config/party.h"
+#include "daemon/conn.h"
+#include "daemon/loop.h"
+#include "daemon/net.h"
+#include "daemon/process.h"
+#include "keystore/keystore.h"
+#include "tls/certinfo.h"
+#include "tls/context.h"
+#include "util/log.h"
+#include "util/secmem.h"
+#include "wire/msg.h"
+
+#define PROG "tss-party"
+#define STOP_GRACE_MS 2000
+#define EXPIRY_WARN_DAYS 30
+/* The coordinator is declared dead after this many heartbeat intervals without
+ * any frame from it (each heartbeat is acknowledged). */
+#define DEAD_AFTER_INTERVALS 3
+
+typedef struct {
+    tss_party_config cfg;
+    tss_loop *loop;
+    tss_tls_ctx *tls;
+    tss_tls_paths paths;
+    tss_party_keys *keys; /* secret memory, for the process lifetime */
+    tss_keystore_info info;
+    tss_dconn *conn;
+    bool acked; /* HELLO_ACK received on conn */
+    bool ever_ready;
+    size_t addr_idx;
+    int64_t backoff;
+    int64_t hb_interval;
+    uint64_t hb_seq;
+    tss_timer reconnect_timer, hb_timer, stop_timer;
+    tss_dconn_limits lim;
+    bool stopping;
+    char coord_addr[300];
+} party;
+
+static void schedule_reconnect(party *pt);
+
+/* ---- the coordinator connection ------------------------------------------------------ */
+
+static void send_msg(party *pt, tss_wire_type type, tss_result encoded, const tss_writer *w) {
+    tss_result r = encoded;
+    if (tss_is_ok(r)) r = tss_dconn_send(pt->conn, type, w->data, w->len);
+    if (!tss_is_ok(r) && pt->conn && tss_dconn_is_open(pt->conn)) {
+        char reason[400];
+        snprintf(reason, sizeof reason, "cannot send %s: %s", tss_wire_type_name(type),
+                 tss_error_detail());
+        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_INTERNAL, reason);
+    }
+}
+
+static void on_hb_timer(void *arg) {
+    party *pt = arg;
+    if (!pt->conn || !pt->acked) return;
+    tss_wire_heartbeat hb = {.sequence = ++pt->hb_seq, .timestamp_ms = (uint64_t)tss_now_ms()};
+    tss_writer w;
+    tss_writer_init(&w, 64);
+    send_msg(pt, TSS_WIRE_HEARTBEAT, tss_wire_heartbeat_encode(&w, &hb), &w);
+    tss_writer_free(&w);
+    if (pt->conn && !tss_is_ok(tss_timer_arm(pt->loop, &pt->hb_timer, tss_now_ms() + pt->hb_interval)))
+        tss_dconn_close(pt->conn, LOG_ERR, "cannot arm the heartbeat timer");
+}
+
+static void on_open(tss_dconn *c, void *arg) {
+    party *pt = arg;
+    tss_wire_hello h = {
+        .party_id = (uint16_t)pt->cfg.party_id,
+        .protocol_version = TSS_PROTOCOL_VERSION,
+    };
+    memcpy(h.identity_key, pt->keys->identity_public, sizeof h.identity_key);
+    snprintf(h.software, sizeof h.software, "%s", TSS_SOFTWARE);
+    tss_writer w;
+    tss_writer_init(&w, 512);
+    (void)c;
+    send_msg(pt, TSS_WIRE_HELLO, tss_wire_hello_encode(&w, &h), &w);
+    tss_writer_free(&w);
+}
+
+static void on_hello_ack(party *pt, const tss_wire_frame *f) {
+    tss_wire_hello_ack ack;
+    tss_result r = tss_wire_hello_ack_decode(&ack, f->payload, f->len);
+    char reason[400];
+    if (!tss_is_ok(r)) {
+        snprintf(reason, sizeof reason, "bad HELLO_ACK: %s", tss_error_detail());
+        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        return;
+    }
+    if (ack.party_id != pt->cfg.party_id || ack.protocol_version != TSS_PROTOCOL_VERSION) {
+        snprintf(reason, sizeof reason, "HELLO_ACK for party %u version %u, expected party %lld "
+                 "version %u", ack.party_id, ack.protocol_version, (long long)pt->cfg.party_id,
+                 TSS_PROTOCOL_VERSION);
+        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_VERSION, reason);
+        return;
+    }
+    pt->acked = true;
+    pt->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
+    pt->hb_interval = (int64_t)pt->cfg.timeouts.heartbeat;
+    if ((int64_t)ack.heartbeat_interval_ms < pt->hb_interval) pt->hb_interval = ack.heartbeat_interval_ms;
+    tss_dconn_set_idle(pt->conn, DEAD_AFTER_INTERVALS * pt->hb_interval);
+    const tss_tls_cert_info *cc = tss_dconn_peer_cert(pt->conn);
+    const tss_tls_cert_info *own = tss_dconn_own_cert(pt->conn);
+    tss_log(LOG_NOTICE,
+            "party=%lld connected to coordinator=%s software=\"%s\" heartbeat=%lldms "
+            "coordinator_cert_sha256=%s own_cert_sha256=%s",
+            (long long)pt->cfg.party_id, pt->coord_addr, ack.software, (long long)pt->hb_interval,
+            cc->fingerprint, own->fingerprint);
+    if (!pt->ever_ready) {
+        pt->ever_ready = true;
+        tss_daemon_notify("READY=1\nSTATUS=connected to the coordinator");
+    } else {
+        tss_daemon_notify("STATUS=connected to the coordinator");
+    }
+    if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->hb_timer, tss_now_ms() + pt->hb_interval)))
+        tss_dconn_close(pt->conn, LOG_ERR, "cannot arm the heartbeat timer");
+}
+
+static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
+    party *pt = arg;
+    char reason[400];
+    if (f->type == TSS_WIRE_ERROR) {
+        tss_wire_error e;
+        if (tss_is_ok(tss_wire_error_decode(&e, f->payload, f->len))) {
+            const char *name = tss_wire_error_code_name(e.code);
+            snprintf(reason, sizeof reason, "coordinator sent ERROR %s (%u): %s",
+                     name ? name : "?", e.code, e.text);
+        } else {
+            snprintf(reason, sizeof reason, "coordinator sent a malformed ERROR frame");
+        }
+        tss_dconn_close(c, LOG_WARNING, reason);
+        return;
+    }
+    if (!pt->acked) {
+        if (f->type == TSS_WIRE_HELLO_ACK) {
+            on_hello_ack(pt, f);
+        } else {
+            snprintf(reason, sizeof reason, "expected HELLO_ACK, got %s", tss_wire_type_name(f->type));
+            tss_dconn_fail(c, TSS_WIRE_ERR_PROTOCOL, reason);
+        }
+        return;
+    }
+    switch (f->type) {
+    case TSS_WIRE_HEARTBEAT_ACK: {
+        tss_wire_heartbeat hb;
+        if (!tss_is_ok(tss_wire_heartbeat_decode(&hb, f->payload, f->len))) {
+            snprintf(reason, sizeof reason, "bad HEARTBEAT_ACK: %s", tss_error_detail());
+            tss_dconn_fail(c, TSS_WIRE_ERR_PROTOCOL, reason);
+            return;
+        }
+        tss_log(LOG_DEBUG, "heartbeat seq=%llu rtt=%lldms", (unsigned long long)hb.sequence,
+                (long long)(tss_now_ms() - (int64_t)hb.timestamp_ms));
+        return;
+    }
+    case TSS_WIRE_HEARTBEAT: {
+        tss_wire_heartbeat hb;
+        if (!tss_is_ok(tss_wire_heartbeat_decode(&hb, f->payload, f->len))) {
+            snprintf(reason, sizeof reason, "bad HEARTBEAT: %s", tss_error_detail());
+            tss_dconn_fail(c, TSS_WIRE_ERR_PROTOCOL, reason);
+            return;
+        }
+        tss_writer w;
+        tss_writer_init(&w, 64);
+        send_msg(pt, TSS_WIRE_HEARTBEAT_ACK, tss_wire_heartbeat_encode(&w, &hb), &w);
+        tss_writer_free(&w);
+        return;
+    }
+    default:
+        snprintf(reason, sizeof reason, "%s is not accepted by this party",
+                 tss_wire_type_name(f->type));
+        tss_dconn_fail(c, TSS_WIRE_ERR_PROTOCOL, reason);
+        return;
+    }
+}
+
+static void on_close(tss_dconn *c, const char *reason, void *arg) {
+    party *pt = arg;
+    (void)c;
+    bool was = pt->acked;
+    pt->conn = NULL;
+    pt->acked = false;
+    tss_timer_disarm(pt->loop, &pt->hb_timer);
+    if (was)
+        tss_log(LOG_WARNING, "party=%lld disconnected from coordinator=%s: %s",
+                (long long)pt->cfg.party_id, pt->coord_addr, reason);
+    if (pt->stopping) {
+        tss_loop_stop(pt->loop);
+        return;
+    }
+    tss_daemon_notify("STATUS=reconnecting to the coordinator");
+    schedule_reconnect(pt);
+}
+
+static const tss_dconn_ops coord_ops = {on_open, on_frame, on_close};
+
+static void connect_now(void *arg) {
+    party *pt = arg;
+    if (pt->stopping || pt->conn) return;
+    const tss_config_addr *a = &pt->cfg.coordinator.address[pt->addr_idx];
+    tss_net_addr_format(a, pt->coord_addr, sizeof pt->coord_addr);
+    int fd = -1, in_progress = 0;
+    tss_result r = tss_net_connect(a, &fd, &in_progress);
+    if (tss_is_ok(r))
+        r = tss_dconn_new(pt->loop, pt->tls, fd, true, &pt->lim, &coord_ops, pt, pt->coord_addr,
+                          &pt->conn);
+    if (!tss_is_ok(r)) {
+        tss_log(LOG_WARNING, "connect to coordinator=%s failed: %s", pt->coord_addr,
+                tss_error_detail());
+        schedule_reconnect(pt);
+        return;
+    }
+    tss_log(LOG_DEBUG, "connecting to coordinator=%s", pt->coord_addr);
+}
+
+/* Capped exponential backoff with jitter: wait a uniform time in
+ * [delay/2, delay], then double delay up to backoff_max. Addresses are tried
+ * in turn. */
+static void schedule_reconnect(party *pt) {
+    int64_t delay = pt->backoff;
+    int64_t wait = delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
+    pt->backoff = delay * 2 > (int64_t)pt->cfg.timeouts.backoff_max
+                      ? (int64_t)pt->cfg.timeouts.backoff_max
+                      : delay * 2;
+    pt->addr_idx = (pt->addr_idx + 1) % pt->cfg.coordinator.address_count;
+    tss_log(LOG_INFO, "reconnecting to the coordinator in %lld ms", (long long)wait);
+    if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->reconnect_timer, tss_now_ms() + wait))) {
+        tss_log(LOG_ERR, "cannot arm the reconnect timer: %s", tss_error_detail());
+        tss_loop_stop(pt->loop);
+    }
+}
+
+/* ---- signals ------------------------------------------------------------------------ */
+
+static void log_own_cert(party *pt, const char *what) {
+    tss_tls_cert_info info;
+    tss_tls_ctx_cert_info(pt->tls, &info);
+    tss_log(LOG_NOTICE, "tls: %s certificate sha256=%s notAfter=%s generation=%lu", what,
+            info.fingerprint, info.not_after_iso, tss_tls_ctx_generation(pt->tls));
+    long days = tss_tls_cert_days_left(&info, time(NULL));
+    if (days <= EXPIRY_WARN_DAYS)
+        tss_log(LOG_WARNING, "tls: certificate sha256=%s expires in %ld days (notAfter=%s)",
+                info.fingerprint, days, info.not_after_iso);
+}
+
+static void on_stop_timer(void *arg) {
+    party *pt = arg;
+    tss_loop_stop(pt->loop);
+}
+
+static void on_signal(void *arg, int signo) {
+    party *pt = arg;
+    if (signo == SIGHUP) {
+        tss_daemon_notify("RELOADING=1");
+        tss_result r = tss_tls_ctx_reload(pt->tls, &pt->paths);
+        if (tss_is_ok(r)) {
+            log_own_cert(pt, "reload: now using");
+        } else {
+            tss_tls_cert_info info;
+            tss_tls_ctx_cert_info(pt->tls, &info);
+            tss_log(LOG_ERR, "reload: failed, keeping certificate sha256=%s in service: %s",
+                    info.fingerprint, tss_error_detail());
+        }
+        tss_daemon_notify("READY=1");
+        return;
+    }
+    if (pt->stopping) {
+        tss_loop_stop(pt->loop);
+        return;
+    }
+    pt->stopping = true;
+    tss_daemon_notify("STOPPING=1");
+    tss_log(LOG_NOTICE, "stop: %s received", strsignal(signo));
+    tss_timer_disarm(pt->loop, &pt->reconnect_timer);
+    if (pt->conn) {
+        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_SHUTDOWN, "party shutting down");
+        if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->stop_timer, tss_now_ms() + STOP_GRACE_MS)))
+            tss_loop_stop(pt->loop);
+    } else {
+        tss_loop_stop(pt->loop);
+    }
+}
+
+/* ---- start -------------------------------------------------------------------------- */
+
+static tss_result unseal(party *pt) {
+    const tss_config_passphrase *cp = &pt->cfg.keystore.passphrase;
+    tss_passphrase_source src;
+    memset(&src, 0, sizeof src);
+    switch (cp->kind) {
+    case TSS_PASSPHRASE_FILE: src.kind = TSS_PASS_FILE; src.path = cp->file; break;
+    case TSS_PASSPHRASE_CREDENTIAL: src.kind = TSS_PASS_CREDENTIAL; src.name = cp->credential; break;
+    case TSS_PASSPHRASE_FD: src.kind = TSS_PASS_FD; src.fd = (int)cp->fd; break;
+    default: return tss_fail(TSS_E_CONFIG, "keystore.passphrase: no source");
+    }
+    tss_passphrase pass;
+    memset(&pass, 0, sizeof pass);
+    TSS_GUARD(tss_passphrase_read(&src, NULL, false, &pass));
+    pt->keys = tss_secret_alloc(sizeof *pt->keys);
+    if (!pt->keys) {
+        tss_passphrase_free(&pass);
+        return tss_fail(TSS_E_NOMEM, "no secret memory for the party keys");
+    }
+    tss_daemon_notify("STATUS=unsealing keystore\nEXTEND_TIMEOUT_USEC=120000000");
+    tss_log(LOG_INFO, "unsealing keystore %s (passphrase from %s)", pt->cfg.keystore.dir,
+            tss_passphrase_source_name(&src));
+    tss_result r = tss_keystore_unseal(pt->cfg.keystore.dir, &pass, NULL, pt->keys, &pt->info);
+    tss_passphrase_free(&pass);
+    TSS_GUARD(r);
+    TSS_ENSURE(pt->info.party_id == pt->cfg.party_id, TSS_E_CONFIG,
+               "keystore %s belongs to party %u but party_id is %lld", pt->cfg.keystore.dir,
+               pt->info.party_id, (long long)pt->cfg.party_id);
+    char ident[TSS_IDENTITY_TEXT_LEN];
+    tss_identity_format(pt->keys->identity_public, ident);
+    tss_log(LOG_NOTICE, "keystore unsealed: party=%u identity=%s", pt->info.party_id, ident);
+    return TSS_OK_RESULT;
+}
+
+static tss_result setup_tls(party *pt) {
+    tss_tls_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.side = TSS_TLS_CLIENT;
+    tc.self.role = TSS_TLS_ROLE_PARTY;
+    tc.self.party_id = (unsigned)pt->cfg.party_id;
+    tss_tls_policy_init(&tc.peers);
+    tc.peers.coordinator = true;
+    pt->paths = (tss_tls_paths){pt->cfg.tls.cert, pt->cfg.tls.key, pt->cfg.tls.ca, pt->cfg.tls.crl};
+    return tss_tls_ctx_new(&tc, &pt->paths, &pt->tls);
+}
+
+int main(int argc, char **argv) {
+    tss_daemon_args args;
+    if (!tss_daemon_parse_args(argc, argv, PROG,
+                               "Threshold-signing party: holds one share, dials the coordinator "
+                               "over mutual TLS 1.3.",
+                               &args))
+        return 64;
+    static party pt_storage;
+    party *pt = &pt_storage;
+    tss_result r = tss_crypto_init();
+    if (!tss_is_ok(r)) return tss_daemon_exit(r, "init");
+    r = tss_config_party_load_file(&pt->cfg, args.config);
+    if (!tss_is_ok(r)) {
+        fprintf(stderr, PROG ": %s\n", tss_error_detail());
+        return tss_err_exit_code(r.err);
+    }
+    if (args.check) {
+        printf("%s: configuration OK\n", args.config);
+        tss_config_party_free(&pt->cfg);
+        return 0;
+    }
+    tss_log_set_level(pt->cfg.log_level);
+    int code = 0, lock_fd = -1;
+    r = tss_harden_process();
+    if (!tss_is_ok(r)) return tss_daemon_exit(r, "harden");
+    r = tss_daemon_lock_state_dir(pt->cfg.state_dir, &lock_fd);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "state directory");
+        goto out;
+    }
+    r = unseal(pt);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "keystore");
+        goto out;
+    }
+    r = setup_tls(pt);
+    if (!tss_is_ok(r)) {
+        tss_daemon_exit(r, "tls");
+        code = (r.err == TSS_E_PERMISSION || r.err == TSS_E_NOT_FOUND) ? tss_err_exit_code(r.err)
+                                                                        : 78;
+        goto out;
+    }
+    log_own_cert(pt, "start: using");
+    pt->lim = (tss_dconn_limits){
+        .max_frame = (uint32_t)pt->cfg.limits.max_frame_size,
+        .max_pending_frames = 1024,
+        .max_pending_bytes = 8 * (size_t)pt->cfg.limits.max_frame_size,
+        .handshake_ms = (int64_t)pt->cfg.timeouts.connect,
+        .frame_ms = (int64_t)pt->cfg.timeouts.connect,
+        .idle_ms = DEAD_AFTER_INTERVALS * (int64_t)pt->cfg.timeouts.heartbeat,
+    };
+    pt->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
+    pt->addr_idx = 0;
+    r = tss_loop_new(on_signal, pt, &pt->loop);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "event loop");
+        goto out;
+    }
+    tss_timer_init(&pt->reconnect_timer, connect_now, pt);
+    tss_timer_init(&pt->hb_timer, on_hb_timer, pt);
+    tss_timer_init(&pt->stop_timer, on_stop_timer, pt);
+    tss_log(LOG_NOTICE, "start: %s party=%lld pid %ld", TSS_SOFTWARE, (long long)pt->cfg.party_id,
+            (long)getpid());
+    connect_now(pt);
+    r = tss_loop_run(pt->loop);
+    if (!tss_is_ok(r)) code = tss_daemon_exit(r, "event loop");
+    if (pt->conn) tss_dconn_close(pt->conn, LOG_INFO, "party exiting");
+    tss_log(LOG_NOTICE, "stop: exiting");
+out:
+    tss_loop_free(pt->loop);
+    tss_tls_ctx_free(pt->tls);
+    tss_secret_free(pt->keys);
+    tss_config_party_free(&pt->cfg);
+    if (lock_fd >= 0) close(lock_fd);
+    return code;
+}

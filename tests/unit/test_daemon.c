@@ -1,0 +1,276 @@
+/* daemon/: the event loop's timers and deferred calls, and framed TLS
+ * connections (daemon/conn.h) driven by one loop over socketpairs: handshake
+ * and frame exchange, per-type caps at send time, the silent-peer deadline
+ * and the handshake deadline. (Malformed frames, slowloris and the rest run
+ * against the real daemons in tests/integration/daemons.sh.) */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/conn.h"
+#include "daemon/loop.h"
+#include "tests/unit/harness.h"
+#include "tls/pki.h"
+#include "util/log.h"
+#include "util/secmem.h"
+#include "wire/msg.h"
+
+static char root[512];
+
+/* ---- loop ---------------------------------------------------------------------------- */
+
+static int order[8], n_order;
+static tss_loop *g_loop;
+
+static void note(void *arg) {
+    order[n_order++] = (int)(intptr_t)arg;
+    if (n_order == 3) tss_loop_stop(g_loop);
+}
+
+static void loop_timers_fire_in_order(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    if (!l) return;
+    g_loop = l;
+    n_order = 0;
+    tss_timer a, b, c, d;
+    tss_timer_init(&a, note, (void *)1);
+    tss_timer_init(&b, note, (void *)2);
+    tss_timer_init(&c, note, (void *)3);
+    tss_timer_init(&d, note, (void *)4);
+    int64_t now = tss_now_ms();
+    CHECK_OK(tss_timer_arm(l, &c, now + 60));
+    CHECK_OK(tss_timer_arm(l, &a, now + 20));
+    CHECK_OK(tss_timer_arm(l, &d, now + 30));
+    CHECK_OK(tss_timer_arm(l, &b, now + 40));
+    tss_timer_disarm(l, &d); /* never fires */
+    CHECK_OK(tss_loop_run(l));
+    CHECK(n_order == 3 && order[0] == 1 && order[1] == 2 && order[2] == 3);
+    CHECK(tss_now_ms() - now >= 60);
+    tss_loop_free(l);
+}
+
+static int deferred_ran;
+static void deferred(void *arg) { deferred_ran += (int)(intptr_t)arg; }
+
+static void loop_defer_runs_once(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    if (!l) return;
+    g_loop = l;
+    n_order = 2; /* the timer below is the third note: stops the loop */
+    deferred_ran = 0;
+    CHECK_OK(tss_loop_defer(l, deferred, (void *)5));
+    tss_timer t;
+    tss_timer_init(&t, note, (void *)9);
+    CHECK_OK(tss_timer_arm(l, &t, tss_now_ms() + 5));
+    CHECK_OK(tss_loop_run(l));
+    CHECK(deferred_ran == 5);
+    tss_loop_free(l);
+    CHECK(deferred_ran == 5);
+}
+
+/* ---- connections --------------------------------------------------------------------- */
+
+typedef struct {
+    tss_dconn *c;
+    bool opened, closed;
+    int frames;
+    uint8_t last_type;
+    char reason[400];
+} side;
+
+static int open_sides;
+
+static void s_open(tss_dconn *c, void *arg) {
+    side *s = arg;
+    (void)c;
+    s->opened = true;
+}
+static void s_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
+    side *s = arg;
+    s->frames++;
+    s->last_type = f->type;
+    /* Echo heartbeats as acks. */
+    if (f->type == TSS_WIRE_HEARTBEAT) CHECK_OK(tss_dconn_send(c, TSS_WIRE_HEARTBEAT_ACK, f->payload, f->len));
+}
+static void s_close(tss_dconn *c, const char *reason, void *arg) {
+    side *s = arg;
+    (void)c;
+    s->closed = true;
+    snprintf(s->reason, sizeof s->reason, "%s", reason);
+    if (--open_sides == 0) tss_loop_stop(g_loop);
+}
+static const tss_dconn_ops ops = {s_open, s_frame, s_close};
+
+static tss_tls_ctx *srv_ctx, *cli_ctx;
+
+static tss_tls_ctx *make_ctx(const char *dir, tss_tls_side sd, const char *urn) {
+    char cert[700], key[700], ca[700];
+    snprintf(cert, sizeof cert, "%s/%s/cert.pem", root, dir);
+    snprintf(key, sizeof key, "%s/%s/key.pem", root, dir);
+    snprintf(ca, sizeof ca, "%s/ca/ca.pem", root);
+    tss_tls_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.side = sd;
+    CHECK_OK(tss_tls_identity_parse(urn, strlen(urn), &tc.self));
+    tss_tls_policy_init(&tc.peers);
+    if (sd == TSS_TLS_SERVER) CHECK_OK(tss_tls_policy_allow_party(&tc.peers, 1));
+    else tc.peers.coordinator = true;
+    tss_tls_paths p = {cert, key, ca, NULL};
+    tss_tls_ctx *ctx = NULL;
+    CHECK_OK(tss_tls_ctx_new(&tc, &p, &ctx));
+    return ctx;
+}
+
+static void setup_pki(void) {
+    char d[700], o[700];
+    harness_tmpdir(root, sizeof root);
+    snprintf(d, sizeof d, "%s/ca", root);
+    CHECK_OK(tss_tls_pki_init_ca(d, 2));
+    snprintf(o, sizeof o, "%s/srv", root);
+    CHECK_OK(tss_tls_pki_issue(d, "urn:tssd:coordinator", o, NULL, 0, NULL, 0, 2));
+    snprintf(o, sizeof o, "%s/cli", root);
+    CHECK_OK(tss_tls_pki_issue(d, "urn:tssd:party:1", o, NULL, 0, NULL, 0, 2));
+    srv_ctx = make_ctx("srv", TSS_TLS_SERVER, "urn:tssd:coordinator");
+    cli_ctx = make_ctx("cli", TSS_TLS_CLIENT, "urn:tssd:party:1");
+}
+
+static const tss_dconn_limits limits = {
+    .max_frame = 4096, .max_pending_frames = 4, .max_pending_bytes = 16384,
+    .handshake_ms = 2000, .frame_ms = 300, .idle_ms = 5000,
+};
+
+/* A connected pair in one loop; the stop timer bounds every test. */
+static void stop_now(void *arg) { tss_loop_stop(arg); }
+
+static bool pair(tss_loop *l, side *srv, side *cli, const tss_dconn_limits *lim) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
+    memset(srv, 0, sizeof *srv);
+    memset(cli, 0, sizeof *cli);
+    open_sides = 2;
+    CHECK_OK(tss_dconn_new(l, srv_ctx, sv[0], false, lim, &ops, srv, "server-end", &srv->c));
+    CHECK_OK(tss_dconn_new(l, cli_ctx, sv[1], true, lim, &ops, cli, "client-end", &cli->c));
+    return srv->c && cli->c;
+}
+
+static void run_for(tss_loop *l, int ms) {
+    tss_timer t;
+    tss_timer_init(&t, stop_now, l);
+    CHECK_OK(tss_timer_arm(l, &t, tss_now_ms() + ms));
+    CHECK_OK(tss_loop_run(l));
+    tss_timer_disarm(l, &t);
+}
+
+static void on_open_send_heartbeat(tss_dconn *c, void *arg) {
+    s_open(c, arg);
+    uint8_t hb[16] = {0};
+    CHECK_OK(tss_dconn_send(c, TSS_WIRE_HEARTBEAT, hb, sizeof hb));
+}
+
+static void conn_handshake_and_echo(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    g_loop = l;
+    side srv, cli;
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    memset(&srv, 0, sizeof srv);
+    memset(&cli, 0, sizeof cli);
+    open_sides = 2;
+    tss_dconn_ops cops = ops;
+    cops.on_open = on_open_send_heartbeat;
+    CHECK_OK(tss_dconn_new(l, srv_ctx, sv[0], false, &limits, &ops, &srv, "server-end", &srv.c));
+    CHECK_OK(tss_dconn_new(l, cli_ctx, sv[1], true, &limits, &cops, &cli, "client-end", &cli.c));
+    run_for(l, 1000);
+    CHECK(srv.opened && cli.opened);
+    CHECK(srv.frames == 1 && srv.last_type == TSS_WIRE_HEARTBEAT);
+    CHECK(cli.frames == 1 && cli.last_type == TSS_WIRE_HEARTBEAT_ACK);
+    CHECK(!srv.closed && !cli.closed);
+    CHECK(tss_dconn_peer(srv.c) && tss_dconn_peer(srv.c)->role == TSS_TLS_ROLE_PARTY);
+    tss_dconn_close(cli.c, LOG_DEBUG, "test done");
+    run_for(l, 500);
+    CHECK(srv.closed && strstr(srv.reason, "peer closed") != NULL);
+    tss_loop_free(l);
+}
+
+/* Frames over the per-type cap are refused at send time; a burst of frames
+ * is delivered and answered in order. */
+static void conn_caps_and_burst(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    g_loop = l;
+    side srv, cli;
+    CHECK(pair(l, &srv, &cli, &limits));
+    run_for(l, 500);
+    CHECK(srv.opened && cli.opened);
+    uint8_t big[64] = {0};
+    CHECK_ERR(tss_dconn_send(cli.c, TSS_WIRE_HEARTBEAT, big, sizeof big), TSS_E_TOO_LARGE);
+    CHECK(tss_dconn_is_open(cli.c));
+    for (int i = 0; i < 3; i++) {
+        uint8_t hb[16] = {0};
+        hb[7] = (uint8_t)i;
+        CHECK_OK(tss_dconn_send(cli.c, TSS_WIRE_HEARTBEAT, hb, sizeof hb));
+    }
+    run_for(l, 500);
+    CHECK(srv.frames == 3 && cli.frames == 3 && cli.last_type == TSS_WIRE_HEARTBEAT_ACK);
+    tss_dconn_close(cli.c, LOG_DEBUG, "test done");
+    run_for(l, 300);
+    CHECK(srv.closed);
+    tss_loop_free(l);
+}
+
+static void conn_silent_peer_times_out(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    g_loop = l;
+    side srv, cli;
+    tss_dconn_limits lim = limits;
+    lim.handshake_ms = 400;
+    CHECK(pair(l, &srv, &cli, &lim));
+    int64_t t0 = tss_now_ms();
+    run_for(l, 3000);
+    CHECK(srv.closed && strstr(srv.reason, "no complete frame within 400 ms") != NULL);
+    CHECK(tss_now_ms() - t0 < 2500);
+    tss_loop_free(l);
+}
+
+static void conn_handshake_deadline(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    g_loop = l;
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    side srv;
+    memset(&srv, 0, sizeof srv);
+    open_sides = 1;
+    tss_dconn_limits lim = limits;
+    lim.handshake_ms = 300;
+    CHECK_OK(tss_dconn_new(l, srv_ctx, sv[0], false, &lim, &ops, &srv, "mute-client", &srv.c));
+    /* One byte of a ClientHello, then nothing. */
+    CHECK(write(sv[1], "\x16", 1) == 1);
+    run_for(l, 2000);
+    CHECK(srv.closed && strstr(srv.reason, "TLS handshake timed out") != NULL);
+    close(sv[1]);
+    tss_loop_free(l);
+}
+
+int main(void) {
+    if (!tss_is_ok(tss_crypto_init())) return 2;
+    tss_log_set_level(getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_CRIT);
+    RUN(loop_timers_fire_in_order);
+    RUN(loop_defer_runs_once);
+    setup_pki();
+    RUN(conn_handshake_and_echo);
+    RUN(conn_caps_and_burst);
+    RUN(conn_silent_peer_times_out);
+    RUN(conn_handshake_deadline);
+    tss_tls_ctx_free(srv_ctx);
+    tss_tls_ctx_free(cli_ctx);
+    harness_rmtree(root);
+    return harness_finish("daemon");
+}
