@@ -68,6 +68,10 @@ tss_result tss_keystore_inspect(const char *dir, tss_keystore_info *info) {
     tss_result r = tss_sealed_parse(file, len, &info->header, &ct);
     free(file);
     TSS_GUARD(r);
+    TSS_ENSURE(info->header.version == TSS_SEALED_VERSION &&
+                   info->header.content == TSS_CONTENT_MNEMONIC,
+               TSS_E_CORRUPT, "%s/%s is not a sealed mnemonic (format version %u, content %u)",
+               dir, TSS_MNEMONIC_FILE, info->header.version, info->header.content);
     info->party_id = info->header.party_id;
     memcpy(info->identity, info->header.identity, TSS_IDENTITY_PUBLIC_LEN);
     return TSS_OK_RESULT;

@@ -1,5 +1,6 @@
 #include "keystore/sealed.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -34,6 +35,26 @@ tss_result tss_kdf_profile_lookup(const char *name, tss_kdf_params *out) {
                     name);
 }
 
+size_t tss_sealed_header_len(uint8_t version) {
+    switch (version) {
+    case TSS_SEALED_VERSION: return TSS_SEALED_HEADER_LEN;
+    case TSS_SEALED_VERSION_STORAGE: return TSS_SEALED_HEADER_V2_LEN;
+    default: return 0;
+    }
+}
+
+static bool key_id_char_ok(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+static bool key_id_ok(const char *id, size_t len) {
+    if (len < 1 || len > TSS_SEALED_KEY_ID_MAX) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!key_id_char_ok(id[i])) return false;
+    return true;
+}
+
 static void encode_header(const tss_sealed_header *h, tss_writer *w) {
     tss_write_bytes(w, TSS_SEALED_MAGIC, 8);
     tss_write_u8(w, h->version);
@@ -46,12 +67,52 @@ static void encode_header(const tss_sealed_header *h, tss_writer *w) {
     tss_write_bytes(w, h->nonce, sizeof h->nonce);
     tss_write_u16(w, h->party_id);
     tss_write_bytes(w, h->identity, sizeof h->identity);
+    if (h->version == TSS_SEALED_VERSION_STORAGE) {
+        uint8_t padded[TSS_SEALED_KEY_ID_MAX] = {0};
+        size_t n = strnlen(h->key_id, TSS_SEALED_KEY_ID_MAX);
+        memcpy(padded, h->key_id, n);
+        tss_write_u8(w, (uint8_t)n);
+        tss_write_bytes(w, padded, sizeof padded);
+    }
     tss_write_u32(w, h->ciphertext_len);
 }
 
 static void checksum(uint8_t out[TSS_SEALED_CHECKSUM_LEN], const uint8_t *data, size_t len) {
     crypto_generichash(out, TSS_SEALED_CHECKSUM_LEN, data, len, (const uint8_t *)CHECKSUM_LABEL,
                        sizeof CHECKSUM_LABEL - 1);
+}
+
+/* Version-specific field rules, checked after the checksum. */
+static tss_result check_fields(const tss_sealed_header *hdr) {
+    if (hdr->version == TSS_SEALED_VERSION) {
+        TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC, TSS_E_UNSUPPORTED,
+                   "sealed file content type %u is not supported in format version 1",
+                   hdr->content);
+        TSS_ENSURE(hdr->kdf_id == TSS_KDF_ARGON2ID13, TSS_E_UNSUPPORTED,
+                   "sealed file KDF id %u is not supported", hdr->kdf_id);
+        TSS_ENSURE(hdr->kdf.opslimit >= TSS_KDF_OPS_MIN && hdr->kdf.opslimit <= TSS_KDF_OPS_MAX,
+                   TSS_E_CORRUPT, "sealed file: Argon2id opslimit %u out of range %u..%u",
+                   hdr->kdf.opslimit, TSS_KDF_OPS_MIN, TSS_KDF_OPS_MAX);
+        TSS_ENSURE(hdr->kdf.memlimit >= TSS_KDF_MEM_MIN && hdr->kdf.memlimit <= TSS_KDF_MEM_MAX,
+                   TSS_E_CORRUPT, "sealed file: Argon2id memlimit %llu out of range",
+                   (unsigned long long)hdr->kdf.memlimit);
+    } else {
+        TSS_ENSURE(hdr->content == TSS_CONTENT_KEYSHARE || hdr->content == TSS_CONTENT_PRESIG,
+                   TSS_E_UNSUPPORTED,
+                   "sealed file content type %u is not supported in format version 2",
+                   hdr->content);
+        TSS_ENSURE(hdr->kdf_id == TSS_KDF_STORAGE_KEY, TSS_E_UNSUPPORTED,
+                   "sealed file KDF id %u is not supported in format version 2", hdr->kdf_id);
+        static const uint8_t zero_salt[TSS_SEALED_SALT_LEN] = {0};
+        TSS_ENSURE(hdr->kdf.opslimit == 0 && hdr->kdf.memlimit == 0 &&
+                       memcmp(hdr->salt, zero_salt, sizeof zero_salt) == 0,
+                   TSS_E_CORRUPT, "sealed file: storage-key file with non-zero KDF fields");
+    }
+    TSS_ENSURE(hdr->aead_id == TSS_AEAD_XCHACHA20POLY1305, TSS_E_UNSUPPORTED,
+               "sealed file AEAD id %u is not supported", hdr->aead_id);
+    TSS_ENSURE(hdr->ciphertext_len >= TSS_SEALED_TAG_LEN, TSS_E_CORRUPT,
+               "sealed file: ciphertext shorter than its tag");
+    return TSS_OK_RESULT;
 }
 
 tss_result tss_sealed_parse(const uint8_t *file, size_t len, tss_sealed_header *hdr,
@@ -72,14 +133,25 @@ tss_result tss_sealed_parse(const uint8_t *file, size_t len, tss_sealed_header *
     tss_read_bytes(&r, hdr->nonce, sizeof hdr->nonce);
     hdr->party_id = tss_read_u16(&r);
     tss_read_bytes(&r, hdr->identity, sizeof hdr->identity);
+    memset(hdr->key_id, 0, sizeof hdr->key_id);
+    uint8_t key_id_len = 0;
+    uint8_t padded[TSS_SEALED_KEY_ID_MAX] = {0};
+    /* Unknown versions are read with the version-1 layout so that the
+     * checksum still runs first and a flipped version byte reads as corruption. */
+    bool v2 = hdr->version == TSS_SEALED_VERSION_STORAGE;
+    if (v2) {
+        key_id_len = tss_read_u8(&r);
+        tss_read_bytes(&r, padded, sizeof padded);
+    }
     hdr->ciphertext_len = tss_read_u32(&r);
     TSS_GUARD(tss_reader_status(&r, "sealed file header"));
+    size_t header_len = v2 ? TSS_SEALED_HEADER_V2_LEN : TSS_SEALED_HEADER_LEN;
 
     /* Checksum first: a flipped byte anywhere is reported as corruption. */
-    size_t body = TSS_SEALED_HEADER_LEN + (size_t)hdr->ciphertext_len;
     TSS_ENSURE(hdr->ciphertext_len <= TSS_SEALED_MAX_PLAINTEXT + TSS_SEALED_TAG_LEN,
                TSS_E_CORRUPT, "sealed file: ciphertext length %u exceeds the limit",
                hdr->ciphertext_len);
+    size_t body = header_len + (size_t)hdr->ciphertext_len;
     TSS_ENSURE(len >= body + TSS_SEALED_CHECKSUM_LEN, TSS_E_TRUNCATED,
                "sealed file is truncated: %zu bytes, header announces %zu", len,
                body + TSS_SEALED_CHECKSUM_LEN);
@@ -91,24 +163,18 @@ tss_result tss_sealed_parse(const uint8_t *file, size_t len, tss_sealed_header *
     TSS_ENSURE(sodium_memcmp(sum, file + body, sizeof sum) == 0, TSS_E_CORRUPT,
                "sealed file checksum mismatch: the file is corrupt or was modified");
 
-    TSS_ENSURE(hdr->version == TSS_SEALED_VERSION, TSS_E_UNSUPPORTED,
-               "sealed file format version %u is not supported (this build reads %u)",
-               hdr->version, TSS_SEALED_VERSION);
-    TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC, TSS_E_UNSUPPORTED,
-               "sealed file content type %u is not supported", hdr->content);
-    TSS_ENSURE(hdr->kdf_id == TSS_KDF_ARGON2ID13, TSS_E_UNSUPPORTED,
-               "sealed file KDF id %u is not supported", hdr->kdf_id);
-    TSS_ENSURE(hdr->kdf.opslimit >= TSS_KDF_OPS_MIN && hdr->kdf.opslimit <= TSS_KDF_OPS_MAX,
-               TSS_E_CORRUPT, "sealed file: Argon2id opslimit %u out of range %u..%u",
-               hdr->kdf.opslimit, TSS_KDF_OPS_MIN, TSS_KDF_OPS_MAX);
-    TSS_ENSURE(hdr->kdf.memlimit >= TSS_KDF_MEM_MIN && hdr->kdf.memlimit <= TSS_KDF_MEM_MAX,
-               TSS_E_CORRUPT, "sealed file: Argon2id memlimit %llu out of range",
-               (unsigned long long)hdr->kdf.memlimit);
-    TSS_ENSURE(hdr->aead_id == TSS_AEAD_XCHACHA20POLY1305, TSS_E_UNSUPPORTED,
-               "sealed file AEAD id %u is not supported", hdr->aead_id);
-    TSS_ENSURE(hdr->ciphertext_len >= TSS_SEALED_TAG_LEN, TSS_E_CORRUPT,
-               "sealed file: ciphertext shorter than its tag");
-    *ciphertext = file + TSS_SEALED_HEADER_LEN;
+    TSS_ENSURE(hdr->version == TSS_SEALED_VERSION || v2, TSS_E_UNSUPPORTED,
+               "sealed file format version %u is not supported (this build reads %u and %u)",
+               hdr->version, TSS_SEALED_VERSION, TSS_SEALED_VERSION_STORAGE);
+    if (v2) {
+        bool ok = key_id_len >= 1 && key_id_len <= TSS_SEALED_KEY_ID_MAX &&
+                  key_id_ok((const char *)padded, key_id_len);
+        for (size_t i = key_id_len; ok && i < sizeof padded; i++) ok = padded[i] == 0;
+        TSS_ENSURE(ok, TSS_E_CORRUPT, "sealed file: invalid key id field in the header");
+        memcpy(hdr->key_id, padded, key_id_len);
+    }
+    TSS_GUARD(check_fields(hdr));
+    *ciphertext = file + header_len;
     return TSS_OK_RESULT;
 }
 
@@ -126,10 +192,13 @@ tss_result tss_sealed_seal(tss_sealed_header *hdr, const uint8_t *passphrase,
                            tss_writer *out) {
     TSS_ENSURE(plaintext_len <= TSS_SEALED_MAX_PLAINTEXT, TSS_E_TOO_LARGE,
                "plaintext too large to seal");
+    TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC, TSS_E_USAGE,
+               "content type %u cannot be sealed with a passphrase", hdr->content);
     TSS_ENSURE(hdr->kdf.opslimit >= TSS_KDF_OPS_MIN && hdr->kdf.opslimit <= TSS_KDF_OPS_MAX &&
                    hdr->kdf.memlimit >= TSS_KDF_MEM_MIN && hdr->kdf.memlimit <= TSS_KDF_MEM_MAX,
                TSS_E_USAGE, "Argon2id parameters out of range");
     hdr->version = TSS_SEALED_VERSION;
+    memset(hdr->key_id, 0, sizeof hdr->key_id);
     hdr->kdf_id = TSS_KDF_ARGON2ID13;
     hdr->aead_id = TSS_AEAD_XCHACHA20POLY1305;
     hdr->ciphertext_len = (uint32_t)(plaintext_len + TSS_SEALED_TAG_LEN);
@@ -173,6 +242,9 @@ tss_result tss_sealed_open(const uint8_t *file, size_t len, const uint8_t *passp
                            size_t cap, size_t *plaintext_len) {
     const uint8_t *ct = NULL;
     TSS_GUARD(tss_sealed_parse(file, len, hdr, &ct));
+    TSS_ENSURE(hdr->version == TSS_SEALED_VERSION, TSS_E_UNSUPPORTED,
+               "this file is sealed with a storage key (content type %u), not a passphrase",
+               hdr->content);
     size_t pt_len = hdr->ciphertext_len - TSS_SEALED_TAG_LEN;
     TSS_ENSURE(pt_len <= cap, TSS_E_CORRUPT, "sealed content larger than expected (%zu bytes)",
                pt_len);
@@ -195,4 +267,69 @@ tss_result tss_sealed_open(const uint8_t *file, size_t len, const uint8_t *passp
     }
     tss_secret_free(key);
     return r;
+}
+
+tss_result tss_sealed_seal_with_key(tss_sealed_header *hdr, const uint8_t key[32],
+                                    const uint8_t *plaintext, size_t plaintext_len,
+                                    tss_writer *out) {
+    TSS_ENSURE(plaintext_len <= TSS_SEALED_MAX_PLAINTEXT, TSS_E_TOO_LARGE,
+               "plaintext too large to seal");
+    TSS_ENSURE(hdr->content == TSS_CONTENT_KEYSHARE || hdr->content == TSS_CONTENT_PRESIG,
+               TSS_E_USAGE, "content type %u cannot be sealed with the storage key",
+               hdr->content);
+    size_t id_len = strnlen(hdr->key_id, sizeof hdr->key_id);
+    TSS_ENSURE(id_len <= TSS_SEALED_KEY_ID_MAX && key_id_ok(hdr->key_id, id_len), TSS_E_USAGE,
+               "key id must be 1..%d characters of [A-Za-z0-9._-]", TSS_SEALED_KEY_ID_MAX);
+    hdr->version = TSS_SEALED_VERSION_STORAGE;
+    hdr->kdf_id = TSS_KDF_STORAGE_KEY;
+    hdr->kdf.opslimit = 0;
+    hdr->kdf.memlimit = 0;
+    memset(hdr->salt, 0, sizeof hdr->salt);
+    hdr->aead_id = TSS_AEAD_XCHACHA20POLY1305;
+    hdr->ciphertext_len = (uint32_t)(plaintext_len + TSS_SEALED_TAG_LEN);
+    randombytes_buf(hdr->nonce, sizeof hdr->nonce);
+
+    size_t header_at = out->len;
+    encode_header(hdr, out);
+    size_t ct_at = out->len;
+    uint8_t zeros[256] = {0};
+    for (size_t left = hdr->ciphertext_len; left;) {
+        size_t n = left < sizeof zeros ? left : sizeof zeros;
+        tss_write_bytes(out, zeros, n);
+        left -= n;
+    }
+    TSS_GUARD(tss_writer_status(out, "sealed file"));
+    unsigned long long ct_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + ct_at, &ct_len, plaintext,
+                                               plaintext_len, out->data + header_at,
+                                               TSS_SEALED_HEADER_V2_LEN, NULL, hdr->nonce, key);
+    uint8_t sum[TSS_SEALED_CHECKSUM_LEN];
+    checksum(sum, out->data + header_at, out->len - header_at);
+    tss_write_bytes(out, sum, sizeof sum);
+    return tss_writer_status(out, "sealed file");
+}
+
+tss_result tss_sealed_open_with_key(const uint8_t *file, size_t len, const uint8_t key[32],
+                                    tss_sealed_header *hdr, uint8_t *plaintext, size_t cap,
+                                    size_t *plaintext_len) {
+    const uint8_t *ct = NULL;
+    TSS_GUARD(tss_sealed_parse(file, len, hdr, &ct));
+    TSS_ENSURE(hdr->version == TSS_SEALED_VERSION_STORAGE, TSS_E_UNSUPPORTED,
+               "this file is sealed with a passphrase (format version %u), not a storage key",
+               hdr->version);
+    size_t pt_len = hdr->ciphertext_len - TSS_SEALED_TAG_LEN;
+    TSS_ENSURE(pt_len <= cap, TSS_E_CORRUPT, "sealed content larger than expected (%zu bytes)",
+               pt_len);
+    unsigned long long out_len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext, &out_len, NULL, ct,
+                                                   hdr->ciphertext_len, file,
+                                                   TSS_SEALED_HEADER_V2_LEN, hdr->nonce,
+                                                   key) != 0) {
+        tss_wipe(plaintext, pt_len);
+        return tss_fail(TSS_E_CORRUPT,
+                        "sealed file does not authenticate under this party's storage key: "
+                        "it was modified, or sealed by another party");
+    }
+    *plaintext_len = (size_t)out_len;
+    return TSS_OK_RESULT;
 }

@@ -1,0 +1,333 @@
+#include "keystore/spent_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "keystore/atomic_file.h"
+
+#define BINDING_LABEL "tssd/v1/spent-log"
+#define BINDING_LEN 20
+
+/* ---- id set ----------------------------------------------------------------- */
+
+void tss_id_set_init(tss_id_set *s) {
+    memset(s, 0, sizeof *s);
+    randombytes_buf(s->key, sizeof s->key);
+}
+
+void tss_id_set_free(tss_id_set *s) {
+    free(s->ids);
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+static size_t slot_of(const tss_id_set *s, const uint8_t id[TSS_SPENT_ID_LEN]) {
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id, TSS_SPENT_ID_LEN, s->key);
+    uint64_t v = 0;
+    for (size_t i = 0; i < sizeof h; i++) v = v << 8 | h[i];
+    return (size_t)(v & (s->nslots - 1));
+}
+
+/* Index slot of id, or of the empty slot where it would go. */
+static size_t probe(const tss_id_set *s, const uint8_t id[TSS_SPENT_ID_LEN]) {
+    size_t i = slot_of(s, id);
+    while (s->slots[i] && memcmp(s->ids[s->slots[i] - 1], id, TSS_SPENT_ID_LEN) != 0)
+        i = (i + 1) & (s->nslots - 1);
+    return i;
+}
+
+bool tss_id_set_contains(const tss_id_set *s, const uint8_t id[TSS_SPENT_ID_LEN]) {
+    if (!s->nslots) return false;
+    return s->slots[probe(s, id)] != 0;
+}
+
+static tss_result grow_slots(tss_id_set *s) {
+    size_t n = s->nslots ? s->nslots * 2 : 64;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    TSS_ENSURE(slots, TSS_E_NOMEM, "out of memory for the spent-id index");
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = n;
+    for (size_t k = 0; k < s->count; k++) s->slots[probe(s, s->ids[k])] = (uint32_t)(k + 1);
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_id_set_add(tss_id_set *s, const uint8_t id[TSS_SPENT_ID_LEN], bool *added) {
+    *added = false;
+    if (tss_id_set_contains(s, id)) return TSS_OK_RESULT;
+    TSS_ENSURE(s->count < TSS_SPENT_LOG_ABSOLUTE_MAX, TSS_E_TOO_LARGE, "spent-id set is full");
+    if (s->count == s->ids_cap) {
+        size_t cap = s->ids_cap ? s->ids_cap * 2 : 32;
+        void *p = realloc(s->ids, cap * TSS_SPENT_ID_LEN);
+        TSS_ENSURE(p, TSS_E_NOMEM, "out of memory for the spent-id set");
+        s->ids = p;
+        s->ids_cap = cap;
+    }
+    /* Load factor at most 1/2. */
+    if ((s->count + 1) * 2 > s->nslots) TSS_GUARD(grow_slots(s));
+    memcpy(s->ids[s->count], id, TSS_SPENT_ID_LEN);
+    s->slots[probe(s, id)] = (uint32_t)(s->count + 1);
+    s->count++;
+    *added = true;
+    return TSS_OK_RESULT;
+}
+
+/* ---- format ------------------------------------------------------------------ */
+
+static const char *kind_name(tss_spent_kind kind) {
+    return kind == TSS_SPENT_PRESIG ? "presignature" : "sign-sid";
+}
+
+void tss_spent_log_header(uint8_t out[TSS_SPENT_HEADER_LEN], tss_spent_kind kind,
+                          const char *key_id) {
+    memset(out, 0, TSS_SPENT_HEADER_LEN);
+    memcpy(out, TSS_SPENT_LOG_MAGIC, 8);
+    out[8] = TSS_SPENT_LOG_VERSION;
+    out[9] = (uint8_t)kind;
+    crypto_generichash_state st;
+    uint8_t k = (uint8_t)kind;
+    crypto_generichash_init(&st, (const uint8_t *)BINDING_LABEL, sizeof BINDING_LABEL - 1,
+                            BINDING_LEN);
+    crypto_generichash_update(&st, &k, 1);
+    crypto_generichash_update(&st, (const uint8_t *)key_id, strlen(key_id));
+    crypto_generichash_final(&st, out + 12, BINDING_LEN);
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= p[i];
+    return acc == 0;
+}
+
+tss_result tss_spent_log_parse(const uint8_t *data, size_t len, tss_spent_kind kind,
+                               const char *key_id, size_t max_records, tss_id_set *set,
+                               tss_spent_log_scan *scan) {
+    if (max_records == 0) max_records = TSS_SPENT_LOG_DEFAULT_MAX;
+    if (max_records > TSS_SPENT_LOG_ABSOLUTE_MAX) max_records = TSS_SPENT_LOG_ABSOLUTE_MAX;
+    TSS_ENSURE(len >= TSS_SPENT_HEADER_LEN, TSS_E_CORRUPT,
+               "spent-id log is %zu bytes, shorter than its header", len);
+    TSS_ENSURE(memcmp(data, TSS_SPENT_LOG_MAGIC, 8) == 0, TSS_E_CORRUPT,
+               "not a tssd spent-id log (bad magic)");
+    TSS_ENSURE(data[8] == TSS_SPENT_LOG_VERSION, TSS_E_UNSUPPORTED,
+               "spent-id log version %u is not supported (this build reads %u)", data[8],
+               TSS_SPENT_LOG_VERSION);
+    TSS_ENSURE(data[9] == (uint8_t)kind, TSS_E_CORRUPT,
+               "spent-id log holds kind %u, expected %u (%s ids)", data[9], (unsigned)kind,
+               kind_name(kind));
+    uint8_t want[TSS_SPENT_HEADER_LEN];
+    tss_spent_log_header(want, kind, key_id);
+    TSS_ENSURE(data[10] == 0 && data[11] == 0, TSS_E_CORRUPT,
+               "spent-id log header: reserved bytes are not zero");
+    TSS_ENSURE(memcmp(data + 12, want + 12, BINDING_LEN) == 0, TSS_E_CORRUPT,
+               "spent-id log belongs to another key id than '%s'", key_id);
+
+    size_t body = len - TSS_SPENT_HEADER_LEN;
+    size_t full = body / TSS_SPENT_RECORD_LEN;
+    size_t partial = body % TSS_SPENT_RECORD_LEN;
+    TSS_ENSURE(full <= max_records, TSS_E_CORRUPT,
+               "spent-id log has %zu records, more than the cap of %zu", full, max_records);
+    size_t kept = full;
+    const uint8_t *rec = data + TSS_SPENT_HEADER_LEN;
+    for (size_t i = 0; i < full; i++, rec += TSS_SPENT_RECORD_LEN) {
+        if (all_zero(rec, TSS_SPENT_RECORD_LEN)) {
+            /* Only the very last record can be a torn (zero-filled) append. */
+            TSS_ENSURE(i + 1 == full && partial == 0, TSS_E_CORRUPT,
+                       "spent-id log record %zu is all zeros: the log is corrupt", i);
+            kept = i;
+            break;
+        }
+        bool added = false;
+        TSS_GUARD(tss_id_set_add(set, rec, &added));
+        TSS_ENSURE(added, TSS_E_CORRUPT,
+                   "spent-id log record %zu repeats an earlier id: the log is corrupt", i);
+    }
+    scan->records = kept;
+    scan->valid_len = TSS_SPENT_HEADER_LEN + kept * TSS_SPENT_RECORD_LEN;
+    scan->dropped = len - scan->valid_len;
+    return TSS_OK_RESULT;
+}
+
+/* ---- the file ------------------------------------------------------------------ */
+
+struct tss_spent_log {
+    int fd;
+    tss_spent_kind kind;
+    size_t len; /* bytes in the file (header + records) */
+    size_t max_records;
+    size_t repaired;
+    bool broken;
+    tss_id_set set;
+    char path[PATH_MAX];
+};
+
+static tss_result open_locked(const char *path, int *fd_out) {
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return tss_fail(TSS_E_NOT_FOUND, "%s does not exist", path);
+        if (errno == ELOOP)
+            return tss_fail(TSS_E_PERMISSION, "%s is a symbolic link; refusing it", path);
+        if (errno == EACCES)
+            return tss_fail(TSS_E_PERMISSION, "cannot open %s: permission denied", path);
+        return tss_fail(TSS_E_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return tss_fail(TSS_E_IO, "%s is in use by another handle or process", path);
+        return tss_fail(TSS_E_IO, "cannot lock %s: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return TSS_OK_RESULT;
+}
+
+static tss_result read_all(int fd, const char *path, size_t max, uint8_t **out, size_t *out_len) {
+    struct stat st;
+    TSS_ENSURE(fstat(fd, &st) == 0, TSS_E_IO, "cannot stat %s: %s", path, strerror(errno));
+    TSS_ENSURE(S_ISREG(st.st_mode), TSS_E_INVALID, "%s is not a regular file", path);
+    TSS_ENSURE(!(st.st_mode & 077), TSS_E_PERMISSION,
+               "%s is accessible by group or others (mode %04o); fix: chmod 600 %s", path,
+               (unsigned)(st.st_mode & 07777), path);
+    TSS_ENSURE((uint64_t)st.st_size <= max, TSS_E_CORRUPT,
+               "%s is %lld bytes, more than the %zu allowed", path, (long long)st.st_size, max);
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = malloc(size ? size : 1);
+    TSS_ENSURE(buf, TSS_E_NOMEM, "out of memory reading %s", path);
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            free(buf);
+            /* We hold the lock, so the file cannot shrink under us legitimately. */
+            return n < 0 ? tss_fail(TSS_E_IO, "read of %s failed: %s", path, strerror(errno))
+                         : tss_fail(TSS_E_IO, "%s shrank while being read", path);
+        }
+        got += (size_t)n;
+    }
+    *out = buf;
+    *out_len = size;
+    return TSS_OK_RESULT;
+}
+
+static tss_result load(tss_spent_log *l, const char *key_id) {
+    size_t max_bytes = TSS_SPENT_HEADER_LEN + (l->max_records + 1) * TSS_SPENT_RECORD_LEN;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    TSS_GUARD(read_all(l->fd, l->path, max_bytes, &data, &len));
+    tss_spent_log_scan scan;
+    tss_result r = tss_spent_log_parse(data, len, l->kind, key_id, l->max_records, &l->set, &scan);
+    free(data);
+    if (!tss_is_ok(r)) {
+        /* Name the file: the parser's detail does not know it. */
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", tss_error_detail());
+        return tss_fail(r.err, "%s: %s", l->path, detail);
+    }
+    if (scan.dropped) {
+        /* The torn tail's append never completed: drop it durably so the
+         * next record lands on a record boundary. */
+        TSS_ENSURE(ftruncate(l->fd, (off_t)scan.valid_len) == 0, TSS_E_IO,
+                   "cannot truncate the torn tail of %s: %s", l->path, strerror(errno));
+        TSS_ENSURE(fdatasync(l->fd) == 0, TSS_E_IO, "fdatasync of %s failed: %s", l->path,
+                   strerror(errno));
+        l->repaired = scan.dropped;
+    }
+    l->len = scan.valid_len;
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_spent_log_open(tss_spent_log **out, const char *dir, const char *name,
+                              tss_spent_kind kind, const char *key_id, size_t max_records) {
+    TSS_ENSURE(kind == TSS_SPENT_PRESIG || kind == TSS_SPENT_SIGN_SID, TSS_E_USAGE,
+               "unknown spent-log kind");
+    tss_spent_log *l = calloc(1, sizeof *l);
+    TSS_ENSURE(l, TSS_E_NOMEM, "out of memory");
+    l->fd = -1;
+    l->kind = kind;
+    l->max_records = max_records == 0 ? TSS_SPENT_LOG_DEFAULT_MAX
+                     : max_records > TSS_SPENT_LOG_ABSOLUTE_MAX ? TSS_SPENT_LOG_ABSOLUTE_MAX
+                                                                : max_records;
+    tss_id_set_init(&l->set);
+    tss_result r = TSS_OK_RESULT;
+    int n = snprintf(l->path, sizeof l->path, "%s/%s", dir, name);
+    if (n <= 0 || (size_t)n >= sizeof l->path) {
+        r = tss_fail(TSS_E_USAGE, "path too long: %s/%s", dir, name);
+        goto fail;
+    }
+    r = open_locked(l->path, &l->fd);
+    if (r.err == TSS_E_NOT_FOUND) {
+        uint8_t header[TSS_SPENT_HEADER_LEN];
+        tss_spent_log_header(header, kind, key_id);
+        r = tss_file_write_atomic(dir, name, header, sizeof header, false, NULL);
+        if (r.err == TSS_E_EXISTS) r = TSS_OK_RESULT; /* created concurrently */
+        if (tss_is_ok(r)) r = open_locked(l->path, &l->fd);
+    }
+    if (tss_is_ok(r)) r = load(l, key_id);
+    if (!tss_is_ok(r)) goto fail;
+    *out = l;
+    return TSS_OK_RESULT;
+fail:
+    tss_spent_log_close(l);
+    return r;
+}
+
+bool tss_spent_log_contains(const tss_spent_log *l, const uint8_t id[TSS_SPENT_ID_LEN]) {
+    return tss_id_set_contains(&l->set, id);
+}
+
+tss_result tss_spent_log_append(tss_spent_log *l, const uint8_t id[TSS_SPENT_ID_LEN]) {
+    TSS_ENSURE(!l->broken, TSS_E_IO,
+               "%s: an earlier write failed, so its state is unknown; restart to recover",
+               l->path);
+    TSS_ENSURE(!tss_id_set_contains(&l->set, id), TSS_E_PROTOCOL,
+               "id already recorded in %s: refusing to use it again", l->path);
+    TSS_ENSURE(!all_zero(id, TSS_SPENT_ID_LEN), TSS_E_INVALID, "refusing an all-zero id");
+    TSS_ENSURE(l->set.count < l->max_records, TSS_E_TOO_LARGE,
+               "%s is full (%zu ids): generate a new key", l->path, l->max_records);
+    /* In memory first: whatever happens on disk, this handle refuses the id. */
+    bool added = false;
+    TSS_GUARD(tss_id_set_add(&l->set, id, &added));
+    const uint8_t *p = id;
+    size_t left = TSS_SPENT_RECORD_LEN;
+    off_t at = (off_t)l->len;
+    while (left) {
+        ssize_t n = pwrite(l->fd, p, left, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            l->broken = true;
+            return tss_fail(TSS_E_IO, "append to %s failed: %s", l->path,
+                            n < 0 ? strerror(errno) : "short write");
+        }
+        p += n;
+        at += n;
+        left -= (size_t)n;
+    }
+    if (fdatasync(l->fd) != 0) {
+        l->broken = true;
+        return tss_fail(TSS_E_IO, "fdatasync of %s failed: %s", l->path, strerror(errno));
+    }
+    l->len += TSS_SPENT_RECORD_LEN;
+    return TSS_OK_RESULT;
+}
+
+size_t tss_spent_log_count(const tss_spent_log *l) { return l->set.count; }
+size_t tss_spent_log_repaired(const tss_spent_log *l) { return l->repaired; }
+const char *tss_spent_log_path(const tss_spent_log *l) { return l->path; }
+
+void tss_spent_log_close(tss_spent_log *l) {
+    if (!l) return;
+    if (l->fd >= 0) close(l->fd);
+    tss_id_set_free(&l->set);
+    free(l);
+}
