@@ -8,14 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/file.h"
 #include "util/result.h"
 
-/* Test seam: runs after the temp file is durable and before it is renamed
- * into place; a failure aborts the write and removes the temp file. */
-typedef struct {
-    tss_result (*before_rename)(void *ctx);
-    void *ctx;
-} tss_atomic_hooks;
 
 /* Create dir with mode 0700 if it does not exist; refuse it if it is not a
  * directory or group/other have any access. */

@@ -1,5 +1,7 @@
 #include "keystore/presig_store.h"
 
+#include "util/file.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,15 +54,6 @@ static bool is_temp_name(const char *name) {
     return name[0] == '.' && n > 5 && strcmp(name + n - 4, ".tmp") == 0;
 }
 
-static tss_result fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    TSS_ENSURE(fd >= 0, TSS_E_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    TSS_ENSURE(rc == 0, TSS_E_IO, "fsync of directory %s failed: %s", dir, strerror(saved));
-    return TSS_OK_RESULT;
-}
 
 static tss_result unlink_in(const char *dir, const char *name) {
     char path[PATH_MAX];
@@ -91,7 +84,7 @@ static tss_result collect_garbage(tss_presig_store *st) {
     if (tss_is_ok(r) && errno != 0)
         r = tss_fail(TSS_E_IO, "cannot list %s: %s", st->dir, strerror(errno));
     closedir(d);
-    if (tss_is_ok(r) && removed) r = fsync_dir(st->dir);
+    if (tss_is_ok(r) && removed) r = tss_fsync_dir(st->dir);
     if (tss_is_ok(r)) st->collected += removed;
     return r;
 }
@@ -226,7 +219,7 @@ tss_result tss_presig_store_take(tss_presig_store *st, const uint8_t id[TSS_SID_
     if (tss_spent_log_contains(st->log, id)) {
         /* A file that reappeared (restored from a backup): remove it again.
          * Best effort; the refusal does not depend on it. */
-        if (tss_is_ok(unlink_in(st->dir, name))) (void)fsync_dir(st->dir);
+        if (tss_is_ok(unlink_in(st->dir, name))) (void)tss_fsync_dir(st->dir).err;
         return tss_fail(TSS_E_PROTOCOL,
                         "presignature %s of key '%s' was already consumed (in %s/%s); "
                         "refusing to use it again",
@@ -283,7 +276,7 @@ tss_result tss_presig_store_consume(tss_presig_store *st, const uint8_t id[TSS_S
     char name[HEX_LEN + sizeof TSS_STORE_PRESIG_SUFFIX];
     presig_name(name, id);
     TSS_GUARD(unlink_in(st->dir, name));
-    return fsync_dir(st->dir);
+    return tss_fsync_dir(st->dir);
 }
 
 static tss_result consume_cb(void *ctx, const uint8_t id[TSS_SID_BYTES]) {
