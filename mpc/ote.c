@@ -7,6 +7,7 @@
 
 #include "mpc/ote_transpose.h"
 #include "mpc/prg.h"
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 #define TAG_SID "tssd/ote/sid/v1"
@@ -188,7 +189,13 @@ tss_result tss_ote_send(const tss_ote_ctx *ctx, const tss_ote_sender_seeds *seed
         diff |= (q.lo ^ t.lo ^ (x.lo & m)) | (q.hi ^ t.hi ^ (x.hi & m));
     }
     tss_wipe(&q, sizeof q);
-    if (diff != 0) {
+    /* Only pass/fail is revealed, and it is public by design: a failure
+     * aborts the session visibly and the caller bans the receiver. The bit
+     * is computed without a comparison the compiler could turn into a
+     * branch on diff. */
+    uint64_t fail = (diff | ((uint64_t)0 - diff)) >> 63;
+    tss_declassify(&fail, sizeof fail);
+    if (fail) {
         scratch_free(s);
         return tss_fail(TSS_E_PROTOCOL,
                         "OT extension: consistency check failed for receiver party %u "

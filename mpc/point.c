@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 static secp256k1_context *g_ctx;
@@ -55,6 +56,10 @@ tss_result tss_pt_mul_base(tss_point *r, const tss_scalar *k) {
     tss_sc_to_bytes(kb, k);
     int ok = secp256k1_ec_pubkey_create(c, &out, kb);
     tss_wipe(kb, sizeof kb);
+    /* The outcome reveals only whether k = 0 (a tss_scalar is below n, so
+     * that is the one key libsecp256k1 rejects). The point stays secret:
+     * callers declassify the points they publish. */
+    tss_declassify(&ok, sizeof ok);
     TSS_ENSURE(ok, TSS_E_CRYPTO, "scalar multiplication of G by zero (point at infinity)");
     r->pk = out;
     return TSS_OK_RESULT;
@@ -78,7 +83,12 @@ tss_result tss_pt_mul(tss_point *r, const tss_point *p, const tss_scalar *k) {
     tss_sc_to_bytes(kb, k);
     int ok = secp256k1_ecdh(c, enc, &p->pk, kb, copy_point, NULL);
     tss_wipe(kb, sizeof kb);
+    tss_declassify(&ok, sizeof ok); /* reveals only whether k = 0 */
     TSS_ENSURE(ok, TSS_E_CRYPTO, "scalar multiplication by zero (point at infinity)");
+    /* The product is public by this function's contract (point.h): parsing
+     * is variable time. Callers with a secret product use
+     * tss_pt_mul_matches, or blind it first (sign.c's Gamma check). */
+    tss_declassify(enc, sizeof enc);
     secp256k1_pubkey out;
     ok = secp256k1_ec_pubkey_parse(c, &out, enc, sizeof enc);
     tss_wipe(enc, sizeof enc);

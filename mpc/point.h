@@ -32,11 +32,19 @@ const secp256k1_context *tss_pt_context(void);
 
 void tss_pt_generator(tss_point *r);
 
-/* r = k*G, r = k*P. Fails for k = 0. *r is written only on success. */
+/* r = k*G, r = k*P. Fails for k = 0. *r is written only on success.
+ * The scalar may be secret; whether k = 0 is revealed (tests/ctime).
+ * tss_pt_mul_base: the result may stay secret (the constant-time check
+ * treats it as secret until the caller declassifies a point it publishes).
+ * tss_pt_mul: the product must be PUBLIC: it is parsed in variable time
+ * (and marked public for the constant-time check). In the library it is
+ * used by tss_pt_lincomb_var (public scalars) and on blinded products. */
 TSS_MUST_CHECK tss_result tss_pt_mul_base(tss_point *r, const tss_scalar *k);
 TSS_MUST_CHECK tss_result tss_pt_mul(tss_point *r, const tss_point *p, const tss_scalar *k);
-/* 1 if k*P == Q, else 0. k and the product stay secret: the product is never
- * parsed (parsing is variable time), only compared in constant time. */
+/* 1 if k*P == Q, else 0, for public P and Q. k and the product stay secret:
+ * the product is never parsed (parsing is variable time), only compared in
+ * constant time; the returned bit is derived from secrets (declassify it
+ * where it becomes a public outcome). */
 int tss_pt_mul_matches(const tss_point *p, const tss_scalar *k, const tss_point *q);
 /* r = k*P for a public k (faster, variable time). */
 TSS_MUST_CHECK tss_result tss_pt_mul_var(tss_point *r, const tss_point *p, const tss_scalar *k);

@@ -7,6 +7,7 @@
 
 #include "mpc/ote_hash.h"
 #include "mpc/prg.h"
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 #define TAG_GADGET "tssd/rvole/gadget/v1"
@@ -210,6 +211,9 @@ tss_result tss_rvole_receiver_finish(tss_rvole_receiver *st, const tss_rvole_msg
     }
     tss_rvole_mu(mu, &st->ctx, vals);
     int ok = tss_ct_equal(mu, msg2->mu, sizeof mu);
+    /* Pass/fail of the mu check is public by design: a failure aborts the
+     * session and bans the sender (the leak it allows is bounded: rvole.h). */
+    tss_declassify(&ok, sizeof ok);
     uint16_t peer = st->ctx.sender_id;
     tss_rvole_receiver_wipe(st);
     tss_sc_wipe(e, W);

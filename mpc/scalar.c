@@ -27,21 +27,8 @@
 
 #include <sodium.h>
 
+#include "util/ctime.h"
 #include "util/secmem.h"
-
-/* Where an outcome derived from secret data is deliberately revealed (the
- * strict decoder's accept/reject result), mark it public for valgrind's
- * constant-time check (tests/ctime). Outside valgrind the client request is a
- * few no-op instructions; without the header it compiles to nothing. */
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define TSS_DECLASSIFY(p, len) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (len)))
-#endif
-#endif
-#ifndef TSS_DECLASSIFY
-#define TSS_DECLASSIFY(p, len) ((void)(p), (void)(len))
-#endif
 
 /* gcc's SLP vectoriser packs the four output limbs into two 16-byte stores;
  * the next operation then reads them back as 8-byte limbs, which defeats
@@ -360,7 +347,7 @@ tss_result tss_sc_from_bytes(tss_scalar *r, const uint8_t in[TSS_SC_BYTES], cons
     too_big = addc(v[2], 1, too_big, &t);
     too_big = addc(v[3], 0, too_big, &t);
     /* Only the accept/reject outcome is revealed (see the header). */
-    TSS_DECLASSIFY(&too_big, sizeof too_big);
+    tss_declassify(&too_big, sizeof too_big);
     if (too_big) {
         tss_wipe(v, sizeof v);
         return tss_fail(TSS_E_INVALID, "%s: scalar is not below the group order",
@@ -627,7 +614,7 @@ tss_result tss_sc_random_nonzero(tss_scalar *r) {
         TSS_GUARD(tss_sc_random(&s));
         /* Rejecting 0 reveals only that a discarded draw was 0 (probability 2^-256). */
         int zero = tss_sc_is_zero(&s);
-        TSS_DECLASSIFY(&zero, sizeof zero);
+        tss_declassify(&zero, sizeof zero);
         if (!zero) {
             *r = s;
             tss_sc_wipe(&s, 1);

@@ -8,6 +8,7 @@
 
 #include "mpc/point.h"
 #include "mpc/transcript.h"
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 #define MAXP TSS_MPC_MAX_PARTIES
@@ -152,10 +153,15 @@ tss_result tss_sign_start(tss_sign *s, tss_mpc_outbox *out) {
     TSS_GUARD(tss_sc_random_nonzero(&s->r));
     TSS_GUARD(tss_sc_random_nonzero(&s->phi));
     TSS_GUARD(tss_pt_mul_base(&s->R_i, &s->r));
+    /* R_i is public: committed to in round 1, sent in round 2. */
+    tss_declassify(&s->R_i, sizeof s->R_i);
     randombytes_buf(s->contrib, sizeof s->contrib);
     uint8_t enc[TSS_PT_BYTES];
     tss_pt_encode(enc, &s->R_i);
     tss_tr_commit_new(s->commit, s->salt, "sign-R", s->sid, ks->self, enc, sizeof enc);
+    /* The sid contribution and the commitment are public: broadcast in round 1. */
+    tss_declassify(s->contrib, sizeof s->contrib);
+    tss_declassify(s->commit, sizeof s->commit);
     memcpy(s->raw_r1b, s->contrib, TSS_SID_BYTES);
     memcpy(s->raw_r1b + TSS_SID_BYTES, s->commit, TSS_COMMIT_BYTES);
 
@@ -229,8 +235,13 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
     tss_sc_mul(&s->sk, &lambda, &ks->x);
     tss_sc_add(&s->sk, &s->sk, &zeta);
     tss_sc_wipe(&zeta, 1);
-    if (tss_sc_is_zero(&s->sk)) return abort_plain(s, 0, "additive key share is zero");
+    /* Public: sk_i = 0 would show anyway as pk_i = O (probability 2^-256). */
+    int sk_zero = tss_sc_is_zero(&s->sk);
+    tss_declassify(&sk_zero, sizeof sk_zero);
+    if (sk_zero) return abort_plain(s, 0, "additive key share is zero");
     TSS_GUARD(tss_pt_mul_base(&s->pk_i, &s->sk));
+    /* pk_i is public: sent to every peer, who check sum pk_j = X. */
+    tss_declassify(&s->pk_i, sizeof s->pk_i);
 
     tss_writer w;
     tss_writer_init(&w, TSS_MPC_MAX_PAYLOAD);
@@ -262,6 +273,9 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
             r = abort_plain(s, 0, "multiplication share is zero");
             break;
         }
+        /* Gamma^u, Gamma^v are public: sent to the peer below. */
+        tss_declassify(&gu, sizeof gu);
+        tss_declassify(&gv, sizeof gv);
         tss_scalar psi;
         tss_sc_sub(&psi, &s->phi, &p->chi);
         uint8_t psi_b[TSS_SC_BYTES];
@@ -285,15 +299,37 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
     return TSS_OK_RESULT;
 }
 
-/* d*G + gamma, where d may be zero. */
-static tss_result base_plus(tss_point *out, const tss_scalar *d, const tss_point *gamma) {
-    if (tss_sc_is_zero(d)) { /* probability 2^-256; public after the fact */
-        *out = *gamma;
-        return TSS_OK_RESULT;
+/* The Gamma check chi*P == d*G + Gamma (P = R_j or pk_j), constant time in
+ * the secrets chi and d. d*G and chi*P are secret (either gives the peer
+ * chi*G, hence phi_i*G through the public psi), and libsecp256k1's public
+ * API has no constant-time point addition or serialisation. So both sides
+ * are multiplied by tau, fresh, uniform and secret for this peer:
+ *   A = (tau*chi)*P,  B = tau*Gamma,  C = (tau*d)*G;  check A == B + C
+ * (equivalent, as tau != 0). Each product is one constant-time
+ * multiplication, and A, B, C are public: a peer that knows log P and
+ * log Gamma learns tau*G and tau*chi*G from them, and chi*G from those is a
+ * CDH problem. Returns 1 on a match (the outcome is public: a mismatch aborts). */
+static int gamma_check(const tss_point *P, const tss_scalar *chi, const tss_scalar *tau,
+                       const tss_scalar *d, const tss_point *gamma) {
+    tss_scalar k;
+    tss_point A, B, C, sum;
+    tss_sc_mul(&k, tau, chi);
+    tss_result r = tss_pt_mul(&A, P, &k); /* fails only for chi = 0 */
+    if (tss_is_ok(r)) r = tss_pt_mul(&B, gamma, tau);
+    /* d = 0 (probability 2^-256: d = chi*a - c with chi unknown to the sender)
+     * is revealed, and only that. */
+    int d_zero = tss_sc_is_zero(d);
+    tss_declassify(&d_zero, sizeof d_zero);
+    if (tss_is_ok(r) && d_zero) {
+        sum = B;
+    } else if (tss_is_ok(r)) {
+        tss_sc_mul(&k, tau, d);
+        r = tss_pt_mul_base(&C, &k);
+        tss_declassify(&C, sizeof C); /* blinded by tau, as above */
+        if (tss_is_ok(r)) r = tss_pt_add(&sum, &B, &C);
     }
-    tss_point dG;
-    TSS_GUARD(tss_pt_mul_base(&dG, d));
-    return tss_pt_add(out, &dG, gamma);
+    tss_sc_wipe(&k, 1);
+    return tss_is_ok(r) && tss_pt_eq(&A, &sum);
 }
 
 static bool x_coordinate_below_n(const tss_point *R) {
@@ -331,16 +367,21 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
         tss_result r = tss_rvole_receiver_finish(&p->recv, &p->rvole_in, d);
         if (!tss_is_ok(r)) return abort_sign(s, peer, true, "multiplication check failed");
         /* The sender's RVOLE inputs must be the r_j and sk_j behind R_j and pk_j. */
-        tss_point rhs;
-        r = base_plus(&rhs, &d[0], &p->gamma_u);
-        if (!tss_is_ok(r) || !tss_pt_mul_matches(&p->R, &p->chi, &rhs)) {
+        tss_scalar tau;
+        r = tss_sc_random_nonzero(&tau);
+        if (!tss_is_ok(r)) {
             tss_sc_wipe(d, TSS_RVOLE_L);
-            return abort_plain(s, peer, "Gamma^u check failed (chi*R_j != d^u*G + Gamma^u)");
+            s->failed = true;
+            return r;
         }
-        r = base_plus(&rhs, &d[1], &p->gamma_v);
-        if (!tss_is_ok(r) || !tss_pt_mul_matches(&p->pk, &p->chi, &rhs)) {
+        int ok_u = gamma_check(&p->R, &p->chi, &tau, &d[0], &p->gamma_u);
+        int ok_v = ok_u && gamma_check(&p->pk, &p->chi, &tau, &d[1], &p->gamma_v);
+        tss_sc_wipe(&tau, 1);
+        if (!ok_u || !ok_v) {
             tss_sc_wipe(d, TSS_RVOLE_L);
-            return abort_plain(s, peer, "Gamma^v check failed (chi*pk_j != d^v*G + Gamma^v)");
+            return abort_plain(s, peer,
+                               !ok_u ? "Gamma^u check failed (chi*R_j != d^u*G + Gamma^u)"
+                                     : "Gamma^v check failed (chi*pk_j != d^v*G + Gamma^v)");
         }
         /* u_i += d^u + c^u + r_i*psi_j ; v_i likewise with sk_i. */
         tss_sc_add(&u, &u, &d[0]);

@@ -12,13 +12,12 @@
  * valgrind it only runs the operations once, as a smoke test.
  *
  * Usage: ctime_scalar [--points]
- *   --points  also run k*G and k*P (tss_pt_mul_base, tss_pt_mul) on a secret
- *             k. Off by default because it is not clean yet: libsecp256k1's
- *             ec_pubkey_create and ecdh report nothing, but mpc/point.c
- *             branches on their return value (the public "k = 0" outcome,
- *             which libsecp256k1 itself would declassify), and tss_pt_mul
- *             runs ec_pubkey_parse, a variable-time function meant for public
- *             input, on the secret product point. */
+ *   Also runs k*G and k*P (tss_pt_mul_base, tss_pt_mul) on a secret k, by
+ *   default (--points is accepted for compatibility). libsecp256k1's
+ *   ec_pubkey_create and ecdh report nothing; mpc/point.c declassifies their
+ *   return value (it reveals only k = 0) and, in tss_pt_mul, the product,
+ *   which that function's contract makes public (it is parsed in variable
+ *   time; see point.h). tests/ctime/ctime_sign.c covers the signing round. */
 #include <stdio.h>
 #include <string.h>
 
@@ -174,8 +173,8 @@ static int point_ops(void) {
 }
 
 int main(int argc, char **argv) {
-    int points = argc > 1 && strcmp(argv[1], "--points") == 0;
-    if (argc > 2 || (argc == 2 && !points)) {
+    int points = 1;
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--points") != 0)) {
         fprintf(stderr, "usage: %s [--points]\n", argv[0]);
         return 2;
     }
