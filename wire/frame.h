@@ -36,7 +36,9 @@
     X(SESSION_START, 0x20, 0)                                                     \
     X(PROTOCOL_MSG, 0x21, 0)                                                      \
     X(SESSION_RESULT, 0x22, 0)                                                    \
-    X(SESSION_ABORT, 0x23, 4096)
+    X(SESSION_ABORT, 0x23, 4096)                                                  \
+    X(OP_REQUEST, 0x30, 4096)                                                     \
+    X(OP_RESPONSE, 0x31, 0)
 
 typedef enum {
 #define TSS_WIRE_X_ENUM(name, value, cap) TSS_WIRE_##name = value,

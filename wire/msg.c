@@ -338,3 +338,427 @@ tss_result tss_wire_status_decode(tss_wire_status *out, const uint8_t *p, size_t
     free(m);
     return res;
 }
+
+/* ---- sessions ---------------------------------------------------------------------- */
+
+const char *tss_wire_kind_name(unsigned kind) {
+    switch (kind) {
+    case TSS_WIRE_KIND_KEYGEN: return "keygen";
+    case TSS_WIRE_KIND_SIGN: return "sign";
+    case TSS_WIRE_KIND_PRESIGN: return "presign";
+    case TSS_WIRE_KIND_SIGN_PRESIG: return "sign-presigned";
+    default: return NULL;
+    }
+}
+
+const char *tss_wire_abort_reason_name(unsigned reason) {
+    switch (reason) {
+    case TSS_WIRE_ABORT_MISBEHAVIOUR: return "misbehaviour";
+    case TSS_WIRE_ABORT_TIMEOUT: return "timeout";
+    case TSS_WIRE_ABORT_REFUSED: return "refused";
+    case TSS_WIRE_ABORT_CANCELLED: return "cancelled";
+    case TSS_WIRE_ABORT_INTERNAL: return "internal";
+    case TSS_WIRE_ABORT_DISCONNECTED: return "disconnected";
+    default: return NULL;
+    }
+}
+
+const char *tss_wire_op_name(unsigned command) {
+    switch (command) {
+    case TSS_WIRE_OP_KEYGEN: return "keygen";
+    case TSS_WIRE_OP_SIGN: return "sign";
+    case TSS_WIRE_OP_PRESIGN: return "presign";
+    case TSS_WIRE_OP_KEYS: return "keys";
+    default: return NULL;
+    }
+}
+
+/* Key ids: 0/1..64 characters of [A-Za-z0-9._-]. */
+static tss_result check_key_id(const char *what, const uint8_t *s, size_t n, size_t min) {
+    TSS_ENSURE(n >= min, TSS_E_INVALID, "%s: empty key id", what);
+    TSS_ENSURE(n <= TSS_WIRE_MAX_KEY_ID, TSS_E_TOO_LARGE, "%s: key id longer than %u", what,
+               TSS_WIRE_MAX_KEY_ID);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '-';
+        TSS_ENSURE(okc, TSS_E_INVALID, "%s: key id byte 0x%02x at %zu is not [A-Za-z0-9._-]", what,
+                   c, i);
+    }
+    return TSS_OK_RESULT;
+}
+
+static tss_result key_id_out(const char *what, const char *s, size_t min, size_t *n) {
+    *n = strnlen(s, TSS_WIRE_MAX_KEY_ID + 1);
+    return check_key_id(what, (const uint8_t *)s, *n, min);
+}
+
+static tss_result read_key_id(tss_reader *r, const char *what, size_t min, char *out) {
+    size_t len;
+    const uint8_t *s = tss_read_var(r, TSS_WIRE_MAX_KEY_ID, &len);
+    TSS_GUARD(tss_reader_status(r, what));
+    TSS_GUARD(check_key_id(what, s, len, min));
+    copy_text(out, s, len);
+    return TSS_OK_RESULT;
+}
+
+static tss_result check_id_list(const char *what, const uint16_t *ids, uint16_t count) {
+    TSS_ENSURE(count <= TSS_WIRE_MAX_PARTIES, TSS_E_TOO_LARGE, "%s: %u parties exceed %u", what,
+               count, TSS_WIRE_MAX_PARTIES);
+    for (size_t i = 0; i < count; i++) {
+        TSS_GUARD(check_party(what, ids[i]));
+        TSS_ENSURE(i == 0 || ids[i] > ids[i - 1], TSS_E_INVALID,
+                   "%s: party ids not strictly ascending at %zu", what, i);
+    }
+    return TSS_OK_RESULT;
+}
+
+static void write_id_list(tss_writer *w, const uint16_t *ids, uint16_t count) {
+    tss_write_u8(w, (uint8_t)count);
+    for (size_t i = 0; i < count; i++) tss_write_u16(w, ids[i]);
+}
+
+static tss_result read_id_list(tss_reader *r, const char *what, uint16_t *ids, uint16_t *count) {
+    uint8_t c = tss_read_u8(r);
+    TSS_GUARD(tss_reader_status(r, what));
+    TSS_ENSURE(c <= TSS_WIRE_MAX_PARTIES, TSS_E_TOO_LARGE, "%s: %u parties exceed %u", what, c,
+               TSS_WIRE_MAX_PARTIES);
+    for (size_t i = 0; i < c; i++) ids[i] = tss_read_u16(r);
+    *count = c;
+    TSS_GUARD(tss_reader_status(r, what));
+    return check_id_list(what, ids, c);
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= p[i];
+    return acc == 0;
+}
+
+static tss_result session_start_check(const tss_wire_session_start *m) {
+    TSS_ENSURE(tss_wire_kind_name(m->kind) != NULL, TSS_E_INVALID,
+               "SESSION_START kind: unknown kind %u", m->kind);
+    TSS_GUARD(check_id_list("SESSION_START parties", m->parties, m->count));
+    TSS_ENSURE(m->count >= 2, TSS_E_INVALID, "SESSION_START: %u parties, need at least 2",
+               m->count);
+    TSS_ENSURE(m->threshold >= 2 && m->threshold <= m->count, TSS_E_INVALID,
+               "SESSION_START threshold: %u outside 2..%u", m->threshold, m->count);
+    if (m->kind != TSS_WIRE_KIND_KEYGEN)
+        TSS_ENSURE(m->threshold == m->count, TSS_E_INVALID,
+                   "SESSION_START: %u signers for threshold %u", m->count, m->threshold);
+    TSS_ENSURE(m->round_timeout_ms >= 1 && m->round_timeout_ms <= 3600000u, TSS_E_INVALID,
+               "SESSION_START round_timeout_ms: %u outside 1..3600000", m->round_timeout_ms);
+    bool digest = m->kind == TSS_WIRE_KIND_SIGN || m->kind == TSS_WIRE_KIND_SIGN_PRESIG;
+    TSS_ENSURE(digest || all_zero(m->digest, sizeof m->digest), TSS_E_INVALID,
+               "SESSION_START: digest given for a %s session", tss_wire_kind_name(m->kind));
+    TSS_ENSURE(m->kind == TSS_WIRE_KIND_SIGN_PRESIG || all_zero(m->presign_id, sizeof m->presign_id),
+               TSS_E_INVALID, "SESSION_START: presign id given for a %s session",
+               tss_wire_kind_name(m->kind));
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_session_start_encode(tss_writer *w, const tss_wire_session_start *m) {
+    size_t kl;
+    TSS_GUARD(session_start_check(m));
+    TSS_GUARD(key_id_out("SESSION_START key_id", m->key_id, 1, &kl));
+    tss_write_bytes(w, m->session_id, sizeof m->session_id);
+    tss_write_u8(w, m->kind);
+    tss_write_var(w, m->key_id, kl);
+    tss_write_u16(w, m->threshold);
+    write_id_list(w, m->parties, m->count);
+    tss_write_u32(w, m->round_timeout_ms);
+    tss_write_bytes(w, m->digest, sizeof m->digest);
+    tss_write_bytes(w, m->presign_id, sizeof m->presign_id);
+    return tss_writer_status(w, "SESSION_START");
+}
+
+tss_result tss_wire_session_start_decode(tss_wire_session_start *out, const uint8_t *p,
+                                         size_t n) {
+    tss_reader r;
+    tss_wire_session_start m;
+    memset(&m, 0, sizeof m);
+    tss_reader_init(&r, p, n);
+    tss_read_bytes(&r, m.session_id, sizeof m.session_id);
+    m.kind = tss_read_u8(&r);
+    TSS_GUARD(read_key_id(&r, "SESSION_START key_id", 1, m.key_id));
+    m.threshold = tss_read_u16(&r);
+    TSS_GUARD(read_id_list(&r, "SESSION_START parties", m.parties, &m.count));
+    m.round_timeout_ms = tss_read_u32(&r);
+    tss_read_bytes(&r, m.digest, sizeof m.digest);
+    tss_read_bytes(&r, m.presign_id, sizeof m.presign_id);
+    TSS_GUARD(tss_reader_finish(&r, "SESSION_START"));
+    TSS_GUARD(session_start_check(&m));
+    *out = m;
+    return TSS_OK_RESULT;
+}
+
+static tss_result session_result_check(const tss_wire_session_result *m) {
+    size_t want;
+    switch (m->kind) {
+    case TSS_WIRE_KIND_KEYGEN: want = TSS_WIRE_POINT_LEN; break;
+    case TSS_WIRE_KIND_PRESIGN: want = TSS_WIRE_PRESIGN_ID_LEN; break;
+    case TSS_WIRE_KIND_SIGN:
+    case TSS_WIRE_KIND_SIGN_PRESIG: want = 0; break;
+    default: return tss_fail(TSS_E_INVALID, "SESSION_RESULT kind: unknown kind %u", m->kind);
+    }
+    TSS_ENSURE(m->data_len == want, TSS_E_INVALID, "SESSION_RESULT %s: %zu data bytes, want %zu",
+               tss_wire_kind_name(m->kind), m->data_len, want);
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_session_result_encode(tss_writer *w, const tss_wire_session_result *m) {
+    TSS_GUARD(session_result_check(m));
+    tss_write_bytes(w, m->session_id, sizeof m->session_id);
+    tss_write_u8(w, m->kind);
+    tss_write_var(w, m->data, m->data_len);
+    return tss_writer_status(w, "SESSION_RESULT");
+}
+
+tss_result tss_wire_session_result_decode(tss_wire_session_result *out, const uint8_t *p,
+                                          size_t n) {
+    tss_reader r;
+    tss_wire_session_result m;
+    memset(&m, 0, sizeof m);
+    tss_reader_init(&r, p, n);
+    tss_read_bytes(&r, m.session_id, sizeof m.session_id);
+    m.kind = tss_read_u8(&r);
+    const uint8_t *d = tss_read_var(&r, TSS_WIRE_MAX_RESULT_DATA, &m.data_len);
+    TSS_GUARD(tss_reader_finish(&r, "SESSION_RESULT"));
+    if (m.data_len) memcpy(m.data, d, m.data_len);
+    TSS_GUARD(session_result_check(&m));
+    *out = m;
+    return TSS_OK_RESULT;
+}
+
+static tss_result session_abort_check(const tss_wire_session_abort *m) {
+    TSS_ENSURE(tss_wire_abort_reason_name(m->reason) != NULL, TSS_E_INVALID,
+               "SESSION_ABORT reason: unknown reason %u", m->reason);
+    if (m->culprit) TSS_GUARD(check_party("SESSION_ABORT culprit", m->culprit));
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_session_abort_encode(tss_writer *w, const tss_wire_session_abort *m) {
+    size_t len;
+    TSS_GUARD(session_abort_check(m));
+    TSS_GUARD(text_len("SESSION_ABORT text", m->text, 0, TSS_WIRE_MAX_ERROR_TEXT, &len));
+    tss_write_bytes(w, m->session_id, sizeof m->session_id);
+    tss_write_u8(w, m->reason);
+    tss_write_u16(w, m->culprit);
+    tss_write_var(w, m->text, len);
+    return tss_writer_status(w, "SESSION_ABORT");
+}
+
+tss_result tss_wire_session_abort_decode(tss_wire_session_abort *out, const uint8_t *p,
+                                         size_t n) {
+    tss_reader r;
+    tss_wire_session_abort m;
+    size_t len;
+    tss_reader_init(&r, p, n);
+    tss_read_bytes(&r, m.session_id, sizeof m.session_id);
+    m.reason = tss_read_u8(&r);
+    m.culprit = tss_read_u16(&r);
+    const uint8_t *text = tss_read_var(&r, TSS_WIRE_MAX_ERROR_TEXT, &len);
+    TSS_GUARD(tss_reader_finish(&r, "SESSION_ABORT"));
+    TSS_GUARD(session_abort_check(&m));
+    TSS_GUARD(check_text("SESSION_ABORT text", text, len, 0, TSS_WIRE_MAX_ERROR_TEXT));
+    copy_text(m.text, text, len);
+    *out = m;
+    return TSS_OK_RESULT;
+}
+
+/* ---- OP_REQUEST / OP_RESPONSE ------------------------------------------------------ */
+
+static tss_result op_request_check(const tss_wire_op_request *m) {
+    const char *name = tss_wire_op_name(m->command);
+    TSS_ENSURE(name != NULL, TSS_E_INVALID, "OP_REQUEST command: unknown command %u",
+               m->command);
+    TSS_GUARD(check_id_list("OP_REQUEST parties", m->parties, m->count));
+    bool keygen = m->command == TSS_WIRE_OP_KEYGEN, sign = m->command == TSS_WIRE_OP_SIGN,
+         presign = m->command == TSS_WIRE_OP_PRESIGN;
+    if (keygen) {
+        TSS_ENSURE(m->threshold >= 2 && m->threshold <= TSS_WIRE_MAX_PARTIES, TSS_E_INVALID,
+                   "OP_REQUEST keygen threshold: %u outside 2..%u", m->threshold,
+                   TSS_WIRE_MAX_PARTIES);
+        TSS_ENSURE(m->count == 0 || m->count >= m->threshold, TSS_E_INVALID,
+                   "OP_REQUEST keygen: %u parties for threshold %u", m->count, m->threshold);
+    } else {
+        TSS_ENSURE(m->threshold == 0, TSS_E_INVALID, "OP_REQUEST %s: threshold must be 0", name);
+    }
+    TSS_ENSURE(keygen || sign || presign || m->count == 0, TSS_E_INVALID,
+               "OP_REQUEST %s: no parties expected", name);
+    TSS_ENSURE(sign || all_zero(m->digest, sizeof m->digest), TSS_E_INVALID,
+               "OP_REQUEST %s: digest must be zero", name);
+    if (presign)
+        TSS_ENSURE(m->presign_count >= 1 && m->presign_count <= TSS_WIRE_MAX_PRESIGN_COUNT,
+                   TSS_E_INVALID, "OP_REQUEST presign count: %u outside 1..%u", m->presign_count,
+                   TSS_WIRE_MAX_PRESIGN_COUNT);
+    else
+        TSS_ENSURE(m->presign_count == 0, TSS_E_INVALID, "OP_REQUEST %s: presign count must be 0",
+                   name);
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *m) {
+    size_t kl;
+    TSS_GUARD(op_request_check(m));
+    TSS_GUARD(key_id_out("OP_REQUEST key_id", m->key_id, m->command == TSS_WIRE_OP_KEYS ? 0 : 1,
+                         &kl));
+    tss_write_u32(w, m->request_id);
+    tss_write_u8(w, m->command);
+    tss_write_var(w, m->key_id, kl);
+    tss_write_u16(w, m->threshold);
+    write_id_list(w, m->parties, m->count);
+    tss_write_bytes(w, m->digest, sizeof m->digest);
+    tss_write_u16(w, m->presign_count);
+    return tss_writer_status(w, "OP_REQUEST");
+}
+
+tss_result tss_wire_op_request_decode(tss_wire_op_request *out, const uint8_t *p, size_t n) {
+    tss_reader r;
+    tss_wire_op_request m;
+    memset(&m, 0, sizeof m);
+    tss_reader_init(&r, p, n);
+    m.request_id = tss_read_u32(&r);
+    m.command = tss_read_u8(&r);
+    TSS_GUARD(read_key_id(&r, "OP_REQUEST key_id", m.command == TSS_WIRE_OP_KEYS ? 0 : 1,
+                          m.key_id));
+    m.threshold = tss_read_u16(&r);
+    TSS_GUARD(read_id_list(&r, "OP_REQUEST parties", m.parties, &m.count));
+    tss_read_bytes(&r, m.digest, sizeof m.digest);
+    m.presign_count = tss_read_u16(&r);
+    TSS_GUARD(tss_reader_finish(&r, "OP_REQUEST"));
+    TSS_GUARD(op_request_check(&m));
+    *out = m;
+    return TSS_OK_RESULT;
+}
+
+static tss_result key_info_check(const tss_wire_key_info *k) {
+    TSS_GUARD(check_id_list("key parties", k->parties, k->count));
+    TSS_ENSURE(k->threshold >= 2 && k->threshold <= k->count, TSS_E_INVALID,
+               "key %s: threshold %u outside 2..%u", k->key_id, k->threshold, k->count);
+    TSS_ENSURE(k->public_key[0] == 2 || k->public_key[0] == 3, TSS_E_INVALID,
+               "key %s: public key is not a compressed point", k->key_id);
+    return TSS_OK_RESULT;
+}
+
+static tss_result op_response_check(const tss_wire_op_response *m) {
+    TSS_ENSURE(tss_wire_op_name(m->command) != NULL, TSS_E_INVALID,
+               "OP_RESPONSE command: unknown command %u", m->command);
+    TSS_ENSURE(m->key_count <= TSS_WIRE_MAX_KEYS, TSS_E_TOO_LARGE,
+               "OP_RESPONSE: %zu keys exceed %u", m->key_count, TSS_WIRE_MAX_KEYS);
+    if (m->culprit) TSS_GUARD(check_party("OP_RESPONSE culprit", m->culprit));
+    TSS_ENSURE(m->has_signature <= 1, TSS_E_INVALID, "OP_RESPONSE: has_signature %u",
+               m->has_signature);
+    if (m->has_signature) {
+        TSS_ENSURE(m->recid <= 1, TSS_E_INVALID, "OP_RESPONSE: recovery id %u", m->recid);
+        TSS_GUARD(check_id_list("OP_RESPONSE signers", m->signers, m->signer_count));
+    }
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_op_response_encode(tss_writer *w, const tss_wire_op_response *m) {
+    size_t len;
+    TSS_GUARD(op_response_check(m));
+    TSS_GUARD(text_len("OP_RESPONSE text", m->text, 0, TSS_WIRE_MAX_ERROR_TEXT, &len));
+    tss_write_u32(w, m->request_id);
+    tss_write_u8(w, m->command);
+    tss_write_u16(w, m->status);
+    tss_write_u16(w, m->culprit);
+    tss_write_var(w, m->text, len);
+    tss_write_bytes(w, m->session_id, sizeof m->session_id);
+    tss_write_u16(w, (uint16_t)m->key_count);
+    for (size_t i = 0; i < m->key_count; i++) {
+        const tss_wire_key_info *k = &m->keys[i];
+        size_t kl;
+        TSS_GUARD(key_id_out("OP_RESPONSE key_id", k->key_id, 1, &kl));
+        TSS_GUARD(key_info_check(k));
+        tss_write_var(w, k->key_id, kl);
+        tss_write_u16(w, k->threshold);
+        write_id_list(w, k->parties, k->count);
+        tss_write_bytes(w, k->public_key, sizeof k->public_key);
+        tss_write_u32(w, k->presignatures);
+        tss_write_u64(w, k->created_ms);
+    }
+    tss_write_u8(w, m->has_signature);
+    if (m->has_signature) {
+        tss_write_bytes(w, m->r, 32);
+        tss_write_bytes(w, m->s, 32);
+        tss_write_u8(w, m->recid);
+        tss_write_bytes(w, m->digest, sizeof m->digest);
+        write_id_list(w, m->signers, m->signer_count);
+    }
+    tss_write_u16(w, m->presigned);
+    return tss_writer_status(w, "OP_RESPONSE");
+}
+
+tss_result tss_wire_op_response_decode(tss_wire_op_response *out, const uint8_t *p, size_t n) {
+    tss_reader r;
+    tss_wire_op_response m;
+    size_t len;
+    memset(&m, 0, sizeof m);
+    tss_reader_init(&r, p, n);
+    m.request_id = tss_read_u32(&r);
+    m.command = tss_read_u8(&r);
+    m.status = tss_read_u16(&r);
+    m.culprit = tss_read_u16(&r);
+    const uint8_t *text = tss_read_var(&r, TSS_WIRE_MAX_ERROR_TEXT, &len);
+    TSS_GUARD(tss_reader_status(&r, "OP_RESPONSE"));
+    TSS_GUARD(check_text("OP_RESPONSE text", text, len, 0, TSS_WIRE_MAX_ERROR_TEXT));
+    copy_text(m.text, text, len);
+    tss_read_bytes(&r, m.session_id, sizeof m.session_id);
+    m.key_count = tss_read_u16(&r);
+    TSS_GUARD(tss_reader_status(&r, "OP_RESPONSE"));
+    TSS_ENSURE(m.key_count <= TSS_WIRE_MAX_KEYS, TSS_E_TOO_LARGE,
+               "OP_RESPONSE: %zu keys exceed %u", m.key_count, TSS_WIRE_MAX_KEYS);
+    /* Each record is at least 1+2+1+33+4+8 bytes: refuse a count the payload cannot hold
+     * before allocating. */
+    TSS_ENSURE(m.key_count * 49 <= tss_reader_remaining(&r), TSS_E_TRUNCATED,
+               "OP_RESPONSE: %zu keys do not fit in %zu bytes", m.key_count,
+               tss_reader_remaining(&r));
+    tss_result res = TSS_OK_RESULT;
+    if (m.key_count) {
+        m.keys = calloc(m.key_count, sizeof *m.keys);
+        TSS_ENSURE(m.keys != NULL, TSS_E_NOMEM, "no memory for %zu keys", m.key_count);
+    }
+    for (size_t i = 0; tss_is_ok(res) && i < m.key_count; i++) {
+        tss_wire_key_info *k = &m.keys[i];
+        res = read_key_id(&r, "OP_RESPONSE key_id", 1, k->key_id);
+        if (!tss_is_ok(res)) break;
+        k->threshold = tss_read_u16(&r);
+        res = read_id_list(&r, "OP_RESPONSE key parties", k->parties, &k->count);
+        if (!tss_is_ok(res)) break;
+        tss_read_bytes(&r, k->public_key, sizeof k->public_key);
+        k->presignatures = tss_read_u32(&r);
+        k->created_ms = tss_read_u64(&r);
+        res = tss_reader_status(&r, "OP_RESPONSE");
+        if (tss_is_ok(res)) res = key_info_check(k);
+    }
+    if (tss_is_ok(res)) {
+        m.has_signature = tss_read_u8(&r);
+        if (m.has_signature == 1) {
+            tss_read_bytes(&r, m.r, 32);
+            tss_read_bytes(&r, m.s, 32);
+            m.recid = tss_read_u8(&r);
+            tss_read_bytes(&r, m.digest, sizeof m.digest);
+            res = read_id_list(&r, "OP_RESPONSE signers", m.signers, &m.signer_count);
+        }
+    }
+    if (tss_is_ok(res)) {
+        m.presigned = tss_read_u16(&r);
+        res = tss_reader_finish(&r, "OP_RESPONSE");
+    }
+    if (tss_is_ok(res)) res = op_response_check(&m);
+    if (!tss_is_ok(res)) {
+        free(m.keys);
+        return res;
+    }
+    *out = m;
+    return TSS_OK_RESULT;
+}
+
+void tss_wire_op_response_free(tss_wire_op_response *m) {
+    if (!m) return;
+    free(m->keys);
+    m->keys = NULL;
+    m->key_count = 0;
+}

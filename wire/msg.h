@@ -155,4 +155,140 @@ TSS_MUST_CHECK tss_result tss_wire_status_encode(tss_writer *w, const tss_wire_s
 TSS_MUST_CHECK tss_result tss_wire_status_decode(tss_wire_status *out, const uint8_t *p,
                                                  size_t n);
 
+/* ---- sessions (coordinator <-> party) ------------------------------------------------ */
+
+#define TSS_WIRE_MAX_KEY_ID 64      /* mpc/keyshare.h TSS_KEY_ID_MAX */
+#define TSS_WIRE_DIGEST_LEN 32
+#define TSS_WIRE_PRESIGN_ID_LEN 32
+#define TSS_WIRE_POINT_LEN 33       /* compressed secp256k1 point */
+#define TSS_WIRE_MAX_RESULT_DATA 64
+#define TSS_WIRE_MAX_KEYS 4096      /* key records in one OP_RESPONSE */
+#define TSS_WIRE_MAX_PRESIGN_COUNT 1000
+
+/* Session kinds. */
+#define TSS_WIRE_KIND_KEYGEN 1
+#define TSS_WIRE_KIND_SIGN 2        /* full three-round signing of a digest */
+#define TSS_WIRE_KIND_PRESIGN 3     /* one presignature, kept by every signer */
+#define TSS_WIRE_KIND_SIGN_PRESIG 4 /* online signing with a stored presignature */
+
+/* "keygen", ... or NULL. */
+const char *tss_wire_kind_name(unsigned kind);
+
+/* SESSION_START, coordinator -> each party of the session. */
+typedef struct {
+    uint8_t session_id[TSS_WIRE_SESSION_ID_LEN]; /* fresh random, never reused */
+    uint8_t kind;                                /* TSS_WIRE_KIND_* */
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1];        /* 1..64 printable */
+    uint16_t threshold;                          /* 2..32; the key's t */
+    uint16_t count;                              /* parties of the session, 2..32 */
+    uint16_t parties[TSS_WIRE_MAX_PARTIES];      /* strictly ascending; keygen: all N,
+                                                    signing: the t signers */
+    uint32_t round_timeout_ms;                   /* 1..3600000 */
+    uint8_t digest[TSS_WIRE_DIGEST_LEN];         /* SIGN, SIGN_PRESIG; else zero */
+    uint8_t presign_id[TSS_WIRE_PRESIGN_ID_LEN]; /* SIGN_PRESIG; else zero */
+} tss_wire_session_start;
+
+/* SESSION_RESULT, party -> coordinator: the party finished its part.
+ * data: KEYGEN the group public key X (33 bytes), PRESIGN the presignature id
+ * (32 bytes), SIGN and SIGN_PRESIG nothing (the final 0x61 broadcast is the
+ * result). */
+typedef struct {
+    uint8_t session_id[TSS_WIRE_SESSION_ID_LEN];
+    uint8_t kind;
+    uint8_t data[TSS_WIRE_MAX_RESULT_DATA];
+    size_t data_len;
+} tss_wire_session_result;
+
+/* SESSION_ABORT, either direction: the session is over for the sender. */
+#define TSS_WIRE_ABORT_MISBEHAVIOUR 1 /* culprit failed a check */
+#define TSS_WIRE_ABORT_TIMEOUT 2      /* culprit sent nothing within the round timeout */
+#define TSS_WIRE_ABORT_REFUSED 3      /* the sender will not run this session */
+#define TSS_WIRE_ABORT_CANCELLED 4    /* coordinator: the session was abandoned */
+#define TSS_WIRE_ABORT_INTERNAL 5     /* a local failure (storage, memory) */
+#define TSS_WIRE_ABORT_DISCONNECTED 6 /* culprit's connection went away */
+typedef struct {
+    uint8_t session_id[TSS_WIRE_SESSION_ID_LEN];
+    uint8_t reason;   /* TSS_WIRE_ABORT_* */
+    uint16_t culprit; /* 0 (none known) or 1..32 */
+    char text[TSS_WIRE_MAX_ERROR_TEXT + 1];
+} tss_wire_session_abort;
+
+const char *tss_wire_abort_reason_name(unsigned reason);
+
+TSS_MUST_CHECK tss_result tss_wire_session_start_encode(tss_writer *w,
+                                                        const tss_wire_session_start *m);
+TSS_MUST_CHECK tss_result tss_wire_session_start_decode(tss_wire_session_start *out,
+                                                        const uint8_t *p, size_t n);
+TSS_MUST_CHECK tss_result tss_wire_session_result_encode(tss_writer *w,
+                                                         const tss_wire_session_result *m);
+TSS_MUST_CHECK tss_result tss_wire_session_result_decode(tss_wire_session_result *out,
+                                                         const uint8_t *p, size_t n);
+TSS_MUST_CHECK tss_result tss_wire_session_abort_encode(tss_writer *w,
+                                                        const tss_wire_session_abort *m);
+TSS_MUST_CHECK tss_result tss_wire_session_abort_decode(tss_wire_session_abort *out,
+                                                        const uint8_t *p, size_t n);
+
+/* ---- operator requests (tssctl -> coordinator) -------------------------------------- */
+
+#define TSS_WIRE_OP_KEYGEN 1
+#define TSS_WIRE_OP_SIGN 2
+#define TSS_WIRE_OP_PRESIGN 3
+#define TSS_WIRE_OP_KEYS 4
+
+const char *tss_wire_op_name(unsigned command);
+
+/* OP_REQUEST. Fields a command does not use must be zero/empty. */
+typedef struct {
+    uint32_t request_id; /* echoed in the response */
+    uint8_t command;     /* TSS_WIRE_OP_* */
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1]; /* KEYS: "" for all, else one key */
+    uint16_t threshold;                   /* KEYGEN: 2..32 */
+    uint16_t count;                       /* KEYGEN: parties, SIGN/PRESIGN: signers;
+                                             0 = the coordinator chooses */
+    uint16_t parties[TSS_WIRE_MAX_PARTIES]; /* strictly ascending */
+    uint8_t digest[TSS_WIRE_DIGEST_LEN];    /* SIGN */
+    uint16_t presign_count;                 /* PRESIGN: 1..TSS_WIRE_MAX_PRESIGN_COUNT */
+} tss_wire_op_request;
+
+/* A key in the coordinator's public registry. */
+typedef struct {
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1];
+    uint16_t threshold;
+    uint16_t count;
+    uint16_t parties[TSS_WIRE_MAX_PARTIES];
+    uint8_t public_key[TSS_WIRE_POINT_LEN]; /* compressed X */
+    uint32_t presignatures;                 /* stock ready for online signing */
+    uint64_t created_ms;                    /* Unix milliseconds */
+} tss_wire_key_info;
+
+/* OP_RESPONSE. status 0 is success, else a TSS_WIRE_ERR_* code with text
+ * naming the failure (and culprit the party at fault, 0 if none). */
+typedef struct {
+    uint32_t request_id;
+    uint8_t command;
+    uint16_t status;
+    uint16_t culprit;
+    char text[TSS_WIRE_MAX_ERROR_TEXT + 1];
+    uint8_t session_id[TSS_WIRE_SESSION_ID_LEN]; /* the last session run (zero if none) */
+    size_t key_count;                            /* KEYGEN: 1, KEYS: 0..MAX_KEYS, SIGN: 1 */
+    tss_wire_key_info *keys;                     /* decoder allocates: tss_wire_op_response_free */
+    uint8_t has_signature;                       /* SIGN */
+    uint8_t r[32], s[32];
+    uint8_t recid;                               /* 0 or 1 */
+    uint8_t digest[TSS_WIRE_DIGEST_LEN];
+    uint16_t signer_count;
+    uint16_t signers[TSS_WIRE_MAX_PARTIES];
+    uint16_t presigned; /* PRESIGN: presignatures made */
+} tss_wire_op_response;
+
+TSS_MUST_CHECK tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *m);
+TSS_MUST_CHECK tss_result tss_wire_op_request_decode(tss_wire_op_request *out, const uint8_t *p,
+                                                     size_t n);
+TSS_MUST_CHECK tss_result tss_wire_op_response_encode(tss_writer *w,
+                                                      const tss_wire_op_response *m);
+/* On success out->keys is allocated (NULL when key_count is 0). */
+TSS_MUST_CHECK tss_result tss_wire_op_response_decode(tss_wire_op_response *out,
+                                                      const uint8_t *p, size_t n);
+void tss_wire_op_response_free(tss_wire_op_response *m);
+
 #endif

@@ -14,6 +14,11 @@ static void usage(FILE *out) {
     fprintf(out,
             "Usage:\n"
             "  " PROG " --config FILE status [--json]\n"
+            "  " PROG " --config FILE keygen --key-id ID --threshold T [--parties 1,2,3] [--json]\n"
+            "  " PROG " --config FILE sign --key-id ID (--digest HEX32 | --message TEXT\n"
+            "                  [--hash sha256|keccak256|eip191]) [--signers 1,3] [--json]\n"
+            "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
+            "  " PROG " --config FILE keys [--key-id ID] [--json]\n"
             "  " PROG " pki init-ca --out DIR [--days N]\n"
             "  " PROG " pki issue --ca DIR --identity URN --out DIR [--dns NAME]... [--ip ADDR]...\n"
             "                  [--days N]\n"
@@ -28,6 +33,14 @@ static void usage(FILE *out) {
             "      address: [coordinator.example.net:7400]\n"
             "    tls: {cert: /abs/operator.crt, key: /abs/operator.key, ca: /abs/ca.crt}\n"
             "    timeouts: {connect: 10s, request: 30s}   # optional\n"
+            "\n"
+            "keygen runs a distributed key generation among the parties (default: every\n"
+            "configured party) and prints the public key and Ethereum address; no machine\n"
+            "ever holds the private key. sign has t parties (chosen by the coordinator, or\n"
+            "--signers) sign a 32-byte digest (--digest) or a message hashed with sha256\n"
+            "(default), keccak256 or eip191 (personal_sign); the coordinator verifies the\n"
+            "signature before answering, and tssctl verifies it again. keys lists the\n"
+            "coordinator's key registry.\n"
             "\n"
             "pki creates a private ECDSA P-256 CA (DIR/ca.pem, DIR/ca.key 0600) and leaf\n"
             "certificates for tssd identities: urn:tssd:coordinator, urn:tssd:party:<id>,\n"
@@ -89,6 +102,11 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "status") == 0) {
         if (!config) return tssctl_usage_error("status needs --config FILE");
         return tssctl_status(config, argc - i - 1, argv + i + 1);
+    }
+    if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "sign") == 0 || strcmp(cmd, "presign") == 0 ||
+        strcmp(cmd, "keys") == 0) {
+        if (!config) return tssctl_usage_error("%s needs --config FILE", cmd);
+        return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }
     if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);

@@ -120,7 +120,7 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
     printf("]}\n");
 }
 
-static tss_result operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out) {
+tss_result tssctl_operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out) {
     tss_tls_cert_info info;
     TSS_GUARD(tss_tls_cert_info_from_file(cfg->tls.cert, &info));
     char urn[TSS_TLS_URN_MAX];
@@ -142,7 +142,7 @@ static tss_result operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out
 static tss_result run(const tss_operator_config *cfg, bool json) {
     tss_tls_ctx *ctx = NULL;
     tss_client *cl = NULL;
-    tss_result r = operator_ctx(cfg, &ctx);
+    tss_result r = tssctl_operator_ctx(cfg, &ctx);
     if (tss_is_ok(r))
         r = tss_client_connect(ctx, cfg->coordinator.address, cfg->coordinator.address_count,
                                (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, &cl);

@@ -33,55 +33,11 @@
 #include "util/log.h"
 #include "util/secmem.h"
 #include "wire/msg.h"
+#include "daemon/coordinator/coord.h"
 
 #define PROG "tss-coordinator"
 #define STOP_GRACE_MS 2000
 #define EXPIRY_WARN_DAYS 30
-
-typedef struct coord coord;
-
-/* One TLS connection (party or operator). */
-typedef struct peer {
-    coord *co;
-    tss_dconn *conn;
-    struct peer *prev, *next;
-    tss_tls_role role;
-    unsigned party_id;
-    bool hello; /* a party that has said HELLO */
-} peer;
-
-/* What the coordinator knows about one configured party. */
-typedef struct {
-    bool configured;
-    peer *conn; /* the connection that said HELLO, or NULL */
-    bool known; /* hello/cert hold the last HELLO seen */
-    tss_wire_hello hello;
-    tss_tls_cert_info cert;
-    int64_t since_ms, last_heartbeat_ms; /* wall clock */
-    char address[TSS_WIRE_MAX_ADDRESS_LEN + 1];
-} party_slot;
-
-typedef struct {
-    int fd;
-    tss_watch watch;
-    coord *co;
-} listener;
-
-struct coord {
-    tss_coordinator_config cfg;
-    tss_loop *loop;
-    tss_tls_ctx *tls;
-    tss_tls_paths paths;
-    listener listeners[TSS_NET_MAX_LISTEN * TSS_CONFIG_MAX_LISTEN];
-    size_t n_listen;
-    peer *peers;
-    size_t n_conns;
-    party_slot parties[TSS_WIRE_MAX_PARTIES + 1];
-    tss_dconn_limits lim;
-    int64_t started_ms;
-    bool stopping;
-    tss_timer stop_timer;
-};
 
 /* ---- certificates ------------------------------------------------------------------ */
 
@@ -290,6 +246,9 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         switch (f->type) {
         case TSS_WIRE_HEARTBEAT: answer_heartbeat(p, f); return;
         case TSS_WIRE_HEARTBEAT_ACK: return;
+        case TSS_WIRE_PROTOCOL_MSG:
+        case TSS_WIRE_SESSION_RESULT:
+        case TSS_WIRE_SESSION_ABORT: coord_party_frame(p, f); return;
         default:
             fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "%s is not accepted from a party here", name);
             return;
@@ -305,6 +264,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         return;
     }
     case TSS_WIRE_HEARTBEAT: answer_heartbeat(p, f); return;
+    case TSS_WIRE_OP_REQUEST: coord_operator_request(p, f); return;
     case TSS_WIRE_HELLO:
         fail_peer(p, TSS_WIRE_ERR_UNAUTHORIZED,
                   "HELLO needs a party certificate, peer is urn:tssd:operator:%s",
@@ -339,8 +299,10 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
             s->conn = NULL;
             s->since_ms = tss_wall_ms();
             tss_log(LOG_NOTICE, "party=%u disconnected: %s", p->party_id, reason);
+            coord_party_gone(co, p->party_id);
         }
     }
+    if (p->role == TSS_TLS_ROLE_OPERATOR) coord_operator_gone(co, p);
     if (p->prev) p->prev->next = p->next;
     else co->peers = p->next;
     if (p->next) p->next->prev = p->prev;
@@ -546,6 +508,12 @@ int main(int argc, char **argv) {
         .idle_ms = (int64_t)co->cfg.timeouts.idle,
     };
     co->started_ms = tss_wall_ms();
+    co->audit_fd = -1;
+    r = coord_registry_load(co);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "key registry");
+        goto out;
+    }
     r = tss_loop_new(on_signal, co, &co->loop);
     if (tss_is_ok(r)) r = open_listeners(co);
     if (!tss_is_ok(r)) {
@@ -564,9 +532,11 @@ int main(int argc, char **argv) {
     }
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
+    coord_sessions_free(co);
     for (size_t i = 0; i < co->n_listen; i++) close(co->listeners[i].fd);
     tss_loop_free(co->loop); /* runs the deferred frees */
     tss_tls_ctx_free(co->tls);
+    coord_registry_free(co);
     tss_config_coordinator_free(&co->cfg);
     if (lock_fd >= 0) close(lock_fd);
     return code;

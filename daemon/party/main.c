@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "util/secmem.h"
 #include "wire/msg.h"
+#include "daemon/party/party.h"
 
 #define PROG "tss-party"
 #define STOP_GRACE_MS 2000
@@ -34,25 +35,6 @@
  * any frame from it (each heartbeat is acknowledged). */
 #define DEAD_AFTER_INTERVALS 3
 
-typedef struct {
-    tss_party_config cfg;
-    tss_loop *loop;
-    tss_tls_ctx *tls;
-    tss_tls_paths paths;
-    tss_party_keys *keys; /* secret memory, for the process lifetime */
-    tss_keystore_info info;
-    tss_dconn *conn;
-    bool acked; /* HELLO_ACK received on conn */
-    bool ever_ready;
-    size_t addr_idx;
-    int64_t backoff;
-    int64_t hb_interval;
-    uint64_t hb_seq;
-    tss_timer reconnect_timer, hb_timer, stop_timer;
-    tss_dconn_limits lim;
-    bool stopping;
-    char coord_addr[300];
-} party;
 
 static void schedule_reconnect(party *pt);
 
@@ -183,6 +165,9 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         tss_writer_free(&w);
         return;
     }
+    case TSS_WIRE_SESSION_START:
+    case TSS_WIRE_PROTOCOL_MSG:
+    case TSS_WIRE_SESSION_ABORT: party_session_frame(pt, f); return;
     default:
         snprintf(reason, sizeof reason, "%s is not accepted by this party",
                  tss_wire_type_name(f->type));
@@ -198,6 +183,7 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
     pt->conn = NULL;
     pt->acked = false;
     tss_timer_disarm(pt->loop, &pt->hb_timer);
+    party_sessions_drop(pt, reason);
     if (was)
         tss_log(LOG_WARNING, "party=%lld disconnected from coordinator=%s: %s",
                 (long long)pt->cfg.party_id, pt->coord_addr, reason);
@@ -398,6 +384,9 @@ int main(int argc, char **argv) {
     };
     pt->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
     pt->addr_idx = 0;
+    pt->store = (tss_store_ctx){.state_dir = pt->cfg.state_dir,
+                                .party_id = (uint16_t)pt->cfg.party_id,
+                                .keys = pt->keys};
     r = tss_loop_new(on_signal, pt, &pt->loop);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "event loop");
@@ -414,6 +403,7 @@ int main(int argc, char **argv) {
     if (pt->conn) tss_dconn_close(pt->conn, LOG_INFO, "party exiting");
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
+    party_sessions_free(pt);
     tss_loop_free(pt->loop);
     tss_tls_ctx_free(pt->tls);
     tss_secret_free(pt->keys);

@@ -64,6 +64,32 @@ static void decode_message(const tss_wire_frame *f) {
         }
         break;
     }
+#define ROUND_TRIP(TYPE, T, DEC, ENC)                                                  \
+    case TYPE: {                                                                       \
+        T m;                                                                           \
+        if (tss_is_ok(DEC(&m, f->payload, f->len))) {                                  \
+            if (!tss_is_ok(ENC(&w, &m))) abort();                                      \
+            reencode_equal(&w, f->payload, f->len);                                    \
+        }                                                                              \
+        break;                                                                         \
+    }
+        ROUND_TRIP(TSS_WIRE_SESSION_START, tss_wire_session_start, tss_wire_session_start_decode,
+                   tss_wire_session_start_encode)
+        ROUND_TRIP(TSS_WIRE_SESSION_RESULT, tss_wire_session_result,
+                   tss_wire_session_result_decode, tss_wire_session_result_encode)
+        ROUND_TRIP(TSS_WIRE_SESSION_ABORT, tss_wire_session_abort, tss_wire_session_abort_decode,
+                   tss_wire_session_abort_encode)
+        ROUND_TRIP(TSS_WIRE_OP_REQUEST, tss_wire_op_request, tss_wire_op_request_decode,
+                   tss_wire_op_request_encode)
+    case TSS_WIRE_OP_RESPONSE: {
+        tss_wire_op_response m;
+        if (tss_is_ok(tss_wire_op_response_decode(&m, f->payload, f->len))) {
+            if (!tss_is_ok(tss_wire_op_response_encode(&w, &m))) abort();
+            reencode_equal(&w, f->payload, f->len);
+            tss_wire_op_response_free(&m);
+        }
+        break;
+    }
     default:
         break;
     }

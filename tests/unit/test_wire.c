@@ -1,4 +1,5 @@
 /* wire/: frame header, stream decoder, message encodings. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -834,6 +835,160 @@ static void status_through_frames(void) {
     free(st);
 }
 
+/* ---- sessions and operator requests ------------------------------------------------------ */
+
+static void session_start_round_trip_and_bounds(void) {
+    tss_wire_session_start m, d;
+    memset(&m, 0, sizeof m);
+    memset(m.session_id, 0xab, sizeof m.session_id);
+    m.kind = TSS_WIRE_KIND_SIGN;
+    strcpy(m.key_id, "key-1.a_b");
+    m.threshold = 2;
+    m.count = 2;
+    m.parties[0] = 1;
+    m.parties[1] = 3;
+    m.round_timeout_ms = 5000;
+    memset(m.digest, 7, sizeof m.digest);
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_start_encode(&w, &m));
+    /* sid 16 | kind 1 | u32 len + 9 | u16 t | u8 n | 2*u16 | u32 timeout | 32 | 32 */
+    CHECK(w.len == 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32);
+    CHECK(w.data[16] == TSS_WIRE_KIND_SIGN);
+    CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+    CHECK(memcmp(&d, &m, sizeof m) == 0 || (d.count == 2 && d.parties[1] == 3 &&
+                                           strcmp(d.key_id, "key-1.a_b") == 0));
+    CHECK_ERR(tss_wire_session_start_decode(&d, w.data, w.len - 1), TSS_E_TRUNCATED);
+    uint8_t *buf = malloc(w.len + 1);
+    memcpy(buf, w.data, w.len);
+    buf[w.len] = 0;
+    CHECK_ERR(tss_wire_session_start_decode(&d, buf, w.len + 1), TSS_E_TRAILING);
+    free(buf);
+    tss_writer_free(&w);
+    /* Refusals. */
+    tss_wire_session_start b = m;
+    b.parties[1] = 1; /* not ascending */
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_start_encode(&w, &b), TSS_E_INVALID);
+    b = m;
+    b.threshold = 3; /* signers != t */
+    CHECK_ERR(tss_wire_session_start_encode(&w, &b), TSS_E_INVALID);
+    b = m;
+    strcpy(b.key_id, "bad/key");
+    CHECK_ERR(tss_wire_session_start_encode(&w, &b), TSS_E_INVALID);
+    b = m;
+    b.kind = TSS_WIRE_KIND_KEYGEN; /* a digest on a keygen */
+    CHECK_ERR(tss_wire_session_start_encode(&w, &b), TSS_E_INVALID);
+    b = m;
+    b.kind = 9;
+    CHECK_ERR(tss_wire_session_start_encode(&w, &b), TSS_E_INVALID);
+    b = m;
+    b.parties[1] = 33;
+    CHECK_ERR(tss_wire_session_start_encode(&w, &b), TSS_E_INVALID);
+    tss_writer_free(&w);
+}
+
+static void session_result_and_abort(void) {
+    tss_wire_session_result r, rd;
+    memset(&r, 0, sizeof r);
+    r.kind = TSS_WIRE_KIND_KEYGEN;
+    r.data_len = TSS_WIRE_POINT_LEN;
+    r.data[0] = 2;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_result_encode(&w, &r));
+    CHECK_OK(tss_wire_session_result_decode(&rd, w.data, w.len));
+    CHECK(rd.kind == r.kind && rd.data_len == 33 && rd.data[0] == 2);
+    tss_writer_free(&w);
+    r.data_len = 32; /* wrong size for a keygen */
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_result_encode(&w, &r), TSS_E_INVALID);
+    tss_writer_free(&w);
+
+    tss_wire_session_abort a, ad;
+    memset(&a, 0, sizeof a);
+    a.reason = TSS_WIRE_ABORT_TIMEOUT;
+    a.culprit = 3;
+    strcpy(a.text, "waiting for party 3");
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_abort_encode(&w, &a));
+    CHECK_OK(tss_wire_session_abort_decode(&ad, w.data, w.len));
+    CHECK(ad.reason == a.reason && ad.culprit == 3 && strcmp(ad.text, a.text) == 0);
+    w.data[16] = 99; /* unknown reason */
+    CHECK_ERR(tss_wire_session_abort_decode(&ad, w.data, w.len), TSS_E_INVALID);
+    w.data[16] = TSS_WIRE_ABORT_TIMEOUT;
+    w.data[18] = 40; /* culprit 40 */
+    CHECK_ERR(tss_wire_session_abort_decode(&ad, w.data, w.len), TSS_E_INVALID);
+    w.data[18] = 3;
+    w.data[w.len - 1] = 0x1b; /* escape in the text */
+    CHECK_ERR(tss_wire_session_abort_decode(&ad, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+}
+
+static void op_request_response(void) {
+    tss_wire_op_request q, qd;
+    memset(&q, 0, sizeof q);
+    q.request_id = 77;
+    q.command = TSS_WIRE_OP_KEYGEN;
+    strcpy(q.key_id, "k");
+    q.threshold = 2;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_op_request_encode(&w, &q));
+    CHECK_OK(tss_wire_op_request_decode(&qd, w.data, w.len));
+    CHECK(qd.request_id == 77 && qd.threshold == 2 && strcmp(qd.key_id, "k") == 0);
+    tss_writer_free(&w);
+    tss_writer_init(&w, 4096);
+    q.threshold = 1;
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    q.threshold = 0;
+    q.command = TSS_WIRE_OP_PRESIGN; /* count 0 */
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    q.command = TSS_WIRE_OP_SIGN;
+    q.key_id[0] = '\0'; /* sign needs a key */
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    q.command = TSS_WIRE_OP_KEYS; /* keys may list all */
+    CHECK_OK(tss_wire_op_request_encode(&w, &q));
+    tss_writer_free(&w);
+
+    tss_wire_key_info keys[2];
+    memset(keys, 0, sizeof keys);
+    for (int i = 0; i < 2; i++) {
+        snprintf(keys[i].key_id, sizeof keys[i].key_id, "key%d", i);
+        keys[i].threshold = 2;
+        keys[i].count = 3;
+        keys[i].parties[0] = 1, keys[i].parties[1] = 2, keys[i].parties[2] = 3;
+        keys[i].public_key[0] = 3;
+        keys[i].presignatures = 5;
+    }
+    tss_wire_op_response r, rd;
+    memset(&r, 0, sizeof r);
+    r.request_id = 9;
+    r.command = TSS_WIRE_OP_SIGN;
+    r.key_count = 2;
+    r.keys = keys;
+    r.has_signature = 1;
+    r.recid = 1;
+    r.signer_count = 2;
+    r.signers[0] = 1, r.signers[1] = 3;
+    tss_writer_init(&w, 1 << 20);
+    CHECK_OK(tss_wire_op_response_encode(&w, &r));
+    CHECK_OK(tss_wire_op_response_decode(&rd, w.data, w.len));
+    CHECK(rd.key_count == 2 && strcmp(rd.keys[1].key_id, "key1") == 0 && rd.recid == 1 &&
+          rd.signer_count == 2 && rd.signers[1] == 3 && rd.keys[0].presignatures == 5);
+    tss_wire_op_response_free(&rd);
+    CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len - 1), TSS_E_TRUNCATED);
+    /* A key count the payload cannot hold is refused before allocating. */
+    size_t at = 4 + 1 + 2 + 2 + 4 + 16;
+    w.data[at] = 0x0f, w.data[at + 1] = 0xff;
+    CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len), TSS_E_TRUNCATED);
+    tss_writer_free(&w);
+    r.recid = 2;
+    tss_writer_init(&w, 1 << 20);
+    CHECK_ERR(tss_wire_op_response_encode(&w, &r), TSS_E_INVALID);
+    tss_writer_free(&w);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     RUN(type_table_names);
@@ -858,5 +1013,8 @@ int main(void) {
     RUN(status_round_trip);
     RUN(status_field_bounds);
     RUN(status_through_frames);
+    RUN(session_start_round_trip_and_bounds);
+    RUN(session_result_and_abort);
+    RUN(op_request_response);
     return harness_finish("wire");
 }

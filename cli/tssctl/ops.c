@@ -1,0 +1,294 @@
+/* tssctl keygen | sign | presign | keys: one OP_REQUEST to the coordinator,
+ * one OP_RESPONSE back. Signatures are verified again here (against the
+ * key's public key, with recovery) before they are printed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <secp256k1.h>
+#include <sodium.h>
+
+#include "cli/tssctl/tssctl.h"
+#include "config/operator.h"
+#include "daemon/client.h"
+#include "eth/address.h"
+#include "eth/eip191.h"
+#include "eth/keccak.h"
+#include "eth/sig.h"
+#include "tls/context.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "wire/msg.h"
+
+static tss_result parse_ids(const char *s, uint16_t *ids, uint16_t *count, const char *what) {
+    *count = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        TSS_ENSURE(end != p && v >= 1 && v <= TSS_WIRE_MAX_PARTIES, TSS_E_USAGE,
+                   "%s: '%s' is not a list of party ids 1..32", what, s);
+        TSS_ENSURE(*count < TSS_WIRE_MAX_PARTIES, TSS_E_USAGE, "%s: too many ids", what);
+        ids[(*count)++] = (uint16_t)v;
+        p = end;
+        if (*p == ',') p++;
+        else TSS_ENSURE(*p == '\0', TSS_E_USAGE, "%s: '%s' is not a list of party ids", what, s);
+    }
+    TSS_ENSURE(*count > 0, TSS_E_USAGE, "%s: empty list", what);
+    for (size_t i = 0; i < *count; i++) /* sort ascending, refuse duplicates */
+        for (size_t j = i + 1; j < *count; j++) {
+            TSS_ENSURE(ids[i] != ids[j], TSS_E_USAGE, "%s: party %u listed twice", what, ids[i]);
+            if (ids[j] < ids[i]) {
+                uint16_t t = ids[i];
+                ids[i] = ids[j];
+                ids[j] = t;
+            }
+        }
+    return TSS_OK_RESULT;
+}
+
+static tss_result exchange(const tss_operator_config *cfg, const tss_wire_op_request *rq,
+                           tss_wire_op_response *resp) {
+    tss_tls_ctx *ctx = NULL;
+    tss_client *cl = NULL;
+    tss_result r = tssctl_operator_ctx(cfg, &ctx);
+    if (tss_is_ok(r))
+        r = tss_client_connect(ctx, cfg->coordinator.address, cfg->coordinator.address_count,
+                               (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, &cl);
+    tss_writer w;
+    tss_writer_init(&w, 8192);
+    if (tss_is_ok(r)) r = tss_wire_op_request_encode(&w, rq);
+    if (tss_is_ok(r))
+        r = tss_client_send(cl, TSS_WIRE_OP_REQUEST, w.data, w.len, (int)cfg->timeouts.request);
+    tss_writer_free(&w);
+    tss_wire_frame f;
+    if (tss_is_ok(r)) r = tss_client_recv(cl, &f, (int)cfg->timeouts.request);
+    if (tss_is_ok(r) && f.type == TSS_WIRE_ERROR) {
+        tss_wire_error e;
+        if (tss_is_ok(tss_wire_error_decode(&e, f.payload, f.len)))
+            r = tss_fail(TSS_E_PROTOCOL, "coordinator refused: %s (%s)", e.text,
+                         tss_wire_error_code_name(e.code) ? tss_wire_error_code_name(e.code) : "?");
+        else
+            r = tss_fail(TSS_E_PROTOCOL, "coordinator sent a malformed ERROR");
+    } else if (tss_is_ok(r) && f.type != TSS_WIRE_OP_RESPONSE) {
+        r = tss_fail(TSS_E_PROTOCOL, "coordinator answered %s instead of OP_RESPONSE",
+                     tss_wire_type_name(f.type));
+    }
+    if (tss_is_ok(r)) r = tss_wire_op_response_decode(resp, f.payload, f.len);
+    if (tss_is_ok(r) && (resp->request_id != rq->request_id || resp->command != rq->command)) {
+        tss_wire_op_response_free(resp);
+        r = tss_fail(TSS_E_PROTOCOL, "coordinator answered another request");
+    }
+    tss_client_free(cl);
+    tss_tls_ctx_free(ctx);
+    return r;
+}
+
+/* Uncompressed key hex and EIP-55 address of a compressed key. */
+static tss_result key_views(const uint8_t pk[TSS_WIRE_POINT_LEN], uint8_t unc[65],
+                            char unc_hex[131], char addr_s[TSS_ETH_ADDRESS_STR_SIZE]) {
+    secp256k1_pubkey p;
+    size_t len = 65;
+    TSS_ENSURE(secp256k1_ec_pubkey_parse(secp256k1_context_static, &p, pk, TSS_WIRE_POINT_LEN),
+               TSS_E_PROTOCOL, "coordinator sent an invalid public key");
+    (void)secp256k1_ec_pubkey_serialize(secp256k1_context_static, unc, &len, &p,
+                                        SECP256K1_EC_UNCOMPRESSED);
+    tss_hex_encode(unc_hex, unc, 65);
+    uint8_t addr[TSS_ETH_ADDRESS_LEN];
+    TSS_GUARD(tss_eth_address_from_pubkey(addr, unc, 65));
+    return tss_eth_address_to_string(addr_s, addr);
+}
+
+static void print_ids_json(const uint16_t *ids, size_t n) {
+    printf("[");
+    for (size_t i = 0; i < n; i++) printf("%s%u", i ? "," : "", ids[i]);
+    printf("]");
+}
+
+static void print_ids_text(const uint16_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) printf("%s%u", i ? "," : "", ids[i]);
+}
+
+static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, const char *sid_hex) {
+    uint8_t unc[65];
+    char unc_hex[131], addr[TSS_ETH_ADDRESS_STR_SIZE], cmp[67];
+    TSS_GUARD(key_views(k->public_key, unc, unc_hex, addr));
+    tss_hex_encode(cmp, k->public_key, TSS_WIRE_POINT_LEN);
+    if (json) {
+        printf("{\"keyId\":");
+        tssctl_json_str(stdout, k->key_id);
+        printf(",\"threshold\":%u,\"totalParties\":%u,\"parties\":", k->threshold, k->count);
+        print_ids_json(k->parties, k->count);
+        printf(",\"publicKey\":\"%s\",\"publicKeyCompressed\":\"%s\",\"address\":\"%s\","
+               "\"presignatures\":%u,\"createdMs\":%llu",
+               unc_hex, cmp, addr, k->presignatures, (unsigned long long)k->created_ms);
+        if (sid_hex) printf(",\"session\":\"%s\"", sid_hex);
+        printf("}%s", last ? "" : ",");
+    } else {
+        printf("key %s: %u-of-%u, parties ", k->key_id, k->threshold, k->count);
+        print_ids_text(k->parties, k->count);
+        printf(", %u presignature(s)\n  public key: %s\n  address:    %s\n", k->presignatures,
+               unc_hex, addr);
+    }
+    return TSS_OK_RESULT;
+}
+
+static tss_result print_signature(const tss_wire_op_response *resp, bool json, const char *sid_hex,
+                                  const char *message, const char *hash) {
+    TSS_ENSURE(resp->key_count == 1, TSS_E_PROTOCOL, "sign response without the key");
+    const tss_wire_key_info *k = &resp->keys[0];
+    tss_eth_sig sig;
+    memcpy(sig.r, resp->r, 32);
+    memcpy(sig.s, resp->s, 32);
+    sig.recid = resp->recid;
+    /* Verify again here: low-s, valid under X, and v recovers X. */
+    tss_result r = tss_eth_sig_verify(resp->digest, &sig, k->public_key, TSS_WIRE_POINT_LEN);
+    TSS_ENSURE(tss_is_ok(r), TSS_E_PROTOCOL,
+               "the coordinator's signature does not verify against key %s: %s", k->key_id,
+               tss_error_detail());
+    uint8_t rsv[TSS_ETH_SIG_RSV_LEN], der[TSS_ETH_SIG_DER_MAX], unc[65];
+    size_t der_len;
+    TSS_GUARD(tss_eth_sig_to_rsv(&sig, rsv));
+    TSS_GUARD(tss_eth_sig_to_der(&sig, der, &der_len));
+    char rh[65], sh[65], dh[65], rsvh[131], derh[145], unc_hex[131], addr[TSS_ETH_ADDRESS_STR_SIZE];
+    TSS_GUARD(key_views(k->public_key, unc, unc_hex, addr));
+    tss_hex_encode(rh, sig.r, 32);
+    tss_hex_encode(sh, sig.s, 32);
+    tss_hex_encode(dh, resp->digest, 32);
+    tss_hex_encode(rsvh, rsv, sizeof rsv);
+    tss_hex_encode(derh, der, der_len);
+    if (json) {
+        printf("{\"keyId\":");
+        tssctl_json_str(stdout, k->key_id);
+        if (message) {
+            printf(",\"message\":");
+            tssctl_json_str(stdout, message);
+            printf(",\"digestAlgorithm\":\"%s\"", hash);
+        }
+        printf(",\"digest\":\"%s\",\"r\":\"%s\",\"s\":\"%s\",\"v\":%u,\"der\":\"%s\","
+               "\"ethereum\":\"%s\",\"signers\":",
+               dh, rh, sh, resp->recid, derh, rsvh);
+        print_ids_json(resp->signers, resp->signer_count);
+        printf(",\"publicKey\":\"%s\",\"address\":\"%s\",\"verified\":true,\"session\":\"%s\"}\n",
+               unc_hex, addr, sid_hex);
+    } else {
+        printf("key:       %s (%s)\ndigest:    %s\nr:         %s\ns:         %s\nv:         %u\n"
+               "der:       %s\nethereum:  0x%s\nsigners:   ",
+               k->key_id, addr, dh, rh, sh, resp->recid, derh, rsvh);
+        print_ids_text(resp->signers, resp->signer_count);
+        printf("\nverified:  yes (by the coordinator and by tssctl)\n");
+    }
+    return TSS_OK_RESULT;
+}
+
+int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
+    tss_wire_op_request rq;
+    memset(&rq, 0, sizeof rq);
+    bool json = false, have_digest = false;
+    const char *message = NULL, *hash = "sha256", *key_id = NULL;
+    long threshold = 0, count = 0;
+    tss_result r = TSS_OK_RESULT;
+    rq.command = strcmp(cmd, "keygen") == 0   ? TSS_WIRE_OP_KEYGEN
+                 : strcmp(cmd, "sign") == 0   ? TSS_WIRE_OP_SIGN
+                 : strcmp(cmd, "presign") == 0 ? TSS_WIRE_OP_PRESIGN
+                                               : TSS_WIRE_OP_KEYS;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0) { json = true; continue; }
+        if (!v) return tssctl_usage_error("%s: '%s' needs a value or is unknown", cmd, a);
+        i++;
+        if (strcmp(a, "--key-id") == 0) key_id = v;
+        else if (strcmp(a, "--threshold") == 0 && rq.command == TSS_WIRE_OP_KEYGEN)
+            threshold = strtol(v, NULL, 10);
+        else if ((strcmp(a, "--parties") == 0 && rq.command == TSS_WIRE_OP_KEYGEN) ||
+                 (strcmp(a, "--signers") == 0 &&
+                  (rq.command == TSS_WIRE_OP_SIGN || rq.command == TSS_WIRE_OP_PRESIGN))) {
+            r = parse_ids(v, rq.parties, &rq.count, a);
+            if (!tss_is_ok(r)) return tssctl_usage_error("%s", tss_error_detail());
+        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN) {
+            const char *h = strncmp(v, "0x", 2) == 0 ? v + 2 : v;
+            if (strlen(h) != 64 || !tss_is_ok(tss_hex_decode(rq.digest, 32, h, "--digest")))
+                return tssctl_usage_error("--digest needs 64 hex digits");
+            have_digest = true;
+        } else if (strcmp(a, "--message") == 0 && rq.command == TSS_WIRE_OP_SIGN) message = v;
+        else if (strcmp(a, "--hash") == 0 && rq.command == TSS_WIRE_OP_SIGN) hash = v;
+        else if (strcmp(a, "--count") == 0 && rq.command == TSS_WIRE_OP_PRESIGN)
+            count = strtol(v, NULL, 10);
+        else return tssctl_usage_error("%s: unknown option '%s'", cmd, a);
+    }
+    if (rq.command != TSS_WIRE_OP_KEYS && !key_id) return tssctl_usage_error("%s needs --key-id", cmd);
+    if (key_id) {
+        if (strlen(key_id) > TSS_WIRE_MAX_KEY_ID) return tssctl_usage_error("--key-id too long");
+        snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
+    }
+    if (rq.command == TSS_WIRE_OP_KEYGEN) {
+        if (threshold < 2 || threshold > TSS_WIRE_MAX_PARTIES)
+            return tssctl_usage_error("keygen needs --threshold T (2..32)");
+        rq.threshold = (uint16_t)threshold;
+    }
+    if (rq.command == TSS_WIRE_OP_PRESIGN) {
+        if (count < 1 || count > TSS_WIRE_MAX_PRESIGN_COUNT)
+            return tssctl_usage_error("presign needs --count K (1..%u)", TSS_WIRE_MAX_PRESIGN_COUNT);
+        rq.presign_count = (uint16_t)count;
+    }
+    if (rq.command == TSS_WIRE_OP_SIGN) {
+        if (have_digest == (message != NULL))
+            return tssctl_usage_error("sign needs exactly one of --digest and --message");
+        if (message) {
+            size_t ml = strlen(message);
+            if (strcmp(hash, "sha256") == 0)
+                crypto_hash_sha256(rq.digest, (const uint8_t *)message, ml);
+            else if (strcmp(hash, "keccak256") == 0) r = tss_keccak256(rq.digest, message, ml);
+            else if (strcmp(hash, "eip191") == 0)
+                r = tss_eip191_digest(rq.digest, (const uint8_t *)message, ml);
+            else return tssctl_usage_error("--hash must be sha256, keccak256 or eip191");
+            if (!tss_is_ok(r)) return tssctl_fail(r);
+        }
+    }
+    randombytes_buf(&rq.request_id, sizeof rq.request_id);
+    tss_log_set_level(getenv("TSSCTL_DEBUG") ? LOG_DEBUG : LOG_CRIT);
+    tss_operator_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    r = tss_config_operator_load_file(&cfg, config);
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    r = exchange(&cfg, &rq, &resp);
+    tss_config_operator_free(&cfg);
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    char sid_hex[33];
+    tss_hex_encode(sid_hex, resp.session_id, sizeof resp.session_id);
+    int code = 0;
+    if (resp.status != 0) {
+        const char *name = tss_wire_error_code_name(resp.status);
+        if (json) {
+            printf("{\"error\":");
+            tssctl_json_str(stdout, resp.text);
+            printf(",\"code\":\"%s\",\"culprit\":", name ? name : "?");
+            if (resp.culprit) printf("%u", resp.culprit);
+            else printf("null");
+            printf(",\"session\":\"%s\"}\n", sid_hex);
+        }
+        fprintf(stderr, PROG ": %s failed: %s%s", cmd, resp.text, resp.culprit ? "" : "\n");
+        if (resp.culprit) fprintf(stderr, " (culprit: party %u)\n", resp.culprit);
+        code = 76;
+    } else if (rq.command == TSS_WIRE_OP_SIGN) {
+        r = print_signature(&resp, json, sid_hex, message, hash);
+    } else if (rq.command == TSS_WIRE_OP_PRESIGN) {
+        if (json) printf("{\"keyId\":\"%s\",\"presigned\":%u}\n", rq.key_id, resp.presigned);
+        else printf("%u presignature(s) made for key %s\n", resp.presigned, rq.key_id);
+    } else {
+        if (json && rq.command == TSS_WIRE_OP_KEYS) printf("{\"keys\":[");
+        for (size_t i = 0; tss_is_ok(r) && i < resp.key_count; i++)
+            r = print_key(&resp.keys[i], json, i + 1 == resp.key_count,
+                          rq.command == TSS_WIRE_OP_KEYGEN ? sid_hex : NULL);
+        if (json && rq.command == TSS_WIRE_OP_KEYS) printf("]}");
+        if (json) printf("\n");
+        if (!json && resp.key_count == 0) printf("no keys\n");
+    }
+    tss_wire_op_response_free(&resp);
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    fflush(stdout);
+    return code;
+}

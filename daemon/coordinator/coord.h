@@ -1,0 +1,102 @@
+/* tss-coordinator internals shared by main.c (connections, status, signals)
+ * and session.c / registry.c (keygen, signing and presigning sessions, the
+ * key registry and the audit log). */
+#ifndef TSS_DAEMON_COORDINATOR_COORD_H
+#define TSS_DAEMON_COORDINATOR_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/coordinator.h"
+#include "daemon/conn.h"
+#include "daemon/loop.h"
+#include "daemon/net.h"
+#include "tls/certinfo.h"
+#include "tls/context.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
+
+typedef struct csession csession;
+typedef struct request request;
+typedef struct key_entry key_entry;
+
+typedef struct coord coord;
+
+/* One TLS connection (party or operator). */
+typedef struct peer {
+    coord *co;
+    tss_dconn *conn;
+    struct peer *prev, *next;
+    tss_tls_role role;
+    unsigned party_id;
+    bool hello; /* a party that has said HELLO */
+} peer;
+
+/* What the coordinator knows about one configured party. */
+typedef struct {
+    bool configured;
+    peer *conn; /* the connection that said HELLO, or NULL */
+    bool known; /* hello/cert hold the last HELLO seen */
+    tss_wire_hello hello;
+    tss_tls_cert_info cert;
+    int64_t since_ms, last_heartbeat_ms; /* wall clock */
+    char address[TSS_WIRE_MAX_ADDRESS_LEN + 1];
+} party_slot;
+
+typedef struct {
+    int fd;
+    tss_watch watch;
+    coord *co;
+} listener;
+
+struct coord {
+    tss_coordinator_config cfg;
+    tss_loop *loop;
+    tss_tls_ctx *tls;
+    tss_tls_paths paths;
+    listener listeners[TSS_NET_MAX_LISTEN * TSS_CONFIG_MAX_LISTEN];
+    size_t n_listen;
+    peer *peers;
+    size_t n_conns;
+    party_slot parties[TSS_WIRE_MAX_PARTIES + 1];
+    tss_dconn_limits lim;
+    int64_t started_ms;
+    bool stopping;
+    tss_timer stop_timer;
+    /* sessions (session.c), registry (registry.c) */
+    csession *sessions;
+    size_t n_sessions;
+    request *requests;
+    key_entry *keys;
+    unsigned rotate; /* where the next automatic quorum starts */
+    int audit_fd;
+};
+
+
+/* Frames from a party that said HELLO: PROTOCOL_MSG, SESSION_RESULT, SESSION_ABORT. */
+void coord_party_frame(peer *p, const tss_wire_frame *f);
+/* An OP_REQUEST from an operator. */
+void coord_operator_request(peer *p, const tss_wire_frame *f);
+/* A party's connection closed: its sessions fail naming it. */
+void coord_party_gone(coord *co, unsigned party_id);
+/* An operator's connection closed: its pending requests lose their reply. */
+void coord_operator_gone(coord *co, peer *p);
+void coord_sessions_free(coord *co);
+
+/* registry.c: keys/<key-id>.json in the state directory, and audit.log. */
+TSS_MUST_CHECK tss_result coord_registry_load(coord *co);
+TSS_MUST_CHECK tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
+                                             const uint8_t identities[][32],
+                                             const uint8_t session_id[16]);
+key_entry *coord_registry_find(coord *co, const char *key_id);
+void coord_registry_free(coord *co);
+void coord_audit(coord *co, const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+struct key_entry {
+    key_entry *next;
+    tss_wire_key_info info;
+    uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32]; /* by party id, pinned at keygen */
+};
+
+#endif

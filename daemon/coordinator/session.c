@@ -1,0 +1,758 @@
+/* Coordinator sessions: operator requests (OP_REQUEST) become keygen, signing
+ * and presigning sessions among party daemons, whose protocol messages the
+ * coordinator relays without being able to read the private ones
+ * (wire/secure.h). See docs/PROTOCOL.md "Sessions".
+ *
+ *  - Every session has a fresh random 16-byte id and a round timer
+ *    (timeouts.round) re-armed on each message relayed; when it fires the
+ *    parties that have progressed least are named. A party that disconnects,
+ *    or that reports SESSION_ABORT (naming a culprit), ends the session; the
+ *    others get SESSION_ABORT(cancelled).
+ *  - Keygen: committed to the registry only when every party reported
+ *    SESSION_RESULT with the same public key.
+ *  - Signing: the final 0x61 broadcasts are not relayed but collected; each
+ *    is verified against the signer's identity pinned at keygen
+ *    (tss_secure_verify_signed), then tss_sign_assemble verifies the
+ *    signature against X before anything is returned. When the coordinator
+ *    chose the quorum and N > t, one failure is retried with another quorum
+ *    that excludes the culprit.
+ *  - Every request ends with one audit-log line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "daemon/coordinator/coord.h"
+#include "mpc/point.h"
+#include "mpc/sign.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "wire/secure.h"
+
+#define MAX_ATTEMPTS 2
+#define PROGRESS_DONE 0xff
+
+struct request {
+    request *next;
+    coord *co;
+    peer *op; /* NULL once the operator has gone */
+    char op_name[80];
+    tss_wire_op_request rq;
+    key_entry *key;
+    int attempts;
+    uint32_t excluded; /* bit id: not to be chosen again */
+    uint16_t presign_ok;
+    csession *active;
+    int64_t started;
+    bool finished;
+};
+
+struct csession {
+    csession *next;
+    coord *co;
+    request *req;
+    uint8_t sid[TSS_WIRE_SESSION_ID_LEN];
+    char sid_hex[2 * TSS_WIRE_SESSION_ID_LEN + 1];
+    uint8_t kind;
+    uint16_t threshold, count;
+    uint16_t parties[TSS_WIRE_MAX_PARTIES];
+    uint8_t progress[TSS_WIRE_MAX_PARTIES + 1];
+    tss_secure_peer peers[TSS_WIRE_MAX_PARTIES];
+    uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32];
+    uint8_t digest[TSS_WIRE_DIGEST_LEN];
+    uint8_t X[TSS_WIRE_POINT_LEN];
+    bool have_X;
+    tss_sign_partial partials[TSS_WIRE_MAX_PARTIES];
+    size_t n_partials;
+    uint8_t presign_id[TSS_WIRE_PRESIGN_ID_LEN];
+    bool have_presign_id;
+    tss_timer timer;
+    int64_t started;
+    bool done;
+};
+
+static bool in_set(const uint16_t *ids, uint16_t count, unsigned id) {
+    for (size_t i = 0; i < count; i++)
+        if (ids[i] == id) return true;
+    return false;
+}
+
+static bool party_online(coord *co, unsigned id) {
+    return id >= 1 && id <= TSS_WIRE_MAX_PARTIES && co->parties[id].conn &&
+           co->parties[id].conn->hello && tss_dconn_is_open(co->parties[id].conn->conn);
+}
+
+static void list_ids(char *out, size_t cap, const uint16_t *ids, size_t n) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o + 8 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%u", i ? "," : "", ids[i]);
+}
+
+/* ---- replies ------------------------------------------------------------------------- */
+
+static void json_safe(char *out, size_t cap, const char *in) {
+    size_t j = 0;
+    for (size_t i = 0; in[i] && j + 1 < cap; i++)
+        out[j++] = (in[i] == '"' || in[i] == '\\' || (unsigned char)in[i] < 0x20) ? '\'' : in[i];
+    out[j] = '\0';
+}
+
+static void request_free(request *rq) {
+    coord *co = rq->co;
+    for (request **pp = &co->requests; *pp; pp = &(*pp)->next)
+        if (*pp == rq) {
+            *pp = rq->next;
+            break;
+        }
+    free(rq);
+}
+
+/* Send the response (if the operator is still there), audit, free. */
+static void request_finish(request *rq, tss_wire_op_response *resp) {
+    coord *co = rq->co;
+    rq->finished = true;
+    resp->request_id = rq->rq.request_id;
+    resp->command = rq->rq.command;
+    char digest[65] = "", signers[160] = "", detail[TSS_WIRE_MAX_ERROR_TEXT + 1], sid[33];
+    if (rq->rq.command == TSS_WIRE_OP_SIGN) tss_hex_encode(digest, rq->rq.digest, 32);
+    if (resp->has_signature) list_ids(signers, sizeof signers, resp->signers, resp->signer_count);
+    tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
+    json_safe(detail, sizeof detail, resp->text);
+    coord_audit(co, rq->op_name,
+                "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
+                "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
+                "\"attempts\":%d,\"duration_ms\":%lld",
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
+                resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
+                (long long)(tss_now_ms() - rq->started));
+    if (rq->op && tss_dconn_is_open(rq->op->conn)) {
+        tss_writer w;
+        tss_writer_init(&w, co->lim.max_frame);
+        tss_result r = tss_wire_op_response_encode(&w, resp);
+        if (tss_is_ok(r)) r = tss_dconn_send(rq->op->conn, TSS_WIRE_OP_RESPONSE, w.data, w.len);
+        if (!tss_is_ok(r)) tss_log(LOG_WARNING, "cannot answer operator=%s: %s", rq->op_name,
+                                   tss_error_detail());
+        tss_writer_free(&w);
+    }
+    request_free(rq);
+}
+
+static void request_error(request *rq, uint16_t code, uint16_t culprit,
+                          const uint8_t *sid, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void request_error(request *rq, uint16_t code, uint16_t culprit, const uint8_t *sid,
+                          const char *fmt, ...) {
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.status = code;
+    resp.culprit = culprit;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(resp.text, sizeof resp.text, fmt, ap);
+    va_end(ap);
+    for (char *c = resp.text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+    if (sid) memcpy(resp.session_id, sid, sizeof resp.session_id);
+    tss_log(LOG_WARNING, "request %s key=%s from operator=%s failed: %s",
+            tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->op_name, resp.text);
+    request_finish(rq, &resp);
+}
+
+/* ---- sessions -------------------------------------------------------------------------- */
+
+static void session_unlink(csession *s) {
+    coord *co = s->co;
+    for (csession **pp = &co->sessions; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            co->n_sessions--;
+            break;
+        }
+    tss_timer_disarm(co->loop, &s->timer);
+}
+
+static void session_free_deferred(void *arg) { free(arg); }
+
+static void session_end(csession *s) {
+    s->done = true;
+    session_unlink(s);
+    if (s->req && s->req->active == s) s->req->active = NULL;
+    if (!tss_is_ok(tss_loop_defer(s->co->loop, session_free_deferred, s))) free(s);
+}
+
+static void send_to_party(coord *co, unsigned id, tss_wire_type type, const uint8_t *p, size_t n) {
+    if (!party_online(co, id)) return;
+    if (!tss_is_ok(tss_dconn_send(co->parties[id].conn->conn, type, p, n)))
+        tss_log(LOG_WARNING, "party=%u: cannot send %s: %s", id, tss_wire_type_name(type),
+                tss_error_detail());
+}
+
+static void request_next(request *rq);
+static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parties, uint16_t count);
+
+/* The session failed; tell the other parties, then retry or answer. */
+static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned reporter,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned reporter,
+                         const char *fmt, ...) {
+    if (s->done) return;
+    coord *co = s->co;
+    char text[TSS_WIRE_MAX_ERROR_TEXT + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    for (char *c = text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+    tss_log(LOG_WARNING, "session=%s kind=%s key=%s failed (%s, culprit party=%u): %s", s->sid_hex,
+            tss_wire_kind_name(s->kind), s->req ? s->req->rq.key_id : "?",
+            tss_wire_abort_reason_name(reason), culprit, text);
+    tss_wire_session_abort a;
+    memset(&a, 0, sizeof a);
+    memcpy(a.session_id, s->sid, sizeof a.session_id);
+    a.reason = TSS_WIRE_ABORT_CANCELLED;
+    a.culprit = culprit;
+    snprintf(a.text, sizeof a.text, "%s", text);
+    tss_writer w;
+    tss_writer_init(&w, 1024);
+    if (tss_is_ok(tss_wire_session_abort_encode(&w, &a)))
+        for (size_t i = 0; i < s->count; i++)
+            if (s->parties[i] != reporter && s->progress[s->parties[i]] != PROGRESS_DONE)
+                send_to_party(co, s->parties[i], TSS_WIRE_SESSION_ABORT, w.data, w.len);
+    tss_writer_free(&w);
+    request *rq = s->req;
+    uint8_t sid[TSS_WIRE_SESSION_ID_LEN];
+    memcpy(sid, s->sid, sizeof sid);
+    uint8_t kind = s->kind;
+    session_end(s);
+    if (!rq) return;
+    /* Retry once with another quorum when the coordinator chose it. */
+    if ((kind == TSS_WIRE_KIND_SIGN || kind == TSS_WIRE_KIND_PRESIGN) && rq->rq.count == 0 &&
+        rq->attempts < MAX_ATTEMPTS && culprit) {
+        rq->excluded |= 1u << culprit;
+        tss_log(LOG_NOTICE, "request %s key=%s: retrying without party %u",
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, culprit);
+        request_next(rq);
+        return;
+    }
+    if (kind == TSS_WIRE_KIND_PRESIGN && rq->presign_ok) {
+        tss_wire_op_response resp;
+        memset(&resp, 0, sizeof resp);
+        resp.presigned = rq->presign_ok;
+        memcpy(resp.session_id, sid, sizeof sid);
+        snprintf(resp.text, sizeof resp.text, "stopped after %u: %.200s", rq->presign_ok, text);
+        request_finish(rq, &resp);
+        return;
+    }
+    uint16_t code = reason == TSS_WIRE_ABORT_TIMEOUT ? TSS_WIRE_ERR_LIMIT : TSS_WIRE_ERR_PROTOCOL;
+    request_error(rq, code, culprit, sid, "%s session failed: %s", tss_wire_kind_name(kind), text);
+}
+
+static void on_session_timer(void *arg) {
+    csession *s = arg;
+    uint8_t min = PROGRESS_DONE;
+    for (size_t i = 0; i < s->count; i++)
+        if (s->progress[s->parties[i]] < min) min = s->progress[s->parties[i]];
+    uint16_t late[TSS_WIRE_MAX_PARTIES] = {0};
+    uint16_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        if (s->progress[s->parties[i]] == min) late[n++] = s->parties[i];
+    char list[160];
+    list_ids(list, sizeof list, late, n);
+    session_fail(s, TSS_WIRE_ABORT_TIMEOUT, n ? late[0] : 0, 0,
+                 "party %s timed out: no message for round %u within %llums", list,
+                 (unsigned)min + 1, (unsigned long long)s->co->cfg.timeouts.round);
+}
+
+static void touch(csession *s) {
+    if (!tss_is_ok(tss_timer_arm(s->co->loop, &s->timer,
+                                 tss_now_ms() + (int64_t)s->co->cfg.timeouts.round)))
+        session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot arm the round timer");
+}
+
+static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parties,
+                                uint16_t count) {
+    coord *co = rq->co;
+    TSS_ENSURE(co->n_sessions < (size_t)co->cfg.limits.max_sessions, TSS_E_TOO_LARGE,
+               "coordinator at limits.max_sessions (%lld)", (long long)co->cfg.limits.max_sessions);
+    for (size_t i = 0; i < count; i++)
+        TSS_ENSURE(party_online(co, parties[i]), TSS_E_NOT_FOUND, "party %u is not connected",
+                   parties[i]);
+    csession *s = calloc(1, sizeof *s);
+    TSS_ENSURE(s != NULL, TSS_E_NOMEM, "no memory for a session");
+    s->co = co;
+    s->req = rq;
+    s->kind = kind;
+    s->count = count;
+    memcpy(s->parties, parties, count * sizeof parties[0]);
+    s->threshold = kind == TSS_WIRE_KIND_KEYGEN ? rq->rq.threshold : rq->key->info.threshold;
+    randombytes_buf(s->sid, sizeof s->sid);
+    tss_hex_encode(s->sid_hex, s->sid, sizeof s->sid);
+    memcpy(s->digest, rq->rq.digest, sizeof s->digest);
+    for (size_t i = 0; i < count; i++) {
+        unsigned id = parties[i];
+        const uint8_t *ident = kind == TSS_WIRE_KIND_KEYGEN ? co->parties[id].hello.identity_key
+                                                            : rq->key->identities[id];
+        memcpy(s->identities[id], ident, 32);
+        s->peers[i].id = (uint16_t)id;
+        memcpy(s->peers[i].identity, ident, 32);
+    }
+    s->started = tss_now_ms();
+    tss_timer_init(&s->timer, on_session_timer, s);
+    tss_wire_session_start st;
+    memset(&st, 0, sizeof st);
+    memcpy(st.session_id, s->sid, sizeof st.session_id);
+    st.kind = kind;
+    snprintf(st.key_id, sizeof st.key_id, "%s", rq->rq.key_id);
+    st.threshold = s->threshold;
+    st.count = count;
+    memcpy(st.parties, parties, count * sizeof parties[0]);
+    st.round_timeout_ms = (uint32_t)co->cfg.timeouts.round;
+    if (kind == TSS_WIRE_KIND_SIGN) memcpy(st.digest, rq->rq.digest, sizeof st.digest);
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    tss_result r = tss_wire_session_start_encode(&w, &st);
+    if (!tss_is_ok(r)) {
+        tss_writer_free(&w);
+        free(s);
+        return r;
+    }
+    s->next = co->sessions;
+    co->sessions = s;
+    co->n_sessions++;
+    rq->active = s;
+    rq->attempts++;
+    char list[160];
+    list_ids(list, sizeof list, parties, count);
+    tss_log(LOG_INFO, "session=%s kind=%s key=%s parties=%s threshold=%u operator=%s: starting",
+            s->sid_hex, tss_wire_kind_name(kind), rq->rq.key_id, list, s->threshold, rq->op_name);
+    for (size_t i = 0; i < count; i++) send_to_party(co, parties[i], TSS_WIRE_SESSION_START, w.data, w.len);
+    tss_writer_free(&w);
+    touch(s);
+    return TSS_OK_RESULT;
+}
+
+/* Pick t online parties of the key, not excluded, starting at a rotating offset. */
+static bool choose_quorum(request *rq, uint16_t *out) {
+    coord *co = rq->co;
+    const tss_wire_key_info *k = &rq->key->info;
+    uint16_t cand[TSS_WIRE_MAX_PARTIES];
+    size_t nc = 0;
+    for (size_t i = 0; i < k->count; i++) {
+        unsigned id = k->parties[(i + co->rotate) % k->count];
+        if (party_online(co, id) && !(rq->excluded & (1u << id))) cand[nc++] = (uint16_t)id;
+    }
+    co->rotate++;
+    if (nc < k->threshold) return false;
+    /* ascending order */
+    for (size_t i = 0; i < k->threshold; i++)
+        for (size_t j = i + 1; j < k->threshold; j++)
+            if (cand[j] < cand[i]) {
+                uint16_t t = cand[i];
+                cand[i] = cand[j];
+                cand[j] = t;
+            }
+    memcpy(out, cand, k->threshold * sizeof out[0]);
+    return true;
+}
+
+/* Start the (next) session of a request. */
+static void request_next(request *rq) {
+    uint16_t ids[TSS_WIRE_MAX_PARTIES];
+    uint16_t count = rq->rq.count;
+    uint8_t kind = rq->rq.command == TSS_WIRE_OP_KEYGEN ? TSS_WIRE_KIND_KEYGEN
+                   : rq->rq.command == TSS_WIRE_OP_SIGN ? TSS_WIRE_KIND_SIGN
+                                                        : TSS_WIRE_KIND_PRESIGN;
+    if (count) {
+        memcpy(ids, rq->rq.parties, count * sizeof ids[0]);
+    } else if (kind == TSS_WIRE_KIND_KEYGEN) {
+        for (unsigned id = 1; id <= TSS_WIRE_MAX_PARTIES; id++)
+            if (rq->co->parties[id].configured) ids[count++] = (uint16_t)id;
+    } else {
+        if (!choose_quorum(rq, ids)) {
+            char ex[160] = "";
+            if (rq->excluded) {
+                uint16_t e[32];
+                uint16_t n = 0;
+                for (unsigned id = 1; id <= 32; id++)
+                    if (rq->excluded & (1u << id)) e[n++] = (uint16_t)id;
+                list_ids(ex, sizeof ex, e, n);
+            }
+            request_error(rq, TSS_WIRE_ERR_LIMIT, 0, NULL,
+                          "fewer than %u parties of key %s are connected%s%s",
+                          rq->key->info.threshold, rq->key->info.key_id, ex[0] ? " excluding " : "",
+                          ex);
+            return;
+        }
+        count = rq->key->info.threshold;
+    }
+    tss_result r = start_session(rq, kind, ids, count);
+    if (!tss_is_ok(r))
+        request_error(rq, r.err == TSS_E_TOO_LARGE ? TSS_WIRE_ERR_LIMIT : TSS_WIRE_ERR_PROTOCOL, 0,
+                      NULL, "%s", tss_error_detail());
+}
+
+/* ---- completion ------------------------------------------------------------------------- */
+
+static void keygen_done(csession *s) {
+    request *rq = s->req;
+    coord *co = s->co;
+    tss_wire_key_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.key_id, sizeof info.key_id, "%s", rq->rq.key_id);
+    info.threshold = s->threshold;
+    info.count = s->count;
+    memcpy(info.parties, s->parties, s->count * sizeof s->parties[0]);
+    memcpy(info.public_key, s->X, sizeof info.public_key);
+    info.created_ms = (uint64_t)tss_wall_ms();
+    uint8_t sid[16];
+    memcpy(sid, s->sid, sizeof sid);
+    tss_log(LOG_INFO, "session=%s keygen key=%s done in %lldms", s->sid_hex, info.key_id,
+            (long long)(tss_now_ms() - s->started));
+    tss_result r = coord_registry_add(co, &info, (const uint8_t(*)[32])s->identities, sid);
+    session_end(s);
+    if (!tss_is_ok(r)) {
+        request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, sid, "cannot commit key %s: %s", info.key_id,
+                      tss_error_detail());
+        return;
+    }
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    memcpy(resp.session_id, sid, sizeof sid);
+    resp.key_count = 1;
+    resp.keys = &info;
+    request_finish(rq, &resp);
+}
+
+static void sign_done(csession *s) {
+    request *rq = s->req;
+    tss_point X;
+    tss_signature sig;
+    tss_result r = tss_pt_decode(&X, rq->key->info.public_key, "public key");
+    if (tss_is_ok(r)) r = tss_sign_assemble(s->partials, s->n_partials, &X, s->digest, &sig);
+    if (!tss_is_ok(r)) {
+        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, 0, 0, "assembly failed: %s",
+                     tss_error_detail());
+        return;
+    }
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    memcpy(resp.session_id, s->sid, sizeof resp.session_id);
+    resp.key_count = 1;
+    resp.keys = &rq->key->info;
+    resp.has_signature = 1;
+    memcpy(resp.r, sig.r, 32);
+    memcpy(resp.s, sig.s, 32);
+    resp.recid = sig.recid;
+    memcpy(resp.digest, s->digest, 32);
+    resp.signer_count = s->count;
+    memcpy(resp.signers, s->parties, s->count * sizeof s->parties[0]);
+    tss_log(LOG_INFO, "session=%s sign key=%s done in %lldms (verified)", s->sid_hex,
+            rq->rq.key_id, (long long)(tss_now_ms() - s->started));
+    session_end(s);
+    request_finish(rq, &resp);
+}
+
+static void presign_done(csession *s) {
+    request *rq = s->req;
+    rq->presign_ok++;
+    rq->key->info.presignatures++;
+    tss_log(LOG_INFO, "session=%s presign key=%s done in %lldms", s->sid_hex, rq->rq.key_id,
+            (long long)(tss_now_ms() - s->started));
+    uint8_t sid[16];
+    memcpy(sid, s->sid, sizeof sid);
+    session_end(s);
+    if (rq->presign_ok < rq->rq.presign_count) {
+        rq->attempts = 0;
+        request_next(rq);
+        return;
+    }
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    memcpy(resp.session_id, sid, sizeof sid);
+    resp.presigned = rq->presign_ok;
+    request_finish(rq, &resp);
+}
+
+/* ---- frames from parties ------------------------------------------------------------------ */
+
+static csession *find_session(coord *co, const uint8_t *sid) {
+    for (csession *s = co->sessions; s; s = s->next)
+        if (memcmp(s->sid, sid, TSS_WIRE_SESSION_ID_LEN) == 0) return s;
+    return NULL;
+}
+
+static void on_partial(csession *s, unsigned from, const tss_wire_protocol_msg *env) {
+    tss_secure_signed_view view;
+    tss_result r = tss_secure_verify_signed(s->sid, s->peers, s->count, env, &view);
+    if (tss_is_ok(r) && view.type != TSS_MSG_SIGN_FINAL_BCAST)
+        r = tss_fail(TSS_E_PROTOCOL, "unexpected message type 0x%02x", view.type);
+    for (size_t i = 0; tss_is_ok(r) && i < s->n_partials; i++)
+        if (s->partials[i].party == from)
+            r = tss_fail(TSS_E_PROTOCOL, "duplicate final message");
+    if (tss_is_ok(r))
+        r = tss_sign_partial_decode(&s->partials[s->n_partials], (uint16_t)from, view.data, view.len);
+    if (!tss_is_ok(r)) {
+        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, (uint16_t)from, 0,
+                     "party %u sent a bad final signing message: %s", from, tss_error_detail());
+        return;
+    }
+    s->n_partials++;
+    s->progress[from] = PROGRESS_DONE;
+    if (s->n_partials == s->count) sign_done(s);
+    else touch(s);
+}
+
+static void on_protocol_msg(peer *p, const tss_wire_frame *f) {
+    coord *co = p->co;
+    tss_wire_protocol_msg env;
+    tss_result r = tss_wire_protocol_msg_decode(&env, f->payload, f->len, TSS_SECURE_MAX_SEALED);
+    if (!tss_is_ok(r)) {
+        tss_dconn_fail(p->conn, TSS_WIRE_ERR_PROTOCOL, "malformed PROTOCOL_MSG");
+        return;
+    }
+    csession *s = find_session(co, env.session_id);
+    if (!s) {
+        tss_log(LOG_DEBUG, "party=%u: PROTOCOL_MSG for an unknown session dropped", p->party_id);
+        return;
+    }
+    unsigned from = p->party_id;
+    if (env.sender != from || !in_set(s->parties, s->count, from) ||
+        (env.receiver != TSS_WIRE_BROADCAST && !in_set(s->parties, s->count, env.receiver))) {
+        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, (uint16_t)from, 0,
+                     "party %u sent a PROTOCOL_MSG as %u to %u outside the session", from,
+                     env.sender, env.receiver);
+        return;
+    }
+    if ((s->kind == TSS_WIRE_KIND_SIGN || s->kind == TSS_WIRE_KIND_SIGN_PRESIG) &&
+        env.payload_len > 0 && env.payload[0] == TSS_MSG_SIGN_FINAL_BCAST) {
+        on_partial(s, from, &env);
+        return;
+    }
+    if (env.round > s->progress[from] && s->progress[from] != PROGRESS_DONE)
+        s->progress[from] = env.round;
+    if (env.receiver == TSS_WIRE_BROADCAST) {
+        for (size_t i = 0; i < s->count; i++)
+            if (s->parties[i] != from) send_to_party(co, s->parties[i], TSS_WIRE_PROTOCOL_MSG, f->payload, f->len);
+    } else {
+        send_to_party(co, env.receiver, TSS_WIRE_PROTOCOL_MSG, f->payload, f->len);
+    }
+    touch(s);
+}
+
+static void on_result(peer *p, const tss_wire_frame *f) {
+    tss_wire_session_result res;
+    if (!tss_is_ok(tss_wire_session_result_decode(&res, f->payload, f->len))) {
+        tss_dconn_fail(p->conn, TSS_WIRE_ERR_PROTOCOL, "malformed SESSION_RESULT");
+        return;
+    }
+    csession *s = find_session(p->co, res.session_id);
+    unsigned from = p->party_id;
+    if (!s || !in_set(s->parties, s->count, from)) return;
+    if (res.kind != s->kind) {
+        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, (uint16_t)from, 0,
+                     "party %u reported a %s result for a %s session", from,
+                     tss_wire_kind_name(res.kind), tss_wire_kind_name(s->kind));
+        return;
+    }
+    if (s->kind == TSS_WIRE_KIND_KEYGEN) {
+        if (s->have_X && memcmp(s->X, res.data, TSS_WIRE_POINT_LEN) != 0) {
+            session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, (uint16_t)from, 0,
+                         "party %u reported a different public key", from);
+            return;
+        }
+        memcpy(s->X, res.data, TSS_WIRE_POINT_LEN);
+        s->have_X = true;
+    } else if (s->kind == TSS_WIRE_KIND_PRESIGN) {
+        if (s->have_presign_id && memcmp(s->presign_id, res.data, 32) != 0) {
+            session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, (uint16_t)from, 0,
+                         "party %u reported a different presignature id", from);
+            return;
+        }
+        memcpy(s->presign_id, res.data, 32);
+        s->have_presign_id = true;
+    } else {
+        return; /* signing: the final broadcast is the result */
+    }
+    s->progress[from] = PROGRESS_DONE;
+    for (size_t i = 0; i < s->count; i++)
+        if (s->progress[s->parties[i]] != PROGRESS_DONE) {
+            touch(s);
+            return;
+        }
+    if (s->kind == TSS_WIRE_KIND_KEYGEN) keygen_done(s);
+    else presign_done(s);
+}
+
+static void on_abort(peer *p, const tss_wire_frame *f) {
+    tss_wire_session_abort a;
+    if (!tss_is_ok(tss_wire_session_abort_decode(&a, f->payload, f->len))) {
+        tss_dconn_fail(p->conn, TSS_WIRE_ERR_PROTOCOL, "malformed SESSION_ABORT");
+        return;
+    }
+    csession *s = find_session(p->co, a.session_id);
+    if (!s || !in_set(s->parties, s->count, p->party_id)) return;
+    uint16_t culprit = a.culprit;
+    /* A party that cannot take part (no share, refused, local failure) is the one to avoid. */
+    if (!culprit && a.reason != TSS_WIRE_ABORT_MISBEHAVIOUR) culprit = (uint16_t)p->party_id;
+    s->progress[p->party_id] = PROGRESS_DONE; /* it has dropped the session */
+    session_fail(s, a.reason, culprit, p->party_id, "%s", a.text);
+}
+
+void coord_party_frame(peer *p, const tss_wire_frame *f) {
+    switch (f->type) {
+    case TSS_WIRE_PROTOCOL_MSG: on_protocol_msg(p, f); return;
+    case TSS_WIRE_SESSION_RESULT: on_result(p, f); return;
+    case TSS_WIRE_SESSION_ABORT: on_abort(p, f); return;
+    default: return;
+    }
+}
+
+void coord_party_gone(coord *co, unsigned party_id) {
+    for (csession *s = co->sessions, *next; s; s = next) {
+        next = s->next;
+        if (!s->done && in_set(s->parties, s->count, party_id) &&
+            s->progress[party_id] != PROGRESS_DONE) {
+            s->progress[party_id] = PROGRESS_DONE;
+            session_fail(s, TSS_WIRE_ABORT_DISCONNECTED, (uint16_t)party_id, party_id,
+                         "party %u disconnected during the session", party_id);
+            next = co->sessions; /* the list may have changed (retry) */
+            while (next && next->done) next = next->next;
+        }
+    }
+}
+
+/* ---- operator requests --------------------------------------------------------------------- */
+
+static void answer_keys(request *rq) {
+    coord *co = rq->co;
+    size_t n = 0;
+    for (key_entry *k = co->keys; k; k = k->next)
+        if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0) n++;
+    if (rq->rq.key_id[0] && n == 0) {
+        request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", rq->rq.key_id);
+        return;
+    }
+    if (n > TSS_WIRE_MAX_KEYS) n = TSS_WIRE_MAX_KEYS;
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.keys = n ? calloc(n, sizeof *resp.keys) : NULL;
+    if (n && !resp.keys) {
+        request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, NULL, "out of memory");
+        return;
+    }
+    for (key_entry *k = co->keys; k && resp.key_count < n; k = k->next)
+        if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0)
+            resp.keys[resp.key_count++] = k->info;
+    tss_wire_key_info *keys = resp.keys;
+    request_finish(rq, &resp);
+    free(keys);
+}
+
+void coord_operator_request(peer *p, const tss_wire_frame *f) {
+    coord *co = p->co;
+    tss_wire_op_request q;
+    tss_result r = tss_wire_op_request_decode(&q, f->payload, f->len);
+    if (!tss_is_ok(r)) {
+        char reason[400];
+        snprintf(reason, sizeof reason, "bad OP_REQUEST: %s", tss_error_detail());
+        tss_dconn_fail(p->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        return;
+    }
+    request *rq = calloc(1, sizeof *rq);
+    if (!rq) {
+        tss_dconn_fail(p->conn, TSS_WIRE_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    rq->co = co;
+    rq->op = p;
+    rq->rq = q;
+    rq->started = tss_now_ms();
+    const tss_tls_identity *id = tss_dconn_peer(p->conn);
+    snprintf(rq->op_name, sizeof rq->op_name, "%s", id ? id->operator_name : "?");
+    rq->next = co->requests;
+    co->requests = rq;
+    tss_log(LOG_INFO, "operator=%s request %s key=%s", rq->op_name, tss_wire_op_name(q.command),
+            q.key_id);
+    if (co->stopping) {
+        request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
+        return;
+    }
+    switch (q.command) {
+    case TSS_WIRE_OP_KEYS: answer_keys(rq); return;
+    case TSS_WIRE_OP_KEYGEN: {
+        if (coord_registry_find(co, q.key_id)) {
+            request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s already exists", q.key_id);
+            return;
+        }
+        for (request *o = co->requests; o; o = o->next)
+            if (o != rq && o->rq.command == TSS_WIRE_OP_KEYGEN && strcmp(o->rq.key_id, q.key_id) == 0) {
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL,
+                              "a keygen of key %s is already running", q.key_id);
+                return;
+            }
+        uint16_t n = 0;
+        for (size_t i = 0; i < q.count; i++)
+            if (!co->parties[q.parties[i]].configured) {
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "party %u is not configured",
+                              q.parties[i]);
+                return;
+            }
+        for (unsigned i = 1; i <= TSS_WIRE_MAX_PARTIES; i++) n += co->parties[i].configured;
+        uint16_t total = q.count ? q.count : n;
+        if (q.threshold > total) {
+            request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "threshold %u exceeds %u parties",
+                          q.threshold, total);
+            return;
+        }
+        break;
+    }
+    case TSS_WIRE_OP_SIGN:
+    case TSS_WIRE_OP_PRESIGN: {
+        rq->key = coord_registry_find(co, q.key_id);
+        if (!rq->key) {
+            request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
+            return;
+        }
+        if (q.count) {
+            if (q.count != rq->key->info.threshold) {
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL,
+                              "key %s needs exactly %u signers, %u named", q.key_id,
+                              rq->key->info.threshold, q.count);
+                return;
+            }
+            for (size_t i = 0; i < q.count; i++)
+                if (!in_set(rq->key->info.parties, rq->key->info.count, q.parties[i])) {
+                    request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL,
+                                  "party %u holds no share of key %s", q.parties[i], q.key_id);
+                    return;
+                }
+        }
+        break;
+    }
+    default: request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "unsupported request"); return;
+    }
+    request_next(rq);
+}
+
+void coord_operator_gone(coord *co, peer *p) {
+    for (request *rq = co->requests; rq; rq = rq->next)
+        if (rq->op == p) rq->op = NULL;
+}
+
+void coord_sessions_free(coord *co) {
+    while (co->sessions) {
+        csession *s = co->sessions;
+        co->sessions = s->next;
+        free(s);
+    }
+    co->n_sessions = 0;
+    while (co->requests) {
+        request *rq = co->requests;
+        co->requests = rq->next;
+        free(rq);
+    }
+}

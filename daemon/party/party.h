@@ -1,0 +1,54 @@
+/* tss-party internals shared by main.c (connection, keystore, signals) and
+ * session.c (keygen, signing and presigning sessions driven by the
+ * coordinator). */
+#ifndef TSS_DAEMON_PARTY_PARTY_H
+#define TSS_DAEMON_PARTY_PARTY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/party.h"
+#include "daemon/conn.h"
+#include "daemon/loop.h"
+#include "keystore/keystore.h"
+#include "keystore/party_store.h"
+#include "tls/context.h"
+#include "wire/frame.h"
+
+typedef struct psession psession;
+typedef struct pkey pkey;
+
+typedef struct {
+    tss_party_config cfg;
+    tss_loop *loop;
+    tss_tls_ctx *tls;
+    tss_tls_paths paths;
+    tss_party_keys *keys; /* secret memory, for the process lifetime */
+    tss_keystore_info info;
+    tss_dconn *conn;
+    bool acked; /* HELLO_ACK received on conn */
+    bool ever_ready;
+    size_t addr_idx;
+    int64_t backoff;
+    int64_t hb_interval;
+    uint64_t hb_seq;
+    tss_timer reconnect_timer, hb_timer, stop_timer;
+    tss_dconn_limits lim;
+    bool stopping;
+    char coord_addr[300];
+    /* sessions (session.c) */
+    tss_store_ctx store;
+    psession *sessions;
+    size_t n_sessions;
+    pkey *keys_open; /* per-key store handles (sid log, presignature store) */
+} party;
+
+/* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from the coordinator. */
+void party_session_frame(party *pt, const tss_wire_frame *f);
+/* The coordinator connection is gone: every session ends (the coordinator
+ * aborts them on its side too). */
+void party_sessions_drop(party *pt, const char *why);
+/* Close every per-key store handle and free every session (exit). */
+void party_sessions_free(party *pt);
+
+#endif
