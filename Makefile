@@ -166,4 +166,68 @@ bench: deps
 clean:
 	rm -rf $(BUILD)
 
+# ---- install and Debian package ----------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, systemd units (their
+# ExecStart= and doc paths rewritten to PREFIX), sysusers.d/tmpfiles.d entries,
+# example configurations, docs and each program's --help (plus man pages when
+# help2man is installed). make deb: build/tssd_<version>_<arch>.deb (dpkg-deb).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR      ?= $(PREFIX)/share/doc/tssd
+MANDIR      ?= $(PREFIX)/share/man
+INSTALL_BINS := tss-coordinator tss-party tssctl tss-keystore
+INSTALL_UNITS := $(wildcard packaging/systemd/*.service packaging/systemd/*.socket)
+TSSD_VERSION ?= $(shell sed -n 's|.*TSS_SOFTWARE "tssd/\([^"]*\)".*|\1|p' daemon/process.h)
+DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_FILE     = $(BUILD)/tssd_$(TSSD_VERSION)_$(DEB_ARCH).deb
+DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libsystemd0
+.PHONY: install deb
+
+install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
+	install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/help
+	install -m 755 $(addprefix $(BUILD)/,$(INSTALL_BINS)) $(DESTDIR)$(BINDIR)/
+	for u in $(INSTALL_UNITS); do \
+	    sed -e 's|/usr/bin/tss-|$(BINDIR)/tss-|g' -e 's|/usr/share/doc/tssd|$(DOCDIR)|g' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	install -m 644 packaging/sysusers.d/tssd.conf $(DESTDIR)$(SYSUSERSDIR)/tssd.conf
+	install -m 644 packaging/tmpfiles.d/tssd.conf $(DESTDIR)$(TMPFILESDIR)/tssd.conf
+	install -m 644 packaging/examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 README.md SECURITY.md docs/OPERATIONS.md docs/PROTOCOL.md $(DESTDIR)$(DOCDIR)/
+	for b in $(INSTALL_BINS); do \
+	    $(BUILD)/$$b --help > $(DESTDIR)$(DOCDIR)/help/$$b.txt 2>&1 || true; \
+	    chmod 644 $(DESTDIR)$(DOCDIR)/help/$$b.txt; \
+	done
+	if command -v help2man >/dev/null 2>&1; then \
+	    install -d -m 755 $(DESTDIR)$(MANDIR)/man1 && \
+	    for b in $(INSTALL_BINS); do \
+	        help2man --no-info --version-string=$(TSSD_VERSION) $(BUILD)/$$b \
+	            > $(DESTDIR)$(MANDIR)/man1/$$b.1 2>/dev/null || rm -f $(DESTDIR)$(MANDIR)/man1/$$b.1; \
+	    done; \
+	fi
+
+# The package tree is staged outside $(BUILD): its sysusers.d/ and tmpfiles.d/
+# directories would otherwise match the dependency-file include below.
+deb: $(addprefix $(BUILD)/,$(INSTALL_BINS))
+	@stage=$$(mktemp -d "$${TMPDIR:-/tmp}/tssd-deb-XXXXXX") && trap 'rm -rf "$$stage"' EXIT && \
+	mkdir -p "$$stage/root/DEBIAN" && \
+	$(MAKE) --no-print-directory BUILD=$(BUILD) $(addprefix -o ,$(addprefix $(BUILD)/,$(INSTALL_BINS))) \
+	    install DESTDIR="$$stage/root" PREFIX=/usr UNITDIR=/lib/systemd/system \
+	    SYSUSERSDIR=/usr/lib/sysusers.d TMPFILESDIR=/usr/lib/tmpfiles.d \
+	    DOCDIR=/usr/share/doc/tssd MANDIR=/usr/share/man >/dev/null && \
+	sed -e 's|@VERSION@|$(TSSD_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' -e 's|@DEPENDS@|$(DEB_DEPENDS)|' \
+	    -e "s|@SIZE@|$$(du -sk --exclude=DEBIAN "$$stage/root" | cut -f1)|" \
+	    packaging/debian/control > "$$stage/root/DEBIAN/control" && \
+	install -m 755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm \
+	    "$$stage/root/DEBIAN/" && \
+	chmod 755 "$$stage/root" && \
+	dpkg-deb --root-owner-group -Zxz --build "$$stage/root" $(DEB_FILE)
+	@echo "  DEB $(DEB_FILE)"
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

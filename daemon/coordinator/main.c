@@ -25,6 +25,7 @@
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/process.h"
+#include "daemon/watchdog.h"
 #include "keystore/derive.h"
 #include "tls/certinfo.h"
 #include "tls/context.h"
@@ -514,8 +515,10 @@ int main(int argc, char **argv) {
         code = tss_daemon_exit(r, "key registry");
         goto out;
     }
+    static tss_watchdog wd; /* lives as long as the loop */
     r = tss_loop_new(on_signal, co, &co->loop);
     if (tss_is_ok(r)) r = open_listeners(co);
+    if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "listen");
         goto out;
@@ -534,6 +537,7 @@ int main(int argc, char **argv) {
 out:
     coord_sessions_free(co);
     for (size_t i = 0; i < co->n_listen; i++) close(co->listeners[i].fd);
+    tss_watchdog_stop(&wd);
     tss_loop_free(co->loop); /* runs the deferred frees */
     tss_tls_ctx_free(co->tls);
     coord_registry_free(co);

@@ -20,6 +20,7 @@
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/process.h"
+#include "daemon/watchdog.h"
 #include "keystore/keystore.h"
 #include "tls/certinfo.h"
 #include "tls/context.h"
@@ -387,7 +388,9 @@ int main(int argc, char **argv) {
     pt->store = (tss_store_ctx){.state_dir = pt->cfg.state_dir,
                                 .party_id = (uint16_t)pt->cfg.party_id,
                                 .keys = pt->keys};
+    static tss_watchdog wd; /* lives as long as the loop */
     r = tss_loop_new(on_signal, pt, &pt->loop);
+    if (tss_is_ok(r)) r = tss_watchdog_start(&wd, pt->loop);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "event loop");
         goto out;
@@ -404,6 +407,7 @@ int main(int argc, char **argv) {
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
     party_sessions_free(pt);
+    tss_watchdog_stop(&wd);
     tss_loop_free(pt->loop);
     tss_tls_ctx_free(pt->tls);
     tss_secret_free(pt->keys);
