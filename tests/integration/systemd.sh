@@ -8,7 +8,7 @@
 #     STATUS while unsealing, READY=1 only after unseal + first handshake
 #     (party) or listen (coordinator), RELOADING=1/READY=1 around SIGHUP,
 #     STOPPING=1 on SIGTERM, all from the main pid (NotifyAccess=main);
-#   - socket activation through systemd-socket-activate;
+#   - socket activation through systemd-socket-activate (parties connect, keygen + sign);
 #   - the passphrase from $CREDENTIALS_DIRECTORY, and the exit codes the
 #     units' RestartPreventExitStatus= relies on; the state-directory lock;
 #   - `make deb`: the package lists the units and binaries.
@@ -296,7 +296,12 @@ if command -v systemd-socket-activate >/dev/null; then
         not_ok "socket activation: 3 parties connected" "$(status_json op-sa.yaml; cat status.err)" "$(tail -n 10 sa.log)"; fi
     port_open "$DECOY" && not_ok "socket activation: the configured listen address is not bound" \
         || ok "socket activation: the configured listen address is not bound"
-    echo "# keygen + sign through the socket-activated coordinator: added with issue 6 (signing sessions)"
+    expect_exit 0 "socket activation: keygen 2-of-3" timeout 60 "$BUILD/tssctl" --config op-sa.yaml \
+        keygen --key-id sa-key --threshold 2 --json
+    expect_match "socket activation: keygen returns an address" "$OUT" '"address": *"0x[0-9a-fA-F]{40}"'
+    expect_exit 0 "socket activation: threshold signature (tssctl verifies it)" timeout 60 \
+        "$BUILD/tssctl" --config op-sa.yaml sign --key-id sa-key --message "activated" --json
+    expect_match "socket activation: signature has r, s, v" "$OUT" '"r": *"[0-9a-f]{64}"'
 else
     not_ok "systemd-socket-activate available" "install systemd (make deps)"
 fi
