@@ -162,6 +162,8 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory -j$$(nproc) all
 	@if [ -x $(BUILD)/tss-bench ]; then $(BUILD)/tss-bench --json; else echo "bench: no benchmarks yet"; fi
+	@# End-to-end over real daemons on 127.0.0.1 (2-of-3): JSON + table, $(BUILD)/bench-e2e.json.
+	bash bench/e2e.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -18,6 +18,9 @@ typedef struct {
     const char *suite;
     bench_case cases[BENCH_MAX_CASES];
     size_t ncases;
+    /* e2e suite (against a running cluster, see bench/e2e.sh) */
+    const char *op_config;
+    int e2e_threshold, e2e_concurrency, e2e_per_worker, e2e_presign;
 } bench_options;
 
 /* Monotonic wall clock and this thread's CPU clock, in seconds. */
@@ -28,5 +31,6 @@ double bench_median(double *values, size_t n);
 
 int bench_keystore(const bench_options *o);
 int bench_mpc(const bench_options *o);
+int bench_e2e(const bench_options *o);
 
 #endif

@@ -1,7 +1,7 @@
 /* tss-bench: benchmarks with machine-readable output (--json).
  * Suites: mpc (keygen and signing per (N, t) case, against a plain
  * libsecp256k1 signature measured in the same run) and keystore (unseal time
- * per KDF profile). */
+ * per KDF profile); e2e (requests to a running cluster: bench/e2e.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,9 @@
 
 static int usage(void) {
     fprintf(stderr, "Usage: tss-bench [--json] [--suite all|mpc|keystore] [--runs N] "
-                    "[--cases 2x2,3x2,5x3]\n");
+                    "[--cases 2x2,3x2,5x3]\n"
+                    "       tss-bench --suite e2e --op-config FILE [--json] [--runs N] "
+                    "[--threshold T] [--concurrency C] [--per-worker M] [--presign K]\n");
     return 64;
 }
 
@@ -33,7 +35,9 @@ static bool parse_cases(const char *text, bench_options *o) {
 }
 
 int main(int argc, char **argv) {
-    bench_options o = {.json = false, .runs = 5, .suite = "all"};
+    bench_options o = {.json = false, .runs = 5, .suite = "all", .e2e_threshold = 2,
+                       .e2e_concurrency = 16, .e2e_per_worker = 25, .e2e_presign = 100};
+    bool runs_given = false;
     parse_cases("2x2,3x2,5x3", &o);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
@@ -45,11 +49,33 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             o.runs = atoi(argv[++i]);
             if (o.runs < 1 || o.runs > BENCH_MAX_RUNS) return usage();
+            runs_given = true;
+        } else if (!strcmp(argv[i], "--op-config") && i + 1 < argc) {
+            o.op_config = argv[++i];
+        } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
+            o.e2e_threshold = atoi(argv[++i]);
+            if (o.e2e_threshold < 2 || o.e2e_threshold > 32) return usage();
+        } else if (!strcmp(argv[i], "--concurrency") && i + 1 < argc) {
+            o.e2e_concurrency = atoi(argv[++i]);
+            if (o.e2e_concurrency < 1 || o.e2e_concurrency > 256) return usage();
+        } else if (!strcmp(argv[i], "--per-worker") && i + 1 < argc) {
+            o.e2e_per_worker = atoi(argv[++i]);
+            if (o.e2e_per_worker < 1 || o.e2e_per_worker > 10000) return usage();
+        } else if (!strcmp(argv[i], "--presign") && i + 1 < argc) {
+            o.e2e_presign = atoi(argv[++i]);
+            if (o.e2e_presign < 1 || o.e2e_presign > 1000) return usage();
         } else {
             return usage();
         }
     }
     if (!tss_is_ok(tss_crypto_init())) return 70;
+    if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
+        if (!runs_given) o.runs = 200;
+        if (o.json) printf("{");
+        int erc = bench_e2e(&o);
+        if (o.json) printf("}\n");
+        return erc;
+    }
     bool all = !strcmp(o.suite, "all");
     bool mpc = all || !strcmp(o.suite, "mpc"), keystore = all || !strcmp(o.suite, "keystore");
     if (!mpc && !keystore) return usage();

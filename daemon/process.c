@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -94,4 +95,32 @@ int tss_daemon_exit(tss_result r, const char *what) {
     tss_log(LOG_ERR, "%s: %s: %s", what, tss_err_message(r.err),
             *tss_error_detail() ? tss_error_detail() : "(no detail)");
     return tss_err_exit_code(r.err);
+}
+
+void tss_daemon_config_error(const char *prog) {
+    tss_log(LOG_ERR, "%s: configuration error: %s", prog,
+            *tss_error_detail() ? tss_error_detail() : "(no detail)");
+}
+
+tss_result tss_daemon_check_private_dir(const char *dir) {
+    struct stat st;
+    TSS_ENSURE(stat(dir, &st) == 0, TSS_E_IO, "cannot stat state directory %s: %s", dir,
+               strerror(errno));
+    TSS_ENSURE(S_ISDIR(st.st_mode), TSS_E_CONFIG, "state_dir %s is not a directory", dir);
+    TSS_ENSURE((st.st_mode & 077) == 0, TSS_E_PERMISSION,
+               "state directory %s is accessible by group or others (mode %04o); "
+               "fix: chmod 700 %s (systemd: StateDirectoryMode=0700)",
+               dir, (unsigned)(st.st_mode & 07777), dir);
+    return TSS_OK_RESULT;
+}
+
+long tss_daemon_check_expiry(const tss_tls_cert_info *info, const char *whose) {
+    long days = tss_tls_cert_days_left(info, time(NULL));
+    if (days < 0)
+        tss_log(LOG_ERR, "tls: %s certificate sha256=%s has EXPIRED (notAfter=%s)", whose,
+                info->fingerprint, info->not_after_iso);
+    else if (days <= TSS_EXPIRY_WARN_DAYS)
+        tss_log(LOG_WARNING, "tls: %s certificate sha256=%s expires in %ld days (notAfter=%s)",
+                whose, info->fingerprint, days, info->not_after_iso);
+    return days;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "tls/certinfo.h"
 #include "util/result.h"
 
 #define TSS_SOFTWARE "tssd/0.1.0"
@@ -28,6 +29,21 @@ TSS_MUST_CHECK tss_result tss_daemon_lock_state_dir(const char *state_dir, int *
 
 /* sd_notify(3) when running under systemd (no-op otherwise). */
 void tss_daemon_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A configuration that does not load: logged at LOG_ERR ("<3>", so
+ * `journalctl -p err` shows why the unit exited 78) with the detail. */
+void tss_daemon_config_error(const char *prog);
+
+/* The state directory must not be accessible by group or others: a
+ * TSS_E_PERMISSION (exit 77) naming the chmod that fixes it otherwise. */
+TSS_MUST_CHECK tss_result tss_daemon_check_private_dir(const char *dir);
+
+/* Certificate expiry: a warning from TSS_EXPIRY_WARN_DAYS before notAfter
+ * (whose: "own", "coordinator", ...). Daemons call it at start, on reload,
+ * at handshakes and every TSS_EXPIRY_CHECK_MS. Returns the days left. */
+#define TSS_EXPIRY_WARN_DAYS 30
+#define TSS_EXPIRY_CHECK_MS (24LL * 3600 * 1000)
+long tss_daemon_check_expiry(const tss_tls_cert_info *info, const char *whose);
 
 /* Log a fatal error and return its sysexits code. */
 int tss_daemon_exit(tss_result r, const char *what);

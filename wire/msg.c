@@ -595,6 +595,8 @@ static tss_result op_request_check(const tss_wire_op_request *m) {
     else
         TSS_ENSURE(m->presign_count == 0, TSS_E_INVALID, "OP_REQUEST %s: presign count must be 0",
                    name);
+    TSS_ENSURE((m->flags & ~TSS_WIRE_OP_FLAGS) == 0 && (sign || m->flags == 0), TSS_E_INVALID,
+               "OP_REQUEST %s: flags 0x%02x not allowed", name, m->flags);
     return TSS_OK_RESULT;
 }
 
@@ -610,6 +612,7 @@ tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *
     write_id_list(w, m->parties, m->count);
     tss_write_bytes(w, m->digest, sizeof m->digest);
     tss_write_u16(w, m->presign_count);
+    tss_write_u8(w, m->flags);
     return tss_writer_status(w, "OP_REQUEST");
 }
 
@@ -626,6 +629,7 @@ tss_result tss_wire_op_request_decode(tss_wire_op_request *out, const uint8_t *p
     TSS_GUARD(read_id_list(&r, "OP_REQUEST parties", m.parties, &m.count));
     tss_read_bytes(&r, m.digest, sizeof m.digest);
     m.presign_count = tss_read_u16(&r);
+    m.flags = tss_read_u8(&r);
     TSS_GUARD(tss_reader_finish(&r, "OP_REQUEST"));
     TSS_GUARD(op_request_check(&m));
     *out = m;

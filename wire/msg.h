@@ -248,7 +248,12 @@ typedef struct {
     uint16_t parties[TSS_WIRE_MAX_PARTIES]; /* strictly ascending */
     uint8_t digest[TSS_WIRE_DIGEST_LEN];    /* SIGN */
     uint16_t presign_count;                 /* PRESIGN: 1..TSS_WIRE_MAX_PRESIGN_COUNT */
+    uint8_t flags;                          /* SIGN: TSS_WIRE_OP_FLAG_*; else 0 */
 } tss_wire_op_request;
+
+/* OP_REQUEST flags (SIGN only). */
+#define TSS_WIRE_OP_FLAG_NO_PRESIGN 0x01u /* full signing even if a presignature exists */
+#define TSS_WIRE_OP_FLAGS TSS_WIRE_OP_FLAG_NO_PRESIGN
 
 /* A key in the coordinator's public registry. */
 typedef struct {
@@ -278,7 +283,8 @@ typedef struct {
     uint8_t digest[TSS_WIRE_DIGEST_LEN];
     uint16_t signer_count;
     uint16_t signers[TSS_WIRE_MAX_PARTIES];
-    uint16_t presigned; /* PRESIGN: presignatures made */
+    uint16_t presigned; /* PRESIGN: presignatures made; SIGN: 1 if signed with a
+                           presignature (one online round), 0 for full signing */
 } tss_wire_op_response;
 
 TSS_MUST_CHECK tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *m);

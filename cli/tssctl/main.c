@@ -16,7 +16,9 @@ static void usage(FILE *out) {
             "  " PROG " --config FILE status [--json]\n"
             "  " PROG " --config FILE keygen --key-id ID --threshold T [--parties 1,2,3] [--json]\n"
             "  " PROG " --config FILE sign --key-id ID (--digest HEX32 | --message TEXT\n"
-            "                  [--hash sha256|keccak256|eip191]) [--signers 1,3] [--json]\n"
+            "                  [--hash sha256|keccak256|eip191]) [--signers 1,3] [--no-presign] [--json]\n"
+            "  " PROG " --config FILE sign-tx --key-id ID --tx FILE.json [--signers 1,3] [--no-presign]\n"
+            "                  [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
             "  " PROG " --config FILE keys [--key-id ID] [--json]\n"
             "  " PROG " pki init-ca --out DIR [--days N]\n"
@@ -39,8 +41,14 @@ static void usage(FILE *out) {
             "ever holds the private key. sign has t parties (chosen by the coordinator, or\n"
             "--signers) sign a 32-byte digest (--digest) or a message hashed with sha256\n"
             "(default), keccak256 or eip191 (personal_sign); the coordinator verifies the\n"
-            "signature before answering, and tssctl verifies it again. keys lists the\n"
-            "coordinator's key registry.\n"
+            "signature before answering, and tssctl verifies it again. sign uses a\n"
+            "presignature (one online round) when the coordinator holds one for a signer\n"
+            "set that is online, unless --no-presign. sign-tx signs an Ethereum transaction\n"
+            "(JSON file: EIP-1559 type 2 or legacy EIP-155 type 0, see docs/OPERATIONS.md)\n"
+            "and prints the signed raw transaction, its hash and the sender, refusing\n"
+            "unless the sender recovered from it is the key's address. presign makes K\n"
+            "presignatures ahead of time. keys lists the coordinator's key registry with\n"
+            "each key's presignature stock.\n"
             "\n"
             "pki creates a private ECDSA P-256 CA (DIR/ca.pem, DIR/ca.key 0600) and leaf\n"
             "certificates for tssd identities: urn:tssd:coordinator, urn:tssd:party:<id>,\n"
@@ -103,8 +111,8 @@ int main(int argc, char **argv) {
         if (!config) return tssctl_usage_error("status needs --config FILE");
         return tssctl_status(config, argc - i - 1, argv + i + 1);
     }
-    if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "sign") == 0 || strcmp(cmd, "presign") == 0 ||
-        strcmp(cmd, "keys") == 0) {
+    if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "sign") == 0 || strcmp(cmd, "sign-tx") == 0 ||
+        strcmp(cmd, "presign") == 0 || strcmp(cmd, "keys") == 0) {
         if (!config) return tssctl_usage_error("%s needs --config FILE", cmd);
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }

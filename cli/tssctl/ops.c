@@ -1,6 +1,10 @@
-/* tssctl keygen | sign | presign | keys: one OP_REQUEST to the coordinator,
- * one OP_RESPONSE back. Signatures are verified again here (against the
- * key's public key, with recovery) before they are printed. */
+/* tssctl keygen | sign | sign-tx | presign | keys: one OP_REQUEST to the
+ * coordinator, one OP_RESPONSE back. Signatures are verified again here
+ * (against the key's public key, with recovery) before they are printed.
+ * sign-tx parses a transaction file (eth/tx_json.h), has the coordinator sign
+ * its signing hash exactly like `sign --digest`, and prints the signed raw
+ * transaction only if its recovered sender is the key's address. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,9 @@
 #include "eth/eip191.h"
 #include "eth/keccak.h"
 #include "eth/sig.h"
+#include "eth/tx.h"
+#include "eth/tx_json.h"
+#include "util/json.h"
 #include "tls/context.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -169,33 +176,162 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
                "\"ethereum\":\"%s\",\"signers\":",
                dh, rh, sh, resp->recid, derh, rsvh);
         print_ids_json(resp->signers, resp->signer_count);
-        printf(",\"publicKey\":\"%s\",\"address\":\"%s\",\"verified\":true,\"session\":\"%s\"}\n",
-               unc_hex, addr, sid_hex);
+        printf(",\"publicKey\":\"%s\",\"address\":\"%s\",\"presigned\":%s,\"verified\":true,"
+               "\"session\":\"%s\"}\n",
+               unc_hex, addr, resp->presigned ? "true" : "false", sid_hex);
     } else {
         printf("key:       %s (%s)\ndigest:    %s\nr:         %s\ns:         %s\nv:         %u\n"
                "der:       %s\nethereum:  0x%s\nsigners:   ",
                k->key_id, addr, dh, rh, sh, resp->recid, derh, rsvh);
         print_ids_text(resp->signers, resp->signer_count);
-        printf("\nverified:  yes (by the coordinator and by tssctl)\n");
+        printf("\nmode:      %s\nverified:  yes (by the coordinator and by tssctl)\n",
+               resp->presigned ? "presigned (one online round)" : "full signing");
     }
+    return TSS_OK_RESULT;
+}
+
+/* The transaction file, read with a cap one byte over the JSON limit so an
+ * oversized file is reported as such rather than as truncated JSON. */
+static tss_result read_tx_file(const char *path, char **out, size_t *len) {
+    FILE *f = fopen(path, "re");
+    TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "--tx %s: %s", path,
+               strerror(errno));
+    char *buf = malloc((size_t)TSS_JSON_MAX_SIZE + 1);
+    if (!buf) {
+        fclose(f);
+        return tss_fail(TSS_E_NOMEM, "no memory for %s", path);
+    }
+    size_t n = fread(buf, 1, (size_t)TSS_JSON_MAX_SIZE + 1, f);
+    bool err = ferror(f) != 0;
+    fclose(f);
+    if (err || n > (size_t)TSS_JSON_MAX_SIZE) {
+        free(buf);
+        return err ? tss_fail(TSS_E_IO, "--tx %s: read error", path)
+                   : tss_fail(TSS_E_TOO_LARGE, "--tx %s: file too large (limit %u bytes)", path,
+                              (unsigned)TSS_JSON_MAX_SIZE);
+    }
+    *out = buf;
+    *len = n;
+    return TSS_OK_RESULT;
+}
+
+/* Decimal text of a 128-bit value (legacy v can exceed 64 bits). */
+static void u128_dec(char out[40], unsigned __int128 v) {
+    char tmp[40];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
+/* The signed transaction: check the coordinator signed our hash, normalise,
+ * verify, recover the sender (must be the key's address), encode, decode
+ * back and recover again, print. */
+static tss_result print_tx(const tss_wire_op_response *resp, const tss_eth_tx *tx,
+                           const uint8_t hash[32], bool json, const char *sid_hex) {
+    TSS_ENSURE(resp->key_count == 1 && resp->has_signature, TSS_E_PROTOCOL,
+               "sign response without the key or signature");
+    const tss_wire_key_info *k = &resp->keys[0];
+    TSS_ENSURE(memcmp(resp->digest, hash, 32) == 0, TSS_E_PROTOCOL,
+               "the coordinator signed another digest than the transaction's signing hash");
+    tss_eth_sig sig;
+    memcpy(sig.r, resp->r, 32);
+    memcpy(sig.s, resp->s, 32);
+    sig.recid = resp->recid;
+    TSS_GUARD(tss_eth_sig_normalize(&sig, NULL));
+    tss_result r = tss_eth_sig_verify(hash, &sig, k->public_key, TSS_WIRE_POINT_LEN);
+    TSS_ENSURE(tss_is_ok(r), TSS_E_PROTOCOL,
+               "the coordinator's signature does not verify against key %s: %s", k->key_id,
+               tss_error_detail());
+    uint8_t unc[65], key_addr[TSS_ETH_ADDRESS_LEN], from[TSS_ETH_ADDRESS_LEN];
+    char unc_hex[131], addr_s[TSS_ETH_ADDRESS_STR_SIZE];
+    TSS_GUARD(key_views(k->public_key, unc, unc_hex, addr_s));
+    TSS_GUARD(tss_eth_address_from_pubkey(key_addr, unc, sizeof unc));
+    TSS_GUARD(tss_eth_sig_recover_address(hash, &sig, from));
+    TSS_ENSURE(memcmp(from, key_addr, sizeof from) == 0, TSS_E_PROTOCOL,
+               "refusing: the signature recovers another sender than key %s's address %s",
+               k->key_id, addr_s);
+    tss_writer w;
+    tss_writer_init(&w, TSS_ETH_TX_MAX_SIZE + 256);
+    r = tss_eth_tx_encode_signed(tx, &sig, &w);
+    if (tss_is_ok(r)) r = tss_writer_status(&w, "signed transaction");
+    /* Decode what we are about to print and recover its sender again. */
+    tss_eth_signed_tx stx;
+    memset(&stx, 0, sizeof stx);
+    uint8_t from2[TSS_ETH_ADDRESS_LEN], txhash[32];
+    if (tss_is_ok(r)) r = tss_eth_tx_decode_signed(&stx, w.data, w.len);
+    if (tss_is_ok(r)) r = tss_eth_tx_sender(&stx, from2);
+    tss_eth_signed_tx_free(&stx);
+    if (tss_is_ok(r) && memcmp(from2, key_addr, sizeof from2) != 0)
+        r = tss_fail(TSS_E_PROTOCOL, "refusing: the encoded transaction's sender is not %s",
+                     addr_s);
+    if (tss_is_ok(r)) r = tss_keccak256(txhash, w.data, w.len);
+    char *raw = tss_is_ok(r) ? malloc(2 * w.len + 1) : NULL;
+    if (tss_is_ok(r) && !raw) r = tss_fail(TSS_E_NOMEM, "no memory");
+    if (!tss_is_ok(r)) {
+        tss_writer_free(&w);
+        return r;
+    }
+    tss_hex_encode(raw, w.data, w.len);
+    tss_writer_free(&w);
+    char hh[65], sh_[65], rh[65], ss[65], v[40];
+    tss_hex_encode(hh, txhash, 32);
+    tss_hex_encode(sh_, hash, 32);
+    tss_hex_encode(rh, sig.r, 32);
+    tss_hex_encode(ss, sig.s, 32);
+    if (tx->type == TSS_ETH_TX_LEGACY)
+        u128_dec(v, (unsigned __int128)tx->chain_id * 2 + 35 + (unsigned)sig.recid);
+    else
+        u128_dec(v, (unsigned)sig.recid);
+    if (json) {
+        printf("{\"keyId\":");
+        tssctl_json_str(stdout, k->key_id);
+        printf(",\"type\":%u,\"chainId\":%llu,\"nonce\":%llu,\"from\":\"%s\",\"signingHash\":\"0x%s\","
+               "\"hash\":\"0x%s\",\"r\":\"0x%s\",\"s\":\"0x%s\",\"v\":%s,\"yParity\":%d,"
+               "\"raw\":\"0x%s\",\"signers\":",
+               (unsigned)tx->type, (unsigned long long)tx->chain_id,
+               (unsigned long long)tx->nonce, addr_s, sh_, hh, rh, ss, v, sig.recid, raw);
+        print_ids_json(resp->signers, resp->signer_count);
+        printf(",\"presigned\":%s,\"verified\":true,\"session\":\"%s\"}\n",
+               resp->presigned ? "true" : "false", sid_hex);
+    } else {
+        printf("key:          %s\nfrom:         %s\ntype:         %s\nchain id:     %llu\n"
+               "nonce:        %llu\nsigning hash: 0x%s\ntx hash:      0x%s\nr:            0x%s\n"
+               "s:            0x%s\n%s %s\nsigners:      ",
+               k->key_id, addr_s, tx->type == TSS_ETH_TX_LEGACY ? "0 (legacy, EIP-155)" : "2 (EIP-1559)",
+               (unsigned long long)tx->chain_id, (unsigned long long)tx->nonce, sh_, hh, rh, ss,
+               tx->type == TSS_ETH_TX_LEGACY ? "v:           " : "yParity:     ", v);
+        print_ids_text(resp->signers, resp->signer_count);
+        printf("\nverified:     yes (sender recovered from the signed transaction)\nraw:          0x%s\n",
+               raw);
+    }
+    free(raw);
     return TSS_OK_RESULT;
 }
 
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_wire_op_request rq;
     memset(&rq, 0, sizeof rq);
-    bool json = false, have_digest = false;
-    const char *message = NULL, *hash = "sha256", *key_id = NULL;
+    bool json = false, have_digest = false, no_presign = false;
+    const char *message = NULL, *hash = "sha256", *key_id = NULL, *tx_path = NULL;
     long threshold = 0, count = 0;
     tss_result r = TSS_OK_RESULT;
-    rq.command = strcmp(cmd, "keygen") == 0   ? TSS_WIRE_OP_KEYGEN
-                 : strcmp(cmd, "sign") == 0   ? TSS_WIRE_OP_SIGN
-                 : strcmp(cmd, "presign") == 0 ? TSS_WIRE_OP_PRESIGN
-                                               : TSS_WIRE_OP_KEYS;
+    bool sign_tx = strcmp(cmd, "sign-tx") == 0;
+    rq.command = strcmp(cmd, "keygen") == 0                 ? TSS_WIRE_OP_KEYGEN
+                 : strcmp(cmd, "sign") == 0 || sign_tx      ? TSS_WIRE_OP_SIGN
+                 : strcmp(cmd, "presign") == 0              ? TSS_WIRE_OP_PRESIGN
+                                                            : TSS_WIRE_OP_KEYS;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--json") == 0) { json = true; continue; }
+        if (strcmp(a, "--no-presign") == 0 && rq.command == TSS_WIRE_OP_SIGN) {
+            no_presign = true;
+            continue;
+        }
         if (!v) return tssctl_usage_error("%s: '%s' needs a value or is unknown", cmd, a);
         i++;
         if (strcmp(a, "--key-id") == 0) key_id = v;
@@ -206,13 +342,15 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
                   (rq.command == TSS_WIRE_OP_SIGN || rq.command == TSS_WIRE_OP_PRESIGN))) {
             r = parse_ids(v, rq.parties, &rq.count, a);
             if (!tss_is_ok(r)) return tssctl_usage_error("%s", tss_error_detail());
-        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN) {
+        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx) {
             const char *h = strncmp(v, "0x", 2) == 0 ? v + 2 : v;
             if (strlen(h) != 64 || !tss_is_ok(tss_hex_decode(rq.digest, 32, h, "--digest")))
                 return tssctl_usage_error("--digest needs 64 hex digits");
             have_digest = true;
-        } else if (strcmp(a, "--message") == 0 && rq.command == TSS_WIRE_OP_SIGN) message = v;
-        else if (strcmp(a, "--hash") == 0 && rq.command == TSS_WIRE_OP_SIGN) hash = v;
+        } else if (strcmp(a, "--message") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx)
+            message = v;
+        else if (strcmp(a, "--hash") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx) hash = v;
+        else if (strcmp(a, "--tx") == 0 && sign_tx) tx_path = v;
         else if (strcmp(a, "--count") == 0 && rq.command == TSS_WIRE_OP_PRESIGN)
             count = strtol(v, NULL, 10);
         else return tssctl_usage_error("%s: unknown option '%s'", cmd, a);
@@ -222,6 +360,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         if (strlen(key_id) > TSS_WIRE_MAX_KEY_ID) return tssctl_usage_error("--key-id too long");
         snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
     }
+    if (no_presign) rq.flags |= TSS_WIRE_OP_FLAG_NO_PRESIGN;
     if (rq.command == TSS_WIRE_OP_KEYGEN) {
         if (threshold < 2 || threshold > TSS_WIRE_MAX_PARTIES)
             return tssctl_usage_error("keygen needs --threshold T (2..32)");
@@ -232,7 +371,30 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
             return tssctl_usage_error("presign needs --count K (1..%u)", TSS_WIRE_MAX_PRESIGN_COUNT);
         rq.presign_count = (uint16_t)count;
     }
-    if (rq.command == TSS_WIRE_OP_SIGN) {
+    tss_eth_tx tx;
+    tss_eth_tx_storage txs;
+    memset(&tx, 0, sizeof tx);
+    memset(&txs, 0, sizeof txs);
+    if (sign_tx) {
+        if (!tx_path) return tssctl_usage_error("sign-tx needs --tx FILE.json");
+        char *text = NULL;
+        size_t len = 0;
+        r = read_tx_file(tx_path, &text, &len);
+        if (tss_is_ok(r)) {
+            r = tss_eth_tx_from_json(text, len, &tx, &txs);
+            if (!tss_is_ok(r)) {
+                char detail[1024]; /* tss_fail formats into the detail buffer: copy it first */
+                snprintf(detail, sizeof detail, "%s", tss_error_detail());
+                r = tss_fail(r.err, "%s: %s", tx_path, detail);
+            }
+        }
+        free(text);
+        if (tss_is_ok(r)) r = tss_eth_tx_signing_hash(&tx, rq.digest);
+        if (!tss_is_ok(r)) {
+            tss_eth_tx_storage_free(&txs);
+            return tssctl_fail(r);
+        }
+    } else if (rq.command == TSS_WIRE_OP_SIGN) {
         if (have_digest == (message != NULL))
             return tssctl_usage_error("sign needs exactly one of --digest and --message");
         if (message) {
@@ -251,12 +413,18 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_operator_config cfg;
     memset(&cfg, 0, sizeof cfg);
     r = tss_config_operator_load_file(&cfg, config);
-    if (!tss_is_ok(r)) return tssctl_fail(r);
+    if (!tss_is_ok(r)) {
+        tss_eth_tx_storage_free(&txs);
+        return tssctl_fail(r);
+    }
     tss_wire_op_response resp;
     memset(&resp, 0, sizeof resp);
     r = exchange(&cfg, &rq, &resp);
     tss_config_operator_free(&cfg);
-    if (!tss_is_ok(r)) return tssctl_fail(r);
+    if (!tss_is_ok(r)) {
+        tss_eth_tx_storage_free(&txs);
+        return tssctl_fail(r);
+    }
     char sid_hex[33];
     tss_hex_encode(sid_hex, resp.session_id, sizeof resp.session_id);
     int code = 0;
@@ -273,6 +441,8 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         fprintf(stderr, PROG ": %s failed: %s%s", cmd, resp.text, resp.culprit ? "" : "\n");
         if (resp.culprit) fprintf(stderr, " (culprit: party %u)\n", resp.culprit);
         code = 76;
+    } else if (sign_tx) {
+        r = print_tx(&resp, &tx, rq.digest, json, sid_hex);
     } else if (rq.command == TSS_WIRE_OP_SIGN) {
         r = print_signature(&resp, json, sid_hex, message, hash);
     } else if (rq.command == TSS_WIRE_OP_PRESIGN) {
@@ -288,6 +458,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         if (!json && resp.key_count == 0) printf("no keys\n");
     }
     tss_wire_op_response_free(&resp);
+    tss_eth_tx_storage_free(&txs);
     if (!tss_is_ok(r)) return tssctl_fail(r);
     fflush(stdout);
     return code;

@@ -16,7 +16,7 @@ int tssctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 void tssctl_json_str(FILE *out, const char *s);
 
 int tssctl_status(const char *config, int argc, char **argv);
-/* keygen, sign, presign, keys (ops.c). */
+/* keygen, sign, sign-tx, presign, keys (ops.c). */
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv);
 
 struct tss_operator_config;

@@ -93,10 +93,31 @@ void coord_registry_free(coord *co);
 void coord_audit(coord *co, const char *op, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A presignature the coordinator has created and not yet handed out. */
+typedef struct {
+    uint8_t id[TSS_WIRE_PRESIGN_ID_LEN];
+    uint16_t count;
+    uint16_t signers[TSS_WIRE_MAX_PARTIES]; /* ascending: the set it is bound to */
+} coord_presig;
+
 struct key_entry {
     key_entry *next;
-    tss_wire_key_info info;
+    tss_wire_key_info info; /* info.presignatures == n_presigs */
     uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32]; /* by party id, pinned at keygen */
+    coord_presig *presigs; /* available, oldest first */
+    size_t n_presigs, cap_presigs;
+    int presig_fd; /* presig/<key-id>.log (append-only), -1 until opened */
 };
+
+/* registry.c: the durable presignature record, presig/<key-id>.log in the
+ * state directory. add appends "+ id signers" and fdatasyncs it; take
+ * appends "- id" and fdatasyncs it BEFORE it returns the record, so an id is
+ * handed out at most once, across restarts too (a failed write also drops
+ * the record from memory: it may be on disk). */
+TSS_MUST_CHECK tss_result coord_presig_add(coord *co, key_entry *k,
+                                           const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN],
+                                           const uint16_t *signers, uint16_t count);
+TSS_MUST_CHECK tss_result coord_presig_take(coord *co, key_entry *k, size_t idx,
+                                            coord_presig *out);
 
 #endif

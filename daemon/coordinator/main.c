@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -47,10 +49,19 @@ static void log_own_cert(coord *co, const char *what) {
     tss_tls_ctx_cert_info(co->tls, &info);
     tss_log(LOG_NOTICE, "tls: %s certificate sha256=%s notAfter=%s generation=%lu", what,
             info.fingerprint, info.not_after_iso, tss_tls_ctx_generation(co->tls));
-    long days = tss_tls_cert_days_left(&info, time(NULL));
-    if (days <= EXPIRY_WARN_DAYS)
-        tss_log(LOG_WARNING, "tls: certificate sha256=%s expires in %ld days (notAfter=%s)",
-                info.fingerprint, days, info.not_after_iso);
+    (void)tss_daemon_check_expiry(&info, "own");
+}
+
+/* Daily: the own certificate's expiry (a long-running daemon is not
+ * restarted or reloaded often enough for the start-up check alone). */
+static tss_timer expiry_timer;
+static void on_expiry_timer(void *arg) {
+    coord *co = arg;
+    tss_tls_cert_info info;
+    tss_tls_ctx_cert_info(co->tls, &info);
+    (void)tss_daemon_check_expiry(&info, "own");
+    if (!tss_is_ok(tss_timer_arm(co->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS)))
+        tss_log(LOG_ERR, "cannot arm the certificate expiry timer: %s", tss_error_detail());
 }
 
 static void reload(coord *co) {
@@ -333,6 +344,15 @@ static void on_accept(void *arg, uint32_t events) {
         }
         char addr[80];
         tss_sockaddr_format(&ss, len, addr, sizeof addr);
+        /* Protocol rounds are small request/response frames relayed at once:
+         * without this, Nagle's algorithm and the peer's delayed ACK hold
+         * each relayed frame up to ~40 ms (parties and tssctl already set it
+         * on their side). Not for a Unix socket (activated or not): harmless
+         * failure. */
+        if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+            int one = 1;
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
         if (co->stopping || co->n_conns >= (size_t)co->cfg.limits.max_connections) {
             tss_log(LOG_WARNING, "conn: refusing peer=%s: %s", addr,
                     co->stopping ? "shutting down" : "limits.max_connections reached");
@@ -367,6 +387,9 @@ static void on_accept(void *arg, uint32_t events) {
 static tss_result open_listeners(coord *co) {
     int n = sd_listen_fds(1);
     if (n > 0) {
+        if (n > TSS_NET_MAX_LISTEN)
+            tss_log(LOG_WARNING, "socket activation: %d sockets passed, using the first %d", n,
+                    TSS_NET_MAX_LISTEN);
         for (int i = 0; i < n && co->n_listen < TSS_NET_MAX_LISTEN; i++) {
             int fd = SD_LISTEN_FDS_START + i;
             TSS_ENSURE(sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0, TSS_E_CONFIG,
@@ -375,7 +398,7 @@ static tss_result open_listeners(coord *co) {
             (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
             co->listeners[co->n_listen++].fd = fd;
         }
-        tss_log(LOG_INFO, "listening on %d socket-activated socket(s)", n);
+        tss_log(LOG_INFO, "listening on %zu socket-activated socket(s)", co->n_listen);
     } else {
         TSS_ENSURE(co->cfg.listen_count > 0, TSS_E_CONFIG,
                    "no listen address configured and not socket-activated");
@@ -477,7 +500,7 @@ int main(int argc, char **argv) {
     if (!tss_is_ok(r)) return tss_daemon_exit(r, "init");
     r = tss_config_coordinator_load_file(&co->cfg, args.config);
     if (!tss_is_ok(r)) {
-        fprintf(stderr, PROG ": %s\n", tss_error_detail());
+        tss_daemon_config_error(PROG);
         return tss_err_exit_code(r.err);
     }
     if (args.check) {
@@ -490,6 +513,8 @@ int main(int argc, char **argv) {
     r = tss_harden_process();
     if (!tss_is_ok(r)) return tss_daemon_exit(r, "harden");
     r = tss_daemon_lock_state_dir(co->cfg.state_dir, &lock_fd);
+    /* The registry, the audit log and the session artifacts live here. */
+    if (tss_is_ok(r)) r = tss_daemon_check_private_dir(co->cfg.state_dir);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "state directory");
         goto out;
@@ -519,6 +544,8 @@ int main(int argc, char **argv) {
     r = tss_loop_new(on_signal, co, &co->loop);
     if (tss_is_ok(r)) r = open_listeners(co);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
+    tss_timer_init(&expiry_timer, on_expiry_timer, co);
+    if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "listen");
         goto out;

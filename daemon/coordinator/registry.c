@@ -9,6 +9,10 @@
  *   <state>/audit.log           append-only JSON lines, one per operator
  *                               request: time, operator, request, key,
  *                               digest, signers, outcome, detail, session.
+ *   <state>/presig/<key-id>.log the presignatures created for the key and
+ *                               which of them have been handed out:
+ *                               append-only text, every record fdatasynced
+ *                               (docs/PROTOCOL.md "Presigned signing").
  * Nothing here is secret. */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +36,10 @@
 #define KEYS_DIR "keys"
 #define AUDIT_FILE "audit.log"
 #define MAX_KEY_FILE (64 * 1024)
+#define PRESIG_DIR "presig"
+#define PRESIG_HEADER "# tssd coordinator presignature record v1\n"
+#define MAX_PRESIG_LOG (64u * 1024 * 1024)
+#define PRESIG_LINE_MAX (2 + 2 * TSS_WIRE_PRESIGN_ID_LEN + 1 + 3 * TSS_WIRE_MAX_PARTIES + 2)
 
 static void iso_time(int64_t ms, char *out, size_t cap) {
     time_t t = (time_t)(ms / 1000);
@@ -46,6 +54,8 @@ key_entry *coord_registry_find(coord *co, const char *key_id) {
         if (strcmp(k->info.key_id, key_id) == 0) return k;
     return NULL;
 }
+
+static tss_result presig_load(coord *co, key_entry *k);
 
 static tss_result load_one(coord *co, const char *dir, const char *name) {
     char path[8400];
@@ -62,6 +72,7 @@ static tss_result load_one(coord *co, const char *dir, const char *name) {
     free(buf);
     key_entry *k = calloc(1, sizeof *k);
     if (!k) r = tss_fail(TSS_E_NOMEM, "no memory");
+    else k->presig_fd = -1;
     const tss_json_value *root = doc ? tss_json_root(doc) : NULL;
     const char *s;
     size_t sl;
@@ -102,11 +113,255 @@ static tss_result load_one(coord *co, const char *dir, const char *name) {
         free(k);
         return tss_fail(r.err, "key registry %s: %s", path, tss_error_detail());
     }
-    TSS_ENSURE(!coord_registry_find(co, k->info.key_id), TSS_E_CORRUPT,
-               "key registry %s: duplicate key id %s", path, k->info.key_id);
+    if (coord_registry_find(co, k->info.key_id)) {
+        free(k);
+        return tss_fail(TSS_E_CORRUPT, "key registry %s: duplicate key id", path);
+    }
+    r = presig_load(co, k);
+    if (!tss_is_ok(r)) {
+        free(k);
+        return r;
+    }
+    if (k->n_presigs)
+        tss_log(LOG_INFO, "key=%s: %zu presignature(s) available", k->info.key_id, k->n_presigs);
     k->next = co->keys;
     co->keys = k;
     return TSS_OK_RESULT;
+}
+
+/* ---- presignature record ---------------------------------------------------------------- */
+
+static void presig_path(const coord *co, const key_entry *k, char *dir, size_t dcap, char *name,
+                        size_t ncap) {
+    snprintf(dir, dcap, "%s/" PRESIG_DIR, co->cfg.state_dir);
+    snprintf(name, ncap, "%s.log", k->info.key_id);
+}
+
+static tss_result presig_mkdir(const coord *co, const char *dir) {
+    if (mkdir(dir, 0700) == 0) return tss_fsync_dir(co->cfg.state_dir);
+    TSS_ENSURE(errno == EEXIST, TSS_E_IO, "cannot create %s: %s", dir, strerror(errno));
+    return TSS_OK_RESULT;
+}
+
+static tss_result presig_push(key_entry *k, const coord_presig *p) {
+    if (k->n_presigs == k->cap_presigs) {
+        size_t cap = k->cap_presigs ? 2 * k->cap_presigs : 16;
+        coord_presig *n = realloc(k->presigs, cap * sizeof *n);
+        TSS_ENSURE(n != NULL, TSS_E_NOMEM, "no memory for presignature records");
+        k->presigs = n;
+        k->cap_presigs = cap;
+    }
+    k->presigs[k->n_presigs++] = *p;
+    k->info.presignatures = (uint32_t)k->n_presigs;
+    return TSS_OK_RESULT;
+}
+
+static void presig_remove(key_entry *k, size_t idx) {
+    memmove(&k->presigs[idx], &k->presigs[idx + 1], (k->n_presigs - idx - 1) * sizeof k->presigs[0]);
+    k->n_presigs--;
+    k->info.presignatures = (uint32_t)k->n_presigs;
+}
+
+static size_t presig_add_line(char *out, const coord_presig *p) {
+    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
+    tss_hex_encode(hex, p->id, sizeof p->id);
+    size_t o = (size_t)snprintf(out, PRESIG_LINE_MAX, "+ %s ", hex);
+    for (size_t i = 0; i < p->count; i++)
+        o += (size_t)snprintf(out + o, PRESIG_LINE_MAX - o, "%s%u", i ? "," : "", p->signers[i]);
+    out[o++] = '\n';
+    return o;
+}
+
+/* One record line (without its newline): "+ <hex id> <ids>" or "- <hex id>". */
+static tss_result presig_parse_line(key_entry *k, const char *line, size_t len, size_t lineno) {
+    char buf[PRESIG_LINE_MAX + 1];
+    TSS_ENSURE(len >= 2 + 2 * TSS_WIRE_PRESIGN_ID_LEN && len < sizeof buf, TSS_E_CORRUPT,
+               "line %zu: malformed record", lineno);
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+    TSS_ENSURE((buf[0] == '+' || buf[0] == '-') && buf[1] == ' ', TSS_E_CORRUPT,
+               "line %zu: malformed record", lineno);
+    coord_presig p;
+    memset(&p, 0, sizeof p);
+    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
+    memcpy(hex, buf + 2, 2 * TSS_WIRE_PRESIGN_ID_LEN);
+    hex[2 * TSS_WIRE_PRESIGN_ID_LEN] = '\0';
+    tss_result r = tss_hex_decode(p.id, sizeof p.id, hex, "presign id");
+    TSS_ENSURE(tss_is_ok(r), TSS_E_CORRUPT, "line %zu: bad presign id", lineno);
+    const char *rest = buf + 2 + 2 * TSS_WIRE_PRESIGN_ID_LEN;
+    if (buf[0] == '-') {
+        TSS_ENSURE(*rest == '\0', TSS_E_CORRUPT, "line %zu: malformed record", lineno);
+        for (size_t i = 0; i < k->n_presigs; i++)
+            if (memcmp(k->presigs[i].id, p.id, sizeof p.id) == 0) {
+                presig_remove(k, i);
+                break;
+            }
+        return TSS_OK_RESULT;
+    }
+    TSS_ENSURE(*rest == ' ', TSS_E_CORRUPT, "line %zu: malformed record", lineno);
+    rest++;
+    while (*rest) {
+        char *end;
+        unsigned long v = strtoul(rest, &end, 10);
+        TSS_ENSURE(end != rest && (*end == ',' || *end == '\0') && p.count < k->info.threshold,
+                   TSS_E_CORRUPT, "line %zu: bad signer list", lineno);
+        bool member = false;
+        for (size_t i = 0; i < k->info.count; i++) member = member || k->info.parties[i] == v;
+        TSS_ENSURE(member && (p.count == 0 || v > p.signers[p.count - 1]), TSS_E_CORRUPT,
+                   "line %zu: signer %lu is not a party of the key (or out of order)", lineno, v);
+        p.signers[p.count++] = (uint16_t)v;
+        rest = *end ? end + 1 : end;
+    }
+    TSS_ENSURE(p.count == k->info.threshold, TSS_E_CORRUPT, "line %zu: %u signers for threshold %u",
+               lineno, p.count, k->info.threshold);
+    for (size_t i = 0; i < k->n_presigs; i++)
+        TSS_ENSURE(memcmp(k->presigs[i].id, p.id, sizeof p.id) != 0, TSS_E_CORRUPT,
+                   "line %zu: presign id recorded twice", lineno);
+    return presig_push(k, &p);
+}
+
+/* Load the record of key k if there is one; repair a torn last line (a
+ * crash mid-append: that record was never acknowledged); compact when most
+ * records are spent. Leaves k->presig_fd open for appends. */
+static tss_result presig_load(coord *co, key_entry *k) {
+    char dir[4096], name[TSS_WIRE_MAX_KEY_ID + 8], path[4200];
+    presig_path(co, k, dir, sizeof dir, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return TSS_OK_RESULT;
+    TSS_ENSURE(fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    char *buf = NULL;
+    tss_result r = TSS_OK_RESULT;
+    if (fstat(fd, &st) != 0) r = tss_fail(TSS_E_IO, "%s: fstat: %s", path, strerror(errno));
+    else if ((uint64_t)st.st_size > MAX_PRESIG_LOG) r = tss_fail(TSS_E_TOO_LARGE, "%s: too large", path);
+    else if (!(buf = malloc((size_t)st.st_size + 1))) r = tss_fail(TSS_E_NOMEM, "no memory");
+    size_t len = 0;
+    while (tss_is_ok(r) && len < (size_t)st.st_size) {
+        ssize_t n = pread(fd, buf + len, (size_t)st.st_size - len, (off_t)len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) r = tss_fail(TSS_E_IO, "%s: read: %s", path, n < 0 ? strerror(errno) : "short");
+        else len += (size_t)n;
+    }
+    const size_t hl = sizeof PRESIG_HEADER - 1;
+    size_t keep = len;
+    if (tss_is_ok(r)) {
+        while (keep > 0 && buf[keep - 1] != '\n') keep--; /* torn tail */
+        if (keep < hl) {
+            /* Nothing but (part of) the header: a crash while creating the file. */
+            if (len > hl || memcmp(buf, PRESIG_HEADER, len) != 0)
+                r = tss_fail(TSS_E_CORRUPT, "%s: not a presignature record", path);
+            keep = 0;
+        } else if (memcmp(buf, PRESIG_HEADER, hl) != 0) {
+            r = tss_fail(TSS_E_CORRUPT, "%s: not a presignature record", path);
+        }
+    }
+    if (tss_is_ok(r) && keep < len) {
+        tss_log(LOG_WARNING, "key=%s: dropping a torn record (%zu bytes) at the end of %s",
+                k->info.key_id, len - keep, path);
+        if (ftruncate(fd, (off_t)keep) != 0 || fdatasync(fd) != 0)
+            r = tss_fail(TSS_E_IO, "%s: cannot truncate the torn record: %s", path, strerror(errno));
+    }
+    if (tss_is_ok(r) && keep == 0) {
+        r = tss_write_all(fd, PRESIG_HEADER, hl, path);
+        if (tss_is_ok(r) && fdatasync(fd) != 0)
+            r = tss_fail(TSS_E_IO, "%s: fdatasync: %s", path, strerror(errno));
+    }
+    size_t lines = 0;
+    for (size_t o = keep ? hl : 0; tss_is_ok(r) && o < keep;) {
+        const char *nl = memchr(buf + o, '\n', keep - o);
+        r = presig_parse_line(k, buf + o, (size_t)(nl - (buf + o)), lines + 2);
+        lines++;
+        o = (size_t)(nl - buf) + 1;
+    }
+    free(buf);
+    if (!tss_is_ok(r)) {
+        close(fd);
+        free(k->presigs);
+        k->presigs = NULL;
+        k->n_presigs = k->cap_presigs = 0;
+        k->info.presignatures = 0;
+        char detail[512]; /* tss_fail formats into the detail buffer: copy it first */
+        snprintf(detail, sizeof detail, "%s", tss_error_detail());
+        return tss_fail(r.err, "presignature record %s: %s", path, detail);
+    }
+    k->presig_fd = fd;
+    if (lines > 2 * k->n_presigs + 64) { /* compact: keep only the available records */
+        size_t cap = hl + k->n_presigs * PRESIG_LINE_MAX, o = hl;
+        char *out = malloc(cap);
+        TSS_ENSURE(out != NULL, TSS_E_NOMEM, "no memory");
+        memcpy(out, PRESIG_HEADER, hl);
+        for (size_t i = 0; i < k->n_presigs; i++) o += presig_add_line(out + o, &k->presigs[i]);
+        r = tss_file_write_atomic_mode(dir, name, out, o, 0600, true, NULL);
+        free(out);
+        if (tss_is_ok(r)) {
+            close(k->presig_fd);
+            k->presig_fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+            TSS_ENSURE(k->presig_fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
+            tss_log(LOG_INFO, "key=%s: presignature record compacted (%zu records, %zu available)",
+                    k->info.key_id, lines, k->n_presigs);
+        } else {
+            tss_log(LOG_WARNING, "key=%s: cannot compact %s (kept as is): %s", k->info.key_id,
+                    path, tss_error_detail());
+        }
+    }
+    return TSS_OK_RESULT;
+}
+
+static tss_result presig_open(coord *co, key_entry *k) {
+    if (k->presig_fd >= 0) return TSS_OK_RESULT;
+    char dir[4096], name[TSS_WIRE_MAX_KEY_ID + 8], path[4200];
+    presig_path(co, k, dir, sizeof dir, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    TSS_GUARD(presig_mkdir(co, dir));
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) return presig_load(co, k); /* appeared since start */
+    TSS_ENSURE(fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
+    tss_result r = tss_write_all(fd, PRESIG_HEADER, sizeof PRESIG_HEADER - 1, path);
+    if (tss_is_ok(r) && fdatasync(fd) != 0)
+        r = tss_fail(TSS_E_IO, "%s: fdatasync: %s", path, strerror(errno));
+    if (tss_is_ok(r)) r = tss_fsync_dir(dir);
+    if (!tss_is_ok(r)) {
+        close(fd);
+        return r;
+    }
+    k->presig_fd = fd;
+    return TSS_OK_RESULT;
+}
+
+static tss_result presig_append(key_entry *k, const char *line, size_t n) {
+    TSS_GUARD(tss_write_all(k->presig_fd, line, n, "presignature record"));
+    TSS_ENSURE(fdatasync(k->presig_fd) == 0, TSS_E_IO, "presignature record: fdatasync: %s",
+               strerror(errno));
+    return TSS_OK_RESULT;
+}
+
+tss_result coord_presig_add(coord *co, key_entry *k, const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN],
+                            const uint16_t *signers, uint16_t count) {
+    coord_presig p;
+    memset(&p, 0, sizeof p);
+    memcpy(p.id, id, sizeof p.id);
+    p.count = count;
+    memcpy(p.signers, signers, count * sizeof signers[0]);
+    for (size_t i = 0; i < k->n_presigs; i++)
+        TSS_ENSURE(memcmp(k->presigs[i].id, id, sizeof p.id) != 0, TSS_E_EXISTS,
+                   "presignature id already recorded");
+    TSS_GUARD(presig_open(co, k));
+    char line[PRESIG_LINE_MAX];
+    size_t n = presig_add_line(line, &p);
+    TSS_GUARD(presig_append(k, line, n));
+    return presig_push(k, &p);
+}
+
+tss_result coord_presig_take(coord *co, key_entry *k, size_t idx, coord_presig *out) {
+    TSS_ENSURE(idx < k->n_presigs, TSS_E_INTERNAL, "no such presignature");
+    *out = k->presigs[idx];
+    presig_remove(k, idx); /* whatever happens below: it may be marked used on disk */
+    TSS_GUARD(presig_open(co, k));
+    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1], line[PRESIG_LINE_MAX];
+    tss_hex_encode(hex, out->id, sizeof out->id);
+    size_t n = (size_t)snprintf(line, sizeof line, "- %s\n", hex);
+    return presig_append(k, line, n);
 }
 
 tss_result coord_registry_load(coord *co) {
@@ -137,7 +392,9 @@ tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
                               const uint8_t identities[][32], const uint8_t session_id[16]) {
     key_entry *k = calloc(1, sizeof *k);
     TSS_ENSURE(k != NULL, TSS_E_NOMEM, "no memory");
+    k->presig_fd = -1;
     k->info = *info;
+    k->info.presignatures = 0;
     for (size_t i = 0; i < info->count; i++)
         memcpy(k->identities[info->parties[i]], identities[info->parties[i]], 32);
     /* The file. */
@@ -203,6 +460,8 @@ void coord_registry_free(coord *co) {
     while (co->keys) {
         key_entry *k = co->keys;
         co->keys = k->next;
+        if (k->presig_fd >= 0) close(k->presig_fd);
+        free(k->presigs);
         free(k);
     }
     if (co->audit_fd > 2) close(co->audit_fd);

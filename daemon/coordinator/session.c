@@ -16,6 +16,13 @@
  *    signature against X before anything is returned. When the coordinator
  *    chose the quorum and N > t, one failure is retried with another quorum
  *    that excludes the culprit.
+ *  - Presigned signing: a sign request (unless OP_FLAG_NO_PRESIGN) takes the
+ *    oldest presignature of the key whose signer set is online (and equals
+ *    the named signers, if any), marks it used durably in the key's
+ *    presignature record (registry.c) BEFORE sending SESSION_START kind 4,
+ *    so no id is ever handed out twice, even across a restart. If the
+ *    presigned session fails, the request continues with full signing
+ *    (another quorum if the coordinator chose it and a party is at fault).
  *  - Every request ends with one audit-log line. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +51,9 @@ struct request {
     int attempts;
     uint32_t excluded; /* bit id: not to be chosen again */
     uint16_t presign_ok;
+    bool no_presig;       /* a presigned attempt failed: full signing from now on */
+    int presig_attempts;  /* presigned sessions started (not counted in MAX_ATTEMPTS) */
+    uint8_t presign_id[TSS_WIRE_PRESIGN_ID_LEN]; /* of the presigned session */
     csession *active;
     int64_t started;
     bool finished;
@@ -124,10 +134,10 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     coord_audit(co, rq->op_name,
                 "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
                 "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
-                "\"attempts\":%d,\"duration_ms\":%lld",
+                "\"attempts\":%d,\"duration_ms\":%lld,\"presigned\":%u",
                 tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
                 resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
-                (long long)(tss_now_ms() - rq->started));
+                (long long)(tss_now_ms() - rq->started), resp->presigned);
     if (rq->op && tss_dconn_is_open(rq->op->conn)) {
         tss_writer w;
         tss_writer_init(&w, co->lim.max_frame);
@@ -229,9 +239,22 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
     uint8_t kind = s->kind;
     session_end(s);
     if (!rq) return;
+    int max_attempts = MAX_ATTEMPTS + rq->presig_attempts;
+    if (kind == TSS_WIRE_KIND_SIGN_PRESIG) {
+        /* The presignature is spent either way; sign in full from now on. A party
+         * that refused (it lacks or has consumed that presignature) is healthy. */
+        rq->no_presig = true;
+        if (reason == TSS_WIRE_ABORT_REFUSED && rq->attempts < max_attempts) {
+            tss_log(LOG_NOTICE, "request sign key=%s: presigned signing refused (%s); full signing",
+                    rq->rq.key_id, text);
+            request_next(rq);
+            return;
+        }
+    }
     /* Retry once with another quorum when the coordinator chose it. */
-    if ((kind == TSS_WIRE_KIND_SIGN || kind == TSS_WIRE_KIND_PRESIGN) && rq->rq.count == 0 &&
-        rq->attempts < MAX_ATTEMPTS && culprit) {
+    if ((kind == TSS_WIRE_KIND_SIGN || kind == TSS_WIRE_KIND_PRESIGN ||
+         kind == TSS_WIRE_KIND_SIGN_PRESIG) &&
+        rq->rq.count == 0 && rq->attempts < max_attempts && culprit) {
         rq->excluded |= 1u << culprit;
         tss_log(LOG_NOTICE, "request %s key=%s: retrying without party %u",
                 tss_wire_op_name(rq->rq.command), rq->rq.key_id, culprit);
@@ -311,7 +334,10 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     st.count = count;
     memcpy(st.parties, parties, count * sizeof parties[0]);
     st.round_timeout_ms = (uint32_t)co->cfg.timeouts.round;
-    if (kind == TSS_WIRE_KIND_SIGN) memcpy(st.digest, rq->rq.digest, sizeof st.digest);
+    if (kind == TSS_WIRE_KIND_SIGN || kind == TSS_WIRE_KIND_SIGN_PRESIG)
+        memcpy(st.digest, rq->rq.digest, sizeof st.digest);
+    if (kind == TSS_WIRE_KIND_SIGN_PRESIG)
+        memcpy(st.presign_id, rq->presign_id, sizeof st.presign_id);
     tss_writer w;
     tss_writer_init(&w, 4096);
     tss_result r = tss_wire_session_start_encode(&w, &st);
@@ -359,6 +385,52 @@ static bool choose_quorum(request *rq, uint16_t *out) {
     return true;
 }
 
+/* The oldest presignature of the key whose signer set is online and not
+ * excluded (and equals the named signers, if any); -1 if none. */
+static long find_presig(request *rq) {
+    const key_entry *k = rq->key;
+    for (size_t i = 0; i < k->n_presigs; i++) {
+        const coord_presig *p = &k->presigs[i];
+        if (rq->rq.count && (p->count != rq->rq.count ||
+                             memcmp(p->signers, rq->rq.parties, p->count * sizeof p->signers[0])))
+            continue;
+        bool usable = true;
+        for (size_t j = 0; usable && j < p->count; j++)
+            usable = party_online(rq->co, p->signers[j]) && !(rq->excluded & (1u << p->signers[j]));
+        if (usable) return (long)i;
+    }
+    return -1;
+}
+
+/* Sign with a presignature if there is a usable one: mark it used durably,
+ * then start the kind-4 session. false: sign in full instead. */
+static bool start_presigned(request *rq) {
+    coord *co = rq->co;
+    if ((rq->rq.flags & TSS_WIRE_OP_FLAG_NO_PRESIGN) || rq->no_presig) return false;
+    if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) return false;
+    long i = find_presig(rq);
+    if (i < 0) return false;
+    coord_presig p;
+    tss_result r = coord_presig_take(co, rq->key, (size_t)i, &p);
+    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
+    tss_hex_encode(hex, p.id, sizeof p.id);
+    if (!tss_is_ok(r)) {
+        tss_log(LOG_ERR, "key=%s: cannot mark presignature %s used (%s); signing in full",
+                rq->rq.key_id, hex, tss_error_detail());
+        return false;
+    }
+    memcpy(rq->presign_id, p.id, sizeof p.id);
+    rq->presig_attempts++;
+    tss_log(LOG_INFO, "request sign key=%s: presignature %s marked used (%zu left)", rq->rq.key_id,
+            hex, rq->key->n_presigs);
+    r = start_session(rq, TSS_WIRE_KIND_SIGN_PRESIG, p.signers, p.count);
+    if (tss_is_ok(r)) return true;
+    tss_log(LOG_WARNING, "key=%s: cannot start presigned signing (%s); signing in full",
+            rq->rq.key_id, tss_error_detail());
+    rq->presig_attempts--;
+    return false;
+}
+
 /* Start the (next) session of a request. */
 static void request_next(request *rq) {
     uint16_t ids[TSS_WIRE_MAX_PARTIES];
@@ -366,6 +438,7 @@ static void request_next(request *rq) {
     uint8_t kind = rq->rq.command == TSS_WIRE_OP_KEYGEN ? TSS_WIRE_KIND_KEYGEN
                    : rq->rq.command == TSS_WIRE_OP_SIGN ? TSS_WIRE_KIND_SIGN
                                                         : TSS_WIRE_KIND_PRESIGN;
+    if (kind == TSS_WIRE_KIND_SIGN && start_presigned(rq)) return;
     if (count) {
         memcpy(ids, rq->rq.parties, count * sizeof ids[0]);
     } else if (kind == TSS_WIRE_KIND_KEYGEN) {
@@ -450,18 +523,24 @@ static void sign_done(csession *s) {
     memcpy(resp.digest, s->digest, 32);
     resp.signer_count = s->count;
     memcpy(resp.signers, s->parties, s->count * sizeof s->parties[0]);
-    tss_log(LOG_INFO, "session=%s sign key=%s done in %lldms (verified)", s->sid_hex,
-            rq->rq.key_id, (long long)(tss_now_ms() - s->started));
+    resp.presigned = s->kind == TSS_WIRE_KIND_SIGN_PRESIG;
+    tss_log(LOG_INFO, "session=%s %s key=%s done in %lldms (verified)", s->sid_hex,
+            tss_wire_kind_name(s->kind), rq->rq.key_id, (long long)(tss_now_ms() - s->started));
     session_end(s);
     request_finish(rq, &resp);
 }
 
 static void presign_done(csession *s) {
     request *rq = s->req;
+    tss_result r = coord_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count);
+    if (!tss_is_ok(r)) {
+        session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot record the presignature: %s",
+                     tss_error_detail());
+        return;
+    }
     rq->presign_ok++;
-    rq->key->info.presignatures++;
-    tss_log(LOG_INFO, "session=%s presign key=%s done in %lldms", s->sid_hex, rq->rq.key_id,
-            (long long)(tss_now_ms() - s->started));
+    tss_log(LOG_INFO, "session=%s presign key=%s done in %lldms (%zu available)", s->sid_hex,
+            rq->rq.key_id, (long long)(tss_now_ms() - s->started), rq->key->n_presigs);
     uint8_t sid[16];
     memcpy(sid, s->sid, sizeof sid);
     session_end(s);

@@ -31,7 +31,6 @@
 
 #define PROG "tss-party"
 #define STOP_GRACE_MS 2000
-#define EXPIRY_WARN_DAYS 30
 /* The coordinator is declared dead after this many heartbeat intervals without
  * any frame from it (each heartbeat is acknowledged). */
 #define DEAD_AFTER_INTERVALS 3
@@ -107,6 +106,7 @@ static void on_hello_ack(party *pt, const tss_wire_frame *f) {
             "coordinator_cert_sha256=%s own_cert_sha256=%s",
             (long long)pt->cfg.party_id, pt->coord_addr, ack.software, (long long)pt->hb_interval,
             cc->fingerprint, own->fingerprint);
+    (void)tss_daemon_check_expiry(cc, "coordinator");
     if (!pt->ever_ready) {
         pt->ever_ready = true;
         tss_daemon_notify("READY=1\nSTATUS=connected to the coordinator");
@@ -241,10 +241,20 @@ static void log_own_cert(party *pt, const char *what) {
     tss_tls_ctx_cert_info(pt->tls, &info);
     tss_log(LOG_NOTICE, "tls: %s certificate sha256=%s notAfter=%s generation=%lu", what,
             info.fingerprint, info.not_after_iso, tss_tls_ctx_generation(pt->tls));
-    long days = tss_tls_cert_days_left(&info, time(NULL));
-    if (days <= EXPIRY_WARN_DAYS)
-        tss_log(LOG_WARNING, "tls: certificate sha256=%s expires in %ld days (notAfter=%s)",
-                info.fingerprint, days, info.not_after_iso);
+    (void)tss_daemon_check_expiry(&info, "own");
+}
+
+/* Daily: the own certificate and the coordinator's (as seen at the current
+ * connection's handshake) against their notAfter. */
+static tss_timer expiry_timer;
+static void on_expiry_timer(void *arg) {
+    party *pt = arg;
+    tss_tls_cert_info info;
+    tss_tls_ctx_cert_info(pt->tls, &info);
+    (void)tss_daemon_check_expiry(&info, "own");
+    if (pt->conn && pt->acked) (void)tss_daemon_check_expiry(tss_dconn_peer_cert(pt->conn), "coordinator");
+    if (!tss_is_ok(tss_timer_arm(pt->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS)))
+        tss_log(LOG_ERR, "cannot arm the certificate expiry timer: %s", tss_error_detail());
 }
 
 static void on_stop_timer(void *arg) {
@@ -255,17 +265,22 @@ static void on_stop_timer(void *arg) {
 static void on_signal(void *arg, int signo) {
     party *pt = arg;
     if (signo == SIGHUP) {
-        tss_daemon_notify("RELOADING=1");
+        tss_daemon_notify("RELOADING=1\nSTATUS=reloading certificates");
+        tss_log(LOG_INFO, "reload: SIGHUP received, loading %s, %s, %s%s%s", pt->paths.cert_file,
+                pt->paths.key_file, pt->paths.ca_file, pt->paths.crl_file ? ", " : "",
+                pt->paths.crl_file ? pt->paths.crl_file : "");
         tss_result r = tss_tls_ctx_reload(pt->tls, &pt->paths);
         if (tss_is_ok(r)) {
             log_own_cert(pt, "reload: now using");
         } else {
             tss_tls_cert_info info;
             tss_tls_ctx_cert_info(pt->tls, &info);
-            tss_log(LOG_ERR, "reload: failed, keeping certificate sha256=%s in service: %s",
-                    info.fingerprint, tss_error_detail());
+            tss_log(LOG_ERR, "reload: failed, keeping certificate sha256=%s notAfter=%s in service: %s",
+                    info.fingerprint, info.not_after_iso, tss_error_detail());
         }
-        tss_daemon_notify("READY=1");
+        tss_daemon_notify("READY=1\nSTATUS=%s", pt->conn && pt->acked
+                                                     ? "connected to the coordinator"
+                                                     : "connecting to the coordinator");
         return;
     }
     if (pt->stopping) {
@@ -345,7 +360,7 @@ int main(int argc, char **argv) {
     if (!tss_is_ok(r)) return tss_daemon_exit(r, "init");
     r = tss_config_party_load_file(&pt->cfg, args.config);
     if (!tss_is_ok(r)) {
-        fprintf(stderr, PROG ": %s\n", tss_error_detail());
+        tss_daemon_config_error(PROG);
         return tss_err_exit_code(r.err);
     }
     if (args.check) {
@@ -398,6 +413,12 @@ int main(int argc, char **argv) {
     tss_timer_init(&pt->reconnect_timer, connect_now, pt);
     tss_timer_init(&pt->hb_timer, on_hb_timer, pt);
     tss_timer_init(&pt->stop_timer, on_stop_timer, pt);
+    tss_timer_init(&expiry_timer, on_expiry_timer, pt);
+    r = tss_timer_arm(pt->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "event loop");
+        goto out;
+    }
     tss_log(LOG_NOTICE, "start: %s party=%lld pid %ld", TSS_SOFTWARE, (long long)pt->cfg.party_id,
             (long)getpid());
     connect_now(pt);

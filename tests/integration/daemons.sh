@@ -155,6 +155,16 @@ bad "party id out of range" p-id.yaml 'p-id.yaml:1:[0-9]+: party_id' tss-party
 expect_exit 78 "missing config file" "$BUILD/tss-coordinator" --config "$WORK/nope.yaml" --check
 expect_match "missing config names the file" "$ERR" 'nope.yaml'
 expect_exit 64 "no --config is a usage error" "$BUILD/tss-coordinator"
+# Configuration errors carry a syslog priority (journalctl -p err shows why a unit exited 78).
+expect_exit 78 "coordinator: broken config exits 78" "$BUILD/tss-coordinator" --config c-unknown.yaml
+expect_match "coordinator: config error logged at priority err (<3>)" "$ERR" '^<3>tss-coordinator: configuration error: .*c-unknown.yaml:1[0-9]:1: bogus_key'
+expect_exit 78 "party: broken config exits 78" "$BUILD/tss-party" --config p-id.yaml
+expect_match "party: config error logged at priority err (<3>)" "$ERR" '^<3>tss-party: configuration error: .*party_id'
+# A state directory open to group/others is refused (77) with the fix named.
+mkdir -p cstate-open && chmod 750 cstate-open
+sed "s|state_dir: $WORK/cstate|state_dir: $WORK/cstate-open|" coord.yaml > c-open.yaml
+expect_exit 77 "coordinator: state dir accessible by group exits 77" "$BUILD/tss-coordinator" --config c-open.yaml
+expect_match "coordinator: names the chmod fix" "$ERR" '^<3>.*state directory .*cstate-open is accessible by group or others \(mode 0750\); fix: chmod 700 '
 
 # ---- start everything -----------------------------------------------------------------------
 
@@ -184,6 +194,22 @@ sed "s|dir: $WORK/ks1|dir: $WORK/ks-bad|; s|pstate1|pstate-c|" party1.yaml > p-c
 expect_exit 65 "party: corrupt keystore exits 65" "$BUILD/tss-party" --config p-corrupt.yaml
 sed "s|dir: $WORK/ks1|dir: $WORK/ks2|; s|pstate1|pstate-x|" party1.yaml > p-mismatch.yaml
 expect_exit 78 "party: keystore of another party exits 78" "$BUILD/tss-party" --config p-mismatch.yaml
+
+# Certificate expiry warnings: a coordinator whose certificate has 10 days left
+# warns about its own certificate at start, and a party connecting to it warns
+# about the coordinator's certificate as seen at the handshake.
+pki issue --ca ca --identity urn:tssd:coordinator --out coord-short --ip 127.0.0.1 --days 10
+EPORT=$(free_port)
+sed -e "s|127.0.0.1:$PORT|127.0.0.1:$EPORT|" -e "s|$WORK/coord/|$WORK/coord-short/|g" \
+    -e "s|state_dir: $WORK/cstate|state_dir: $WORK/cstate-exp|" coord.yaml > c-exp.yaml
+sed -e "s|127.0.0.1:$PORT|127.0.0.1:$EPORT|" -e "s|pstate1|pstate-exp|" party1.yaml > p-exp.yaml
+"$BUILD/tss-coordinator" --config c-exp.yaml 2>>coord-exp.log & CE=$!; PIDS+=("$CE")
+"$BUILD/tss-party" --config p-exp.yaml 2>>party-exp.log & PE=$!; PIDS+=("$PE")
+expect_log "coordinator warns 30 days before its own notAfter" coord-exp.log 0 \
+    '^<4>tls: own certificate sha256=[0-9a-f]{64} expires in (9|10) days \(notAfter='
+expect_log "party warns about the coordinator's certificate seen at the handshake" party-exp.log 0 \
+    '^<4>tls: coordinator certificate sha256=[0-9a-f]{64} expires in (9|10) days' 15
+stop_pid "$PE"; stop_pid "$CE"
 
 # ---- disconnect and reconnect -----------------------------------------------------------------
 

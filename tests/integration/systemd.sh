@@ -242,6 +242,16 @@ expect_log "coordinator: reload logged" coord.log 0 'reload: now serving certifi
 m=$(lines p1.notify)
 kill -HUP "$P1"
 expect_order "party: SIGHUP gives RELOADING=1, then READY=1" p1.notify "$m" 'RELOADING=1' 'READY=1'
+expect_notify "party: STATUS= says it is reloading" p1.notify "$m" 'RELOADING=1;STATUS=reloading certificates'
+expect_notify "party: STATUS= after the reload" p1.notify "$m" 'READY=1;STATUS=(connected|connecting)'
+cp p1/cert.pem p1cert.good
+printf -- '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n' > p1/cert.pem
+m=$(lines p1.notify); ml=$(lines party1.log)
+kill -HUP "$P1"
+expect_order "party: failed reload still RELOADING=1 then READY=1" p1.notify "$m" 'RELOADING=1' 'READY=1'
+expect_log "party: failed reload logged with the kept notAfter" party1.log "$ml" \
+    '^<3>reload: failed, keeping certificate sha256=[0-9a-f]{64} notAfter=20[0-9-]+T[0-9:]+Z in service'
+cp p1cert.good p1/cert.pem
 # A failed reload still ends with READY=1 (the old certificate stays in service).
 cp coord/cert.pem cert.good
 printf -- '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n' > coord/cert.pem

@@ -138,4 +138,36 @@ expect_exit 0 "2-of-2 sub-key on parties 4,5" "$CTL" --config op.yaml keygen --k
 PUB2=$(json_field "$OUT" publicKey)
 expect_exit 0 "2-of-2 sign" "$CTL" --config op.yaml sign --key-id k22 --message two --json
 check_sig "2-of-2 signature verifies" "$OUT" "$PUB2"
+
+# Keygen interrupted: a hung party (SIGSTOP) is named within the round
+# timeout; a party killed mid-keygen (stopped so the session is surely under
+# way, then SIGKILLed) is named at once. No party keeps a share, and the key
+# id can be generated afterwards.
+kill -STOP "$P4"
+t0=$SECONDS
+expect_exit 76 "keygen with a hung party fails" "$CTL" --config op.yaml keygen --key-id kx --threshold 3
+expect_match "the hung party is named" "$ERR" 'party 4'
+[ $((SECONDS - t0)) -le 8 ] && ok "keygen failure within the round timeout" || not_ok "keygen failure within the round timeout" "$((SECONDS - t0))s"
+kill -CONT "$P4"
+kill -STOP "$P5"
+t0=$SECONDS
+"$CTL" --config op.yaml keygen --key-id kx --threshold 3 >kx.out 2>kx.err &
+KX=$!
+sleep 0.5
+kill -KILL "$P5"
+wait "$KX"; rc=$?
+[ "$rc" = 76 ] && ok "keygen with a party killed mid-keygen fails" || not_ok "keygen with a party killed mid-keygen fails" "exit $rc" "$(cat kx.err kx.out)"
+grep -q 'party 5' kx.err && ok "the killed party is named" || not_ok "the killed party is named" "$(cat kx.err)"
+[ $((SECONDS - t0)) -le 8 ] && ok "killed-party keygen failure within the round timeout" \
+    || not_ok "killed-party keygen failure within the round timeout" "$((SECONDS - t0))s"
+wait "$P5" 2>/dev/null
+ls pstate*/keys/kx.share >/dev/null 2>&1 && not_ok "no party keeps a share of the failed keygen" "$(ls pstate*/keys/kx.share)" \
+    || ok "no party keeps a share of the failed keygen"
+[ ! -e cstate/keys/kx.json ] && ok "the failed key is not in the registry" || not_ok "the failed key is not in the registry"
+start_party 5
+wait_until 20 connected_is 5
+expect_exit 0 "keygen of the same key id after the failures" "$CTL" --config op.yaml keygen --key-id kx --threshold 3 --json
+PUBX=$(json_field "$OUT" publicKey)
+expect_exit 0 "sign with the regenerated key" "$CTL" --config op.yaml sign --key-id kx --message again --json
+check_sig "regenerated key signature verifies" "$OUT" "$PUBX"
 finish

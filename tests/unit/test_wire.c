@@ -949,6 +949,22 @@ static void op_request_response(void) {
     CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
     q.command = TSS_WIRE_OP_KEYS; /* keys may list all */
     CHECK_OK(tss_wire_op_request_encode(&w, &q));
+    q.flags = TSS_WIRE_OP_FLAG_NO_PRESIGN; /* flags are for sign only */
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    tss_writer_free(&w);
+    tss_writer_init(&w, 4096);
+    q.command = TSS_WIRE_OP_SIGN;
+    strcpy(q.key_id, "k");
+    CHECK_OK(tss_wire_op_request_encode(&w, &q));
+    CHECK_OK(tss_wire_op_request_decode(&qd, w.data, w.len));
+    CHECK(qd.flags == TSS_WIRE_OP_FLAG_NO_PRESIGN);
+    w.data[w.len - 1] = 0x80; /* unknown flag */
+    CHECK_ERR(tss_wire_op_request_decode(&qd, w.data, w.len), TSS_E_INVALID);
+    q.flags = 0x02;
+    tss_writer_free(&w);
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    q.flags = 0;
     tss_writer_free(&w);
 
     tss_wire_key_info keys[2];

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# End-to-end benchmark over real daemons on 127.0.0.1 (`make bench` runs it):
+# a 2-of-3 cluster (coordinator + 3 parties, mutual TLS, as in
+# tests/integration/cluster.sh), then `tss-bench --suite e2e` (C client over
+# daemon/client.h with persistent connections: keygen, sequential full
+# signing p50/p99, throughput at concurrency 16, presigned signing) and, in the
+# same run, the in-process per-party signing time (`--suite mpc --cases 3x2`)
+# for the ratio. Prints JSON (also written to $BUILD/bench-e2e.json) and a
+# table. Every process started here is killed on exit; every wait is bounded.
+#
+# Usage: bash bench/e2e.sh [BUILD_DIR]   (default $TSS_BUILD or ./build)
+# Env: BENCH_RUNS (sequential signs, default 200), BENCH_CONCURRENCY (16),
+#      BENCH_PER_WORKER (25), BENCH_PRESIGN (100), BENCH_LOG_LEVEL (info).
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
+CTL=$BUILD/tssctl
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-e2e-XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+die() { echo "bench/e2e.sh: $*" >&2; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
+
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+    echo 0
+}
+wait_until() {
+    local deadline=$((SECONDS + $1)); shift
+    while [ "$SECONDS" -lt "$deadline" ]; do "$@" && return 0; sleep 0.1; done
+    "$@"
+}
+all_connected() {
+    [ "$(timeout 10 "$CTL" --config "$WORK/op.yaml" status --json 2>/dev/null | grep -o '"connected":true' | wc -l)" = 3 ]
+}
+
+for b in tssctl tss-keystore tss-coordinator tss-party tss-bench; do
+    [ -x "$BUILD/$b" ] || die "$BUILD/$b missing (make all)"
+done
+LEVEL=${BENCH_LOG_LEVEL:-info}
+cd "$WORK" || exit 1
+echo "bench/e2e.sh: setting up a 2-of-3 cluster in $WORK" >&2
+"$CTL" pki init-ca --out ca --days 90 >/dev/null 2>>pki.log || die "pki init-ca failed"
+"$CTL" pki issue --ca ca --identity urn:tssd:coordinator --out coord --ip 127.0.0.1 --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
+"$CTL" pki issue --ca ca --identity urn:tssd:operator:bench --out op --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
+printf 'bench passphrase (throwaway)\n' > pass; chmod 600 pass
+for i in 1 2 3; do
+    "$CTL" pki issue --ca ca --identity "urn:tssd:party:$i" --out "p$i" --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
+    "$BUILD/tss-keystore" init --dir "$WORK/ks$i" --party-id "$i" --kdf interactive \
+        --passphrase-file pass > "id$i" 2>>ks.log || die "keystore init failed"
+done
+PORT=$(free_port)
+{
+    echo "listen: [127.0.0.1:$PORT]"
+    echo "tls: {cert: $WORK/coord/cert.pem, key: $WORK/coord/key.pem, ca: $WORK/ca/ca.pem}"
+    echo "parties:"
+    for i in 1 2 3; do echo "  - {id: $i, identity: \"urn:tssd:party:$i\"}"; done
+    echo "operators:"
+    echo "  - {name: bench, identity: \"urn:tssd:operator:bench\"}"
+    echo "state_dir: $WORK/cstate"
+    echo "limits: {max_sessions: 128}"
+    echo "timeouts: {heartbeat: 1s, handshake: 2s, idle: 10s, round: 5s}"
+    echo "log_level: $LEVEL"
+} > coord.yaml
+for i in 1 2 3; do
+    {
+        echo "party_id: $i"
+        echo "keystore: {dir: $WORK/ks$i, passphrase: {file: $WORK/pass}}"
+        echo "coordinator: {address: [127.0.0.1:$PORT]}"
+        echo "tls: {cert: $WORK/p$i/cert.pem, key: $WORK/p$i/key.pem, ca: $WORK/ca/ca.pem}"
+        echo "peers:"
+        for j in 1 2 3; do [ "$j" = "$i" ] || echo "  - {id: $j, identity: \"$(cat "id$j")\"}"; done
+        echo "limits: {max_sessions: 128}"
+        echo "timeouts: {heartbeat: 1s, connect: 2s, round: 5s, backoff_initial: 200ms, backoff_max: 1s}"
+        echo "state_dir: $WORK/pstate$i"
+        echo "log_level: $LEVEL"
+    } > "party$i.yaml"
+done
+printf 'coordinator: {address: [127.0.0.1:%s]}\ntls: {cert: %s/op/cert.pem, key: %s/op/key.pem, ca: %s/ca/ca.pem}\ntimeouts: {connect: 3s, request: 30s}\n' \
+    "$PORT" "$WORK" "$WORK" "$WORK" > op.yaml
+
+"$BUILD/tss-coordinator" --config coord.yaml 2>>coord.log & PIDS+=("$!")
+for i in 1 2 3; do "$BUILD/tss-party" --config "party$i.yaml" 2>>"party$i.log" & PIDS+=("$!"); done
+wait_until 30 all_connected || die "the parties did not connect within 30 s"
+
+echo "bench/e2e.sh: running tss-bench --suite e2e (client over daemon/client.h)" >&2
+timeout 90 "$BUILD/tss-bench" --suite e2e --op-config op.yaml --json --threshold 2 \
+    --runs "${BENCH_RUNS:-200}" --concurrency "${BENCH_CONCURRENCY:-16}" \
+    --per-worker "${BENCH_PER_WORKER:-25}" --presign "${BENCH_PRESIGN:-100}" \
+    > e2e.json 2>e2e.err
+E2E_RC=$?
+grep -q '"e2e":' e2e.json || die "tss-bench --suite e2e produced nothing (exit $E2E_RC): $(cat e2e.err)"
+[ -s e2e.err ] && cat e2e.err >&2
+# Stop the cluster before the in-process run so it has the CPUs to itself.
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+echo "bench/e2e.sh: running tss-bench --suite mpc --cases 3x2 (in-process, same run)" >&2
+timeout 60 "$BUILD/tss-bench" --suite mpc --cases 3x2 --runs 5 --json > mpc.json 2>mpc.err \
+    || die "tss-bench --suite mpc failed: $(cat mpc.err)"
+
+num() { grep -o "\"$2\":[-0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
+# The object after "KEY": in FILE (flat objects only).
+obj() { grep -o "\"$2\":{[^{}]*}" "$1" | head -n 1 | sed "s/^\"$2\"://"; }
+FULL50=$(obj e2e.json sign_full | grep -o '"p50_ms":[0-9.]*' | cut -d: -f2)
+FULL99=$(obj e2e.json sign_full | grep -o '"p99_ms":[0-9.]*' | cut -d: -f2)
+PRE=$(obj e2e.json sign_presigned)
+PRESTATE=$(printf '%s' "$PRE" | grep -o '"state":"[^"]*"' | cut -d'"' -f4)
+PRE50=$(printf '%s' "$PRE" | grep -o '"p50_ms":[0-9.]*' | cut -d: -f2)
+PRE99=$(printf '%s' "$PRE" | grep -o '"p99_ms":[0-9.]*' | cut -d: -f2)
+TPUT=$(obj e2e.json throughput | grep -o '"sig_per_s":[0-9.]*' | cut -d: -f2)
+CONC=$(obj e2e.json throughput | grep -o '"concurrency":[0-9]*' | cut -d: -f2)
+KG=$(num e2e.json keygen_ms)
+INPROC=$(num mpc.json sign_ms_per_party)
+INPRE=$(num mpc.json online_ms_per_party)
+RATIO=$(awk -v a="$FULL50" -v b="$INPROC" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
+E2E_BODY=$(sed -e 's/^{//' -e 's/}$//' e2e.json)
+{
+    printf '{%s,"in_process_3x2":%s,"ratio_full_p50_vs_in_process_sign_per_party":%s,' \
+        "$E2E_BODY" "$(cat mpc.json)" "$RATIO"
+    printf '"host":{"cpus":%s,"kernel":"%s"},"targets":{"sign_full_p50_ms":{"required":10,"aim":5},' \
+        "$(nproc)" "$(uname -r)"
+    printf '"sign_presigned_p50_ms":{"required":4,"aim":2},"sig_per_s":{"required":150,"aim":300}}}\n'
+} > "$BUILD/bench-e2e.json"
+cat "$BUILD/bench-e2e.json"
+
+verdict() { # value op required aim
+    awk -v v="$1" -v op="$2" -v r="$3" -v a="$4" 'BEGIN {
+        if (v == "") { print "n/a"; exit }
+        if (op == "<=") { if (v <= a) print "meets aim"; else if (v <= r) print "meets required"; else print "MISSES required" }
+        else { if (v >= a) print "meets aim"; else if (v >= r) print "meets required"; else print "MISSES required" } }'
+}
+echo
+printf '%-40s %12s %12s  %s\n' "end-to-end, 2-of-3 on 127.0.0.1 ($(nproc) CPUs)" value "req / aim" verdict
+printf '%-40s %12s %12s\n' "keygen latency (ms)" "$KG" ""
+printf '%-40s %12s %12s  %s\n' "full sign p50 (ms)" "$FULL50" "10 / 5" "$(verdict "$FULL50" "<=" 10 5)"
+printf '%-40s %12s %12s\n' "full sign p99 (ms)" "$FULL99" ""
+if [ "$PRESTATE" = ok ]; then
+    printf '%-40s %12s %12s  %s\n' "presigned sign p50 (ms)" "$PRE50" "4 / 2" "$(verdict "$PRE50" "<=" 4 2)"
+    printf '%-40s %12s %12s\n' "presigned sign p99 (ms)" "$PRE99" ""
+else
+    printf '%-40s %12s %12s  %s\n' "presigned sign p50 (ms)" "n/a" "4 / 2" "not measurable yet: $(printf '%s' "$PRE" | grep -o '"note":"[^"]*"' | cut -d'"' -f4)"
+fi
+printf '%-40s %12s %12s  %s\n' "throughput at concurrency $CONC (sig/s)" "$TPUT" "150 / 300" "$(verdict "$TPUT" ">=" 150 300)"
+printf '%-40s %12s\n' "in-process sign per party, 3x2 (ms)" "$INPROC"
+printf '%-40s %12s\n' "in-process online (presigned) per party" "$INPRE"
+printf '%-40s %12s\n' "ratio full p50 / in-process per party" "$RATIO"
+echo "(JSON: $BUILD/bench-e2e.json)"
+# The benchmark reports; it fails only if it could not measure (or a signature was wrong).
+exit "$E2E_RC"
