@@ -58,29 +58,14 @@ static tss_result exchange(const tss_operator_config *cfg, const tss_wire_op_req
                            tss_wire_op_response *resp) {
     tss_tls_ctx *ctx = NULL;
     tss_client *cl = NULL;
-    tss_result r = tssctl_operator_ctx(cfg, &ctx);
-    if (tss_is_ok(r))
-        r = tss_client_connect(ctx, cfg->coordinator.address, cfg->coordinator.address_count,
-                               (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, &cl);
+    tss_wire_frame f;
     tss_writer w;
     tss_writer_init(&w, 8192);
-    if (tss_is_ok(r)) r = tss_wire_op_request_encode(&w, rq);
+    tss_result r = tss_wire_op_request_encode(&w, rq);
     if (tss_is_ok(r))
-        r = tss_client_send(cl, TSS_WIRE_OP_REQUEST, w.data, w.len, (int)cfg->timeouts.request);
+        r = tssctl_request(cfg, TSS_WIRE_OP_REQUEST, w.data, w.len, TSS_WIRE_OP_RESPONSE, &ctx,
+                           &cl, &f);
     tss_writer_free(&w);
-    tss_wire_frame f;
-    if (tss_is_ok(r)) r = tss_client_recv(cl, &f, (int)cfg->timeouts.request);
-    if (tss_is_ok(r) && f.type == TSS_WIRE_ERROR) {
-        tss_wire_error e;
-        if (tss_is_ok(tss_wire_error_decode(&e, f.payload, f.len)))
-            r = tss_fail(TSS_E_PROTOCOL, "coordinator refused: %s (%s)", e.text,
-                         tss_wire_error_code_name(e.code) ? tss_wire_error_code_name(e.code) : "?");
-        else
-            r = tss_fail(TSS_E_PROTOCOL, "coordinator sent a malformed ERROR");
-    } else if (tss_is_ok(r) && f.type != TSS_WIRE_OP_RESPONSE) {
-        r = tss_fail(TSS_E_PROTOCOL, "coordinator answered %s instead of OP_RESPONSE",
-                     tss_wire_type_name(f.type));
-    }
     if (tss_is_ok(r)) r = tss_wire_op_response_decode(resp, f.payload, f.len);
     if (tss_is_ok(r) && (resp->request_id != rq->request_id || resp->command != rq->command)) {
         tss_wire_op_response_free(resp);

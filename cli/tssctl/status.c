@@ -139,32 +139,39 @@ tss_result tssctl_operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out
     return tss_tls_ctx_new(&tc, &paths, out);
 }
 
+tss_result tssctl_request(const tss_operator_config *cfg, uint8_t type, const uint8_t *payload,
+                          size_t len, uint8_t want, tss_tls_ctx **ctx, tss_client **cl,
+                          tss_wire_frame *reply) {
+    *ctx = NULL;
+    *cl = NULL;
+    TSS_GUARD(tssctl_operator_ctx(cfg, ctx));
+    TSS_GUARD(tss_client_connect(*ctx, cfg->coordinator.address, cfg->coordinator.address_count,
+                                 (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, cl));
+    TSS_GUARD(tss_client_send(*cl, type, payload, len, (int)cfg->timeouts.request));
+    TSS_GUARD(tss_client_recv(*cl, reply, (int)cfg->timeouts.request));
+    if (reply->type == TSS_WIRE_ERROR) {
+        tss_wire_error e;
+        if (!tss_is_ok(tss_wire_error_decode(&e, reply->payload, reply->len)))
+            return tss_fail(TSS_E_PROTOCOL, "coordinator sent a malformed ERROR");
+        const char *code = tss_wire_error_code_name(e.code);
+        return tss_fail(TSS_E_PROTOCOL, "coordinator refused: %s (%s)", e.text, code ? code : "?");
+    }
+    TSS_ENSURE(reply->type == want, TSS_E_PROTOCOL, "coordinator answered %s instead of %s",
+               tss_wire_type_name(reply->type), tss_wire_type_name(want));
+    return TSS_OK_RESULT;
+}
+
 static tss_result run(const tss_operator_config *cfg, bool json) {
-    tss_tls_ctx *ctx = NULL;
-    tss_client *cl = NULL;
-    tss_result r = tssctl_operator_ctx(cfg, &ctx);
-    if (tss_is_ok(r))
-        r = tss_client_connect(ctx, cfg->coordinator.address, cfg->coordinator.address_count,
-                               (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, &cl);
+    tss_tls_ctx *ctx;
+    tss_client *cl;
+    tss_wire_frame f;
     tss_writer w;
     tss_writer_init(&w, 64);
-    if (tss_is_ok(r)) r = tss_wire_status_request_encode(&w);
+    tss_result r = tss_wire_status_request_encode(&w);
     if (tss_is_ok(r))
-        r = tss_client_send(cl, TSS_WIRE_STATUS_REQUEST, w.data, w.len, (int)cfg->timeouts.request);
+        r = tssctl_request(cfg, TSS_WIRE_STATUS_REQUEST, w.data, w.len, TSS_WIRE_STATUS_RESPONSE,
+                           &ctx, &cl, &f);
     tss_writer_free(&w);
-    tss_wire_frame f;
-    if (tss_is_ok(r)) r = tss_client_recv(cl, &f, (int)cfg->timeouts.request);
-    if (tss_is_ok(r) && f.type == TSS_WIRE_ERROR) {
-        tss_wire_error e;
-        if (tss_is_ok(tss_wire_error_decode(&e, f.payload, f.len)))
-            r = tss_fail(TSS_E_PROTOCOL, "coordinator refused: %s (%s)", e.text,
-                         tss_wire_error_code_name(e.code) ? tss_wire_error_code_name(e.code) : "?");
-        else
-            r = tss_fail(TSS_E_PROTOCOL, "coordinator sent a malformed ERROR");
-    } else if (tss_is_ok(r) && f.type != TSS_WIRE_STATUS_RESPONSE) {
-        r = tss_fail(TSS_E_PROTOCOL, "coordinator answered %s instead of STATUS_RESPONSE",
-                     tss_wire_type_name(f.type));
-    }
     if (tss_is_ok(r)) {
         tss_wire_status *st = calloc(1, sizeof *st);
         r = st ? tss_wire_status_decode(st, f.payload, f.len)

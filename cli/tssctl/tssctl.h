@@ -3,9 +3,13 @@
 #define TSS_CLI_TSSCTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "daemon/client.h"
 #include "util/result.h"
+#include "wire/frame.h"
 
 #define PROG "tssctl"
 
@@ -23,6 +27,15 @@ struct tss_operator_config;
 struct tss_tls_ctx;
 TSS_MUST_CHECK tss_result tssctl_operator_ctx(const struct tss_operator_config *cfg,
                                               struct tss_tls_ctx **out);
+/* One operator request: connect as the operator, send `len` bytes as a frame
+ * of `type`, receive the reply and require type `want` (an ERROR frame
+ * becomes a failure with the coordinator's text). reply->payload lives in
+ * *cl: decode it, then free *cl and *ctx — also after a failure (either may
+ * be NULL). */
+TSS_MUST_CHECK tss_result tssctl_request(const struct tss_operator_config *cfg, uint8_t type,
+                                         const uint8_t *payload, size_t len, uint8_t want,
+                                         struct tss_tls_ctx **ctx, tss_client **cl,
+                                         tss_wire_frame *reply);
 int tssctl_pki(int argc, char **argv);
 
 #endif
