@@ -77,11 +77,22 @@ static int copy_point(unsigned char *out, const unsigned char *x32, const unsign
 
 /* ec_pubkey_tweak_mul is variable time in the scalar (wNAF), so secret
  * scalars go through secp256k1_ecdh, which uses the constant-time ladder. */
+/* The uncompressed encoding 04 || x || y: parsing it back is an on-curve
+ * check, where the compressed one would cost a field square root. */
+static int copy_point_full(unsigned char *out, const unsigned char *x32, const unsigned char *y32,
+                           void *data) {
+    (void)data;
+    out[0] = 0x04;
+    memcpy(out + 1, x32, 32);
+    memcpy(out + 33, y32, 32);
+    return 1;
+}
+
 tss_result tss_pt_mul(tss_point *r, const tss_point *p, const tss_scalar *k) {
     GET_CTX(c);
-    uint8_t kb[TSS_SC_BYTES], enc[TSS_PT_BYTES];
+    uint8_t kb[TSS_SC_BYTES], enc[65];
     tss_sc_to_bytes(kb, k);
-    int ok = secp256k1_ecdh(c, enc, &p->pk, kb, copy_point, NULL);
+    int ok = secp256k1_ecdh(c, enc, &p->pk, kb, copy_point_full, NULL);
     tss_wipe(kb, sizeof kb);
     tss_declassify(&ok, sizeof ok); /* reveals only whether k = 0 */
     TSS_ENSURE(ok, TSS_E_CRYPTO, "scalar multiplication by zero (point at infinity)");

@@ -102,7 +102,9 @@ tss_result tss_rvole_receiver_start(tss_rvole_receiver *st, const tss_ote_ctx *c
         tss_rvole_receiver_wipe(st);
         return r;
     }
-    for (size_t j = 0; j < XI; j++) ot_scalars(st->v[j], out[j]);
+    for (size_t j = 0; j < XI; j++)
+        for (size_t k = 0; k < W; k++)
+            tss_sc_from_bytes_reduce(&st->v[k][j], out[j] + k * TSS_SC_BYTES);
     tss_wipe(out, XI * TSS_OTE_MSG_BYTES);
     free(out);
 
@@ -129,7 +131,7 @@ tss_result tss_rvole_sender_reply(const tss_ote_ctx *ctx, const tss_ote_sender_s
     /* The OT pads live on the heap (144 KiB), wiped before release. */
     struct {
         uint8_t v0[XI][TSS_OTE_MSG_BYTES], v1[XI][TSS_OTE_MSG_BYTES];
-        tss_scalar alpha0[XI][W];
+        tss_scalar alpha0[W][XI]; /* by column, for the inner products with g */
     } *s = malloc(sizeof *s);
     if (!s) {
         tss_sc_wipe(&eta, 1);
@@ -142,22 +144,18 @@ tss_result tss_rvole_sender_reply(const tss_ote_ctx *ctx, const tss_ote_sender_s
         return r;
     }
 
-    tss_rvole_gadget(g, ctx);
-    tss_sc_set_zero(&cc[0]);
-    tss_sc_set_zero(&cc[1]);
     for (size_t j = 0; j < XI; j++) {
-        const tss_scalar *alpha0 = s->alpha0[j];
-        ot_scalars(s->alpha0[j], s->v0[j]);
         ot_scalars(alpha1, s->v1[j]);
         for (size_t k = 0; k < W; k++) {
-            tss_sc_sub(&msg2->a_tilde[j][k], &alpha0[k], &alpha1[k]);
+            tss_scalar *alpha0 = &s->alpha0[k][j];
+            tss_sc_from_bytes_reduce(alpha0, s->v0[j] + k * TSS_SC_BYTES);
+            tss_sc_sub(&msg2->a_tilde[j][k], alpha0, &alpha1[k]);
             tss_sc_add(&msg2->a_tilde[j][k], &msg2->a_tilde[j][k], k < TSS_RVOLE_L ? &a[k] : &eta);
         }
-        for (size_t k = 0; k < TSS_RVOLE_L; k++) {
-            tss_sc_mul(&t, &g[j], &alpha0[k]);
-            tss_sc_add(&cc[k], &cc[k], &t);
-        }
     }
+    /* c_k = -sum_j g_j alpha0_{j,k}: one reduction per inner product. */
+    tss_rvole_gadget(g, ctx);
+    for (size_t k = 0; k < TSS_RVOLE_L; k++) tss_sc_dot(&cc[k], g, s->alpha0[k], XI);
 
     /* eta' = eta + theta_1 a_1 + theta_2 a_2; mu over alpha0's check rows. */
     tss_rvole_challenges(theta, ctx, msg2);
@@ -166,7 +164,11 @@ tss_result tss_rvole_sender_reply(const tss_ote_ctx *ctx, const tss_ote_sender_s
         tss_sc_mul(&t, &theta[k], &a[k]);
         tss_sc_add(&msg2->eta, &msg2->eta, &t);
     }
-    for (size_t j = 0; j < XI; j++) check_row(&vals[j], theta, s->alpha0[j]);
+    for (size_t j = 0; j < XI; j++) {
+        tss_scalar row[W] = {s->alpha0[0][j], s->alpha0[1][j], s->alpha0[2][j]};
+        check_row(&vals[j], theta, row);
+        tss_sc_wipe(row, W);
+    }
     tss_rvole_mu(msg2->mu, ctx, vals);
 
     tss_sc_neg(&c[0], &cc[0]);
@@ -185,30 +187,27 @@ tss_result tss_rvole_receiver_finish(tss_rvole_receiver *st, const tss_rvole_msg
                                      tss_scalar d[TSS_RVOLE_L]) {
     TSS_ENSURE(st->started, TSS_E_USAGE, "RVOLE: receiver finish without start");
     tss_scalar g[XI], vals[XI], theta[TSS_RVOLE_L], e[W], t, shifted, dd[TSS_RVOLE_L], neg_eta;
-    tss_rvole_gadget(g, &st->ctx);
     tss_rvole_challenges(theta, &st->ctx, msg2);
     tss_sc_neg(&neg_eta, &msg2->eta);
-    tss_sc_set_zero(&dd[0]);
-    tss_sc_set_zero(&dd[1]);
 
     uint8_t mu[TSS_RVOLE_MU_BYTES];
     for (size_t j = 0; j < XI; j++) {
         int bj = bit_of(st->beta, j);
         /* e_{j,k} = v_{j,k} + beta_j a~_{j,k} */
         for (size_t k = 0; k < W; k++) {
-            e[k] = st->v[j][k];
+            e[k] = st->v[k][j];
             tss_sc_add(&t, &e[k], &msg2->a_tilde[j][k]);
             tss_sc_cmov(&e[k], &t, bj);
+            st->v[k][j] = e[k]; /* v becomes e, in place (wiped below) */
         }
         /* check value minus beta_j eta' */
         check_row(&vals[j], theta, e);
         tss_sc_add(&shifted, &vals[j], &neg_eta);
         tss_sc_cmov(&vals[j], &shifted, bj);
-        for (size_t k = 0; k < TSS_RVOLE_L; k++) {
-            tss_sc_mul(&t, &g[j], &e[k]);
-            tss_sc_add(&dd[k], &dd[k], &t);
-        }
     }
+    /* d_k = sum_j g_j e_{j,k}: one reduction per inner product. */
+    tss_rvole_gadget(g, &st->ctx);
+    for (size_t k = 0; k < TSS_RVOLE_L; k++) tss_sc_dot(&dd[k], g, st->v[k], XI);
     tss_rvole_mu(mu, &st->ctx, vals);
     int ok = tss_ct_equal(mu, msg2->mu, sizeof mu);
     /* Pass/fail of the mu check is public by design: a failure aborts the

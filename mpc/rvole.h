@@ -50,7 +50,7 @@
 typedef struct {
     tss_ote_ctx ctx;
     uint8_t beta[TSS_OTE_XI_BYTES];
-    tss_scalar v[TSS_OTE_XI][TSS_RVOLE_WIDTH]; /* alpha_{beta_j, j} */
+    tss_scalar v[TSS_RVOLE_WIDTH][TSS_OTE_XI]; /* alpha_{beta_j, j}, by column */
     int started;
 } tss_rvole_receiver;
 

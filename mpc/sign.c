@@ -1,5 +1,6 @@
 #include "mpc/sign.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,12 @@ typedef struct {
     tss_scalar cu, cv; /* our sender shares (self -> peer) */
 } sign_peer;
 
+typedef union {
+    tss_ote_msg ote;
+    tss_rvole_msg reply;
+    tss_presig presig;
+} sign_scratch;
+
 struct tss_sign {
     tss_sign_config cfg;
     int self_pos; /* position in cfg.signers */
@@ -49,7 +56,61 @@ struct tss_sign {
     uint8_t contrib[TSS_SID_BYTES], salt[TSS_SALT_BYTES], commit[TSS_COMMIT_BYTES];
     uint8_t raw_r1b[TSS_SIGN_R1_BCAST_BYTES];
     tss_presig *presig;
+    /* Per-round scratch, in the session's block: one round's outgoing OT
+     * message or RVOLE reply, or the presignature of a full signing. */
+    sign_scratch *scratch;
+    size_t block_size;
 };
+
+/* A session is one block of secret memory: the tss_sign, then its peers'
+ * states, then the scratch. sodium_malloc costs several system calls (mmap,
+ * mprotect, mlock, then munlock and munmap on release), so one allocation
+ * per session instead of one per peer and per round. */
+#define SIGN_ALIGN 64
+static size_t align_up(size_t n) { return (n + SIGN_ALIGN - 1) & ~(size_t)(SIGN_ALIGN - 1); }
+
+/* Released session blocks are kept (wiped to zero, still guarded and locked)
+ * for the next session of the same signer count, which saves the system
+ * calls and page faults of a fresh sodium_malloc. A few blocks of at most
+ * 1 MiB each (up to ~8 signers) are kept; larger ones are released. */
+#define POOL_SLOTS 8
+#define POOL_MAX_BYTES ((size_t)1 << 20)
+static struct {
+    void *p;
+    size_t n;
+} g_pool[POOL_SLOTS];
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A zeroed block of n bytes of secret memory, or NULL. */
+static void *block_get(size_t n) {
+    void *p = NULL;
+    pthread_mutex_lock(&g_pool_lock);
+    for (int i = 0; i < POOL_SLOTS && !p; i++)
+        if (g_pool[i].p && g_pool[i].n == n) {
+            p = g_pool[i].p;
+            g_pool[i].p = NULL;
+        }
+    pthread_mutex_unlock(&g_pool_lock);
+    if (p) return p; /* wiped on release */
+    p = tss_secret_alloc(n);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
+static void block_put(void *p, size_t n) {
+    tss_wipe(p, n);
+    if (n <= POOL_MAX_BYTES) {
+        pthread_mutex_lock(&g_pool_lock);
+        for (int i = 0; i < POOL_SLOTS && p; i++)
+            if (!g_pool[i].p) {
+                g_pool[i].p = p;
+                g_pool[i].n = n;
+                p = NULL;
+            }
+        pthread_mutex_unlock(&g_pool_lock);
+    }
+    tss_secret_free(p); /* NULL if pooled */
+}
 
 static tss_result abort_sign(tss_sign *s, uint16_t culprit, bool ban, const char *what) {
     char detail[400];
@@ -109,21 +170,22 @@ tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg) {
     TSS_ENSURE(cfg->share, TSS_E_USAGE, "sign: no key share");
     TSS_GUARD(check_signers(cfg->share, cfg->signers, cfg->count));
     TSS_ENSURE(cfg->registry.claim, TSS_E_USAGE, "sign: no sid registry");
-    tss_sign *s = tss_secret_alloc(sizeof *s);
-    TSS_ENSURE(s, TSS_E_NOMEM, "secret memory allocation failed");
-    memset(s, 0, sizeof *s);
+    size_t head = align_up(sizeof(tss_sign)), peer_size = align_up(sizeof(sign_peer));
+    size_t total = head + (size_t)(cfg->count - 1) * peer_size + sizeof(sign_scratch);
+    uint8_t *block = block_get(total);
+    TSS_ENSURE(block, TSS_E_NOMEM, "secret memory allocation failed");
+    tss_sign *s = (tss_sign *)block;
+    s->block_size = total;
     s->cfg = *cfg;
     s->self_pos = signer_pos(s, cfg->share->self);
+    uint8_t *next = block + head;
     for (int k = 0; k < cfg->count; k++) {
         s->share_idx[k] = tss_keyshare_index(cfg->share, cfg->signers[k]);
         if (k == s->self_pos) continue;
-        s->peer[k] = tss_secret_alloc(sizeof(sign_peer));
-        if (!s->peer[k]) {
-            tss_sign_free(s);
-            return tss_fail(TSS_E_NOMEM, "secret memory allocation failed");
-        }
-        memset(s->peer[k], 0, sizeof(sign_peer));
+        s->peer[k] = (sign_peer *)next;
+        next += peer_size;
     }
+    s->scratch = (sign_scratch *)next;
     tss_sign_sid(s->sid, cfg->share, cfg->session_id, cfg->signers, cfg->count);
     *out = s;
     return TSS_OK_RESULT;
@@ -131,9 +193,8 @@ tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg) {
 
 void tss_sign_free(tss_sign *s) {
     if (!s) return;
-    for (int k = 0; k < MAXP; k++) tss_secret_free(s->peer[k]);
-    tss_presig_free(s->presig);
-    tss_secret_free(s);
+    tss_presig_free(s->presig); /* the peers and the scratch are in s's block */
+    block_put(s, s->block_size);
 }
 
 bool tss_sign_finished(const tss_sign *s) { return s->round == 3 && !s->failed; }
@@ -175,8 +236,7 @@ tss_result tss_sign_start(tss_sign *s, tss_mpc_outbox *out) {
         sign_peer *p = s->peer[k];
         tss_ote_ctx ctx;
         r = ote_ctx(&ctx, s, peer, ks->self);
-        tss_ote_msg *msg = tss_secret_alloc(sizeof *msg);
-        if (tss_is_ok(r) && !msg) r = tss_fail(TSS_E_NOMEM, "secret memory allocation failed");
+        tss_ote_msg *msg = &s->scratch->ote;
         if (tss_is_ok(r))
             r = tss_rvole_receiver_start(&p->recv, &ctx, &ks->peers[s->share_idx[k]].ote_recv,
                                          msg, &p->chi);
@@ -184,8 +244,9 @@ tss_result tss_sign_start(tss_sign *s, tss_mpc_outbox *out) {
             tss_ote_msg_write(&w, msg);
             r = tss_mpc_outbox_push(out, TSS_MSG_SIGN_R1_P2P, ks->self, peer, &w);
         }
-        tss_secret_free(msg);
     }
+    /* The u-matrix is sent as is, but it is still a function of the OT seeds. */
+    tss_wipe(&s->scratch->ote, sizeof s->scratch->ote);
     tss_writer_free(&w);
     TSS_GUARD(r);
     s->have[SLOT_R1B][s->self_pos] = true;
@@ -245,8 +306,7 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
 
     tss_writer w;
     tss_writer_init(&w, TSS_MPC_MAX_PAYLOAD);
-    tss_rvole_msg *reply = tss_secret_alloc(sizeof *reply);
-    TSS_ENSURE(reply, TSS_E_NOMEM, "secret memory allocation failed");
+    tss_rvole_msg *reply = &s->scratch->reply;
     tss_result r = TSS_OK_RESULT;
     const tss_scalar inputs[TSS_RVOLE_L] = {s->r, s->sk};
     for (int k = 0; k < s->cfg.count && tss_is_ok(r); k++) {
@@ -292,7 +352,7 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
         tss_sc_wipe(&psi, 1);
         r = tss_mpc_outbox_push(out, TSS_MSG_SIGN_R2_P2P, ks->self, peer, &w);
     }
-    tss_secret_free(reply);
+    tss_wipe(reply, sizeof *reply);
     tss_writer_free(&w);
     TSS_GUARD(r);
     s->round = 2;
@@ -306,16 +366,16 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
  * are multiplied by tau, fresh, uniform and secret for this peer:
  *   A = (tau*chi)*P,  B = tau*Gamma,  C = (tau*d)*G;  check A == B + C
  * (equivalent, as tau != 0). Each product is one constant-time
- * multiplication, and A, B, C are public: a peer that knows log P and
- * log Gamma learns tau*G and tau*chi*G from them, and chi*G from those is a
- * CDH problem. Returns 1 on a match (the outcome is public: a mismatch aborts). */
+ * multiplication. B and C are treated as public (they are parsed and added):
+ * a peer that knows log Gamma learns tau*G from B, and tau*chi*G would be
+ * needed as well to get chi*G. A is never parsed: it is compared with B + C
+ * in constant time. Returns 1 on a match (the outcome is public: a mismatch
+ * aborts). */
 static int gamma_check(const tss_point *P, const tss_scalar *chi, const tss_scalar *tau,
                        const tss_scalar *d, const tss_point *gamma) {
     tss_scalar k;
-    tss_point A, B, C, sum;
-    tss_sc_mul(&k, tau, chi);
-    tss_result r = tss_pt_mul(&A, P, &k); /* fails only for chi = 0 */
-    if (tss_is_ok(r)) r = tss_pt_mul(&B, gamma, tau);
+    tss_point B, C, sum;
+    tss_result r = tss_pt_mul(&B, gamma, tau);
     /* d = 0 (probability 2^-256: d = chi*a - c with chi unknown to the sender)
      * is revealed, and only that. */
     int d_zero = tss_sc_is_zero(d);
@@ -328,8 +388,18 @@ static int gamma_check(const tss_point *P, const tss_scalar *chi, const tss_scal
         tss_declassify(&C, sizeof C); /* blinded by tau, as above */
         if (tss_is_ok(r)) r = tss_pt_add(&sum, &B, &C);
     }
+    if (!tss_is_ok(r)) {
+        tss_sc_wipe(&k, 1);
+        return 0;
+    }
+    /* A = (tau*chi)*P is only compared with B + C, so it is never parsed:
+     * tss_pt_mul_matches compares encodings in constant time (0 for chi = 0).
+     * The outcome is public (a mismatch aborts). */
+    tss_sc_mul(&k, tau, chi);
+    int eq = tss_pt_mul_matches(P, &k, &sum);
     tss_sc_wipe(&k, 1);
-    return tss_is_ok(r) && tss_pt_eq(&A, &sum);
+    tss_declassify(&eq, sizeof eq);
+    return eq;
 }
 
 static bool x_coordinate_below_n(const tss_point *R) {
@@ -404,7 +474,9 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
     if (!x_coordinate_below_n(&R))
         return abort_plain(s, 0, "x(R) >= n, which Ethereum cannot encode; sign again");
 
-    tss_presig *p = tss_secret_alloc(sizeof *p);
+    /* A presignature that is handed out gets its own allocation (it outlives
+     * the session); one finished here uses the scratch. */
+    tss_presig *p = s->cfg.has_digest ? &s->scratch->presig : tss_secret_alloc(sizeof *p);
     TSS_ENSURE(p, TSS_E_NOMEM, "secret memory allocation failed");
     memset(p, 0, sizeof *p);
     snprintf(p->key_id, sizeof p->key_id, "%s", ks->key_id);
@@ -429,7 +501,7 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
     }
     tss_result r = tss_presig_finish(p, ks, s->cfg.signers, s->cfg.count, s->cfg.digest,
                                      &s->cfg.consume, out);
-    tss_presig_free(p);
+    tss_wipe(p, sizeof *p);
     if (!tss_is_ok(r)) s->failed = true;
     return r;
 }
