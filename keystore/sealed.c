@@ -187,6 +187,47 @@ static tss_result derive_key(uint8_t key[32], const tss_sealed_header *h, const 
     return TSS_OK_RESULT;
 }
 
+/* Header, then the ciphertext (reserved in the writer and encrypted in place,
+ * with the header as associated data), then the checksum over both. */
+static tss_result write_sealed(tss_writer *out, const tss_sealed_header *hdr,
+                               size_t header_len, const uint8_t *plaintext,
+                               size_t plaintext_len, const uint8_t key[32]) {
+    size_t header_at = out->len;
+    encode_header(hdr, out);
+    size_t ct_at = out->len;
+    uint8_t zeros[256] = {0};
+    for (size_t left = hdr->ciphertext_len; left;) {
+        size_t n = left < sizeof zeros ? left : sizeof zeros;
+        tss_write_bytes(out, zeros, n);
+        left -= n;
+    }
+    TSS_GUARD(tss_writer_status(out, "sealed file"));
+    unsigned long long ct_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + ct_at, &ct_len, plaintext,
+                                               plaintext_len, out->data + header_at, header_len,
+                                               NULL, hdr->nonce, key);
+    uint8_t sum[TSS_SEALED_CHECKSUM_LEN];
+    checksum(sum, out->data + header_at, out->len - header_at);
+    tss_write_bytes(out, sum, sizeof sum);
+    return tss_writer_status(out, "sealed file");
+}
+
+/* Decrypt a parsed file's ciphertext; false (plaintext wiped) if the tag
+ * does not verify. */
+static bool open_sealed(const uint8_t *file, const uint8_t *ct, const tss_sealed_header *hdr,
+                        size_t header_len, const uint8_t key[32], uint8_t *plaintext,
+                        size_t *plaintext_len) {
+    unsigned long long out_len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext, &out_len, NULL, ct,
+                                                   hdr->ciphertext_len, file, header_len,
+                                                   hdr->nonce, key) != 0) {
+        tss_wipe(plaintext, hdr->ciphertext_len - TSS_SEALED_TAG_LEN);
+        return false;
+    }
+    *plaintext_len = (size_t)out_len;
+    return true;
+}
+
 tss_result tss_sealed_seal(tss_sealed_header *hdr, const uint8_t *passphrase,
                            size_t passphrase_len, const uint8_t *plaintext, size_t plaintext_len,
                            tss_writer *out) {
@@ -208,31 +249,8 @@ tss_result tss_sealed_seal(tss_sealed_header *hdr, const uint8_t *passphrase,
     uint8_t *key = tss_secret_alloc(32);
     TSS_ENSURE(key, TSS_E_NOMEM, "secret memory allocation failed");
     tss_result r = derive_key(key, hdr, passphrase, passphrase_len);
-    if (!tss_is_ok(r)) goto out;
-
-    encode_header(hdr, out);
-    r = tss_writer_status(out, "sealed file");
-    if (!tss_is_ok(r)) goto out;
-    size_t header_at = out->len - TSS_SEALED_HEADER_LEN;
-    /* Reserve the ciphertext in the writer, then encrypt in place. */
-    size_t ct_at = out->len;
-    uint8_t zeros[256] = {0};
-    for (size_t left = hdr->ciphertext_len; left;) {
-        size_t n = left < sizeof zeros ? left : sizeof zeros;
-        tss_write_bytes(out, zeros, n);
-        left -= n;
-    }
-    r = tss_writer_status(out, "sealed file");
-    if (!tss_is_ok(r)) goto out;
-    unsigned long long ct_len = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + ct_at, &ct_len, plaintext,
-                                               plaintext_len, out->data + header_at,
-                                               TSS_SEALED_HEADER_LEN, NULL, hdr->nonce, key);
-    uint8_t sum[TSS_SEALED_CHECKSUM_LEN];
-    checksum(sum, out->data + header_at, out->len - header_at);
-    tss_write_bytes(out, sum, sizeof sum);
-    r = tss_writer_status(out, "sealed file");
-out:
+    if (tss_is_ok(r))
+        r = write_sealed(out, hdr, TSS_SEALED_HEADER_LEN, plaintext, plaintext_len, key);
     tss_secret_free(key);
     return r;
 }
@@ -251,20 +269,11 @@ tss_result tss_sealed_open(const uint8_t *file, size_t len, const uint8_t *passp
     uint8_t *key = tss_secret_alloc(32);
     TSS_ENSURE(key, TSS_E_NOMEM, "secret memory allocation failed");
     tss_result r = derive_key(key, hdr, passphrase, passphrase_len);
-    if (tss_is_ok(r)) {
-        unsigned long long out_len = 0;
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext, &out_len, NULL, ct,
-                                                       hdr->ciphertext_len, file,
-                                                       TSS_SEALED_HEADER_LEN, hdr->nonce,
-                                                       key) != 0) {
-            tss_wipe(plaintext, cap);
-            r = tss_fail(TSS_E_BAD_PASSPHRASE,
-                         "cannot unseal: wrong passphrase (or the file was re-checksummed "
-                         "after tampering)");
-        } else {
-            *plaintext_len = (size_t)out_len;
-        }
-    }
+    if (tss_is_ok(r) &&
+        !open_sealed(file, ct, hdr, TSS_SEALED_HEADER_LEN, key, plaintext, plaintext_len))
+        r = tss_fail(TSS_E_BAD_PASSPHRASE,
+                     "cannot unseal: wrong passphrase (or the file was re-checksummed after "
+                     "tampering)");
     tss_secret_free(key);
     return r;
 }
@@ -289,24 +298,7 @@ tss_result tss_sealed_seal_with_key(tss_sealed_header *hdr, const uint8_t key[32
     hdr->ciphertext_len = (uint32_t)(plaintext_len + TSS_SEALED_TAG_LEN);
     randombytes_buf(hdr->nonce, sizeof hdr->nonce);
 
-    size_t header_at = out->len;
-    encode_header(hdr, out);
-    size_t ct_at = out->len;
-    uint8_t zeros[256] = {0};
-    for (size_t left = hdr->ciphertext_len; left;) {
-        size_t n = left < sizeof zeros ? left : sizeof zeros;
-        tss_write_bytes(out, zeros, n);
-        left -= n;
-    }
-    TSS_GUARD(tss_writer_status(out, "sealed file"));
-    unsigned long long ct_len = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + ct_at, &ct_len, plaintext,
-                                               plaintext_len, out->data + header_at,
-                                               TSS_SEALED_HEADER_V2_LEN, NULL, hdr->nonce, key);
-    uint8_t sum[TSS_SEALED_CHECKSUM_LEN];
-    checksum(sum, out->data + header_at, out->len - header_at);
-    tss_write_bytes(out, sum, sizeof sum);
-    return tss_writer_status(out, "sealed file");
+    return write_sealed(out, hdr, TSS_SEALED_HEADER_V2_LEN, plaintext, plaintext_len, key);
 }
 
 tss_result tss_sealed_open_with_key(const uint8_t *file, size_t len, const uint8_t key[32],
@@ -320,16 +312,10 @@ tss_result tss_sealed_open_with_key(const uint8_t *file, size_t len, const uint8
     size_t pt_len = hdr->ciphertext_len - TSS_SEALED_TAG_LEN;
     TSS_ENSURE(pt_len <= cap, TSS_E_CORRUPT, "sealed content larger than expected (%zu bytes)",
                pt_len);
-    unsigned long long out_len = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plaintext, &out_len, NULL, ct,
-                                                   hdr->ciphertext_len, file,
-                                                   TSS_SEALED_HEADER_V2_LEN, hdr->nonce,
-                                                   key) != 0) {
-        tss_wipe(plaintext, pt_len);
-        return tss_fail(TSS_E_CORRUPT,
-                        "sealed file does not authenticate under this party's storage key: "
-                        "it was modified, or sealed by another party");
-    }
-    *plaintext_len = (size_t)out_len;
+    TSS_ENSURE(open_sealed(file, ct, hdr, TSS_SEALED_HEADER_V2_LEN, key, plaintext,
+                           plaintext_len),
+               TSS_E_CORRUPT,
+               "sealed file does not authenticate under this party's storage key: it was "
+               "modified, or sealed by another party");
     return TSS_OK_RESULT;
 }

@@ -89,12 +89,14 @@ static tss_result read_fd(int fd, uint8_t *buf, size_t size, const char *what, c
     return TSS_OK_RESULT;
 }
 
-tss_result tss_tls_read_file(const char *path, const char *what, size_t max, uint8_t **out,
-                             size_t *out_len) {
-    int fd;
-    size_t size;
-    TSS_GUARD(open_checked(path, what, false, &fd, &size, max));
-    uint8_t *buf = malloc(size + 1);
+/* Read a whole capped file, NUL-terminated; private keys (key_file) must not
+ * be group/other-accessible and go into secret memory. */
+static tss_result read_whole(const char *path, const char *what, size_t max, bool key_file,
+                             uint8_t **out, size_t *out_len) {
+    int fd = -1;
+    size_t size = 0;
+    TSS_GUARD(open_checked(path, what, key_file, &fd, &size, max));
+    uint8_t *buf = key_file ? tss_secret_alloc(size + 1) : malloc(size + 1);
     if (!buf) {
         close(fd);
         return tss_fail(TSS_E_NOMEM, "no memory for %s file %s", what, path);
@@ -102,7 +104,10 @@ tss_result tss_tls_read_file(const char *path, const char *what, size_t max, uin
     tss_result r = read_fd(fd, buf, size, what, path);
     close(fd);
     if (!tss_is_ok(r)) {
-        free(buf);
+        if (key_file)
+            tss_secret_free(buf);
+        else
+            free(buf);
         return r;
     }
     buf[size] = '\0';
@@ -111,25 +116,13 @@ tss_result tss_tls_read_file(const char *path, const char *what, size_t max, uin
     return TSS_OK_RESULT;
 }
 
+tss_result tss_tls_read_file(const char *path, const char *what, size_t max, uint8_t **out,
+                             size_t *out_len) {
+    return read_whole(path, what, max, false, out, out_len);
+}
+
 tss_result tss_tls_read_key_file(const char *path, const char *what, uint8_t **out,
                                  size_t *out_len) {
     TSS_GUARD(tss_tls_global_init());
-    int fd;
-    size_t size;
-    TSS_GUARD(open_checked(path, what, true, &fd, &size, TSS_TLS_MAX_KEY_FILE));
-    uint8_t *buf = tss_secret_alloc(size + 1);
-    if (!buf) {
-        close(fd);
-        return tss_fail(TSS_E_NOMEM, "no secure memory for %s file %s", what, path);
-    }
-    tss_result r = read_fd(fd, buf, size, what, path);
-    close(fd);
-    if (!tss_is_ok(r)) {
-        tss_secret_free(buf);
-        return r;
-    }
-    buf[size] = '\0';
-    *out = buf;
-    *out_len = size;
-    return TSS_OK_RESULT;
+    return read_whole(path, what, TSS_TLS_MAX_KEY_FILE, true, out, out_len);
 }
