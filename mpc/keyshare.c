@@ -111,7 +111,11 @@ static tss_result check_structure(const tss_keyshare *ks) {
     }
     TSS_ENSURE(tss_keyshare_index(ks, ks->self) >= 0, TSS_E_CORRUPT,
                "key share: own id %u is not among the parties", ks->self);
-    TSS_ENSURE((ks->banned >> ks->n) == 0, TSS_E_CORRUPT, "key share: ban list out of range");
+    /* n may be 32, the width of banned: a shift by 32 would be undefined. */
+    uint32_t valid = ks->n >= 32 ? UINT32_MAX : (UINT32_C(1) << ks->n) - 1;
+    TSS_ENSURE((ks->banned & ~valid) == 0, TSS_E_CORRUPT, "key share: ban list out of range");
+    TSS_ENSURE(!(ks->banned >> tss_keyshare_index(ks, ks->self) & 1), TSS_E_CORRUPT,
+               "key share: the ban list names this party itself");
     return TSS_OK_RESULT;
 }
 

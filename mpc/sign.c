@@ -46,6 +46,7 @@ struct tss_sign {
     int round;  /* 0 before start, 1..2 waiting for that round, 3 done */
     bool failed;
     uint16_t culprit, ban;
+    tss_sign_check_counts checks;
     uint8_t sid[TSS_SID_BYTES];
     uint8_t sid2[TSS_SID_BYTES];
     uint8_t r1_digest[TSS_HASH_BYTES];
@@ -130,6 +131,36 @@ static tss_result abort_plain(tss_sign *s, uint16_t culprit, const char *what) {
     return abort_sign(s, culprit, false, what);
 }
 
+/* The shared ban state: a peer banned by any session of the key, or in the
+ * share's persisted list. */
+static bool peer_banned(const tss_sign *s, uint16_t peer) {
+    int idx = tss_keyshare_index(s->cfg.share, peer);
+    if (idx >= 0 && (s->cfg.share->banned >> idx & 1)) return true;
+    return s->cfg.bans.is_banned && s->cfg.bans.is_banned(s->cfg.bans.ctx, peer);
+}
+
+/* The first banned peer of the session, or 0. */
+static uint16_t first_banned(const tss_sign *s) {
+    for (int k = 0; k < s->cfg.count; k++)
+        if (s->cfg.signers[k] != s->cfg.share->self && peer_banned(s, s->cfg.signers[k]))
+            return s->cfg.signers[k];
+    return 0;
+}
+
+/* Called right before a check against peer is evaluated: a peer banned by
+ * another session of this key gets no further check (each pass/fail would
+ * leak a Delta bit), the session aborts naming it. */
+static tss_result abort_if_banned(tss_sign *s, uint16_t peer) {
+    if (!peer_banned(s, peer)) return TSS_OK_RESULT;
+    tss_error_clear();
+    s->failed = true;
+    s->culprit = peer;
+    return tss_fail(TSS_E_PROTOCOL,
+                    "sign aborted: party %u is banned for key %s (it failed an OT/RVOLE check "
+                    "in another session); no check evaluated",
+                    peer, s->cfg.share->key_id);
+}
+
 static int signer_pos(const tss_sign *s, uint16_t id) {
     for (int k = 0; k < s->cfg.count; k++)
         if (s->cfg.signers[k] == id) return k;
@@ -169,6 +200,11 @@ static tss_result check_signers(const tss_keyshare *ks, const uint16_t *signers,
 tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg) {
     TSS_ENSURE(cfg->share, TSS_E_USAGE, "sign: no key share");
     TSS_GUARD(check_signers(cfg->share, cfg->signers, cfg->count));
+    for (uint16_t k = 0; k < cfg->count && cfg->bans.is_banned; k++)
+        TSS_ENSURE(cfg->signers[k] == cfg->share->self ||
+                       !cfg->bans.is_banned(cfg->bans.ctx, cfg->signers[k]),
+                   TSS_E_PROTOCOL, "party %u is banned for key %s (it failed an OT/RVOLE check)",
+                   cfg->signers[k], cfg->share->key_id);
     TSS_ENSURE(cfg->registry.claim, TSS_E_USAGE, "sign: no sid registry");
     size_t head = align_up(sizeof(tss_sign)), peer_size = align_up(sizeof(sign_peer));
     size_t total = head + (size_t)(cfg->count - 1) * peer_size + sizeof(sign_scratch);
@@ -200,6 +236,7 @@ void tss_sign_free(tss_sign *s) {
 bool tss_sign_finished(const tss_sign *s) { return s->round == 3 && !s->failed; }
 uint16_t tss_sign_culprit(const tss_sign *s) { return s->culprit; }
 uint16_t tss_sign_ban(const tss_sign *s) { return s->ban; }
+tss_sign_check_counts tss_sign_checks(const tss_sign *s) { return s->checks; }
 
 static tss_result ote_ctx(tss_ote_ctx *ctx, const tss_sign *s, uint16_t sender,
                           uint16_t receiver) {
@@ -317,6 +354,9 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
         tss_scalar c[TSS_RVOLE_L];
         r = ote_ctx(&ctx, s, ks->self, peer);
         if (!tss_is_ok(r)) break;
+        r = abort_if_banned(s, peer);
+        if (!tss_is_ok(r)) break;
+        s->checks.ote_checks++;
         r = tss_rvole_sender_reply(&ctx, &ks->peers[s->share_idx[k]].ote_send, &p->ote_in, inputs,
                                    reply, c);
         if (!tss_is_ok(r)) {
@@ -433,6 +473,8 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
         if (!tss_is_ok(tss_tr_commit_open(p->commit, "sign-R", s->sid, peer, p->salt, enc,
                                           sizeof enc)))
             return abort_plain(s, peer, "R_j does not open its round-1 commitment");
+        TSS_GUARD(abort_if_banned(s, peer));
+        s->checks.rvole_checks++;
         tss_scalar d[TSS_RVOLE_L];
         tss_result r = tss_rvole_receiver_finish(&p->recv, &p->rvole_in, d);
         if (!tss_is_ok(r)) return abort_sign(s, peer, true, "multiplication check failed");
@@ -539,6 +581,9 @@ tss_result tss_sign_handle(tss_sign *s, const tss_mpc_msg *m, tss_mpc_outbox *ou
     TSS_ENSURE(s->round >= 1, TSS_E_USAGE, "sign not started");
     TSS_ENSURE(s->round <= 2, TSS_E_PROTOCOL, "sign already finished; unexpected %s from %u",
                tss_mpc_msg_type_name(m->type), m->from);
+    /* A session with a peer banned since it started goes no further. */
+    uint16_t banned = first_banned(s);
+    if (banned) return abort_if_banned(s, banned);
     int k = signer_pos(s, m->from);
     if (k < 0 || k == s->self_pos) return abort_plain(s, 0, "message from a party that is not a peer in this session");
     int slot = slot_of(m->type);

@@ -46,6 +46,24 @@ typedef struct {
     void *ctx;
 } tss_consume_hook;
 
+/* The key's live ban state, shared by every session of the key (the daemon
+ * keeps one per key). A failed OT-extension or RVOLE check in one session must
+ * stop every other session with that peer before it evaluates a check:
+ * pass/fail of each check leaks a bit of Delta to a cheating receiver
+ * (mpc/ote.h). is_banned is consulted right before each check and on every
+ * message; NULL means only share->banned counts. */
+typedef struct {
+    bool (*is_banned)(void *ctx, uint16_t peer);
+    void *ctx;
+} tss_ban_view;
+
+/* Checks a session evaluated (for tests and logs): OT-extension consistency
+ * checks (as sender) and RVOLE checks (as receiver). */
+typedef struct {
+    uint32_t ote_checks;
+    uint32_t rvole_checks;
+} tss_sign_check_counts;
+
 /* A presignature: single use. Lives in secret memory. */
 typedef struct {
     char key_id[TSS_KEY_ID_MAX + 1];
@@ -71,6 +89,7 @@ typedef struct {
     bool has_digest;
     uint8_t digest[TSS_DIGEST_BYTES];
     tss_consume_hook consume;
+    tss_ban_view bans;
 } tss_sign_config;
 
 typedef struct tss_sign tss_sign;
@@ -90,8 +109,12 @@ TSS_MUST_CHECK tss_result tss_sign_handle(tss_sign *s, const tss_mpc_msg *msg,
 bool tss_sign_finished(const tss_sign *s);
 uint16_t tss_sign_culprit(const tss_sign *s);
 /* Non-zero when the abort was a failed OT-extension or RVOLE check by that
- * peer: the caller must set its bit in the key share's ban list and persist it. */
+ * peer: the caller must at once set the ban in the key's shared ban state
+ * (tss_ban_view), abort every other session of the key with that peer, and
+ * persist it in the key share's ban list. An abort because the peer was
+ * already banned (no check evaluated) names it as culprit, with ban 0. */
 uint16_t tss_sign_ban(const tss_sign *s);
+tss_sign_check_counts tss_sign_checks(const tss_sign *s);
 size_t tss_sign_waiting_for(const tss_sign *s, uint16_t ids[TSS_MPC_MAX_PARTIES]);
 /* Presigning: moves the presignature out (secret memory; free with tss_presig_free). */
 TSS_MUST_CHECK tss_result tss_sign_take_presig(tss_sign *s, tss_presig **out);

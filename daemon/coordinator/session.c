@@ -41,6 +41,10 @@
 #define MAX_ATTEMPTS 2
 #define PROGRESS_DONE 0xff
 
+/* A party id as a bit of request.excluded; ids come from the wire (a culprit
+ * field), so one out of range maps to no bit instead of an undefined shift. */
+static uint64_t party_bit(unsigned id) { return id < 64 ? UINT64_C(1) << id : 0; }
+
 struct request {
     request *next;
     coord *co;
@@ -49,7 +53,7 @@ struct request {
     tss_wire_op_request rq;
     key_entry *key;
     int attempts;
-    uint32_t excluded; /* bit id: not to be chosen again */
+    uint64_t excluded; /* bit id (1..32): not to be chosen again; see party_bit */
     uint16_t presign_ok;
     bool no_presig;       /* a presigned attempt failed: full signing from now on */
     int presig_attempts;  /* presigned sessions started (not counted in MAX_ATTEMPTS) */
@@ -255,7 +259,7 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
     if ((kind == TSS_WIRE_KIND_SIGN || kind == TSS_WIRE_KIND_PRESIGN ||
          kind == TSS_WIRE_KIND_SIGN_PRESIG) &&
         rq->rq.count == 0 && rq->attempts < max_attempts && culprit) {
-        rq->excluded |= 1u << culprit;
+        rq->excluded |= party_bit(culprit);
         tss_log(LOG_NOTICE, "request %s key=%s: retrying without party %u",
                 tss_wire_op_name(rq->rq.command), rq->rq.key_id, culprit);
         request_next(rq);
@@ -369,7 +373,7 @@ static bool choose_quorum(request *rq, uint16_t *out) {
     size_t nc = 0;
     for (size_t i = 0; i < k->count; i++) {
         unsigned id = k->parties[(i + co->rotate) % k->count];
-        if (party_online(co, id) && !(rq->excluded & (1u << id))) cand[nc++] = (uint16_t)id;
+        if (party_online(co, id) && !(rq->excluded & party_bit(id))) cand[nc++] = (uint16_t)id;
     }
     co->rotate++;
     if (nc < k->threshold) return false;
@@ -396,7 +400,7 @@ static long find_presig(request *rq) {
             continue;
         bool usable = true;
         for (size_t j = 0; usable && j < p->count; j++)
-            usable = party_online(rq->co, p->signers[j]) && !(rq->excluded & (1u << p->signers[j]));
+            usable = party_online(rq->co, p->signers[j]) && !(rq->excluded & party_bit(p->signers[j]));
         if (usable) return (long)i;
     }
     return -1;
@@ -451,7 +455,7 @@ static void request_next(request *rq) {
                 uint16_t e[32];
                 uint16_t n = 0;
                 for (unsigned id = 1; id <= 32; id++)
-                    if (rq->excluded & (1u << id)) e[n++] = (uint16_t)id;
+                    if (rq->excluded & party_bit(id)) e[n++] = (uint16_t)id;
                 list_ids(ex, sizeof ex, e, n);
             }
             request_error(rq, TSS_WIRE_ERR_LIMIT, 0, NULL,

@@ -14,8 +14,11 @@
  * Storage: a DKG share is sealed and fsynced (keystore/share_store.h) before
  * SESSION_RESULT is sent; each sign sid is claimed in the per-key sid log
  * before round 1; presignatures go to the per-key presignature store and are
- * consumed durably before w_i leaves; a peer that fails an OT/RVOLE check is
- * banned persistently for the key. */
+ * consumed durably before w_i leaves. Bans: one ban state per key
+ * (keystore/ban_state.h) shared by every session of the key; a peer that
+ * fails an OT/RVOLE check is banned there at once, every other in-flight
+ * session of the key with it is aborted before it evaluates another check,
+ * then the ban is persisted in the share. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include <sodium.h>
 
 #include "daemon/party/party.h"
+#include "keystore/ban_state.h"
 #include "keystore/presig_store.h"
 #include "keystore/share_store.h"
 #include "keystore/sid_log.h"
@@ -41,6 +45,7 @@ struct pkey {
     char key_id[TSS_KEY_ID_MAX + 1];
     tss_sid_log *sids;
     tss_presig_store *presigs;
+    tss_ban_state bans; /* shared by every session of the key */
 };
 
 typedef struct {
@@ -58,6 +63,7 @@ struct psession {
     tss_sign *sign;
     tss_keyshare *share; /* signing */
     pkey *key;
+    uint16_t refused_for; /* a banned party this session was refused for */
     tss_timer timer;
     held_msg held[MAX_HELD];
     size_t n_held;
@@ -104,6 +110,7 @@ static tss_result key_handles(party *pt, const char *key_id, pkey **out) {
     pkey *k = calloc(1, sizeof *k);
     TSS_ENSURE(k != NULL, TSS_E_NOMEM, "no memory for key handles");
     snprintf(k->key_id, sizeof k->key_id, "%s", key_id);
+    tss_ban_state_init(&k->bans, key_id);
     tss_result r = tss_sid_log_open(&k->sids, &pt->store, key_id);
     if (tss_is_ok(r)) r = tss_presig_store_open(&k->presigs, &pt->store, key_id);
     if (!tss_is_ok(r)) {
@@ -278,21 +285,50 @@ static void check_finished(psession *s) {
     session_end(s);
 }
 
+static bool session_has_party(const psession *s, uint16_t id) {
+    for (size_t i = 0; i < s->st.count; i++)
+        if (s->st.parties[i] == id) return true;
+    return false;
+}
+
+/* A ban found in session s: in the key's shared state at once, then every
+ * other in-flight session of the key with that peer ends (before it can
+ * evaluate another check), then the share is re-sealed with the ban. */
+static void ban_peer(psession *s, uint16_t ban) {
+    party *pt = s->pt;
+    pkey *k = s->key;
+    if (!k) return;
+    tss_ban_state_set(&k->bans, ban);
+    tss_log(LOG_ERR, "key=%s: party %u failed an OT/RVOLE check in session %s: banned for this "
+            "key; aborting its other sessions", s->st.key_id, ban, s->sid_hex);
+    size_t aborted = 0;
+    for (psession *o = pt->sessions; o; o = o->next) {
+        if (o == s || o->done || strcmp(o->st.key_id, s->st.key_id) != 0 ||
+            !session_has_party(o, ban))
+            continue;
+        session_fail(o, TSS_WIRE_ABORT_MISBEHAVIOUR, ban,
+                     "party %lld: party %u is banned for key %s (it failed an OT/RVOLE check in "
+                     "session %.16s); aborted before any further check",
+                     (long long)pt->cfg.party_id, ban, s->st.key_id, s->sid_hex);
+        aborted++;
+    }
+    tss_result r = tss_ban_state_persist(&k->bans, &pt->store);
+    if (tss_is_ok(r))
+        tss_log(LOG_ERR, "key=%s: ban of party %u is on disk (%zu other sessions aborted)",
+                s->st.key_id, ban, aborted);
+    else
+        tss_log(LOG_ERR, "key=%s: ban for party %u not yet on disk: %s; the ban holds in memory "
+                "and every session of this key is refused until a retry (on each request) "
+                "writes it (%zu other sessions aborted)", s->st.key_id, ban, k->bans.reason,
+                aborted);
+}
+
 /* A failed mpc step: name the culprit, record a ban if the protocol says so. */
 static void mpc_failed(psession *s, const char *detail) {
     party *pt = s->pt;
     uint16_t culprit = s->dkg ? tss_dkg_culprit(s->dkg) : tss_sign_culprit(s->sign);
     uint16_t ban = s->sign ? tss_sign_ban(s->sign) : 0;
-    if (ban) {
-        uint32_t banned = 0;
-        tss_result r = tss_share_record_ban(&pt->store, s->st.key_id, ban, &banned);
-        if (tss_is_ok(r))
-            tss_log(LOG_ERR, "key=%s: party %u failed an OT/RVOLE check and is now banned for "
-                    "this key (ban list 0x%08x)", s->st.key_id, ban, banned);
-        else
-            tss_log(LOG_ERR, "key=%s: cannot persist the ban of party %u: %s", s->st.key_id, ban,
-                    tss_error_detail());
-    }
+    if (ban) ban_peer(s, ban);
     session_fail(s, culprit ? TSS_WIRE_ABORT_MISBEHAVIOUR : TSS_WIRE_ABORT_INTERNAL, culprit,
                  "party %lld: %s%s", (long long)pt->cfg.party_id, detail, ban ? " (banned)" : "");
 }
@@ -440,6 +476,14 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
                "key %s has threshold %u, the session says %u", st->key_id, s->share->threshold,
                st->threshold);
     TSS_GUARD(key_handles(pt, st->key_id, &s->key));
+    /* Bans on disk join the key's shared state; an unsaved ban refuses the
+     * whole key until a retry writes it. */
+    tss_ban_state_merge(&s->key->bans, s->share);
+    tss_result adm = tss_ban_state_admit(&s->key->bans, &pt->store, st->parties, st->count);
+    if (adm.err == TSS_E_PROTOCOL)
+        for (size_t i = 0; i < st->count; i++)
+            if (tss_ban_state_has(&s->key->bans, st->parties[i])) s->refused_for = st->parties[i];
+    TSS_GUARD(adm);
     if (st->kind == TSS_WIRE_KIND_SIGN_PRESIG) {
         tss_presig *p = NULL;
         TSS_GUARD(tss_presig_store_take(s->key->presigs, st->presign_id, &p));
@@ -458,6 +502,7 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     c.has_digest = st->kind == TSS_WIRE_KIND_SIGN;
     if (c.has_digest) memcpy(c.digest, st->digest, sizeof c.digest);
     c.consume = (tss_consume_hook){no_consume, NULL};
+    c.bans = (tss_ban_view){tss_ban_state_view, &s->key->bans};
     TSS_GUARD(tss_sign_new(&s->sign, &c));
     return tss_sign_start(s->sign, out);
 }
@@ -503,7 +548,7 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     if (!tss_is_ok(r)) {
         tss_mpc_outbox_clear(&out);
         bool local = r.err == TSS_E_IO || r.err == TSS_E_NOMEM || r.err == TSS_E_INTERNAL;
-        session_fail(s, local ? TSS_WIRE_ABORT_INTERNAL : TSS_WIRE_ABORT_REFUSED, 0,
+        session_fail(s, local ? TSS_WIRE_ABORT_INTERNAL : TSS_WIRE_ABORT_REFUSED, s->refused_for,
                      "party %lld refused: %s", (long long)pt->cfg.party_id, tss_error_detail());
         return;
     }
