@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "keystore/ban_state.h"
 #include "keystore/keystore.h"
 #include "keystore/presig_store.h"
 #include "keystore/share_store.h"
@@ -562,6 +563,55 @@ static void bans_persist(void) {
     tss_keyshare_free(ks);
 }
 
+/* The key's shared ban state: in memory at once; a failed write keeps it in
+ * memory and refuses every session of the key, naming the reason, until a
+ * retry (on the next request) writes it. */
+static void ban_state_survives_a_failed_write(void) {
+    char state[512];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    CHECK_OK(tss_share_save(&ctx, k3[0]));
+    tss_ban_state b;
+    tss_ban_state_init(&b, KEY_ID);
+    tss_ban_state_merge(&b, k3[0]);
+    static const uint16_t S12[2] = {1, 2}, S13[2] = {1, 3};
+    CHECK_OK(tss_ban_state_admit(&b, &ctx, S13, 2));
+    CHECK(tss_ban_state_set(&b, 3));
+    CHECK(!tss_ban_state_set(&b, 3)); /* idempotent */
+    CHECK(tss_ban_state_view(&b, 3) && !tss_ban_state_view(&b, 2));
+    int calls = 0;
+    tss_atomic_hooks hooks = {fail_before_rename, &calls};
+    tss_store_ctx full = ctx;
+    full.atomic = &hooks;
+    CHECK_ERR(tss_ban_state_persist(&b, &full), TSS_E_IO);
+    /* Held in memory, not on disk: every session of the key is refused. */
+    CHECK(tss_ban_state_has(&b, 3));
+    tss_keyshare *ks = NULL;
+    CHECK_OK(tss_share_load(&ctx, KEY_ID, &ks));
+    CHECK(ks && ks->banned == 0);
+    tss_keyshare_free(ks);
+    CHECK_ERR(tss_ban_state_admit(&b, &full, S12, 2), TSS_E_IO);
+    CHECK(detail_has("ban for party 3 not yet on disk: ") && detail_has("simulated crash"));
+    CHECK(calls == 2); /* the admission retried the write */
+    /* Writing works again: the next request persists it and is admitted
+     * unless it includes party 3. */
+    CHECK_OK(tss_ban_state_admit(&b, &ctx, S12, 2));
+    CHECK(b.unsaved == 0);
+    CHECK_ERR(tss_ban_state_admit(&b, &ctx, S13, 2), TSS_E_PROTOCOL);
+    CHECK(detail_has("party 3 is banned"));
+    CHECK_OK(tss_share_load(&ctx, KEY_ID, &ks));
+    CHECK(ks && ks->banned == 1u << 2);
+    /* After a restart the state comes back from disk. */
+    tss_ban_state again;
+    tss_ban_state_init(&again, KEY_ID);
+    if (ks) tss_ban_state_merge(&again, ks);
+    CHECK(tss_ban_state_has(&again, 3) && !tss_ban_state_has(&again, 2));
+    tss_keyshare_free(ks);
+    /* Ids off the list are never banned (no bit beyond the word). */
+    CHECK(!tss_ban_state_set(&again, 0) && !tss_ban_state_set(&again, 64) &&
+          !tss_ban_state_set(&again, 65535));
+    CHECK(tss_ban_state_set(&again, 32) && tss_ban_state_has(&again, 32));
+}
+
 static void permission_problems_named(void) {
     char state[512], p[700], q[700];
     tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
@@ -1096,6 +1146,7 @@ int main(void) {
     RUN(share_overwrite_refused);
     RUN(share_tampered_truncated_renamed);
     RUN(bans_persist);
+    RUN(ban_state_survives_a_failed_write);
     RUN(permission_problems_named);
     RUN(presig_put_take_consume);
     RUN(crash_between_log_and_unlink);
