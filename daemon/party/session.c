@@ -479,7 +479,11 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     /* Bans on disk join the key's shared state; an unsaved ban refuses the
      * whole key until a retry writes it. */
     tss_ban_state_merge(&s->key->bans, s->share);
+    uint64_t unsaved = s->key->bans.unsaved;
     tss_result adm = tss_ban_state_admit(&s->key->bans, &pt->store, st->parties, st->count);
+    if (unsaved && !s->key->bans.unsaved)
+        tss_log(LOG_NOTICE, "key=%s: the pending ban is now on disk; the key is usable again "
+                "without the banned party", st->key_id);
     if (adm.err == TSS_E_PROTOCOL)
         for (size_t i = 0; i < st->count; i++)
             if (tss_ban_state_has(&s->key->bans, st->parties[i])) s->refused_for = st->parties[i];

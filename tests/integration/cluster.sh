@@ -85,6 +85,16 @@ start_party() {
     "$BUILD/tss-party" --config "$WORK/party$1.yaml" 2>>"$WORK/party$1.log" &
     eval "P$1=\$!"; PIDS+=("$!")
 }
+# build_evil_party OUT: the real party objects linked with
+# tests/integration/evil_party.c (never part of a production binary).
+build_evil_party() {
+    local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$root" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
+        -Wall -Wextra -Werror -o "$1" "$root/tests/integration/evil_party.c" \
+        "$BUILD"/obj/daemon/party/*.o "$BUILD/libtss.a" \
+        -Wl,--wrap=tss_dconn_send -Wl,--wrap=tss_secure_seal \
+        -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm
+}
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait_until 5 bash -c "! kill -0 $1 2>/dev/null"; }
 cluster_start() {
     local i

@@ -37,10 +37,7 @@ done
 
 # ---- (a) a party that tampers with its messages ---------------------------------------------------
 EVIL=$WORK/tss-party-evil
-if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
-    -Wall -Wextra -Werror -o "$EVIL" "$ROOT/tests/integration/evil_party.c" \
-    "$BUILD"/obj/daemon/party/*.o "$BUILD/libtss.a" -Wl,--wrap=tss_dconn_send \
-    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm 2>"$WORK/evil.err"; then
+if build_evil_party "$EVIL" 2>"$WORK/evil.err"; then
     ok "build the tampering party (real party objects + --wrap=tss_dconn_send)"
 else
     not_ok "build the tampering party" "$(cat "$WORK/evil.err")"; finish; exit 1
