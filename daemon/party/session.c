@@ -617,6 +617,11 @@ void party_sessions_free(party *pt) {
     while (pt->keys_open) {
         pkey *k = pt->keys_open;
         pt->keys_open = k->next;
+        /* Last chance for a ban held only in memory. */
+        if (k->bans.unsaved && !tss_is_ok(tss_ban_state_persist(&k->bans, &pt->store)))
+            tss_log(LOG_ERR, "key=%s: exiting with a ban not on disk (%s): it is lost; keep "
+                    "the banned party out of this key's signer sets and retire the key",
+                    k->key_id, k->bans.reason);
         tss_sid_log_close(k->sids);
         tss_presig_store_close(k->presigs);
         free(k);
