@@ -3,8 +3,8 @@
 # Party 3 is the real party code linked with tests/integration/evil_party.c in
 # EVIL_MODE=ote: every signing OT-extension message it sends is authentic but
 # fails the receiver's consistency check (a ban). Its first one is held back
-# (EVIL_HOLD) until 16 concurrent sign sessions with party 1 are open, so all
-# 16 are in flight before any check runs.
+# (EVIL_HOLD) until 16 concurrent sessions with party 1 (8 sign, 8 presign)
+# are open, so all 16 are in flight before any check runs.
 #  (a) party 1 evaluates exactly one check against party 3 (the one that
 #      bans it); the 15 other sessions abort naming party 3 without a check;
 #      every request fails naming party 3; no honest party bans an honest
@@ -41,9 +41,12 @@ if build_evil_party "$EVIL" 2>"$WORK/evil.err"; then ok "build the OT-tampering 
     not_ok "build the OT-tampering party" "$(cat "$WORK/evil.err")"; finish; exit 1; fi
 
 cluster_setup 3 20s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
+# Party 3 blocks while it holds its first message: the coordinator must not
+# drop it as idle meanwhile.
+sed -i 's/idle: 4s/idle: 30s/' coord.yaml
 HOLD=$WORK/hold
 start_coord; start_party 1; start_party 2
-EVIL_MODE=ote EVIL_HOLD=$HOLD EVIL_HOLD_MAX_MS=3000 "$EVIL" --config "$WORK/party3.yaml" 2>>"$WORK/party3.log" &
+EVIL_MODE=ote EVIL_HOLD=$HOLD EVIL_HOLD_MAX_MS=20000 "$EVIL" --config "$WORK/party3.yaml" 2>>"$WORK/party3.log" &
 P3=$!; PIDS+=("$P3")
 if wait_until 20 connected_is 3; then ok "cluster with an OT-tampering party 3 connected"; else
     not_ok "cluster with an OT-tampering party 3 connected" "$(tail -n 20 coord.log)"; finish; exit 1; fi
@@ -56,13 +59,18 @@ M1=$(lines party1.log); M2=$(lines party2.log)
 touch "$HOLD"
 CPIDS=()
 for i in $(seq 1 $N); do
-    timeout 60 "$CTL" --config op.yaml sign --key-id kb --message "probe $i" --signers 1,3 \
-        --no-presign --json >"$WORK/sign$i.out" 2>&1 </dev/null &
+    if [ $((i % 2)) = 0 ]; then
+        timeout 60 "$CTL" --config op.yaml sign --key-id kb --message "probe $i" --signers 1,3 \
+            --no-presign --json >"$WORK/sign$i.out" 2>&1 </dev/null &
+    else
+        timeout 60 "$CTL" --config op.yaml presign --key-id kb --count 1 --signers 1,3 \
+            --json >"$WORK/sign$i.out" 2>&1 </dev/null &
+    fi
     CPIDS+=("$!")
 done
-started() { [ "$(count_since party1.log "$M1" 'kind=sign key=kb parties=2 threshold=2: starting')" -ge "$N" ]; }
-if wait_until 20 started; then ok "party 1 has $N sign sessions with party 3 open at once"; else
-    not_ok "party 1 has $N sign sessions with party 3 open at once" \
+started() { [ "$(count_since party1.log "$M1" 'kind=(sign|presign) key=kb parties=2 threshold=2: starting')" -ge "$N" ]; }
+if wait_until 18 started; then ok "party 1 has $N sign/presign sessions with party 3 open at once"; else
+    not_ok "party 1 has $N sign/presign sessions with party 3 open at once" \
         "$(count_since party1.log "$M1" 'starting') started"; fi
 rm -f "$HOLD"
 for p in "${CPIDS[@]}"; do wait "$p"; done
@@ -75,6 +83,9 @@ checks=$(count_since party1.log "$M1" 'OT-extension consistency check failed')
 if [ "$checks" = 1 ]; then ok "party 1 evaluated one failing check against party 3, not $N"; else
     not_ok "party 1 evaluated one failing check against party 3, not $N" "$checks failed checks logged"; fi
 aborted=$(count_since party1.log "$M1" 'aborted \(misbehaviour, culprit party=3\): party 1: party 3 is banned for key kb')
+presign_aborted=$(count_since party1.log "$M1" 'kind=presign key=kb aborted \(misbehaviour, culprit party=3\)')
+if [ "$presign_aborted" -ge 1 ]; then ok "presign sessions are among those aborted"; else
+    not_ok "presign sessions are among those aborted"; fi
 if [ "$aborted" = $((N - 1)) ]; then ok "the $((N - 1)) other in-flight sessions abort naming party 3 (banned)"; else
     not_ok "the $((N - 1)) other in-flight sessions abort naming party 3 (banned)" "$aborted did" \
         "$(since party1.log "$M1" | grep aborted | tail -n 5)"; fi
