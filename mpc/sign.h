@@ -103,6 +103,9 @@ void tss_sign_sid(uint8_t sid[TSS_SID_BYTES], const tss_keyshare *share,
 TSS_MUST_CHECK tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg);
 /* Claims the sid in the registry, then emits round 1. */
 TSS_MUST_CHECK tss_result tss_sign_start(tss_sign *s, tss_mpc_outbox *out);
+/* On failure the caller must discard out unsent: a step that aborts part way
+ * (e.g. a peer found banned before its check) may have queued messages for
+ * other peers. */
 TSS_MUST_CHECK tss_result tss_sign_handle(tss_sign *s, const tss_mpc_msg *msg,
                                           tss_mpc_outbox *out);
 /* Done: full signing has emitted its final broadcast; presigning has a presig. */
