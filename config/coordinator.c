@@ -130,6 +130,24 @@ static const tss_config_item timeouts_items[] = {
     {0},
 };
 
+static const tss_config_item audit_items[] = {
+    {.name = "rotate_size", .type = TSS_CONFIG_SIZE, .min = 0, .max = 1ull << 32, .def = "64MiB",
+     .offset = offsetof(tss_coordinator_audit_config, rotate_size)},
+    {.name = "rotate_age", .type = TSS_CONFIG_DURATION, .min = 0, .max = DAY(366), .def = "1d",
+     .offset = offsetof(tss_coordinator_audit_config, rotate_age)},
+    {.name = "sync_interval", .type = TSS_CONFIG_DURATION, .min = MS(10), .max = MINUTES(1),
+     .def = "1s", .offset = offsetof(tss_coordinator_audit_config, sync_interval)},
+    {0},
+};
+
+static const tss_config_item rate_limit_items[] = {
+    {.name = "operator_rate", .type = TSS_CONFIG_INT, .min = 0, .max = 1000000, .def = "200",
+     .offset = offsetof(tss_coordinator_rate_limit_config, operator_rate)},
+    {.name = "operator_burst", .type = TSS_CONFIG_INT, .min = 1, .max = 1000000, .def = "400",
+     .offset = offsetof(tss_coordinator_rate_limit_config, operator_burst)},
+    {0},
+};
+
 static const tss_config_item coordinator_items[] = {
     {.name = "listen", .type = TSS_CONFIG_ADDR, .flags = TSS_CONFIG_LIST,
      .offset = offsetof(tss_coordinator_config, listen),
@@ -157,6 +175,12 @@ static const tss_config_item coordinator_items[] = {
     {.name = "timeouts", .type = TSS_CONFIG_SECTION,
      .offset = offsetof(tss_coordinator_config, timeouts), .sub = timeouts_items,
      .size = sizeof(tss_coordinator_timeouts_config), .check = check_timeouts},
+    {.name = "audit", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, audit), .sub = audit_items,
+     .size = sizeof(tss_coordinator_audit_config)},
+    {.name = "rate_limit", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, rate_limit), .sub = rate_limit_items,
+     .size = sizeof(tss_coordinator_rate_limit_config)},
     {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
      .def = "info", .offset = offsetof(tss_coordinator_config, log_level)},
     {0},

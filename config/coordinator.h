@@ -37,6 +37,20 @@ typedef struct { /* all in milliseconds */
     uint64_t round;
 } tss_coordinator_timeouts_config;
 
+/* The audit log (daemon/audit.h): segments rotate by size and age; records of
+ * read-only and refused requests are written and fdatasynced within sync_interval. */
+typedef struct {
+    uint64_t rotate_size;   /* bytes, 0: never */
+    uint64_t rotate_age;    /* ms, 0: never */
+    uint64_t sync_interval; /* ms */
+} tss_coordinator_audit_config;
+
+/* Per-operator token buckets (daemon/ratelimit.h); rate 0 disables. */
+typedef struct {
+    int64_t operator_rate;  /* requests per second */
+    int64_t operator_burst; /* requests saved up */
+} tss_coordinator_rate_limit_config;
+
 typedef struct tss_coordinator_config {
     tss_config_addr *listen; /* may be empty when socket-activated */
     size_t listen_count;
@@ -48,6 +62,8 @@ typedef struct tss_coordinator_config {
     char *state_dir;
     tss_coordinator_limits_config limits;
     tss_coordinator_timeouts_config timeouts;
+    tss_coordinator_audit_config audit;
+    tss_coordinator_rate_limit_config rate_limit;
     int log_level; /* syslog priority */
 } tss_coordinator_config;
 

@@ -8,9 +8,11 @@
 #include <stdint.h>
 
 #include "config/coordinator.h"
+#include "daemon/audit.h"
 #include "daemon/conn.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
+#include "daemon/ratelimit.h"
 #include "tls/certinfo.h"
 #include "tls/context.h"
 #include "wire/frame.h"
@@ -21,6 +23,14 @@ typedef struct request request;
 typedef struct key_entry key_entry;
 
 typedef struct coord coord;
+typedef struct coord_held_reply coord_held_reply;
+
+/* One operator's token bucket and the refusals not yet reported. */
+typedef struct {
+    tss_bucket bucket;
+    uint64_t refused;
+    int64_t last_report_ms;
+} coord_op_rate;
 
 /* One TLS connection (party or operator). */
 typedef struct peer {
@@ -69,7 +79,13 @@ struct coord {
     request *requests;
     key_entry *keys;
     unsigned rotate; /* where the next automatic quorum starts */
-    int audit_fd;
+    /* audit log and rate limits (audit.c) */
+    tss_audit *audit;
+    tss_timer audit_timer;
+    bool audit_flush_scheduled;
+    coord_held_reply *held; /* replies waiting for the next audit flush */
+    size_t n_held, cap_held;
+    coord_op_rate op_rate[TSS_CONFIG_MAX_OPERATORS]; /* by index in cfg.operators */
 };
 
 
@@ -83,15 +99,29 @@ void coord_party_gone(coord *co, unsigned party_id);
 void coord_operator_gone(coord *co, peer *p);
 void coord_sessions_free(coord *co);
 
-/* registry.c: keys/<key-id>.json in the state directory, and audit.log. */
+/* registry.c: keys/<key-id>.json in the state directory. */
 TSS_MUST_CHECK tss_result coord_registry_load(coord *co);
 TSS_MUST_CHECK tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
                                              const uint8_t identities[][32],
                                              const uint8_t session_id[16]);
 key_entry *coord_registry_find(coord *co, const char *key_id);
 void coord_registry_free(coord *co);
-void coord_audit(coord *co, const char *op, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+
+/* audit.c: the audit log in <state>/audit/ (daemon/audit.h) with group commit. */
+TSS_MUST_CHECK tss_result coord_audit_open(coord *co);
+/* Flush with fdatasync, send held replies' memory away, close. */
+void coord_audit_close(coord *co);
+/* Queue one record: fmt continues the JSON object after time and operator.
+ * durable: replies queued from now on wait for this record's fdatasync. */
+void coord_audit(coord *co, const char *op, bool durable, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Send a frame to an operator now, or after the pending durable audit flush
+ * (and after every reply held before it). */
+void coord_audit_reply(coord *co, peer *op, tss_wire_type type, const uint8_t *data, size_t len);
+void coord_audit_operator_gone(coord *co, peer *op);
+/* Take one token of the operator's bucket; false: *why says
+ * "rate limit exceeded for operator X; retry after N ms". */
+bool coord_rate_admit(coord *co, peer *op, char *why, size_t cap);
 
 /* A presignature the coordinator has created and not yet handed out. */
 typedef struct {

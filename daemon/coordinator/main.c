@@ -122,7 +122,7 @@ static tss_result send_status(peer *p) {
     tss_writer_init(&w, co->lim.max_frame);
     tss_result r = tss_wire_status_encode(&w, st);
     free(st);
-    if (tss_is_ok(r)) r = tss_dconn_send(p->conn, TSS_WIRE_STATUS_RESPONSE, w.data, w.len);
+    if (tss_is_ok(r)) coord_audit_reply(co, p, TSS_WIRE_STATUS_RESPONSE, w.data, w.len);
     tss_writer_free(&w);
     return r;
 }
@@ -146,6 +146,21 @@ static void send_or_close(peer *p, tss_wire_type type, tss_result encoded, const
     if (!tss_is_ok(r) && tss_dconn_is_open(p->conn))
         fail_peer(p, TSS_WIRE_ERR_INTERNAL, "cannot send %s: %s", tss_wire_type_name(type),
                   tss_error_detail());
+}
+
+/* Over the rate limit: an ERROR frame (LIMIT) that leaves the connection
+ * open, sent in order with the replies held for the audit flush. Not
+ * audited one by one (coord_rate_admit counts them). */
+static void refuse_rate(peer *p, const char *why) {
+    tss_wire_error e;
+    memset(&e, 0, sizeof e);
+    e.code = TSS_WIRE_ERR_LIMIT;
+    snprintf(e.text, sizeof e.text, "%s", why);
+    tss_writer w;
+    tss_writer_init(&w, 1024);
+    if (tss_is_ok(tss_wire_error_encode(&w, &e)))
+        coord_audit_reply(p->co, p, TSS_WIRE_ERROR, w.data, w.len);
+    tss_writer_free(&w);
 }
 
 static void answer_heartbeat(peer *p, const tss_wire_frame *f) {
@@ -270,6 +285,11 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
     switch (f->type) {
     case TSS_WIRE_STATUS_REQUEST: {
         tss_result r = tss_wire_status_request_decode(f->payload, f->len);
+        char why[200];
+        if (tss_is_ok(r) && !coord_rate_admit(p->co, p, why, sizeof why)) {
+            refuse_rate(p, why);
+            return;
+        }
         if (tss_is_ok(r)) r = send_status(p);
         if (!tss_is_ok(r) && tss_dconn_is_open(p->conn))
             fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "STATUS_REQUEST: %s", tss_error_detail());
@@ -314,7 +334,10 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
             coord_party_gone(co, p->party_id);
         }
     }
-    if (p->role == TSS_TLS_ROLE_OPERATOR) coord_operator_gone(co, p);
+    if (p->role == TSS_TLS_ROLE_OPERATOR) {
+        coord_operator_gone(co, p);
+        coord_audit_operator_gone(co, p);
+    }
     if (p->prev) p->prev->next = p->next;
     else co->peers = p->next;
     if (p->next) p->next->prev = p->prev;
@@ -534,10 +557,14 @@ int main(int argc, char **argv) {
         .idle_ms = (int64_t)co->cfg.timeouts.idle,
     };
     co->started_ms = tss_wall_ms();
-    co->audit_fd = -1;
     r = coord_registry_load(co);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "key registry");
+        goto out;
+    }
+    r = coord_audit_open(co);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "audit log");
         goto out;
     }
     static tss_watchdog wd; /* lives as long as the loop */
@@ -563,6 +590,7 @@ int main(int argc, char **argv) {
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
     coord_sessions_free(co);
+    coord_audit_close(co); /* before the loop goes: it owns the sync timer */
     for (size_t i = 0; i < co->n_listen; i++) close(co->listeners[i].fd);
     tss_watchdog_stop(&wd);
     tss_loop_free(co->loop); /* runs the deferred frees */

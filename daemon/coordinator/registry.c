@@ -6,9 +6,7 @@
  *                               address, the parties' Ed25519 identities
  *                               pinned at keygen (used to verify their final
  *                               signing messages), creation time, session.
- *   <state>/audit.log           append-only JSON lines, one per operator
- *                               request: time, operator, request, key,
- *                               digest, signers, outcome, detail, session.
+ *   (the audit log, <state>/audit/, is audit.c's)
  *   <state>/presig/<key-id>.log the presignatures created for the key and
  *                               which of them have been handed out:
  *                               append-only text, every record fdatasynced
@@ -34,7 +32,6 @@
 #include "util/log.h"
 
 #define KEYS_DIR "keys"
-#define AUDIT_FILE "audit.log"
 #define MAX_KEY_FILE (64 * 1024)
 #define PRESIG_DIR "presig"
 #define PRESIG_HEADER "# tssd coordinator presignature record v1\n"
@@ -365,7 +362,7 @@ tss_result coord_presig_take(coord *co, key_entry *k, size_t idx, coord_presig *
 }
 
 tss_result coord_registry_load(coord *co) {
-    char dir[4096], path[4096];
+    char dir[4096];
     snprintf(dir, sizeof dir, "%s/" KEYS_DIR, co->cfg.state_dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return tss_fail(TSS_E_IO, "cannot create %s: %s", dir, strerror(errno));
@@ -381,10 +378,7 @@ tss_result coord_registry_load(coord *co) {
     }
     closedir(d);
     TSS_GUARD(r);
-    snprintf(path, sizeof path, "%s/" AUDIT_FILE, co->cfg.state_dir);
-    co->audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    TSS_ENSURE(co->audit_fd >= 0, TSS_E_IO, "cannot open %s: %s", path, strerror(errno));
-    tss_log(LOG_INFO, "key registry: %zu key(s) in %s; audit log %s", n, dir, path);
+    tss_log(LOG_INFO, "key registry: %zu key(s) in %s", n, dir);
     return TSS_OK_RESULT;
 }
 
@@ -464,24 +458,4 @@ void coord_registry_free(coord *co) {
         free(k->presigs);
         free(k);
     }
-    if (co->audit_fd > 2) close(co->audit_fd);
-    co->audit_fd = -1;
-}
-
-void coord_audit(coord *co, const char *op, const char *fmt, ...) {
-    char line[2048], t[40];
-    iso_time(tss_wall_ms(), t, sizeof t);
-    int n = snprintf(line, sizeof line, "{\"time\":\"%s\",\"operator\":\"%s\",", t, op);
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
-    va_end(ap);
-    if ((size_t)n > sizeof line - 3) n = (int)sizeof line - 3;
-    line[n++] = '}';
-    line[n++] = '\n';
-    if (co->audit_fd < 0) return;
-    tss_result r = tss_write_all(co->audit_fd, line, (size_t)n, AUDIT_FILE);
-    if (tss_is_ok(r) && fdatasync(co->audit_fd) != 0)
-        r = tss_fail(TSS_E_IO, "audit log: fdatasync: %s", strerror(errno));
-    if (!tss_is_ok(r)) tss_log(LOG_ERR, "audit log write failed: %s", tss_error_detail());
 }

@@ -23,7 +23,11 @@
  *    so no id is ever handed out twice, even across a restart. If the
  *    presigned session fails, the request continues with full signing
  *    (another quorum if the coordinator chose it and a party is at fault).
- *  - Every request ends with one audit-log line. */
+ *  - Every request ends with one audit record (audit.c). Its reply waits for
+ *    the record's fdatasync when the outcome must be durable (a key created,
+ *    a signature released, presignatures recorded); read-only and refused
+ *    requests are never fsync'd on their own.
+ *  - Each operator's requests pass its token bucket first (rate_limit). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +139,8 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     if (resp->has_signature) list_ids(signers, sizeof signers, resp->signers, resp->signer_count);
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
-    coord_audit(co, rq->op_name,
+    bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
+    coord_audit(co, rq->op_name, durable,
                 "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
                 "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
                 "\"attempts\":%d,\"duration_ms\":%lld,\"presigned\":%u",
@@ -146,9 +151,8 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
         tss_writer w;
         tss_writer_init(&w, co->lim.max_frame);
         tss_result r = tss_wire_op_response_encode(&w, resp);
-        if (tss_is_ok(r)) r = tss_dconn_send(rq->op->conn, TSS_WIRE_OP_RESPONSE, w.data, w.len);
-        if (!tss_is_ok(r)) tss_log(LOG_WARNING, "cannot answer operator=%s: %s", rq->op_name,
-                                   tss_error_detail());
+        if (tss_is_ok(r)) coord_audit_reply(co, rq->op, TSS_WIRE_OP_RESPONSE, w.data, w.len);
+        else tss_log(LOG_WARNING, "cannot answer operator=%s: %s", rq->op_name, tss_error_detail());
         tss_writer_free(&w);
     }
     request_free(rq);
@@ -743,6 +747,22 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         char reason[400];
         snprintf(reason, sizeof reason, "bad OP_REQUEST: %s", tss_error_detail());
         tss_dconn_fail(p->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        return;
+    }
+    char why[200];
+    if (!coord_rate_admit(co, p, why, sizeof why)) {
+        /* Answered, not audited one by one (coord_rate_admit counts them). */
+        tss_wire_op_response resp;
+        memset(&resp, 0, sizeof resp);
+        resp.request_id = q.request_id;
+        resp.command = q.command;
+        resp.status = TSS_WIRE_ERR_LIMIT;
+        snprintf(resp.text, sizeof resp.text, "%s", why);
+        tss_writer w;
+        tss_writer_init(&w, co->lim.max_frame);
+        if (tss_is_ok(tss_wire_op_response_encode(&w, &resp)))
+            coord_audit_reply(co, p, TSS_WIRE_OP_RESPONSE, w.data, w.len);
+        tss_writer_free(&w);
         return;
     }
     request *rq = calloc(1, sizeof *rq);
