@@ -1,6 +1,7 @@
 /* tssctl — operator client for tssd.
  *   tssctl --config FILE status [--json]
  *   tssctl pki init-ca | issue | crl | show ...
+ *   tssctl audit verify (--dir DIR | FILE...)
  * Exit codes follow sysexits (see --help). */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static void usage(FILE *out) {
             "                  [--days N]\n"
             "  " PROG " pki crl --ca DIR --out FILE [--revoke CERT.pem]... [--days N]\n"
             "  " PROG " pki show --cert FILE [--json]\n"
+            "  " PROG " audit verify (--dir DIR | SEGMENT...) [--json]\n"
             "\n"
             "status asks the coordinator, over mutual TLS with an operator certificate\n"
             "(urn:tssd:operator:<name>), for its view of every configured party: connected\n"
@@ -54,6 +56,10 @@ static void usage(FILE *out) {
             "certificates for tssd identities: urn:tssd:coordinator, urn:tssd:party:<id>,\n"
             "urn:tssd:operator:<name> (OUT/cert.pem, OUT/key.pem 0600, OUT/ca.pem). Existing\n"
             "keys are never overwritten. Defaults: CA 3650 days, leaf 365 days, CRL 30 days.\n"
+            "\n"
+            "audit verify checks the coordinator's hash-chained audit log (state_dir/audit/,\n"
+            "or archived segment files in order) and names the first broken record (file\n"
+            "and line); exit 65 when it is not intact.\n"
             "\n"
             "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
             "74 I/O or connection error, 76 refused by the coordinator, 77 permissions,\n"
@@ -117,5 +123,6 @@ int main(int argc, char **argv) {
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }
     if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "audit") == 0) return tssctl_audit(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);
 }

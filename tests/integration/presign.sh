@@ -76,8 +76,8 @@ expect_match "response says full signing" "$OUT" '"presigned":false'
 check_sig "full signature verifies" "$OUT" "$PUB"
 expect_exit 0 "sign (text) shows the mode" "$CTL" --config op.yaml sign --key-id kp --message "text"
 expect_match "text output says full signing" "$OUT" '^mode: +full signing'
-grep -q '"request":"sign","key":"kp".*"outcome":"ok".*"presigned":1' cstate/audit.log \
-    && ok "audit log records presigned signing" || not_ok "audit log records presigned signing" "$(tail -3 cstate/audit.log)"
+grep -q '"request":"sign","key":"kp".*"outcome":"ok".*"presigned":1' cstate/audit/audit-*.log \
+    && ok "audit log records presigned signing" || not_ok "audit log records presigned signing" "$(tail -3 cstate/audit/audit-*.log)"
 
 # ---- --no-presign, named signers, coordinator restart ----------------------------------------------
 expect_exit 0 "presign --count 2 --signers 2,3" "$CTL" --config op.yaml presign --key-id kp --count 2 --signers 2,3 --json

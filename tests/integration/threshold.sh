@@ -71,8 +71,8 @@ expect_exit 76 "sign with the wrong number of signers fails" "$CTL" --config op.
 expect_exit 64 "sign needs a digest or a message" "$CTL" --config op.yaml sign --key-id k23
 expect_exit 0 "keys --json" "$CTL" --config op.yaml keys --json
 expect_match "keys lists k23 with its address" "$OUT" "\"keyId\":\"k23\",\"threshold\":2,\"totalParties\":3.*\"address\":\"$ADDR\""
-grep -q '"request":"sign","key":"k23","digest":"[0-9a-f]\{64\}","signers":\[1,3\],"outcome":"ok"' cstate/audit.log \
-    && ok "audit log records signing requests" || not_ok "audit log records signing requests" "$(tail -3 cstate/audit.log)"
+grep -q '"request":"sign","key":"k23","digest":"[0-9a-f]\{64\}","signers":\[1,3\],"outcome":"ok"' cstate/audit/audit-*.log \
+    && ok "audit log records signing requests" || not_ok "audit log records signing requests" "$(tail -3 cstate/audit/audit-*.log)"
 
 # Concurrency: 24 requests at once all succeed with distinct valid signatures.
 for k in $(seq 1 24); do
