@@ -21,6 +21,10 @@ typedef struct {
     /* e2e suite (against a running cluster, see bench/e2e.sh) */
     const char *op_config;
     int e2e_threshold, e2e_concurrency, e2e_per_worker, e2e_presign;
+    /* chatty suite: signing while another operator floods (bench/chatty.sh) */
+    const char *chatty_config;
+    int chatty_flooders;
+    double chatty_seconds;
 } bench_options;
 
 /* Monotonic wall clock and this thread's CPU clock, in seconds. */
@@ -32,5 +36,6 @@ double bench_median(double *values, size_t n);
 int bench_keystore(const bench_options *o);
 int bench_mpc(const bench_options *o);
 int bench_e2e(const bench_options *o);
+int bench_chatty(const bench_options *o);
 
 #endif

@@ -1,7 +1,8 @@
 /* tss-bench: benchmarks with machine-readable output (--json).
  * Suites: mpc (keygen and signing per (N, t) case, against a plain
  * libsecp256k1 signature measured in the same run) and keystore (unseal time
- * per KDF profile); e2e (requests to a running cluster: bench/e2e.sh). */
+ * per KDF profile); e2e (requests to a running cluster: bench/e2e.sh);
+ * chatty (signing rate with and without another operator flooding: bench/chatty.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@ static int usage(void) {
     fprintf(stderr, "Usage: tss-bench [--json] [--suite all|mpc|keystore] [--runs N] "
                     "[--cases 2x2,3x2,5x3]\n"
                     "       tss-bench --suite e2e --op-config FILE [--json] [--runs N] "
-                    "[--threshold T] [--concurrency C] [--per-worker M] [--presign K]\n");
+                    "[--threshold T] [--concurrency C] [--per-worker M] [--presign K]\n"
+                    "       tss-bench --suite chatty --op-config FILE --chatty-config FILE [--json] "
+                    "[--seconds S] [--concurrency C] [--flooders F]\n");
     return 64;
 }
 
@@ -36,7 +39,8 @@ static bool parse_cases(const char *text, bench_options *o) {
 
 int main(int argc, char **argv) {
     bench_options o = {.json = false, .runs = 5, .suite = "all", .e2e_threshold = 2,
-                       .e2e_concurrency = 16, .e2e_per_worker = 25, .e2e_presign = 100};
+                       .e2e_concurrency = 16, .e2e_per_worker = 25, .e2e_presign = 100,
+                       .chatty_flooders = 2, .chatty_seconds = 10};
     bool runs_given = false;
     parse_cases("2x2,3x2,5x3", &o);
     for (int i = 1; i < argc; i++) {
@@ -52,6 +56,14 @@ int main(int argc, char **argv) {
             runs_given = true;
         } else if (!strcmp(argv[i], "--op-config") && i + 1 < argc) {
             o.op_config = argv[++i];
+        } else if (!strcmp(argv[i], "--chatty-config") && i + 1 < argc) {
+            o.chatty_config = argv[++i];
+        } else if (!strcmp(argv[i], "--flooders") && i + 1 < argc) {
+            o.chatty_flooders = atoi(argv[++i]);
+            if (o.chatty_flooders < 1 || o.chatty_flooders > 64) return usage();
+        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            o.chatty_seconds = atof(argv[++i]);
+            if (!(o.chatty_seconds >= 0.5 && o.chatty_seconds <= 3600)) return usage();
         } else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
             o.e2e_threshold = atoi(argv[++i]);
             if (o.e2e_threshold < 2 || o.e2e_threshold > 32) return usage();
@@ -69,6 +81,12 @@ int main(int argc, char **argv) {
         }
     }
     if (!tss_is_ok(tss_crypto_init())) return 70;
+    if (!strcmp(o.suite, "chatty")) { /* needs a running cluster too */
+        if (o.json) printf("{");
+        int crc = bench_chatty(&o);
+        if (o.json) printf("}\n");
+        return crc;
+    }
     if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
         if (!runs_given) o.runs = 200;
         if (o.json) printf("{");
