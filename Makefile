@@ -164,6 +164,8 @@ bench: deps
 	@if [ -x $(BUILD)/tss-bench ]; then $(BUILD)/tss-bench --json; else echo "bench: no benchmarks yet"; fi
 	@# End-to-end over real daemons on 127.0.0.1 (2-of-3): JSON + table, $(BUILD)/bench-e2e.json.
 	bash bench/e2e.sh $(BUILD)
+	@# Signing rate while a chatty operator floods vs. quiet: $(BUILD)/bench-chatty.json.
+	bash bench/chatty.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
