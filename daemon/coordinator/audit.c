@@ -41,20 +41,26 @@ static void iso_now(char *out, size_t cap) {
 }
 
 static void send_held(coord *co) {
-    /* Index loop: a failed send may close a connection, whose on_close
-     * clears .op of its entries (coord_audit_operator_gone). */
-    for (size_t i = 0; i < co->n_held; i++) {
-        coord_held_reply *h = &co->held[i];
-        if (h->op && tss_dconn_is_open(h->op->conn)) {
-            peer *op = h->op;
-            tss_result r = tss_dconn_send(op->conn, h->type, h->data, h->len);
-            if (!tss_is_ok(r))
-                tss_log(LOG_WARNING, "cannot answer an operator: %s", tss_error_detail());
-        }
-        free(co->held[i].data);
-        co->held[i].data = NULL;
+    /* Detach the list first: a send that fails may close a connection, whose
+     * on_close clears .op of its entries here (coord_audit_operator_gone
+     * scans co->sending too) or, in principle, queue new replies. */
+    coord_held_reply *list = co->held;
+    size_t n = co->n_held;
+    co->held = NULL;
+    co->n_held = co->cap_held = 0;
+    co->sending = list;
+    co->n_sending = n;
+    for (size_t i = 0; i < n; i++) {
+        peer *op = list[i].op;
+        if (op && tss_dconn_is_open(op->conn) &&
+            !tss_is_ok(tss_dconn_send(op->conn, list[i].type, list[i].data, list[i].len)))
+            tss_log(LOG_WARNING, "cannot answer an operator: %s", tss_error_detail());
+        free(list[i].data);
+        list[i].data = NULL;
     }
-    co->n_held = 0;
+    co->sending = NULL;
+    co->n_sending = 0;
+    free(list);
 }
 
 static void flush(coord *co, bool sync) {
@@ -190,6 +196,8 @@ void coord_audit_reply(coord *co, peer *op, tss_wire_type type, const uint8_t *d
 void coord_audit_operator_gone(coord *co, peer *op) {
     for (size_t i = 0; i < co->n_held; i++)
         if (co->held[i].op == op) co->held[i].op = NULL;
+    for (size_t i = 0; i < co->n_sending; i++)
+        if (co->sending[i].op == op) co->sending[i].op = NULL;
 }
 
 /* ---- rate limits -------------------------------------------------------------------------- */

@@ -85,6 +85,8 @@ struct coord {
     bool audit_flush_scheduled;
     coord_held_reply *held; /* replies waiting for the next audit flush */
     size_t n_held, cap_held;
+    coord_held_reply *sending; /* the list being sent by the flush */
+    size_t n_sending;
     coord_op_rate op_rate[TSS_CONFIG_MAX_OPERATORS]; /* by index in cfg.operators */
 };
 
