@@ -283,6 +283,14 @@ static void coordinator_defaults_applied(void) {
           c.timeouts.idle == 60000 && c.timeouts.round == 120000);
     CHECK(strcmp(c.state_dir, "/var/lib/tssd") == 0 && c.log_level == LOG_INFO);
     CHECK(c.tls.crl == NULL);
+    CHECK(c.audit.rotate_size == 64ull << 20 && c.audit.rotate_age == 86400000 &&
+          c.audit.sync_interval == 1000);
+    CHECK(c.rate_limit.operator_rate == 200 && c.rate_limit.operator_burst == 400);
+    tss_config_coordinator_free(&c);
+    /* Rotation and rate limiting can be switched off. */
+    CHECK_OK(coord(COORD_BASE "audit: {rotate_size: 0, rotate_age: 0s}\n"
+                              "rate_limit: {operator_rate: 0}\n", &c));
+    CHECK(c.audit.rotate_size == 0 && c.audit.rotate_age == 0 && c.rate_limit.operator_rate == 0);
     tss_config_coordinator_free(&c);
 
     /* listen may be left out (socket activation). */
