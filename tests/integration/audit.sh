@@ -40,8 +40,32 @@ grep -q 'audit.log is a legacy unchained log' coord.log && ok "a legacy audit.lo
 # ---- signing while a chatty operator floods ------------------------------------------------------
 SECS=${AUDIT_TEST_SECONDS:-4}
 timeout $((SECS * 2 + 90)) "$BUILD/tss-bench" --suite chatty --op-config op.yaml --chatty-config chatty.yaml \
-    --seconds "$SECS" --concurrency 4 --flooders 2 --json > chatty.json 2> chatty.err
+    --seconds "$SECS" --concurrency 4 --flooders 2 --json > chatty.json 2> chatty.err &
+BENCH=$!; PIDS+=("$BENCH")
+# While the flood runs, tssctl as the chatty operator is refused too (its
+# bucket is drained), with the message and exit 76, for KEYS and STATUS.
+KEYS_REFUSED="" STATUS_REFUSED=""
+while alive "$BENCH" && { [ -z "$KEYS_REFUSED" ] || [ -z "$STATUS_REFUSED" ]; }; do
+    if [ -z "$KEYS_REFUSED" ]; then
+        timeout 20 "$CTL" --config chatty.yaml keys >/dev/null 2>tssctl.err
+        [ $? = 76 ] && grep -q 'rate limit exceeded for operator chatty; retry after [0-9]* ms' tssctl.err \
+            && KEYS_REFUSED=$(cat tssctl.err)
+    fi
+    if [ -z "$STATUS_REFUSED" ]; then
+        timeout 20 "$CTL" --config chatty.yaml status >/dev/null 2>tssctl.err
+        [ $? = 76 ] && grep -q 'rate limit exceeded for operator chatty; retry after [0-9]* ms' tssctl.err \
+            && STATUS_REFUSED=$(cat tssctl.err)
+    fi
+    sleep 0.1
+done
+wait "$BENCH"
 rc=$?
+[ -n "$KEYS_REFUSED" ] && ok "tssctl keys over the limit: exit 76 with the message" \
+    || not_ok "tssctl keys over the limit: exit 76 with the message" "$(cat tssctl.err)"
+[ -n "$STATUS_REFUSED" ] && ok "tssctl status over the limit: exit 76 with the message" \
+    || not_ok "tssctl status over the limit: exit 76 with the message" "$(cat tssctl.err)"
+echo "# $KEYS_REFUSED"
+echo "# $STATUS_REFUSED"
 J=$(cat chatty.json)
 [ "$rc" = 0 ] && ok "chatty benchmark ran (no signing failure)" || not_ok "chatty benchmark ran (no signing failure)" "exit $rc" "$J" "$(cat chatty.err)"
 num() { printf '%s' "$J" | grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2; }
