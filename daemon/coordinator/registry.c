@@ -1,4 +1,4 @@
-/* The coordinator's public key registry and audit log (state_dir).
+/* The coordinator's public key registry and presignature record (state_dir).
  *
  *   <state>/keys/<key-id>.json  one file per key, written atomically once,
  *                               when every keygen party reported success:
