@@ -87,7 +87,9 @@ TSS_MUST_CHECK tss_result tss_audit_verify_segment(tss_audit_chain *c, const uin
 TSS_MUST_CHECK tss_result tss_audit_verify_files(tss_audit_chain *c, const char *const *paths,
                                                  size_t n, size_t *bad_file, size_t *line);
 /* Verify every segment in dir in name order; the number in each name must
- * match its header. *bad_path (cap bytes) names the bad file. */
+ * match its header. The newest segment is read again (up to 0.5 s) while it
+ * ends in an incomplete line, so a write in progress is not reported as a
+ * cut. *bad_path (cap bytes) names the bad file. */
 TSS_MUST_CHECK tss_result tss_audit_verify_dir(tss_audit_chain *c, const char *dir,
                                                char *bad_path, size_t cap, size_t *line);
 
