@@ -73,6 +73,12 @@ typedef struct {
     uint8_t head[TSS_AUDIT_HASH_LEN];
     uint64_t first_segment;
     uint64_t records, segments;
+    /* Optional: a hash recorded elsewhere earlier (the coordinator logs the
+     * last hash at each rotation and at exit). Set have_anchor; verification
+     * sets anchor_found when a record has that hash, so a log cut back
+     * before that record is detected. */
+    bool have_anchor, anchor_found;
+    uint8_t anchor[TSS_AUDIT_HASH_LEN];
 } tss_audit_chain;
 
 void tss_audit_chain_init(tss_audit_chain *c);

@@ -128,6 +128,22 @@ sleep 0.5
 expect_exit 0 "the chain continues across the restart" "$CTL" audit verify --dir cstate/audit --json
 expect_match "verify --json says intact" "$OUT" '"intact":true'
 
+# The last hash the coordinator logged at exit anchors the chain: found in
+# the live log, missing from a copy whose newest records were cut off.
+ANCHOR=$(grep -o 'audit log closed at segment [0-9]*, last hash [0-9a-f]\{64\}' coord.log | tail -1 | grep -o '[0-9a-f]\{64\}$')
+[ -n "$ANCHOR" ] && ok "the coordinator logs its last audit hash at exit" || not_ok "the coordinator logs its last audit hash at exit" "$(grep -i audit coord.log | tail -3)"
+expect_exit 0 "verify --anchor finds the logged hash in the live log" "$CTL" audit verify --dir cstate/audit --anchor "$ANCHOR"
+cp -r cstate/audit tail && F=$(ls tail/audit-*.log | tail -1)
+L=$(grep -n "$ANCHOR" "$F" | head -1 | cut -d: -f1)
+if [ -n "$L" ] && [ "$L" -gt 1 ]; then
+    head -n $((L - 1)) "$F" > tail/x && mv tail/x "$F"
+    expect_exit 0 "a tail cut at a record boundary passes without an anchor" "$CTL" audit verify --dir tail
+    expect_exit 65 "... and fails against the anchor" "$CTL" audit verify --dir tail --anchor "$ANCHOR"
+    expect_match "the error says records were cut" "$ERR" 'is not in the chain: records were cut from the end'
+else
+    not_ok "the anchor is a record of the newest segment" "line ${L:-none} of $F"
+fi
+
 # Tampered copies: one byte flipped, one record removed, one segment removed.
 cp -r cstate/audit flip && F=$(ls flip/audit-*.log | head -1)
 off=$(( $(stat -c %s "$F") / 2 ))

@@ -216,6 +216,23 @@ static void truncation_removal_and_reordering_are_detected(void) {
     memcpy(dup + start[2] + (start[2] - start[1]), buf + start[2], len - start[2]);
     CHECK(!verify_buf(dup, len + (start[2] - start[1]), &line) && line == 3);
     free(dup);
+    /* A cut at a record boundary verifies on its own (no chain can see it)
+     * but not against an anchor: the last hash recorded elsewhere. */
+    tss_audit_chain c;
+    tss_audit_chain_init(&c);
+    CHECK_OK(tss_audit_verify_segment(&c, buf, len, &line));
+    uint8_t anchor[TSS_AUDIT_HASH_LEN];
+    memcpy(anchor, c.head, sizeof anchor);
+    tss_audit_chain_init(&c);
+    c.have_anchor = true;
+    memcpy(c.anchor, anchor, sizeof anchor);
+    CHECK_OK(tss_audit_verify_segment(&c, buf, len, &line));
+    CHECK(c.anchor_found);
+    tss_audit_chain_init(&c);
+    c.have_anchor = true;
+    memcpy(c.anchor, anchor, sizeof anchor);
+    CHECK_OK(tss_audit_verify_segment(&c, buf, start[4 - 1], &line)); /* last record cut */
+    CHECK(!c.anchor_found);
     free(out);
     free(buf);
     harness_rmtree(dir);
