@@ -213,12 +213,14 @@ bool coord_rate_admit(coord *co, peer *op, char *why, size_t cap) {
     int64_t now = tss_now_ms();
     if (tss_bucket_take(&or->bucket, (uint32_t)co->cfg.rate_limit.operator_rate,
                         (uint32_t)co->cfg.rate_limit.operator_burst, now, &retry)) {
-        if (or->refused) {
+        /* Refusals not yet reported: at most one line and record a second. */
+        if (or->refused && now - or->last_report_ms >= 1000) {
             tss_log(LOG_NOTICE, "operator=%s: %llu request(s) refused by the rate limit",
                     name, (unsigned long long)or->refused);
             coord_audit(co, name, false, "\"request\":\"rate-limited\",\"refused\":%llu",
                         (unsigned long long)or->refused);
             or->refused = 0;
+            or->last_report_ms = now;
         }
         return true;
     }

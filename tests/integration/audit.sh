@@ -113,6 +113,9 @@ NSEG=$(ls cstate/audit/audit-*.log 2>/dev/null | wc -l)
 [ "$NSEG" -ge 2 ] && ok "the audit log rotated by size ($NSEG segments)" || not_ok "the audit log rotated by size" "$(ls -l cstate/audit)"
 grep -q '"request":"rate-limited","refused":[1-9]' cstate/audit/audit-*.log && ok "refusals are audited as counts" \
     || not_ok "refusals are audited as counts" "$(grep -h chatty cstate/audit/*.log | tail -3)"
+NRL=$(cat cstate/audit/audit-*.log | grep -c '"request":"rate-limited"')
+[ "$NRL" -le $((SECONDS + 2)) ] && ok "at most one rate-limited record a second ($NRL for ${LIMITED:-?} refusals)" \
+    || not_ok "at most one rate-limited record a second" "$NRL records in ${SECONDS}s"
 grep -q '"operator":"chatty","request":"keys".*"outcome":"ok"' cstate/audit/audit-*.log \
     && ok "served read-only requests are audited" || not_ok "served read-only requests are audited"
 grep -q '"operator":"alice","request":"sign".*"outcome":"ok"' cstate/audit/audit-*.log \
