@@ -38,6 +38,7 @@ struct tss_audit {
     size_t queue_len, queue_cap;
     bool queue_durable;
     bool unsynced;
+    int64_t rotate_retry_ms; /* after a failed rotation: not before this (wall clock) */
 };
 
 static void chain_hash(uint8_t out[TSS_AUDIT_HASH_LEN], const uint8_t prev[TSS_AUDIT_HASH_LEN],
@@ -357,24 +358,26 @@ static tss_result new_segment(tss_audit *a, uint64_t segment, int64_t wall_ms) {
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(a->path, sizeof a->path, "%s/" NAME_PREFIX "%08llu-%s.log", a->dir,
+    char path[sizeof a->path];
+    snprintf(path, sizeof path, "%s/" NAME_PREFIX "%08llu-%s.log", a->dir,
              (unsigned long long)segment, stamp);
-    int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    TSS_ENSURE(fd >= 0, TSS_E_IO, "cannot create %s: %s", a->path, strerror(errno));
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    TSS_ENSURE(fd >= 0, TSS_E_IO, "cannot create %s: %s", path, strerror(errno));
     size_t bl = header_body(body, sizeof body, segment, iso, a->head);
     uint8_t h[TSS_AUDIT_HASH_LEN];
     chain_hash(h, a->head, body, bl);
     tss_hex_encode(hex, h, sizeof h);
     int ll = snprintf(line, sizeof line, "%s %s\n", body, hex);
-    tss_result r = tss_write_all(fd, line, (size_t)ll, a->path);
+    tss_result r = tss_write_all(fd, line, (size_t)ll, path);
     if (tss_is_ok(r) && fdatasync(fd) != 0)
-        r = tss_fail(TSS_E_IO, "%s: fdatasync: %s", a->path, strerror(errno));
+        r = tss_fail(TSS_E_IO, "%s: fdatasync: %s", path, strerror(errno));
     if (tss_is_ok(r)) r = tss_fsync_dir(a->dir);
     if (!tss_is_ok(r)) {
         close(fd);
-        (void)unlink(a->path);
+        (void)unlink(path);
         return r;
     }
+    memcpy(a->path, path, sizeof path);
     if (a->fd >= 0) close(a->fd);
     a->fd = fd;
     a->segment = segment;
@@ -514,7 +517,7 @@ bool tss_audit_needs_sync(const tss_audit *a) { return a->queue_durable; }
 tss_result tss_audit_flush(tss_audit *a, bool sync, int64_t wall_ms) {
     bool age_due = a->opt.rotate_age_ms && wall_ms - a->created_ms >= (int64_t)a->opt.rotate_age_ms;
     bool size_due = a->opt.rotate_size && a->size >= a->opt.rotate_size;
-    if (a->queue_len && (age_due || size_due)) {
+    if (a->queue_len && (age_due || size_due) && wall_ms >= a->rotate_retry_ms) {
         if (a->unsynced && fdatasync(a->fd) != 0)
             return tss_fail(TSS_E_IO, "%s: fdatasync: %s", a->path, strerror(errno));
         a->unsynced = false;
@@ -522,9 +525,14 @@ tss_result tss_audit_flush(tss_audit *a, bool sync, int64_t wall_ms) {
         char hex[2 * TSS_AUDIT_HASH_LEN + 1], old[sizeof a->path];
         tss_hex_encode(hex, a->head, sizeof a->head);
         snprintf(old, sizeof old, "%s", a->path);
-        TSS_GUARD(new_segment(a, a->segment + 1, wall_ms));
-        tss_log(LOG_NOTICE, "audit: segment %llu closed (%s, last hash %s); now %s",
-                (unsigned long long)closed, old, hex, a->path);
+        if (tss_is_ok(new_segment(a, a->segment + 1, wall_ms)))
+            tss_log(LOG_NOTICE, "audit: segment %llu closed (%s, last hash %s); now %s",
+                    (unsigned long long)closed, old, hex, a->path);
+        else { /* keep recording: a late rotation beats lost records */
+            tss_log(LOG_ERR, "audit: cannot start segment %llu (%s); continuing in %s, "
+                    "retrying in 10 s", (unsigned long long)closed + 1, tss_error_detail(), old);
+            a->rotate_retry_ms = wall_ms + 10000;
+        }
     }
     if (a->queue_len) {
         /* Each body becomes "<body> <64 hex>\n": 65 more bytes per record. */

@@ -318,6 +318,40 @@ static void rotation_by_size_and_age_links_segments(void) {
     harness_rmtree(dir);
 }
 
+/* A rotation that cannot create the next segment keeps recording in the
+ * current one and retries 10 s later. */
+static void failed_rotation_keeps_recording(void) {
+    char dir[256], bad[700], blocker[512];
+    harness_tmpdir(dir, sizeof dir);
+    tss_audit_options o = opts(400, 0);
+    tss_audit *a;
+    CHECK_OK(tss_audit_open(&a, dir, &o, T0));
+    append(a, 0, true);
+    append(a, 1, true);
+    CHECK_OK(tss_audit_flush(a, false, T0)); /* now over 400 bytes */
+    CHECK(tss_audit_segment(a) == 1);
+    /* The name segment 2 would get at T0+1000 is taken (O_EXCL fails). */
+    snprintf(blocker, sizeof blocker, "%s/audit-00000002-20251202T182641Z.log", dir);
+    write_file(blocker, "x", 1);
+    append(a, 2, true);
+    CHECK_OK(tss_audit_flush(a, false, T0 + 1000));
+    CHECK(tss_audit_segment(a) == 1);
+    append(a, 3, true);
+    CHECK_OK(tss_audit_flush(a, false, T0 + 5000)); /* no retry before 10 s */
+    CHECK(tss_audit_segment(a) == 1);
+    unlink(blocker);
+    append(a, 4, true);
+    CHECK_OK(tss_audit_flush(a, false, T0 + 12000));
+    CHECK(tss_audit_segment(a) == 2);
+    tss_audit_close(a);
+    tss_audit_chain c;
+    size_t line;
+    tss_audit_chain_init(&c);
+    CHECK_OK(tss_audit_verify_dir(&c, dir, bad, sizeof bad, &line));
+    CHECK(c.segments == 2 && c.records == 2 + 5);
+    harness_rmtree(dir);
+}
+
 static void bad_open_names_the_file(void) {
     char dir[256];
     harness_tmpdir(dir, sizeof dir);
@@ -361,6 +395,7 @@ int main(void) {
     RUN(every_byte_flip_is_detected);
     RUN(truncation_removal_and_reordering_are_detected);
     RUN(rotation_by_size_and_age_links_segments);
+    RUN(failed_rotation_keeps_recording);
     RUN(bad_open_names_the_file);
     RUN(token_bucket);
     return harness_finish("audit");
