@@ -69,8 +69,19 @@ static void flush(coord *co, bool sync) {
         return;
     }
     tss_result r = tss_audit_flush(co->audit, sync, tss_wall_ms());
-    /* As before group commit: a failed audit write is logged, the reply still goes. */
-    if (!tss_is_ok(r)) tss_log(LOG_ERR, "audit log write failed: %s", tss_error_detail());
+    /* As before group commit: a failed audit write is logged (once a second
+     * at most, it is retried every batch), the reply still goes. */
+    if (!tss_is_ok(r)) {
+        static int64_t last_ms = -1000000;
+        static unsigned long failures;
+        failures++;
+        if (tss_now_ms() - last_ms >= 1000) {
+            tss_log(LOG_ERR, "audit log write failed: %s (%lu failure(s))", tss_error_detail(),
+                    failures);
+            last_ms = tss_now_ms();
+            failures = 0;
+        }
+    }
     send_held(co);
     if (tss_audit_has_pending(co->audit) || tss_audit_has_unsynced(co->audit)) {
         if (!co->audit_timer.armed &&
