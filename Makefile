@@ -10,7 +10,8 @@ BUILD    := build
 Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
-                   libyaml-dev libsystemd-dev clang libclang-rt-14-dev valgrind systemd
+                   libyaml-dev libsystemd-dev clang libclang-rt-14-dev valgrind systemd \
+                   systemd-container debootstrap dpkg-dev
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes
 COMMON   := -std=gnu11 -D_GNU_SOURCE -g -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP $(WARN)
@@ -187,7 +188,7 @@ INSTALL_UNITS := $(wildcard packaging/systemd/*.service packaging/systemd/*.sock
 TSSD_VERSION ?= $(shell sed -n 's|.*TSS_SOFTWARE "tssd/\([^"]*\)".*|\1|p' daemon/process.h)
 DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_FILE     = $(BUILD)/tssd_$(TSSD_VERSION)_$(DEB_ARCH).deb
-DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libsystemd0
+DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libsystemd0, procps
 .PHONY: install deb
 
 install: $(addprefix $(BUILD)/,$(INSTALL_BINS))

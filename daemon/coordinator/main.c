@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -501,6 +502,13 @@ static tss_result setup_tls(coord *co) {
     return tss_tls_ctx_new(&tc, &co->paths, &co->tls);
 }
 
+/* --check: the state directory is private if it exists (a first start creates it). */
+static tss_result check_state_dir(const char *dir) {
+    struct stat st;
+    if (stat(dir, &st) != 0 && errno == ENOENT) return TSS_OK_RESULT;
+    return tss_daemon_check_private_dir(dir);
+}
+
 /* A TLS set that does not load is a configuration problem (78), except
  * unsafe key permissions (77) and missing files (66). */
 static int tls_exit(tss_result r) {
@@ -527,8 +535,24 @@ int main(int argc, char **argv) {
         return tss_err_exit_code(r.err);
     }
     if (args.check) {
-        printf("%s: configuration OK\n", args.config);
+        /* Everything a start would load, without starting: the TLS set
+         * (certificate, key, CA bundle, CRL) and the state directory's mode.
+         * Any problem is a configuration problem (78), so ExecReload= can run
+         * this before SIGHUP and make `systemctl reload` fail visibly. */
+        r = setup_tls(co);
+        if (tss_is_ok(r)) {
+            log_own_cert(co, "check: certificate");
+            tss_tls_ctx_free(co->tls);
+            co->tls = NULL;
+            r = check_state_dir(co->cfg.state_dir);
+        }
         tss_config_coordinator_free(&co->cfg);
+        if (!tss_is_ok(r)) {
+            tss_log_result(LOG_ERR, r, "check");
+            fprintf(stderr, "%s: configuration NOT OK\n", args.config);
+            return 78;
+        }
+        printf("%s: configuration OK\n", args.config);
         return 0;
     }
     tss_log_set_level(co->cfg.log_level);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -347,6 +348,32 @@ static tss_result setup_tls(party *pt) {
     return tss_tls_ctx_new(&tc, &pt->paths, &pt->tls);
 }
 
+/* --check: everything a start would load except the passphrase: the TLS set
+ * (certificate, key, CA bundle, CRL), the keystore header (party id, and our
+ * identity not pinned under another party's id) and the state directory's
+ * mode. Any problem is a configuration problem (78), so ExecReload= can run
+ * this before SIGHUP and make `systemctl reload` fail visibly. */
+static tss_result check_party(party *pt) {
+    TSS_GUARD(setup_tls(pt));
+    log_own_cert(pt, "check: certificate");
+    tss_tls_ctx_free(pt->tls);
+    pt->tls = NULL;
+    tss_keystore_info info;
+    TSS_GUARD(tss_keystore_inspect(pt->cfg.keystore.dir, &info));
+    TSS_ENSURE(info.party_id == pt->cfg.party_id, TSS_E_CONFIG,
+               "keystore %s belongs to party %u but party_id is %lld", pt->cfg.keystore.dir,
+               info.party_id, (long long)pt->cfg.party_id);
+    for (size_t i = 0; i < pt->cfg.peer_count; i++)
+        TSS_ENSURE(sodium_memcmp(pt->cfg.peers[i].identity, info.identity,
+                                 sizeof info.identity) != 0,
+                   TSS_E_CONFIG,
+                   "peers: the identity pinned for party %lld is this party's own (keystore %s)",
+                   (long long)pt->cfg.peers[i].id, pt->cfg.keystore.dir);
+    struct stat st;
+    if (stat(pt->cfg.state_dir, &st) == 0) TSS_GUARD(tss_daemon_check_private_dir(pt->cfg.state_dir));
+    return TSS_OK_RESULT;
+}
+
 int main(int argc, char **argv) {
     tss_daemon_args args;
     if (!tss_daemon_parse_args(argc, argv, PROG,
@@ -364,8 +391,14 @@ int main(int argc, char **argv) {
         return tss_err_exit_code(r.err);
     }
     if (args.check) {
-        printf("%s: configuration OK\n", args.config);
+        r = check_party(pt);
         tss_config_party_free(&pt->cfg);
+        if (!tss_is_ok(r)) {
+            tss_log_result(LOG_ERR, r, "check");
+            fprintf(stderr, "%s: configuration NOT OK\n", args.config);
+            return 78;
+        }
+        printf("%s: configuration OK\n", args.config);
         return 0;
     }
     tss_log_set_level(pt->cfg.log_level);
