@@ -11,7 +11,7 @@ Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
                    libyaml-dev libsystemd-dev clang libclang-rt-14-dev valgrind systemd \
-                   systemd-container debootstrap dpkg-dev
+                   systemd-container debootstrap
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes
 COMMON   := -std=gnu11 -D_GNU_SOURCE -g -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP $(WARN)

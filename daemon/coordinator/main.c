@@ -548,8 +548,7 @@ int main(int argc, char **argv) {
         }
         tss_config_coordinator_free(&co->cfg);
         if (!tss_is_ok(r)) {
-            tss_log_result(LOG_ERR, r, "check");
-            fprintf(stderr, "%s: configuration NOT OK\n", args.config);
+            fprintf(stderr, "%s: configuration NOT OK: %s\n", args.config, tss_error_detail());
             return 78;
         }
         printf("%s: configuration OK\n", args.config);
