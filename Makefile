@@ -11,7 +11,7 @@ Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
                    libyaml-dev libsystemd-dev clang libclang-rt-14-dev valgrind systemd \
-                   systemd-container debootstrap
+                   systemd-container debootstrap groff-base
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes
 COMMON   := -std=gnu11 -D_GNU_SOURCE -g -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP $(WARN)
@@ -174,8 +174,8 @@ clean:
 # ---- install and Debian package ----------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, systemd units (their
 # ExecStart= and doc paths rewritten to PREFIX), sysusers.d/tmpfiles.d entries,
-# example configurations, docs and each program's --help (plus man pages when
-# help2man is installed). make deb: build/tssd_<version>_<arch>.deb (dpkg-deb).
+# example configurations, docs and each program's --help, man pages (docs/man)
+# and bash completion. make deb: build/tssd_<version>_<arch>.deb (dpkg-deb).
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
@@ -183,6 +183,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR      ?= $(PREFIX)/share/doc/tssd
 MANDIR      ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL_BINS := tss-coordinator tss-party tssctl tss-keystore
 INSTALL_UNITS := $(wildcard packaging/systemd/*.service packaging/systemd/*.socket)
 TSSD_VERSION ?= $(shell sed -n 's|.*TSS_SOFTWARE "tssd/\([^"]*\)".*|\1|p' daemon/process.h)
@@ -209,13 +210,11 @@ install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
 	    $(BUILD)/$$b --help > $(DESTDIR)$(DOCDIR)/help/$$b.txt 2>&1 || true; \
 	    chmod 644 $(DESTDIR)$(DOCDIR)/help/$$b.txt; \
 	done
-	if command -v help2man >/dev/null 2>&1; then \
-	    install -d -m 755 $(DESTDIR)$(MANDIR)/man1 && \
-	    for b in $(INSTALL_BINS); do \
-	        help2man --no-info --version-string=$(TSSD_VERSION) $(BUILD)/$$b \
-	            > $(DESTDIR)$(MANDIR)/man1/$$b.1 2>/dev/null || rm -f $(DESTDIR)$(MANDIR)/man1/$$b.1; \
-	    done; \
-	fi
+	install -d -m 755 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 docs/man/tssctl.1 docs/man/tss-keystore.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/man/tss-coordinator.8 docs/man/tss-party.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 packaging/bash-completion/tssd $(DESTDIR)$(COMPLETIONDIR)/tssctl
+	for b in tss-keystore tss-coordinator tss-party; do ln -sf tssctl $(DESTDIR)$(COMPLETIONDIR)/$$b || exit 1; done
 
 # The package tree is staged outside $(BUILD): its sysusers.d/ and tmpfiles.d/
 # directories would otherwise match the dependency-file include below.

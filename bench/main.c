@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/process.h"
 #include "bench/bench.h"
 #include "util/secmem.h"
 
@@ -44,7 +45,13 @@ int main(int argc, char **argv) {
     bool runs_given = false;
     parse_cases("2x2,3x2,5x3", &o);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
+        if (!strcmp(argv[i], "--version")) {
+            printf("tss-bench " TSS_SOFTWARE "\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
             o.json = true;
         } else if (!strcmp(argv[i], "--suite") && i + 1 < argc) {
             o.suite = argv[++i];

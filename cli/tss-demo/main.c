@@ -3,7 +3,7 @@
  *   tss-demo [--session ID] [--n N] [--k K] [--message TEXT] [--serve]
  *
  * Environment (as the seed's runner): MPC_SESSION_ID, MPC_TOTAL_PARTIES,
- * MPC_THRESHOLD, MPC_TSS_COORDINATOR_URL (default 127.0.0.1:9090, loopback
+ * MPC_THRESHOLD, MPC_TSS_COORDINATOR_URL (default 127.0.0.1:17400, loopback
  * only), MPC_TSS_MESSAGE, MPC_TSS_STATE_DIR (default ./state).
  *
  * It creates a CA and certificates, provisions sealed keystores (with a
@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "daemon/process.h"
 #include "eth/sig.h"
 #include "util/hex.h"
 #include "util/secmem.h"
@@ -39,6 +40,9 @@
 
 #define PROG "tss-demo"
 #define MAX_N 32
+/* Not a well-known port (9090 is Prometheus'), and not tssd's own 7400, so a
+ * demo can run on a host that also runs the real service. */
+#define DEFAULT_PORT "17400"
 
 static char bindir[PATH_MAX], dir[PATH_MAX + 128];
 static pid_t pids[MAX_N + 1];
@@ -146,6 +150,49 @@ static void stop_all(void) {
     npids = 0;
 }
 
+/* Waits (at most 5 s) until the coordinator logs that it listens, or exits
+ * (a port in use is reported at once, with the coordinator's own message;
+ * a TCP probe could not tell its socket from another program's). */
+static bool coordinator_listening(pid_t pid, int port) {
+    char path[PATH_MAX + 64], line[1024], want[64];
+    snprintf(path, sizeof path, "%s/logs/coordinator.log", dir);
+    snprintf(want, sizeof want, "listening on 127.0.0.1:%d", port);
+    for (int t = 0; t < 50; t++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            for (int i = 0; i < npids; i++)
+                if (pids[i] == pid) pids[i] = pids[--npids];
+            return false;
+        }
+        FILE *f = fopen(path, "r");
+        bool up = false;
+        while (f && !up && fgets(line, sizeof line, f)) up = strstr(line, want) != NULL;
+        if (f) fclose(f);
+        if (up) return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+/* The last error-priority line ("<3>...") of a daemon's log, or its last line. */
+static void last_error_line(const char *log, char *out, size_t cap) {
+    char path[PATH_MAX + 64], line[1024];
+    snprintf(path, sizeof path, "%s/logs/%s", dir, log);
+    snprintf(out, cap, "no message (see %s)", path);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    bool have_err = false;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        bool err = strncmp(line, "<3>", 3) == 0 || strncmp(line, "<2>", 3) == 0;
+        if (!*line || (have_err && !err)) continue;
+        const char *text = line[0] == '<' && strchr(line, '>') ? strchr(line, '>') + 1 : line;
+        snprintf(out, cap, "%s", text);
+        have_err = have_err || err;
+    }
+    fclose(f);
+}
+
 static void on_signal(int s) { got_signal = s; }
 
 /* "key":"value" from one-line JSON (tssctl's output), into out. */
@@ -195,11 +242,43 @@ static int usage(FILE *o, int code) {
     return code;
 }
 
+/* A whole decimal number in [lo, hi], or -1 (nothing else accepted: "three",
+ * "2x", "", overflow). */
+static long parse_number(const char *text, long lo, long hi) {
+    if (!text || !*text || *text == '+' || *text == '-' || *text == ' ') return -1;
+    errno = 0;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || v < lo || v > hi) return -1;
+    return v;
+}
+
 static int port_from_url(const char *url) {
     const char *p = strrchr(url, ':');
     if (!p) return -1;
-    int port = atoi(p + 1);
-    return port > 0 && port < 65536 ? port : -1;
+    return (int)parse_number(p + 1, 1, 65535);
+}
+
+/* A value for --n/--k (or their MPC_* variables): 64 naming the option when it is not a number. */
+static bool number_option(const char *name, const char *text, int *out) {
+    long v = parse_number(text, 0, 1000000);
+    if (v < 0) {
+        fprintf(stderr, PROG ": %s: '%s' is not a whole number\n", name, text);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* Session ids name a directory under the state dir: refused, never rewritten. */
+static bool valid_session(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return false;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_' || *c == '.'))
+            return false;
+    return true;
 }
 
 int main(int argc, char **argv) {
@@ -207,23 +286,46 @@ int main(int argc, char **argv) {
     const char *session = getenv("MPC_SESSION_ID"), *message = getenv("MPC_TSS_MESSAGE");
     const char *state = getenv("MPC_TSS_STATE_DIR") ? getenv("MPC_TSS_STATE_DIR") : "./state";
     const char *url = getenv("MPC_TSS_COORDINATOR_URL") ? getenv("MPC_TSS_COORDINATOR_URL")
-                                                        : "127.0.0.1:9090";
-    int n = getenv("MPC_TOTAL_PARTIES") ? atoi(getenv("MPC_TOTAL_PARTIES")) : 3;
-    int k = getenv("MPC_THRESHOLD") ? atoi(getenv("MPC_THRESHOLD")) : 2;
+                                                        : "127.0.0.1:" DEFAULT_PORT;
+    int n = 3, k = 2;
+    if (getenv("MPC_TOTAL_PARTIES") && !number_option("MPC_TOTAL_PARTIES", getenv("MPC_TOTAL_PARTIES"), &n))
+        return 64;
+    if (getenv("MPC_THRESHOLD") && !number_option("MPC_THRESHOLD", getenv("MPC_THRESHOLD"), &k))
+        return 64;
     bool serve = false;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--serve") == 0) serve = true;
-        else if (strcmp(argv[i], "--help") == 0) return usage(stdout, 0);
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout, 0);
+        else if (strcmp(argv[i], "--version") == 0) return printf(PROG " " TSS_SOFTWARE "\n"), 0;
         else if (v && strcmp(argv[i], "--session") == 0) session = v, i++;
-        else if (v && strcmp(argv[i], "--n") == 0) n = atoi(v), i++;
-        else if (v && strcmp(argv[i], "--k") == 0) k = atoi(v), i++;
-        else if (v && strcmp(argv[i], "--message") == 0) message = v, i++;
-        else return usage(stderr, 64);
+        else if (v && strcmp(argv[i], "--n") == 0) {
+            if (!number_option("--n", v, &n)) return 64;
+            i++;
+        } else if (v && strcmp(argv[i], "--k") == 0) {
+            if (!number_option("--k", v, &k)) return 64;
+            i++;
+        } else if (v && strcmp(argv[i], "--message") == 0) message = v, i++;
+        else {
+            fprintf(stderr, PROG ": %s '%s'\n", v || argv[i][0] != '-' ? "unknown argument" : "missing value for",
+                    argv[i]);
+            return usage(stderr, 64);
+        }
     }
-    if (n < 2 || n > MAX_N || k < 2 || k > n) return die("need 2 <= k <= n <= %d (n=%d k=%d)", MAX_N, n, k);
+    if (session && *session && !valid_session(session)) {
+        fprintf(stderr, PROG ": --session '%s': use 1-64 characters from A-Z a-z 0-9 . _ - "
+                        "(it names a directory under the state dir)\n", session);
+        return 64;
+    }
+    if (n < 2 || n > MAX_N || k < 2 || k > n) {
+        fprintf(stderr, PROG ": need 2 <= k <= n <= %d (n=%d k=%d)\n", MAX_N, n, k);
+        return 64;
+    }
     int port = port_from_url(url);
-    if (port < 0) return die("MPC_TSS_COORDINATOR_URL '%s' has no port", url);
+    if (port < 0) {
+        fprintf(stderr, PROG ": MPC_TSS_COORDINATOR_URL '%s' has no valid port\n", url);
+        return 64;
+    }
     if (!tss_is_ok(tss_crypto_init())) return die("libsodium init failed");
     char sess[65];
     if (session && *session) snprintf(sess, sizeof sess, "%s", session);
@@ -233,10 +335,6 @@ int main(int argc, char **argv) {
         gmtime_r(&t, &tm);
         strftime(sess, sizeof sess, "demo_%Y%m%dT%H%M%SZ", &tm);
     }
-    for (char *c = sess; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '-' || *c == '_' || *c == '.'))
-            *c = '_';
     ssize_t l = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
     if (l <= 0) return die("cannot find my own binary");
     bindir[l] = '\0';
@@ -325,8 +423,15 @@ int main(int argc, char **argv) {
     int rc = 1;
     step("starting tss-coordinator on 127.0.0.1:%d and %d tss-party processes (mutual TLS 1.3)", port, n);
     snprintf(a1, sizeof a1, "%s/coordinator.yaml", dir);
-    if (spawn("tss-coordinator", a1, "coordinator.log") < 0) return die("cannot start the coordinator");
-    usleep(200000);
+    pid_t coord_pid = spawn("tss-coordinator", a1, "coordinator.log");
+    if (coord_pid < 0) return die("cannot start the coordinator");
+    if (!coordinator_listening(coord_pid, port)) {
+        char why[512];
+        last_error_line("coordinator.log", why, sizeof why);
+        stop_all();
+        return die("the coordinator did not start on 127.0.0.1:%d: %s (set MPC_TSS_COORDINATOR_URL "
+                   "to use another port)", port, why);
+    }
     for (int i = 1; i <= n; i++) {
         char cfgp[PATH_MAX + 32], lg[32];
         snprintf(cfgp, sizeof cfgp, "%s/party_%d.yaml", dir, i);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/process.h"
 #include "keystore/keystore.h"
 #include "util/hex.h"
 #include "util/secmem.h"
@@ -286,6 +287,16 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 64 : 0;
     }
+    if (!strcmp(argv[1], "--version")) {
+        printf("tss-keystore " TSS_SOFTWARE "\n");
+        return 0;
+    }
+    /* `tss-keystore init --help` works without the other options. */
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
     tss_result r = tss_crypto_init();
     if (tss_is_ok(r)) r = tss_harden_process();
     if (!tss_is_ok(r)) return fail(r);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/tssctl/tssctl.h"
+#include "daemon/process.h"
 #include "util/secmem.h"
 
 static void usage(FILE *out) {
@@ -100,6 +101,9 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf(PROG " " TSS_SOFTWARE "\n");
+            return 0;
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
@@ -111,6 +115,12 @@ int main(int argc, char **argv) {
         }
     }
     if (i >= argc) return tssctl_usage_error("no command");
+    /* `tssctl sign --help` works without a configuration. */
+    for (int j = i + 1; j < argc; j++)
+        if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
     tss_result r = tss_crypto_init();
     if (!tss_is_ok(r)) return tssctl_fail(r);
     const char *cmd = argv[i];
