@@ -28,6 +28,7 @@ static void usage(FILE *out) {
             "                  [--days N]\n"
             "  " PROG " pki crl --ca DIR --out FILE [--revoke CERT.pem]... [--days N]\n"
             "  " PROG " pki show --cert FILE [--json]\n"
+            "  " PROG " config-reference [--check]\n"
             "  " PROG " audit verify (--dir DIR | SEGMENT...) [--anchor HASH] [--json]\n"
             "\n"
             "status asks the coordinator, over mutual TLS with an operator certificate\n"
@@ -134,6 +135,8 @@ int main(int argc, char **argv) {
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }
     if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "config-reference") == 0)
+        return tssctl_config_reference(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "audit") == 0) return tssctl_audit(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);
 }

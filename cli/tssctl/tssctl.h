@@ -37,6 +37,8 @@ TSS_MUST_CHECK tss_result tssctl_request(const struct tss_operator_config *cfg, 
                                          struct tss_tls_ctx **ctx, tss_client **cl,
                                          tss_wire_frame *reply);
 int tssctl_pki(int argc, char **argv);
+/* config-reference [--check] (config_ref.c): offline. */
+int tssctl_config_reference(int argc, char **argv);
 /* audit verify (audit.c): offline, no coordinator needed. */
 int tssctl_audit(int argc, char **argv);
 

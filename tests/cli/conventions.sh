@@ -48,4 +48,12 @@ bash -n "$ROOT/packaging/bash-completion/tssd" && ok "bash completion parses" ||
 out=$(bash -c ". '$ROOT/packaging/bash-completion/tssd'; COMP_WORDS=(tssctl --config c.yaml si); COMP_CWORD=3; _tssd_tssctl; echo \${COMPREPLY[*]}" 2>&1)
 expect_match "bash completion: tssctl subcommands" "$out" '(^| )sign( |$)'
 
+# The configuration reference is generated from the schema tables: complete and current.
+expect_exit 0 "tssctl config-reference --check: every key described, no stale description" \
+    "$BUILD/tssctl" config-reference --check
+"$BUILD/tssctl" config-reference > "$WORK/CONFIG.md" 2>&1
+if cmp -s "$WORK/CONFIG.md" "$ROOT/docs/CONFIG.md"; then ok "docs/CONFIG.md is current"
+else not_ok "docs/CONFIG.md is current" "regenerate: build/tssctl config-reference > docs/CONFIG.md" \
+    "$(diff "$ROOT/docs/CONFIG.md" "$WORK/CONFIG.md" | head -n 10)"; fi
+
 finish
