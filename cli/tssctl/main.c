@@ -19,7 +19,7 @@ static void usage(FILE *out) {
             "  " PROG " --config FILE keygen --key-id ID --threshold T [--parties 1,2,3] [--json]\n"
             "  " PROG " --config FILE sign --key-id ID (--digest HEX32 | --message TEXT\n"
             "                  [--hash sha256|keccak256|eip191]) [--signers 1,3] [--no-presign] [--json]\n"
-            "  " PROG " --config FILE sign-tx --key-id ID --tx FILE.json [--signers 1,3] [--no-presign]\n"
+            "  " PROG " --config FILE sign-tx --key-id ID --tx FILE.json|- [--signers 1,3] [--no-presign]\n"
             "                  [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
             "  " PROG " --config FILE keys [--key-id ID] [--json]\n"

@@ -178,17 +178,18 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
 /* The transaction file, read with a cap one byte over the JSON limit so an
  * oversized file is reported as such rather than as truncated JSON. */
 static tss_result read_tx_file(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "re");
+    bool from_stdin = strcmp(path, "-") == 0; /* --tx - */
+    FILE *f = from_stdin ? stdin : fopen(path, "re");
     TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "--tx %s: %s", path,
                strerror(errno));
     char *buf = malloc((size_t)TSS_JSON_MAX_SIZE + 1);
     if (!buf) {
-        fclose(f);
+        if (!from_stdin) fclose(f);
         return tss_fail(TSS_E_NOMEM, "no memory for %s", path);
     }
     size_t n = fread(buf, 1, (size_t)TSS_JSON_MAX_SIZE + 1, f);
     bool err = ferror(f) != 0;
-    fclose(f);
+    if (!from_stdin) fclose(f);
     if (err || n > (size_t)TSS_JSON_MAX_SIZE) {
         free(buf);
         return err ? tss_fail(TSS_E_IO, "--tx %s: read error", path)
@@ -361,7 +362,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     memset(&tx, 0, sizeof tx);
     memset(&txs, 0, sizeof txs);
     if (sign_tx) {
-        if (!tx_path) return tssctl_usage_error("sign-tx needs --tx FILE.json");
+        if (!tx_path) return tssctl_usage_error("sign-tx needs --tx FILE.json (or --tx - for stdin)");
         char *text = NULL;
         size_t len = 0;
         r = read_tx_file(tx_path, &text, &len);

@@ -80,6 +80,8 @@ expect_exit 0 "sign-tx legacy EIP-155 (signers 2,3)" "$CTL" --config op.yaml sig
 RAW2=$(json_field "$OUT" raw); OUT2=$OUT
 expect_match "sign-tx legacy: RLP list" "$RAW2" '^0xf8[0-9a-f]+$'
 expect_match "sign-tx legacy: v = chainId*2+35+yParity, signers 2,3" "$OUT" '"v":3[78],.*"signers":\[2,3\]'
+out=$("$CTL" --config op.yaml sign-tx --key-id eth --tx - --json < tx1559.json 2>&1)
+expect_match "sign-tx --tx - reads the transaction from stdin" "$out" "\"from\":\"$ADDR\""
 expect_exit 0 "sign-tx text output" "$CTL" --config op.yaml sign-tx --key-id eth --tx tx155.json
 expect_match "text output names the sender and the raw transaction" "$OUT" "from: +$ADDR"
 expect_match "text output has the raw transaction" "$OUT" '^raw: +0xf8'
