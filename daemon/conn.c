@@ -184,8 +184,10 @@ tss_result tss_dconn_send(tss_dconn *c, tss_wire_type type, const uint8_t *paylo
 }
 
 void tss_dconn_fail(tss_dconn *c, uint16_t code, const char *reason) {
+    /* Our own clean shutdown is not a warning. */
+    int priority = code == TSS_WIRE_ERR_SHUTDOWN ? LOG_NOTICE : LOG_WARNING;
     if (c->state != ST_OPEN) {
-        tss_dconn_close(c, LOG_WARNING, reason);
+        tss_dconn_close(c, priority, reason);
         return;
     }
     tss_wire_error e = {.code = code};
@@ -199,7 +201,7 @@ void tss_dconn_fail(tss_dconn *c, uint16_t code, const char *reason) {
         tss_is_ok(tss_dconn_send(c, TSS_WIRE_ERROR, w.data, w.len)) && c->state == ST_OPEN &&
         c->head) {
         c->state = ST_CLOSING;
-        c->close_priority = LOG_WARNING;
+        c->close_priority = priority;
         snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
         c->closing_deadline = tss_now_ms() + CLOSE_GRACE_MS;
         tss_writer_free(&w);
@@ -207,7 +209,7 @@ void tss_dconn_fail(tss_dconn *c, uint16_t code, const char *reason) {
         return;
     }
     tss_writer_free(&w);
-    tss_dconn_close(c, LOG_WARNING, reason);
+    tss_dconn_close(c, priority, reason);
 }
 
 /* ---- input ------------------------------------------------------------------------ */

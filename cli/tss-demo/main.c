@@ -174,7 +174,7 @@ static bool coordinator_listening(pid_t pid, int port) {
     return false;
 }
 
-/* The last error-priority line ("<3>...") of a daemon's log, or its last line. */
+/* The last error line ("error: ..." or "critical: ...") of a daemon's log, or its last line. */
 static void last_error_line(const char *log, char *out, size_t cap) {
     char path[PATH_MAX + 64], line[1024];
     snprintf(path, sizeof path, "%s/logs/%s", dir, log);
@@ -184,9 +184,9 @@ static void last_error_line(const char *log, char *out, size_t cap) {
     bool have_err = false;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
-        bool err = strncmp(line, "<3>", 3) == 0 || strncmp(line, "<2>", 3) == 0;
+        bool err = strncmp(line, "error: ", 7) == 0 || strncmp(line, "critical: ", 10) == 0;
         if (!*line || (have_err && !err)) continue;
-        const char *text = line[0] == '<' && strchr(line, '>') ? strchr(line, '>') + 1 : line;
+        const char *text = err ? strchr(line, ' ') + 1 : line;
         snprintf(out, cap, "%s", text);
         have_err = have_err || err;
     }

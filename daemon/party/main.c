@@ -187,7 +187,7 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
     tss_timer_disarm(pt->loop, &pt->hb_timer);
     party_sessions_drop(pt, reason);
     if (was)
-        tss_log(LOG_WARNING, "party=%lld disconnected from coordinator=%s: %s",
+        tss_log(pt->stopping ? LOG_NOTICE : LOG_WARNING, "party=%lld disconnected from coordinator=%s: %s",
                 (long long)pt->cfg.party_id, pt->coord_addr, reason);
     if (pt->stopping) {
         tss_loop_stop(pt->loop);

@@ -157,14 +157,14 @@ expect_match "missing config names the file" "$ERR" 'nope.yaml'
 expect_exit 64 "no --config is a usage error" "$BUILD/tss-coordinator"
 # Configuration errors carry a syslog priority (journalctl -p err shows why a unit exited 78).
 expect_exit 78 "coordinator: broken config exits 78" "$BUILD/tss-coordinator" --config c-unknown.yaml
-expect_match "coordinator: config error logged at priority err (<3>)" "$ERR" '^<3>tss-coordinator: configuration error: .*c-unknown.yaml:1[0-9]:1: bogus_key'
+expect_match "coordinator: config error logged at priority err (error:)" "$ERR" '^error: tss-coordinator: configuration error: .*c-unknown.yaml:1[0-9]:1: bogus_key'
 expect_exit 78 "party: broken config exits 78" "$BUILD/tss-party" --config p-id.yaml
-expect_match "party: config error logged at priority err (<3>)" "$ERR" '^<3>tss-party: configuration error: .*party_id'
+expect_match "party: config error logged at priority err (error:)" "$ERR" '^error: tss-party: configuration error: .*party_id'
 # A state directory open to group/others is refused (77) with the fix named.
 mkdir -p cstate-open && chmod 750 cstate-open
 sed "s|state_dir: $WORK/cstate|state_dir: $WORK/cstate-open|" coord.yaml > c-open.yaml
 expect_exit 77 "coordinator: state dir accessible by group exits 77" "$BUILD/tss-coordinator" --config c-open.yaml
-expect_match "coordinator: names the chmod fix" "$ERR" '^<3>.*state directory .*cstate-open is accessible by group or others \(mode 0750\); fix: chmod 700 '
+expect_match "coordinator: names the chmod fix" "$ERR" '^error: .*state directory .*cstate-open is accessible by group or others \(mode 0750\); fix: chmod 700 '
 
 # ---- start everything -----------------------------------------------------------------------
 
@@ -206,9 +206,9 @@ sed -e "s|127.0.0.1:$PORT|127.0.0.1:$EPORT|" -e "s|pstate1|pstate-exp|" party1.y
 "$BUILD/tss-coordinator" --config c-exp.yaml 2>>coord-exp.log & CE=$!; PIDS+=("$CE")
 "$BUILD/tss-party" --config p-exp.yaml 2>>party-exp.log & PE=$!; PIDS+=("$PE")
 expect_log "coordinator warns 30 days before its own notAfter" coord-exp.log 0 \
-    '^<4>tls: own certificate sha256=[0-9a-f]{64} expires in (9|10) days \(notAfter='
+    '^warning: tls: own certificate sha256=[0-9a-f]{64} expires in (9|10) days \(notAfter='
 expect_log "party warns about the coordinator's certificate seen at the handshake" party-exp.log 0 \
-    '^<4>tls: coordinator certificate sha256=[0-9a-f]{64} expires in (9|10) days' 15
+    '^warning: tls: coordinator certificate sha256=[0-9a-f]{64} expires in (9|10) days' 15
 stop_pid "$PE"; stop_pid "$CE"
 
 # ---- disconnect and reconnect -----------------------------------------------------------------

@@ -55,7 +55,7 @@ tss_result __wrap_tss_dconn_send(tss_dconn *c, tss_wire_type type, const uint8_t
     if (!copy) return __real_tss_dconn_send(c, type, payload, len);
     memcpy(copy, payload, len);
     copy[len - 1] ^= 0x01; /* last byte: inside the opaque, authenticated part */
-    fprintf(stderr, "<4>evil_party: flipped a byte in PROTOCOL_MSG #%ld (%zu bytes)\n", sent, len);
+    fprintf(stderr, "warning: evil_party: flipped a byte in PROTOCOL_MSG #%ld (%zu bytes)\n", sent, len);
     tss_result r = __real_tss_dconn_send(c, type, copy, len);
     free(copy);
     return r;
@@ -73,7 +73,7 @@ static void hold_once(void) {
         nanosleep(&step, NULL);
         waited += 20;
     }
-    fprintf(stderr, "<4>evil_party: held the first OT-extension message for %ldms\n", waited);
+    fprintf(stderr, "warning: evil_party: held the first OT-extension message for %ldms\n", waited);
 }
 
 tss_result __wrap_tss_secure_seal(tss_secure_session *s, const tss_mpc_msg *msg,
@@ -86,7 +86,7 @@ tss_result __wrap_tss_secure_seal(tss_secure_session *s, const tss_mpc_msg *msg,
     if (!copy.data) return __real_tss_secure_seal(s, msg, env, payload);
     memcpy(copy.data, msg->data, msg->len);
     copy.data[1000] ^= 0x10; /* u-matrix column 12: the challenges change, the check fails */
-    fprintf(stderr, "<4>evil_party: tampered OT-extension message #%ld to party %u\n", ++sealed,
+    fprintf(stderr, "warning: evil_party: tampered OT-extension message #%ld to party %u\n", ++sealed,
             msg->to);
     tss_result r = __real_tss_secure_seal(s, &copy, env, payload);
     free(copy.data);

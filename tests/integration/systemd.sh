@@ -171,10 +171,10 @@ only_from() {
     others=$(grep -v " pid=$3 " "$2")
     if [ -s "$2" ] && [ -z "$others" ]; then ok "$1"; else not_ok "$1" "$(cat "$2")"; fi
 }
-prio_prefixed() { # name log: every stderr line carries a <N> syslog priority
+prio_prefixed() { # name log: stderr to a file: every line starts with its level word, no <N>
     local bad
-    bad=$(grep -Ev '^<[0-7]>' "$2" | head -n 3)
-    if [ -s "$2" ] && [ -z "$bad" ]; then ok "$1"; else not_ok "$1" "unprefixed: $bad"; fi
+    bad=$(grep -Ev '^(critical|error|warning|notice|info|debug): ' "$2" | head -n 3)
+    if [ -s "$2" ] && [ -z "$bad" ]; then ok "$1"; else not_ok "$1" "without a level word: $bad"; fi
 }
 
 PORT=$(free_port)
@@ -253,7 +253,7 @@ m=$(lines p1.notify); ml=$(lines party1.log)
 kill -HUP "$P1"
 expect_order "party: failed reload still RELOADING=1 then READY=1" p1.notify "$m" 'RELOADING=1' 'READY=1'
 expect_log "party: failed reload logged with the kept notAfter" party1.log "$ml" \
-    '^<3>reload: failed, keeping certificate sha256=[0-9a-f]{64} notAfter=20[0-9-]+T[0-9:]+Z in service'
+    '^error: reload: failed, keeping certificate sha256=[0-9a-f]{64} notAfter=20[0-9-]+T[0-9:]+Z in service'
 cp p1cert.good p1/cert.pem
 # A failed reload still ends with READY=1 (the old certificate stays in service).
 cp coord/cert.pem cert.good
@@ -278,8 +278,8 @@ wait "$COORD"; rc=$?
 expect_notify "coordinator: STOPPING=1 on SIGTERM" c.notify "$m" 'STOPPING=1' 2
 [ "$rc" = 0 ] && ok "coordinator exit status 0 after SIGTERM" || not_ok "coordinator exit status 0" "rc=$rc"
 only_from "coordinator: every notification from the main pid" c.notify "$COORD"
-prio_prefixed "coordinator: every log line has a <N> priority for journald" coord.log
-prio_prefixed "party: every log line has a <N> priority for journald" party1.log
+prio_prefixed "coordinator: every log line to a file names its level (no <N> prefix)" coord.log
+prio_prefixed "party: every log line to a file names its level (no <N> prefix)" party1.log
 
 # ---- socket activation -----------------------------------------------------------------------------
 
@@ -344,7 +344,7 @@ wait_until 15 party_connected op-sa.yaml 2 && ok "credential: party 2 connected"
 stop_pid "$PC"
 CREDENTIALS_DIRECTORY=$WORK/creds-wrong expect_exit 77 "credential: wrong passphrase exits 77" \
     timeout 30 "$BUILD/tss-party" --config party-cred.yaml
-expect_match "credential: wrong passphrase message" "$ERR" '<3>keystore: wrong passphrase'
+expect_match "credential: wrong passphrase message" "$ERR" 'error: keystore: wrong passphrase'
 grep -Eq '(^| )77( |$)' <(directive "$P" RestartPreventExitStatus) \
     && ok "credential: exit 77 is not restarted by tss-party@.service" \
     || not_ok "credential: exit 77 is not restarted by tss-party@.service"

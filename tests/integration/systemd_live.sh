@@ -134,11 +134,11 @@ cat > "$R/root/provision.sh" <<'EOF'
 set -eu
 cd /root
 # PKI (on a separate CA machine in production).
-tssctl pki init-ca --out ca --days 30 >/dev/null
-tssctl pki issue --ca ca --identity urn:tssd:coordinator --out coord --ip 127.0.0.1 --dns localhost --days 30 >/dev/null
-tssctl pki issue --ca ca --identity urn:tssd:coordinator --out coord2 --ip 127.0.0.1 --dns localhost --days 30 >/dev/null
-for i in 1 2 3; do tssctl pki issue --ca ca --identity urn:tssd:party:$i --out p$i --days 30 >/dev/null; done
-tssctl pki issue --ca ca --identity urn:tssd:operator:alice --out op --days 30 >/dev/null
+tssctl pki init-ca --out ca --days 400 >/dev/null
+tssctl pki issue --ca ca --identity urn:tssd:coordinator --out coord --ip 127.0.0.1 --dns localhost --days 400 >/dev/null
+tssctl pki issue --ca ca --identity urn:tssd:coordinator --out coord2 --ip 127.0.0.1 --dns localhost --days 400 >/dev/null
+for i in 1 2 3; do tssctl pki issue --ca ca --identity urn:tssd:party:$i --out p$i --days 400 >/dev/null; done
+tssctl pki issue --ca ca --identity urn:tssd:operator:alice --out op --days 400 >/dev/null
 install -o root -g tssd -m 640 ca/ca.pem /etc/tssd/tls/ca.crt
 # Coordinator (OPERATIONS "Provisioning the coordinator").
 install -o root -g tssd -m 640 coord/cert.pem /etc/tssd/tls/coordinator.crt
@@ -229,6 +229,20 @@ out=$(ctl sign --key-id live --digest "$DIGEST" --json 2>&1)
 expect_match "signature from a presignature" "$out" '"presigned": ?true'
 insh 'test -n "$(ls /var/lib/tssd-party-1/keys/)"' </dev/null && ok "party 1 holds its sealed share in its own state directory" \
     || not_ok "share in /var/lib/tssd-party-1/keys" "$(insh 'ls -laR /var/lib/tssd-party-1' 2>&1 </dev/null | head -n 20)"
+
+# ---- journald: structured fields, no syslog prefixes ------------------------------------------------------
+
+out=$(cin journalctl --no-pager -o cat TSSD_KEY_ID=live 2>&1 </dev/null)
+expect_match "journalctl TSSD_KEY_ID=live finds the key's log lines (structured fields)" "$out" 'live'
+n_parties=$(cin journalctl --no-pager -o json TSSD_KEY_ID=live 2>/dev/null </dev/null | grep -o '"_SYSTEMD_UNIT":"tss-party@[0-9]' | sort -u | wc -l)
+[ "$n_parties" -ge 2 ] && ok "structured key lines come from the parties too ($n_parties units)" \
+    || not_ok "structured key lines from the parties" "units: $n_parties"
+out=$(cin journalctl --no-pager -o cat -u tss-coordinator -u 'tss-party@*' 2>&1 </dev/null)
+if printf '%s\n' "$out" | grep -Eq '^<[0-9]>'; then not_ok "no <N> prefixes in the journal" "$(printf '%s\n' "$out" | grep -E '^<[0-9]>' | head -n 3)"
+else ok "no <N> prefixes in the journal (PRIORITY= is a field)"; fi
+out=$(cin journalctl --no-pager -o cat -p err -u tss-coordinator -u 'tss-party@*' 2>&1 </dev/null)
+[ -z "$out" ] || [ "$out" = "-- No entries --" ] && ok "no error-priority entries during normal operation" \
+    || not_ok "no error-priority entries during normal operation" "$out"
 
 # ---- isolation: roles and instances ---------------------------------------------------------------------
 
@@ -343,6 +357,14 @@ rm -f "$R/etc/systemd/system/tss-party@2.service.d/fw.conf"
 cin systemctl daemon-reload </dev/null
 cin systemctl restart --no-block tss-party@2 </dev/null
 wait_until 30 all_active && ok "party 2 connects again once allowed" || not_ok "party 2 back"
+# A clean stop is not a warning.
+since=$(cin date +%s </dev/null)
+sleep 1
+cin systemctl restart tss-party@1 </dev/null
+wait_until 30 all_active
+out=$(cin journalctl --no-pager -o cat -p warning -u tss-party@1 --since "@$since" 2>&1 </dev/null)
+[ -z "$out" ] || [ "$out" = "-- No entries --" ] && ok "a clean stop and start of party 1 logs no warning" \
+    || not_ok "a clean stop logs no warning" "$out"
 
 # ---- systemd-analyze security (live) ---------------------------------------------------------------------------
 
