@@ -214,10 +214,10 @@ static int cmd_inspect(const options *o) {
     tss_hex_encode(nonce, info.header.nonce, sizeof info.header.nonce);
     format_mem(mem, sizeof mem, info.header.kdf.memlimit);
     if (o->json) {
-        printf("{\"file\":\"%s/%s\",\"format_version\":%u,\"content\":\"bip39-mnemonic\","
+        printf("{\"file\":\"%s/%s\",\"formatVersion\":%u,\"content\":\"bip39-mnemonic\","
                "\"kdf\":{\"id\":\"argon2id13\",\"opslimit\":%u,\"memlimit\":%llu,\"salt\":\"%s\"},"
                "\"aead\":{\"id\":\"xchacha20poly1305-ietf\",\"nonce\":\"%s\"},"
-               "\"party_id\":%u,\"identity\":\"%s\",\"checksum\":\"ok\"}\n",
+               "\"partyId\":%u,\"identity\":\"%s\",\"checksum\":\"ok\"}\n",
                o->dir, TSS_MNEMONIC_FILE, info.header.version, info.header.kdf.opslimit,
                (unsigned long long)info.header.kdf.memlimit, salt, nonce, info.party_id, id);
         return 0;

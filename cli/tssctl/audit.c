@@ -60,7 +60,7 @@ int tssctl_audit(int argc, char **argv) {
             tssctl_json_str(stdout, bad);
             printf(",\"line\":%zu,\"error\":", line);
             tssctl_json_str(stdout, detail);
-            printf(",\"segments_verified\":%llu,\"records_verified\":%llu}\n",
+            printf(",\"segmentsVerified\":%llu,\"recordsVerified\":%llu}\n",
                    (unsigned long long)c.segments, (unsigned long long)c.records);
         }
         /* detail already starts with "line N: " when a record is bad */
@@ -68,8 +68,8 @@ int tssctl_audit(int argc, char **argv) {
         return tss_err_exit_code(r.err);
     }
     if (json) {
-        printf("{\"intact\":true,\"segments\":%llu,\"records\":%llu,\"first_segment\":%llu,"
-               "\"last_segment\":%llu,\"head\":\"%s\",\"anchor_found\":%s}\n",
+        printf("{\"intact\":true,\"segments\":%llu,\"records\":%llu,\"firstSegment\":%llu,"
+               "\"lastSegment\":%llu,\"head\":\"%s\",\"anchorFound\":%s}\n",
                (unsigned long long)c.segments, (unsigned long long)c.records,
                (unsigned long long)c.first_segment, (unsigned long long)c.segment, head,
                c.have_anchor ? "true" : "null");

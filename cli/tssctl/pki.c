@@ -129,7 +129,7 @@ static int show(int argc, char **argv) {
     char urn[TSS_TLS_URN_MAX] = "";
     if (info.identity.role != TSS_TLS_ROLE_NONE) tss_tls_identity_format(&info.identity, urn, sizeof urn);
     if (json) {
-        printf("{\"sha256\":\"%s\",\"serial\":\"%s\",\"not_before\":\"%s\",\"not_after\":\"%s\","
+        printf("{\"sha256\":\"%s\",\"serial\":\"%s\",\"notBefore\":\"%s\",\"notAfter\":\"%s\","
                "\"identity\":",
                info.fingerprint, info.serial_hex, info.not_before_iso, info.not_after_iso);
         if (urn[0]) tssctl_json_str(stdout, urn);

@@ -83,7 +83,7 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
     tssctl_json_str(stdout, st->software);
     printf(",\"cert_sha256\":\"%s\",", fp);
     json_time("cert_not_after", st->cert_not_after * 1000, true);
-    printf("\"connection_cert_sha256\":\"%s\",\"tls_generation\":%u,\"connections\":%u,",
+    printf("\"connection_cert_sha256\":\"%s\",\"tlsGeneration\":%u,\"connections\":%u,",
            seen->fingerprint, st->tls_generation, st->connections);
     json_time("started", st->started_ms, true);
     json_time("now", st->now_ms, false);
@@ -91,14 +91,14 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
     for (size_t i = 0; i < st->party_count; i++) {
         const tss_wire_status_party *e = &st->parties[i];
         bool known = e->flags & TSS_WIRE_STATUS_KNOWN;
-        printf("%s{\"id\":%u,\"connected\":%s,\"certificate_identity\":\"urn:tssd:party:%u\"",
+        printf("%s{\"id\":%u,\"connected\":%s,\"certificateIdentity\":\"urn:tssd:party:%u\"",
                i ? "," : "", e->party_id, (e->flags & TSS_WIRE_STATUS_CONNECTED) ? "true" : "false",
                e->party_id);
         if (known) {
             char ident[TSS_IDENTITY_TEXT_LEN], cfp[65];
             tss_identity_format(e->identity_key, ident);
             tss_hex_encode(cfp, e->cert_fingerprint, sizeof e->cert_fingerprint);
-            printf(",\"identity\":\"%s\",\"protocol_version\":%u,\"software\":", ident,
+            printf(",\"identity\":\"%s\",\"protocolVersion\":%u,\"software\":", ident,
                    e->protocol_version);
             tssctl_json_str(stdout, e->software);
             printf(",\"cert_sha256\":\"%s\",", cfp);
@@ -106,10 +106,10 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
             json_time("since", e->since_ms, true);
             json_time("last_heartbeat", e->last_heartbeat_ms, true);
             if (e->last_heartbeat_ms && e->last_heartbeat_ms <= st->now_ms)
-                printf("\"last_heartbeat_age_ms\":%llu,",
+                printf("\"lastHeartbeatAgeMs\":%llu,",
                        (unsigned long long)(st->now_ms - e->last_heartbeat_ms));
             else
-                printf("\"last_heartbeat_age_ms\":null,");
+                printf("\"lastHeartbeatAgeMs\":null,");
             printf("\"address\":");
             tssctl_json_str(stdout, e->address);
         } else {

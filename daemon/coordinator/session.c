@@ -143,7 +143,7 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     coord_audit(co, rq->op_name, durable,
                 "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
                 "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
-                "\"attempts\":%d,\"duration_ms\":%lld,\"presigned\":%u",
+                "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u",
                 tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
                 resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
                 (long long)(tss_now_ms() - rq->started), resp->presigned);

@@ -19,7 +19,7 @@ expect_match "inspect shows the KDF" "$OUT" 'argon2id13 opslimit=2 memlimit=6710
 expect_match "inspect shows the party" "$OUT" '^party_id: +3$'
 expect_match "inspect shows the identity" "$OUT" "identity: +${ID//+/\\+}"
 expect_exit 0 "inspect --json" $KS inspect --dir ks --json
-expect_match "json has fields" "$OUT" '"party_id":3,"identity":"ed25519:'
+expect_match "json has fields" "$OUT" '"partyId":3,"identity":"ed25519:'
 expect_exit 0 "identity" $KS identity --dir ks
 [ "$OUT" = "$ID" ] && ok "identity equals init output" || not_ok "identity equals init output" "$OUT vs $ID"
 

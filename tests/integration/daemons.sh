@@ -176,11 +176,11 @@ expect_exit 0 "tssctl status (text)" "$CTL" --config op.yaml status
 expect_match "text status lists party 3 connected with its identity" "$OUT" "^3 +connected +$(sed 's/[+/]/\\&/g' id3)"
 status_json > st.json
 for i in 1 2 3; do
-    expect_match "status: party $i identity from HELLO" "$(cat st.json)" "\"id\":$i,\"connected\":true,\"certificate_identity\":\"urn:tssd:party:$i\",\"identity\":\"$(sed 's/[+/]/\\&/g' id$i)\""
+    expect_match "status: party $i identity from HELLO" "$(cat st.json)" "\"id\":$i,\"connected\":true,\"certificateIdentity\":\"urn:tssd:party:$i\",\"identity\":\"$(sed 's/[+/]/\\&/g' id$i)\""
 done
-expect_match "status: version, notAfter and heartbeat" "$(cat st.json)" '"protocol_version":1,"software":"tssd/0.1.0","cert_sha256":"[0-9a-f]{64}","cert_not_after":"20[0-9-]+T[0-9:]+Z","since":"[^"]+","last_heartbeat":'
+expect_match "status: version, notAfter and heartbeat" "$(cat st.json)" '"protocolVersion":1,"software":"tssd/0.1.0","cert_sha256":"[0-9a-f]{64}","cert_not_after":"20[0-9-]+T[0-9:]+Z","since":"[^"]+","last_heartbeat":'
 sleep 1.2
-expect_match "status: heartbeats arrive" "$(status_json)" '"last_heartbeat_age_ms":[0-9]+'
+expect_match "status: heartbeats arrive" "$(status_json)" '"lastHeartbeatAgeMs":[0-9]+'
 
 # Single instance per state directory; keystore failures and their exit codes.
 expect_exit 73 "second coordinator on the same state dir" "$BUILD/tss-coordinator" --config coord.yaml
@@ -333,7 +333,7 @@ kill -HUP "$COORD"
 expect_log "reload logs the new fingerprint" coord.log "$m" "reload: now serving certificate sha256=$NEW notAfter=20"
 wait_until 5 conn_fp "$NEW" && ok "new connections get the new certificate (same CA)" \
     || not_ok "new connections get the new certificate (same CA)" "$("$CTL" --config op.yaml status 2>&1 | head -3)"
-expect_match "status shows TLS generation 2" "$(status_json)" '"tls_generation":2'
+expect_match "status shows TLS generation 2" "$(status_json)" '"tlsGeneration":2'
 
 # 2. A new CA: first added to every trust bundle, then the coordinator moves to it.
 cat ca/ca.pem ca2/ca.pem > bundle.pem.tmp && mv bundle.pem.tmp bundle.pem
