@@ -246,33 +246,33 @@ out=$(cin journalctl --no-pager -o cat -p err -u tss-coordinator -u 'tss-party@*
 
 # ---- isolation: roles and instances ---------------------------------------------------------------------
 
-# A probe with the coordinator's own sandbox and user (its unit's properties).
+# Probes with the coordinator's sandbox and user, and with party 2's user.
 probe_coord() {
     cin systemd-run --wait --pipe --quiet -p User=tssd -p Group=tssd -p ProtectSystem=strict \
         -p PrivateUsers=yes -p ProtectHome=yes -p StateDirectory=tssd -- /bin/sh -c "$1" </dev/null 2>&1
 }
-out=$(probe_coord 'ls /var/lib/tssd-party-1/keystore && echo READ-OK')
-if printf '%s' "$out" | grep -q READ-OK; then not_ok "coordinator sandbox cannot list party state" "$out"
-else ok "coordinator sandbox cannot list party 1's state"; fi
-out=$(probe_coord 'touch /var/lib/tssd-party-1/x && echo WRITE-OK')
-if printf '%s' "$out" | grep -q WRITE-OK; then not_ok "coordinator sandbox cannot write party state" "$out"
-else ok "coordinator sandbox cannot write into party 1's state"; fi
-out=$(probe_coord 'cat /etc/tssd/tls/party-1.key && echo READ-OK')
-if printf '%s' "$out" | grep -q READ-OK; then not_ok "coordinator cannot read party TLS keys" "$out"
-else ok "coordinator sandbox cannot read party 1's TLS key"; fi
 probe_party2() {
     cin systemd-run --wait --pipe --quiet -p User=tssd-party-2 -p Group=tssd -p ProtectSystem=strict \
         -p PrivateUsers=yes -- /bin/sh -c "$1" </dev/null 2>&1
 }
-out=$(probe_party2 'cat /var/lib/tssd-party-1/keystore/mnemonic.sealed >/dev/null && echo READ-OK')
-if printf '%s' "$out" | grep -q READ-OK; then not_ok "party 2 cannot read party 1's keystore" "$out"
-else ok "party 2 cannot read party 1's keystore"; fi
-out=$(probe_party2 'cat /etc/tssd/tls/party-1.key >/dev/null && echo READ-OK')
-if printf '%s' "$out" | grep -q READ-OK; then not_ok "party 2 cannot read party 1's TLS key" "$out"
-else ok "party 2 cannot read party 1's TLS key"; fi
-out=$(probe_party2 'cat /var/lib/tssd/keys/*.json >/dev/null && echo READ-OK')
-if printf '%s' "$out" | grep -q READ-OK; then not_ok "party 2 cannot read the coordinator's state" "$out"
-else ok "party 2 cannot read the coordinator's state"; fi
+# probe_expect allowed|denied NAME PROBE SHELL-COMMAND: the command prints PROBE-OK when it succeeds.
+probe_expect() {
+    local want=$1 name=$2 out
+    out=$("$3" "$4 && echo PROBE-OK")
+    case $want:$(printf '%s' "$out" | grep -c PROBE-OK) in
+        allowed:1 | denied:0) ok "$name" ;;
+        *) not_ok "$name" "$out" ;;
+    esac
+}
+# Controls first: each probe really runs and reaches its own files.
+probe_expect allowed "probe as the coordinator reads its own state" probe_coord 'ls /var/lib/tssd/keys >/dev/null'
+probe_expect allowed "probe as party 2 reads its own keystore" probe_party2 'cat /var/lib/tssd-party-2/keystore/mnemonic.sealed >/dev/null'
+probe_expect denied "coordinator sandbox cannot list party 1's state" probe_coord 'ls /var/lib/tssd-party-1/keystore'
+probe_expect denied "coordinator sandbox cannot write into party 1's state" probe_coord 'touch /var/lib/tssd-party-1/x'
+probe_expect denied "coordinator sandbox cannot read party 1's TLS key" probe_coord 'cat /etc/tssd/tls/party-1.key >/dev/null'
+probe_expect denied "party 2 cannot read party 1's keystore" probe_party2 'cat /var/lib/tssd-party-1/keystore/mnemonic.sealed >/dev/null'
+probe_expect denied "party 2 cannot read party 1's TLS key" probe_party2 'cat /etc/tssd/tls/party-1.key >/dev/null'
+probe_expect denied "party 2 cannot read the coordinator's state" probe_party2 'cat /var/lib/tssd/keys/*.json >/dev/null'
 
 # ---- reload: good and bad certificate ------------------------------------------------------------------------
 
