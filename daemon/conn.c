@@ -34,6 +34,7 @@ struct tss_dconn {
     int fd;
     tss_watch watch;
     tss_timer timer;
+    tss_deferred teardown; /* on_close and the free, after the batch */
     conn_state state;
     tss_dconn_limits lim;
     tss_dconn_ops ops;
@@ -87,20 +88,23 @@ static void free_conn(void *arg) {
     free(c);
 }
 
+/* Deferred (daemon/loop.h rule 1): no caller's stack refers to c any more. */
+static void teardown(void *arg) {
+    tss_dconn *c = arg;
+    if (c->ops.on_close) c->ops.on_close(c, c->close_reason, c->arg);
+    free_conn(c);
+}
+
 void tss_dconn_close(tss_dconn *c, int priority, const char *reason) {
     if (c->state == ST_CLOSED) return;
     bool was_open = c->state == ST_OPEN || c->state == ST_CLOSING;
     c->state = ST_CLOSED;
     tss_log(priority, "conn: closing peer=%s: %s", c->label, reason);
-    if (c->ops.on_close) c->ops.on_close(c, reason, c->arg);
+    if (reason != c->close_reason) snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
     if (was_open && c->tls) tss_tls_shutdown(c->tls);
     tss_loop_unwatch(c->loop, &c->watch);
-    tss_timer_disarm(c->loop, &c->timer);
-    if (!tss_is_ok(tss_loop_defer(c->loop, free_conn, c))) {
-        /* Cannot defer (out of memory): the watch is gone and no timer refers to
-         * it; leak rather than risk a use-after-free in this batch. */
-        tss_log(LOG_ERR, "conn: cannot schedule the release of peer=%s", c->label);
-    }
+    tss_timer_kill(c->loop, &c->timer);
+    tss_loop_defer_node(c->loop, &c->teardown, teardown, c);
 }
 
 static void close_fmt(tss_dconn *c, int priority, const char *fmt, ...)

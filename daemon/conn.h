@@ -15,10 +15,19 @@
  *              bytes closes the connection (a peer that does not read cannot
  *              make us buffer without bound), as does an output queue that
  *              makes no progress for idle_ms.
- *   CLOSED     tss_dconn_close() logs the reason once, calls ops.on_close,
- *              sends close_notify best-effort, unregisters the fd and frees
- *              the connection after the current batch of events.
- * Any framing or TLS error is fatal for the connection only. */
+ *   CLOSED     tss_dconn_close() logs the reason once, sends close_notify
+ *              best-effort and unregisters the fd at once; ops.on_close and
+ *              the free run after the current batch of events (a deferred
+ *              call, daemon/loop.h rule 1).
+ * Any framing or TLS error is fatal for the connection only.
+ *
+ * Ownership rule: no tss_dconn_* call ever calls back into the owner. send,
+ * fail and close may end the connection (queue over its cap, TLS write
+ * failed), but they only mark it closed and return; ops.on_close runs later,
+ * from the loop, outside every caller's stack. So the owner's object (and
+ * the tss_dconn) stays valid for the rest of the callback that called
+ * them; after any of these calls, check tss_dconn_is_open() before acting
+ * on the connection again. on_open/on_frame run only from loop events. */
 #ifndef TSS_DAEMON_CONN_H
 #define TSS_DAEMON_CONN_H
 
@@ -60,13 +69,16 @@ TSS_MUST_CHECK tss_result tss_dconn_new(tss_loop *loop, tss_tls_ctx *ctx, int fd
                                         const tss_dconn_limits *limits, const tss_dconn_ops *ops,
                                         void *arg, const char *label, tss_dconn **out);
 
-/* Queue one frame (payload may be empty). An error means the queue is over
- * its cap or the frame too large; the connection has then been closed. */
+/* Queue one frame (payload may be empty). An error means the frame is too
+ * large (the connection stays open), or the queue is over its cap or the
+ * write failed (the connection is then closed: not open any more, on_close
+ * pending). Never calls back into the owner. */
 TSS_MUST_CHECK tss_result tss_dconn_send(tss_dconn *c, tss_wire_type type, const uint8_t *payload,
                                          size_t len);
 /* Send an ERROR frame, then close once it is flushed (or after a short grace). */
 void tss_dconn_fail(tss_dconn *c, uint16_t code, const char *reason);
-/* Log "closing <peer>: <reason>" (at priority) and close now. Idempotent. */
+/* Log "closing <peer>: <reason>" (at priority) and close now; on_close runs
+ * after the current batch. Idempotent. */
 void tss_dconn_close(tss_dconn *c, int priority, const char *reason);
 
 bool tss_dconn_is_open(const tss_dconn *c);

@@ -28,6 +28,7 @@ struct tss_loop {
     size_t n_timers, cap_timers;
     deferred *defers;
     size_t n_defers, cap_defers;
+    tss_deferred *node_head, *node_tail;
     bool stop;
 };
 
@@ -81,9 +82,11 @@ tss_result tss_loop_new(tss_signal_fn on_signal, void *arg, tss_loop **out) {
     return TSS_OK_RESULT;
 }
 
+static void run_deferred(tss_loop *l);
+
 void tss_loop_free(tss_loop *l) {
     if (!l) return;
-    for (size_t i = 0; i < l->n_defers; i++) l->defers[i].fn(l->defers[i].arg);
+    run_deferred(l);
     if (l->sigfd >= 0) close(l->sigfd);
     if (l->epfd >= 0) close(l->epfd);
     free(l->timers);
@@ -127,6 +130,7 @@ void tss_timer_init(tss_timer *t, tss_timer_fn fn, void *arg) {
 }
 
 tss_result tss_timer_arm(tss_loop *l, tss_timer *t, int64_t due) {
+    if (t->dead) return TSS_OK_RESULT;
     t->due = due;
     if (t->armed) return TSS_OK_RESULT;
     if (l->n_timers == l->cap_timers) {
@@ -153,6 +157,22 @@ void tss_timer_disarm(tss_loop *l, tss_timer *t) {
     t->armed = false;
 }
 
+void tss_timer_kill(tss_loop *l, tss_timer *t) {
+    tss_timer_disarm(l, t);
+    t->dead = true;
+}
+
+void tss_loop_defer_node(tss_loop *l, tss_deferred *d, tss_defer_fn fn, void *arg) {
+    if (d->queued) return;
+    d->fn = fn;
+    d->arg = arg;
+    d->next = NULL;
+    d->queued = true;
+    if (l->node_tail) l->node_tail->next = d;
+    else l->node_head = d;
+    l->node_tail = d;
+}
+
 tss_result tss_loop_defer(tss_loop *l, tss_defer_fn fn, void *arg) {
     if (l->n_defers == l->cap_defers) {
         size_t cap = l->cap_defers ? l->cap_defers * 2 : 16;
@@ -168,9 +188,25 @@ tss_result tss_loop_defer(tss_loop *l, tss_defer_fn fn, void *arg) {
 }
 
 static void run_deferred(tss_loop *l) {
-    /* A deferred call may defer more; run until the list is empty. */
-    for (size_t i = 0; i < l->n_defers; i++) l->defers[i].fn(l->defers[i].arg);
-    l->n_defers = 0;
+    /* A deferred call may defer more (of either kind); run until both are
+     * empty. Nodes first: they are teardowns whose owner callbacks may end
+     * more objects (whose frees are then queued behind). */
+    for (;;) {
+        if (l->node_head) {
+            tss_deferred *d = l->node_head;
+            l->node_head = d->next;
+            if (!l->node_head) l->node_tail = NULL;
+            d->queued = false;
+            d->fn(d->arg); /* may free d */
+            continue;
+        }
+        if (l->n_defers == 0) break;
+        for (size_t i = 0; i < l->n_defers; i++) {
+            deferred d = l->defers[i];
+            d.fn(d.arg);
+        }
+        l->n_defers = 0;
+    }
 }
 
 static void run_timers(tss_loop *l) {

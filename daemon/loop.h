@@ -15,8 +15,22 @@
  *     get right; the nearest deadline becomes epoll_wait's timeout;
  *   - signals: SIGTERM, SIGINT and SIGHUP are blocked and read from a
  *     signalfd, so handlers run as ordinary callbacks inside the loop.
- * Objects that may be referenced by events later in the same epoll batch are
- * not freed in place: tss_loop_defer() runs the free after the batch. */
+ *
+ * Ownership rule (what makes "close from inside a callback" safe):
+ *   1. Nothing is freed in place while a callback may still hold a pointer
+ *      to it. An object ended from inside a callback (a connection closed, a
+ *      session failed) is only marked ended; its teardown (owner callbacks
+ *      such as tss_dconn_ops.on_close, then the free) runs from a deferred
+ *      call after the current batch, when no caller's stack refers to it.
+ *   2. An ended object's timer is killed (tss_timer_kill): every later
+ *      tss_timer_arm on it is a no-op, so a caller that re-arms after a
+ *      callee ended the object cannot leave a dangling timer in the table.
+ *   3. Deferred calls run in order after each batch of events and after the
+ *      timers; a deferred call may defer more (run in the same pass), and
+ *      tss_loop_free runs what is left.
+ * Callers therefore may use an object they hold for the rest of their
+ * callback even if something they called ended it; they must check
+ * "is it still open/active" before acting on it, never "is it freed". */
 #ifndef TSS_DAEMON_LOOP_H
 #define TSS_DAEMON_LOOP_H
 
@@ -53,7 +67,17 @@ typedef struct {
     void *arg;
     size_t slot; /* index in the loop's table while armed */
     bool armed;
+    bool dead; /* killed: arming is a no-op (the owner has ended) */
 } tss_timer;
+
+/* A deferred call that lives inside the owner's struct: queuing it cannot
+ * fail (no allocation), so an owner's teardown is never lost. */
+typedef struct tss_deferred {
+    tss_defer_fn fn;
+    void *arg;
+    struct tss_deferred *next;
+    bool queued;
+} tss_deferred;
 
 /* The loop blocks SIGTERM, SIGINT and SIGHUP for the process and reports
  * them through on_signal. */
@@ -67,12 +91,16 @@ TSS_MUST_CHECK tss_result tss_loop_modify(tss_loop *l, tss_watch *w, uint32_t ev
 void tss_loop_unwatch(tss_loop *l, tss_watch *w);
 
 void tss_timer_init(tss_timer *t, tss_timer_fn fn, void *arg);
-/* (Re)arm at an absolute tss_now_ms() deadline. */
+/* (Re)arm at an absolute tss_now_ms() deadline; a no-op on a killed timer. */
 TSS_MUST_CHECK tss_result tss_timer_arm(tss_loop *l, tss_timer *t, int64_t due);
 void tss_timer_disarm(tss_loop *l, tss_timer *t);
+/* Disarm for good: the owner has ended (rule 2 above). */
+void tss_timer_kill(tss_loop *l, tss_timer *t);
 
 /* Run fn(arg) once the current batch of events has been dispatched. */
 TSS_MUST_CHECK tss_result tss_loop_defer(tss_loop *l, tss_defer_fn fn, void *arg);
+/* The same with an embedded node: cannot fail; queuing a queued node is a no-op. */
+void tss_loop_defer_node(tss_loop *l, tss_deferred *d, tss_defer_fn fn, void *arg);
 
 /* Dispatch until tss_loop_stop (called from a callback during this run); an
  * error only for a broken epoll/signalfd. The loop can be run again. */

@@ -211,6 +211,8 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
         peer *old = s->conn;
         s->conn = NULL;
         tss_dconn_close(old->conn, LOG_NOTICE, "replaced by a new connection from the same party");
+        /* Its deferred on_close no longer owns the slot: fail its sessions now. */
+        coord_party_gone(co, p->party_id);
     }
     char ident[TSS_IDENTITY_TEXT_LEN], prev[TSS_IDENTITY_TEXT_LEN];
     tss_identity_format(h.identity_key, ident);

@@ -87,6 +87,7 @@ struct csession {
     uint8_t presign_id[TSS_WIRE_PRESIGN_ID_LEN];
     bool have_presign_id;
     tss_timer timer;
+    tss_deferred release; /* the deferred free */
     int64_t started;
     bool done;
 };
@@ -189,16 +190,21 @@ static void session_unlink(csession *s) {
             co->n_sessions--;
             break;
         }
-    tss_timer_disarm(co->loop, &s->timer);
+    /* Killed, not just disarmed: a caller up the stack (a relay that sent,
+     * failed the session through a callee, then touches it) cannot re-arm
+     * the timer of a session about to be freed. */
+    tss_timer_kill(co->loop, &s->timer);
 }
 
 static void session_free_deferred(void *arg) { free(arg); }
 
+/* Ends s; frees it only after the current batch (daemon/loop.h rule 1). */
 static void session_end(csession *s) {
+    if (s->done) return;
     s->done = true;
     session_unlink(s);
     if (s->req && s->req->active == s) s->req->active = NULL;
-    if (!tss_is_ok(tss_loop_defer(s->co->loop, session_free_deferred, s))) free(s);
+    tss_loop_defer_node(s->co->loop, &s->release, session_free_deferred, s);
 }
 
 static void send_to_party(coord *co, unsigned id, tss_wire_type type, const uint8_t *p, size_t n) {
@@ -299,6 +305,7 @@ static void on_session_timer(void *arg) {
 }
 
 static void touch(csession *s) {
+    if (s->done) return;
     if (!tss_is_ok(tss_timer_arm(s->co->loop, &s->timer,
                                  tss_now_ms() + (int64_t)s->co->cfg.timeouts.round)))
         session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot arm the round timer");

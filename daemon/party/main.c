@@ -456,6 +456,7 @@ int main(int argc, char **argv) {
     connect_now(pt);
     r = tss_loop_run(pt->loop);
     if (!tss_is_ok(r)) code = tss_daemon_exit(r, "event loop");
+    pt->stopping = true; /* the deferred on_close must not reconnect */
     if (pt->conn) tss_dconn_close(pt->conn, LOG_INFO, "party exiting");
     tss_log(LOG_NOTICE, "stop: exiting");
 out:

@@ -65,6 +65,7 @@ struct psession {
     pkey *key;
     uint16_t refused_for; /* a banned party this session was refused for */
     tss_timer timer;
+    tss_deferred release; /* the deferred free */
     held_msg held[MAX_HELD];
     size_t n_held;
     int64_t started;
@@ -149,8 +150,8 @@ static void session_free_deferred(void *arg) { session_free(arg); }
 static void session_end(psession *s) {
     if (s->done) return;
     s->done = true;
-    tss_timer_disarm(s->pt->loop, &s->timer);
-    if (!tss_is_ok(tss_loop_defer(s->pt->loop, session_free_deferred, s))) session_free(s);
+    tss_timer_kill(s->pt->loop, &s->timer); /* a later touch cannot re-arm it */
+    tss_loop_defer_node(s->pt->loop, &s->release, session_free_deferred, s);
 }
 
 static void session_fail(psession *s, uint8_t reason, uint16_t culprit, const char *fmt, ...)

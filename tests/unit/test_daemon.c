@@ -73,6 +73,40 @@ static void loop_defer_runs_once(void) {
     CHECK(deferred_ran == 5);
 }
 
+/* A killed timer stays unarmed whatever is armed after it (daemon/loop.h
+ * rule 2); an embedded deferred node runs once, after the batch, even when
+ * queued twice. */
+static int killed_fired, node_runs;
+static void killed_fn(void *arg) { (void)arg; killed_fired++; }
+static void node_fn(void *arg) { (void)arg; node_runs++; }
+
+static void loop_killed_timer_and_nodes(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    if (!l) return;
+    g_loop = l;
+    killed_fired = node_runs = 0;
+    tss_timer k;
+    tss_timer_init(&k, killed_fn, NULL);
+    CHECK_OK(tss_timer_arm(l, &k, tss_now_ms() + 5));
+    tss_timer_kill(l, &k);
+    CHECK_OK(tss_timer_arm(l, &k, tss_now_ms() + 5)); /* a no-op */
+    CHECK(!k.armed);
+    tss_deferred d;
+    memset(&d, 0, sizeof d);
+    tss_loop_defer_node(l, &d, node_fn, NULL);
+    tss_loop_defer_node(l, &d, node_fn, NULL);
+    CHECK(node_runs == 0);
+    n_order = 2;
+    tss_timer t;
+    tss_timer_init(&t, note, (void *)9);
+    CHECK_OK(tss_timer_arm(l, &t, tss_now_ms() + 30));
+    CHECK_OK(tss_loop_run(l));
+    CHECK(killed_fired == 0 && node_runs == 1);
+    tss_loop_free(l);
+    CHECK(node_runs == 1);
+}
+
 /* ---- connections --------------------------------------------------------------------- */
 
 typedef struct {
@@ -259,16 +293,77 @@ static void conn_handshake_deadline(void) {
     tss_loop_free(l);
 }
 
+/* Findings 1 and 2 of issue 11: a send that overflows the queue ends the
+ * connection, but never calls on_close from inside send (the owner would
+ * free what its caller still uses); on_close runs once, after the batch. */
+typedef struct {
+    side base;
+    bool on_close_during_send;
+    bool in_send;
+} owner;
+
+static owner *g_owner;
+static void o_close(tss_dconn *c, const char *reason, void *arg) {
+    if (g_owner && g_owner->in_send) g_owner->on_close_during_send = true;
+    s_close(c, reason, arg);
+}
+static const tss_dconn_ops owner_ops = {s_open, s_frame, o_close};
+
+static void conn_close_inside_send_is_deferred(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    g_loop = l;
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    int small = 4096;
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    owner o;
+    side cli;
+    memset(&o, 0, sizeof o);
+    memset(&cli, 0, sizeof cli);
+    g_owner = &o;
+    open_sides = 2;
+    CHECK_OK(tss_dconn_new(l, srv_ctx, sv[0], false, &limits, &owner_ops, &o.base, "server-end",
+                           &o.base.c));
+    CHECK_OK(tss_dconn_new(l, cli_ctx, sv[1], true, &limits, &ops, &cli, "client-end", &cli.c));
+    run_for(l, 1000);
+    CHECK(o.base.opened && cli.opened);
+    /* The client's loop is not running: nobody reads. Queue until refused. */
+    uint8_t payload[4000];
+    memset(payload, 0x5a, sizeof payload);
+    tss_result r = TSS_OK_RESULT;
+    int sent = 0;
+    for (; sent < 400 && tss_is_ok(r); sent++) {
+        o.in_send = true;
+        r = tss_dconn_send(o.base.c, TSS_WIRE_PROTOCOL_MSG, payload, sizeof payload);
+        o.in_send = false;
+    }
+    CHECK_ERR(r, TSS_E_TOO_LARGE);
+    CHECK(!o.on_close_during_send); /* old code: on_close ran inside send */
+    CHECK(!o.base.closed);
+    CHECK(!tss_dconn_is_open(o.base.c)); /* ended, still valid memory */
+    CHECK_ERR(tss_dconn_send(o.base.c, TSS_WIRE_HEARTBEAT, payload, 16), TSS_E_IO);
+    tss_dconn_close(o.base.c, LOG_DEBUG, "closed twice: a no-op");
+    run_for(l, 1000);
+    CHECK(o.base.closed && strstr(o.base.reason, "output queue over its cap") != NULL);
+    CHECK(cli.closed);
+    g_owner = NULL;
+    tss_loop_free(l);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     tss_log_set_level(getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_CRIT);
     RUN(loop_timers_fire_in_order);
     RUN(loop_defer_runs_once);
+    RUN(loop_killed_timer_and_nodes);
     setup_pki();
     RUN(conn_handshake_and_echo);
     RUN(conn_caps_and_burst);
     RUN(conn_silent_peer_times_out);
     RUN(conn_handshake_deadline);
+    RUN(conn_close_inside_send_is_deferred);
     tss_tls_ctx_free(srv_ctx);
     tss_tls_ctx_free(cli_ctx);
     harness_rmtree(root);
