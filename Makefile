@@ -141,9 +141,16 @@ $(BUILD)/ctime/%: tests/ctime/%.c $(BUILD)/libtss.a
 	@echo "  LD  $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libtss.a $(LIBS) -o $@
 
+# The coordinator under ASan+UBSan, for the fault-injection suite
+# (tests/integration/faults.sh): a crash there is a test failure.
+$(BUILD)/asan/tss-coordinator: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(wildcard daemon/coordinator/*.c)) $(BUILD)/asan/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
+
 tests: $(UNIT_TESTS)
 ctime: $(CTIME_BINS)
-asan-tests: $(ASAN_TESTS)
+asan-tests: $(ASAN_TESTS) $(BUILD)/asan/tss-coordinator
 fuzz-build: $(FUZZERS)
 
 # Keep the dependency install first, then build in parallel.

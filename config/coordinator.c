@@ -127,6 +127,10 @@ static const tss_config_item timeouts_items[] = {
      .offset = offsetof(tss_coordinator_timeouts_config, idle)},
     {.name = "round", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = HOUR(1), .def = "2m",
      .offset = offsetof(tss_coordinator_timeouts_config, round)},
+    {.name = "liveness", .type = TSS_CONFIG_DURATION, .min = MS(500), .max = MINUTES(10),
+     .def = "4s", .offset = offsetof(tss_coordinator_timeouts_config, liveness)},
+    {.name = "preauth", .type = TSS_CONFIG_DURATION, .min = MS(100), .max = MINUTES(5),
+     .def = "3s", .offset = offsetof(tss_coordinator_timeouts_config, preauth)},
     {0},
 };
 

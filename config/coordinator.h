@@ -35,6 +35,8 @@ typedef struct { /* all in milliseconds */
     uint64_t handshake;
     uint64_t idle;
     uint64_t round;
+    uint64_t liveness; /* a party silent this long is not chosen and its sessions fail */
+    uint64_t preauth;  /* TLS handshake deadline of an accepted connection */
 } tss_coordinator_timeouts_config;
 
 /* The audit log (daemon/audit.h): segments rotate by size and age; records of

@@ -50,6 +50,9 @@ typedef struct {
     tss_wire_hello hello;
     tss_tls_cert_info cert;
     int64_t since_ms, last_heartbeat_ms; /* wall clock */
+    int64_t last_seen;  /* tss_now_ms() of the last frame from the party */
+    bool unresponsive;  /* silent for timeouts.liveness (liveness.c) */
+    uint64_t probe_seq;
     char address[TSS_WIRE_MAX_ADDRESS_LEN + 1];
 } party_slot;
 
@@ -73,6 +76,7 @@ struct coord {
     int64_t started_ms;
     bool stopping;
     tss_timer stop_timer;
+    tss_timer liveness_timer;
     /* sessions (session.c), registry (registry.c) */
     csession *sessions;
     size_t n_sessions;
@@ -100,6 +104,15 @@ void coord_party_gone(coord *co, unsigned party_id);
 /* An operator's connection closed: its pending requests lose their reply. */
 void coord_operator_gone(coord *co, peer *p);
 void coord_sessions_free(coord *co);
+/* A connected party went silent (liveness.c): its sessions fail naming it. */
+void coord_party_unresponsive(coord *co, unsigned party_id, int64_t silent_ms);
+
+/* liveness.c: probes and last-seen times of the connected parties. */
+TSS_MUST_CHECK tss_result coord_liveness_start(coord *co);
+/* Any frame from party id (it said HELLO on this connection). */
+void coord_liveness_seen(coord *co, unsigned id);
+/* Connected, said HELLO, not unresponsive: may be given a session. */
+bool coord_party_available(const coord *co, unsigned id);
 
 /* registry.c: keys/<key-id>.json in the state directory. */
 TSS_MUST_CHECK tss_result coord_registry_load(coord *co);

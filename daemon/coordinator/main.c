@@ -228,6 +228,8 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
     s->cert = *tss_dconn_peer_cert(p->conn);
     s->since_ms = tss_wall_ms();
     s->last_heartbeat_ms = 0;
+    s->last_seen = tss_now_ms();
+    s->unresponsive = false;
     snprintf(s->address, sizeof s->address, "%s", tss_dconn_address(p->conn));
     tss_log(LOG_INFO,
             "party=%u connected peer=%s identity=%s version=%u software=\"%s\" cert_sha256=%s "
@@ -261,6 +263,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         return;
     }
     if (p->role == TSS_TLS_ROLE_PARTY) {
+        if (p->hello) coord_liveness_seen(p->co, p->party_id);
         if (f->type == TSS_WIRE_STATUS_REQUEST) {
             fail_peer(p, TSS_WIRE_ERR_UNAUTHORIZED,
                       "STATUS_REQUEST needs an operator certificate, peer is urn:tssd:party:%u",
@@ -596,6 +599,7 @@ int main(int argc, char **argv) {
     r = tss_loop_new(on_signal, co, &co->loop);
     if (tss_is_ok(r)) r = open_listeners(co);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
+    if (tss_is_ok(r)) r = coord_liveness_start(co);
     tss_timer_init(&expiry_timer, on_expiry_timer, co);
     if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS);
     if (!tss_is_ok(r)) {

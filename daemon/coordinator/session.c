@@ -98,7 +98,11 @@ static bool in_set(const uint16_t *ids, uint16_t count, unsigned id) {
     return false;
 }
 
-static bool party_online(coord *co, unsigned id) {
+/* Connected and responsive (liveness.c): may be given a session. */
+static bool party_online(coord *co, unsigned id) { return coord_party_available(co, id); }
+
+/* Connected (responsive or not): frames can still be queued to it. */
+static bool party_connected(coord *co, unsigned id) {
     return id >= 1 && id <= TSS_WIRE_MAX_PARTIES && co->parties[id].conn &&
            co->parties[id].conn->hello && tss_dconn_is_open(co->parties[id].conn->conn);
 }
@@ -208,7 +212,7 @@ static void session_end(csession *s) {
 }
 
 static void send_to_party(coord *co, unsigned id, tss_wire_type type, const uint8_t *p, size_t n) {
-    if (!party_online(co, id)) return;
+    if (!party_connected(co, id)) return;
     if (!tss_is_ok(tss_dconn_send(co->parties[id].conn->conn, type, p, n)))
         tss_log(LOG_WARNING, "party=%u: cannot send %s: %s", id, tss_wire_type_name(type),
                 tss_error_detail());
@@ -317,8 +321,9 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     TSS_ENSURE(co->n_sessions < (size_t)co->cfg.limits.max_sessions, TSS_E_TOO_LARGE,
                "coordinator at limits.max_sessions (%lld)", (long long)co->cfg.limits.max_sessions);
     for (size_t i = 0; i < count; i++)
-        TSS_ENSURE(party_online(co, parties[i]), TSS_E_NOT_FOUND, "party %u is not connected",
-                   parties[i]);
+        TSS_ENSURE(party_online(co, parties[i]), TSS_E_NOT_FOUND,
+                   "party %u is not connected%s", parties[i],
+                   party_connected(co, parties[i]) ? " (connected but unresponsive)" : "");
     csession *s = calloc(1, sizeof *s);
     TSS_ENSURE(s != NULL, TSS_E_NOMEM, "no memory for a session");
     s->co = co;
@@ -713,6 +718,20 @@ void coord_party_gone(coord *co, unsigned party_id) {
             s->progress[party_id] = PROGRESS_DONE;
             session_fail(s, TSS_WIRE_ABORT_DISCONNECTED, (uint16_t)party_id, party_id,
                          "party %u disconnected during the session", party_id);
+            next = co->sessions; /* the list may have changed (retry) */
+            while (next && next->done) next = next->next;
+        }
+    }
+}
+
+void coord_party_unresponsive(coord *co, unsigned party_id, int64_t silent_ms) {
+    for (csession *s = co->sessions, *next; s; s = next) {
+        next = s->next;
+        if (!s->done && in_set(s->parties, s->count, party_id) &&
+            s->progress[party_id] != PROGRESS_DONE) {
+            session_fail(s, TSS_WIRE_ABORT_TIMEOUT, (uint16_t)party_id, 0,
+                         "party %u unresponsive: no frame for %lldms", party_id,
+                         (long long)silent_ms);
             next = co->sessions; /* the list may have changed (retry) */
             while (next && next->done) next = next->next;
         }
