@@ -115,6 +115,13 @@ static const tss_config_item limits_items[] = {
      .offset = offsetof(tss_coordinator_limits_config, max_sessions)},
     {.name = "max_pending_frames", .type = TSS_CONFIG_INT, .min = 1, .max = 65536,
      .def = "1024", .offset = offsetof(tss_coordinator_limits_config, max_pending_frames)},
+    {.name = "max_unauthenticated", .type = TSS_CONFIG_INT, .min = 1, .max = 4096, .def = "128",
+     .offset = offsetof(tss_coordinator_limits_config, max_unauthenticated)},
+    {.name = "max_unauthenticated_per_address", .type = TSS_CONFIG_INT, .min = 1, .max = 4096,
+     .def = "64",
+     .offset = offsetof(tss_coordinator_limits_config, max_unauthenticated_per_address)},
+    {.name = "connection_rate", .type = TSS_CONFIG_INT, .min = 1, .max = 100000, .def = "100",
+     .offset = offsetof(tss_coordinator_limits_config, connection_rate)},
     {0},
 };
 

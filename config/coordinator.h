@@ -28,6 +28,9 @@ typedef struct {
     uint64_t max_frame_size; /* bytes, header included */
     int64_t max_sessions;
     int64_t max_pending_frames; /* queued per connection before it is dropped */
+    int64_t max_unauthenticated;  /* connections not yet through TLS, all addresses */
+    int64_t max_unauthenticated_per_address;
+    int64_t connection_rate;      /* new connections per second and address (burst 4x) */
 } tss_coordinator_limits_config;
 
 typedef struct { /* all in milliseconds */

@@ -51,8 +51,18 @@ static tss_result connect_one(tss_tls_ctx *ctx, const tss_config_addr *a, uint32
     if (tss_is_ok(r)) r = tss_tls_conn_new(ctx, fd, &c->tls);
     if (tss_is_ok(r)) {
         r = tss_tls_handshake_blocking(c->tls, timeout_ms);
-        if (!tss_is_ok(r))
-            r = tss_fail(r.err, "TLS handshake with %s failed: %s", where, tss_error_detail());
+        if (!tss_is_ok(r)) {
+            /* Closed before any TLS answer: the coordinator's admission
+             * control (issue 11) refused the socket; say so instead of
+             * leaving the operator with a bare TLS error. */
+            bool refused = strstr(tss_error_detail(), "closed by the peer") != NULL;
+            r = tss_fail(r.err, "TLS handshake with %s failed: %s%s", where, tss_error_detail(),
+                         refused ? " before the handshake: the server is at capacity or refusing "
+                                   "connections from this address (connection rate or "
+                                   "unauthenticated-connection limits); retry later, and see "
+                                   "its log"
+                                 : "");
+        }
     }
     if (!tss_is_ok(r)) {
         tss_client_free(c);

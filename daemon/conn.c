@@ -48,7 +48,7 @@ struct tss_dconn {
     bool read_wants_write;
     bool read_again;           /* read budget exhausted: continue on the next tick */
     bool got_frame;
-    int64_t created, hs_deadline, frame_started, last_frame, write_stalled_since;
+    int64_t created, hs_deadline, tls_deadline, frame_started, last_frame, write_stalled_since;
     int64_t closing_deadline;
     int close_priority;
     char close_reason[320];
@@ -365,7 +365,7 @@ static void on_timer(void *arg) {
     switch (c->state) {
     case ST_CONNECTING:
     case ST_HANDSHAKE:
-        if (now >= c->hs_deadline) {
+        if (now >= c->tls_deadline) {
             close_fmt(c, LOG_WARNING, "%s timed out after %lld ms",
                       c->state == ST_CONNECTING ? "TCP connect" : "TLS handshake",
                       (long long)(now - c->created));
@@ -411,7 +411,7 @@ static void rearm(tss_dconn *c) {
     if (c->read_again) due = tss_now_ms();
     switch (c->state) {
     case ST_CONNECTING:
-    case ST_HANDSHAKE: due = min_due(due, c->hs_deadline); break;
+    case ST_HANDSHAKE: due = min_due(due, c->tls_deadline); break;
     case ST_OPEN:
         if (!c->got_frame) due = min_due(due, c->hs_deadline);
         if (c->frame_started) due = min_due(due, c->frame_started + c->lim.frame_ms);
@@ -442,6 +442,9 @@ tss_result tss_dconn_new(tss_loop *loop, tss_tls_ctx *ctx, int fd, bool connecti
     c->arg = arg;
     c->created = tss_now_ms();
     c->hs_deadline = c->created + limits->handshake_ms;
+    c->tls_deadline = limits->tls_ms > 0 && limits->tls_ms < limits->handshake_ms
+                          ? c->created + limits->tls_ms
+                          : c->hs_deadline;
     c->state = connecting ? ST_CONNECTING : ST_HANDSHAKE;
     c->hs_want = TSS_TLS_IO_WANT_READ;
     snprintf(c->addr, sizeof c->addr, "%s", label);
@@ -455,7 +458,7 @@ tss_result tss_dconn_new(tss_loop *loop, tss_tls_ctx *ctx, int fd, bool connecti
     if (tss_is_ok(r))
         r = tss_loop_watch(loop, &c->watch, fd, connecting ? EPOLLOUT : EPOLLIN | EPOLLOUT,
                            on_io, c);
-    if (tss_is_ok(r)) r = tss_timer_arm(loop, &c->timer, c->hs_deadline);
+    if (tss_is_ok(r)) r = tss_timer_arm(loop, &c->timer, c->tls_deadline);
     if (!tss_is_ok(r)) {
         tss_loop_unwatch(loop, &c->watch);
         tss_timer_disarm(loop, &c->timer);

@@ -48,6 +48,8 @@ typedef struct {
     size_t max_pending_frames;  /* output queue cap, frames */
     size_t max_pending_bytes;   /* output queue cap, bytes */
     int64_t handshake_ms;       /* TLS handshake plus the first frame */
+    int64_t tls_ms;             /* TLS handshake alone (0: handshake_ms); the short
+                                 * pre-authentication deadline of an accepted socket */
     int64_t frame_ms;           /* a started frame must complete within this */
     int64_t idle_ms;            /* no complete frame for this long: closed */
 } tss_dconn_limits;

@@ -9,6 +9,7 @@
 
 #include "config/coordinator.h"
 #include "daemon/audit.h"
+#include "daemon/admission.h"
 #include "daemon/conn.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
@@ -40,6 +41,10 @@ typedef struct peer {
     tss_tls_role role;
     unsigned party_id;
     bool hello; /* a party that has said HELLO */
+    bool authed;   /* TLS handshake done */
+    bool counted;  /* still counted in coord.n_conns */
+    tss_admit_entry *admit; /* while unauthenticated: its address's entry */
+    int64_t accepted;
 } peer;
 
 /* What the coordinator knows about one configured party. */
@@ -71,6 +76,10 @@ struct coord {
     size_t n_listen;
     peer *peers;
     size_t n_conns;
+    size_t n_unauth, n_operators;
+    size_t max_unauth, max_operators; /* effective caps (main.c) */
+    tss_admit admit;
+    tss_timer admit_timer;
     party_slot parties[TSS_WIRE_MAX_PARTIES + 1];
     tss_dconn_limits lim;
     int64_t started_ms;

@@ -42,6 +42,9 @@
 #define PROG "tss-coordinator"
 #define STOP_GRACE_MS 2000
 #define EXPIRY_WARN_DAYS 30
+/* An unauthenticated connection younger than this is not evicted: it may be
+ * a client mid-handshake, and evicting it would only be churn. */
+#define EVICT_MIN_AGE_MS 250
 
 /* ---- certificates ------------------------------------------------------------------ */
 
@@ -314,13 +317,88 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
     }
 }
 
+/* ---- admission (issue 11, finding 3) ------------------------------------------------ */
+
+/* No longer counted as unauthenticated (authenticated, evicted or closed). */
+static void release_unauth(peer *p) {
+    if (!p->admit) return;
+    p->admit->unauth--;
+    p->co->n_unauth--;
+    p->admit = NULL;
+}
+
+static void release_conn(peer *p) {
+    release_unauth(p);
+    if (p->counted) {
+        p->counted = false;
+        p->co->n_conns--;
+    }
+}
+
+/* Evict the oldest unauthenticated connection (of one address, or any),
+ * if it is old enough that evicting it is not just churn. */
+static bool evict_oldest(coord *co, const tss_admit_entry *of, int64_t now, const char *why) {
+    peer *oldest = NULL;
+    for (peer *p = co->peers; p; p = p->next)
+        if (p->admit && (!of || p->admit == of) && (!oldest || p->accepted < oldest->accepted))
+            oldest = p;
+    if (!oldest || now - oldest->accepted < EVICT_MIN_AGE_MS) return false;
+    tss_admit_entry *e = oldest->admit;
+    char reason[200];
+    snprintf(reason, sizeof reason, "evicted after %lldms without completing TLS: %s",
+             (long long)(now - oldest->accepted), why);
+    release_conn(oldest);
+    tss_dconn_close(oldest->conn, tss_admit_note_evicted(e) ? LOG_WARNING : LOG_DEBUG, reason);
+    return true;
+}
+
+static void admit_report(const tss_admit_entry *e, void *arg) {
+    (void)arg;
+    tss_log(LOG_WARNING, "conn: %u connection(s) refused and %u evicted from %s in the last "
+            "minute (limits.connection_rate, max_unauthenticated*, max_connections)",
+            e->refused, e->evicted, e->name);
+}
+
+static void on_admit_timer(void *arg) {
+    coord *co = arg;
+    int64_t now = tss_now_ms();
+    tss_admit_report(&co->admit, now, admit_report, co);
+    if (!tss_is_ok(tss_timer_arm(co->loop, &co->admit_timer, now + TSS_ADMIT_REPORT_MS)))
+        tss_log(LOG_ERR, "cannot arm the admission report timer: %s", tss_error_detail());
+}
+
+/* Refuse a new socket: one line per address and minute, then a summary. */
+static void refuse(tss_admit_entry *e, int fd, const char *addr, const char *why) {
+    if (tss_admit_note_refused(e))
+        tss_log(LOG_WARNING, "conn: refusing peer=%s: %s (further refusals from %s are "
+                "summarised once a minute)", addr, why, e->name);
+    /* A reset, not a silent FIN: the client fails fast. */
+    struct linger lg = {1, 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
 static void on_open(tss_dconn *c, void *arg) {
     peer *p = arg;
+    coord *co = p->co;
     const tss_tls_identity *id = tss_dconn_peer(c);
     p->role = id->role;
     p->party_id = id->party_id;
-    if (p->role == TSS_TLS_ROLE_OPERATOR)
+    p->authed = true;
+    release_unauth(p);
+    if (p->role == TSS_TLS_ROLE_OPERATOR) {
+        /* Parties have room reserved: operators cannot take it. */
+        if (co->n_operators >= co->max_operators) {
+            fail_peer(p, TSS_WIRE_ERR_LIMIT,
+                      "coordinator at capacity: %zu operator connections (limits.max_connections "
+                      "%lld, room kept for the parties); retry later",
+                      co->n_operators, (long long)co->cfg.limits.max_connections);
+            p->role = TSS_TLS_ROLE_COORDINATOR; /* not counted as an operator */
+            return;
+        }
+        co->n_operators++;
         tss_log(LOG_INFO, "operator=%s connected peer=%s", id->operator_name, tss_dconn_address(c));
+    }
 }
 
 static void maybe_finish_stop(coord *co) {
@@ -343,11 +421,12 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
     if (p->role == TSS_TLS_ROLE_OPERATOR) {
         coord_operator_gone(co, p);
         coord_audit_operator_gone(co, p);
+        co->n_operators--;
     }
     if (p->prev) p->prev->next = p->next;
     else co->peers = p->next;
     if (p->next) p->next->prev = p->prev;
-    co->n_conns--;
+    release_conn(p);
     free(p);
     maybe_finish_stop(co);
 }
@@ -382,10 +461,33 @@ static void on_accept(void *arg, uint32_t events) {
             int one = 1;
             (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        if (co->stopping || co->n_conns >= (size_t)co->cfg.limits.max_connections) {
-            tss_log(LOG_WARNING, "conn: refusing peer=%s: %s", addr,
-                    co->stopping ? "shutting down" : "limits.max_connections reached");
-            close(fd);
+        int64_t now = tss_now_ms();
+        tss_admit_entry *e = tss_admit_lookup(&co->admit, &ss, now);
+        if (co->stopping) {
+            refuse(e, fd, addr, "shutting down");
+            continue;
+        }
+        if (!tss_admit_take(&co->admit, e, now)) {
+            refuse(e, fd, addr, "too many new connections from this address "
+                   "(limits.connection_rate)");
+            continue;
+        }
+        /* Room for one more unauthenticated connection: of this address,
+         * overall, and in the table. Make it by evicting the oldest idle
+         * handshake (a flood cannot lock newcomers out), else refuse. */
+        if (e->unauth >= (size_t)co->cfg.limits.max_unauthenticated_per_address &&
+            !evict_oldest(co, e, now, "limits.max_unauthenticated_per_address")) {
+            refuse(e, fd, addr, "limits.max_unauthenticated_per_address reached");
+            continue;
+        }
+        if (co->n_unauth >= co->max_unauth &&
+            !evict_oldest(co, NULL, now, "limits.max_unauthenticated")) {
+            refuse(e, fd, addr, "limits.max_unauthenticated reached");
+            continue;
+        }
+        if (co->n_conns >= (size_t)co->cfg.limits.max_connections &&
+            !evict_oldest(co, NULL, now, "limits.max_connections")) {
+            refuse(e, fd, addr, "limits.max_connections reached");
             continue;
         }
         peer *p = calloc(1, sizeof *p);
@@ -399,6 +501,11 @@ static void on_accept(void *arg, uint32_t events) {
         if (co->peers) co->peers->prev = p;
         co->peers = p;
         co->n_conns++;
+        p->counted = true;
+        p->admit = e;
+        p->accepted = now;
+        e->unauth++;
+        co->n_unauth++;
         tss_log(LOG_DEBUG, "conn: accepted peer=%s", addr);
         tss_result r = tss_dconn_new(co->loop, co->tls, fd, false, &co->lim, &peer_ops, p, addr,
                                      &p->conn);
@@ -407,7 +514,7 @@ static void on_accept(void *arg, uint32_t events) {
             if (p->prev) p->prev->next = p->next;
             else co->peers = p->next;
             if (p->next) p->next->prev = p->prev;
-            co->n_conns--;
+            release_conn(p);
             free(p);
         }
     }
@@ -581,6 +688,7 @@ int main(int argc, char **argv) {
         .max_pending_frames = (size_t)co->cfg.limits.max_pending_frames,
         .max_pending_bytes = 8 * (size_t)co->cfg.limits.max_frame_size,
         .handshake_ms = (int64_t)co->cfg.timeouts.handshake,
+        .tls_ms = (int64_t)co->cfg.timeouts.preauth,
         .frame_ms = (int64_t)co->cfg.timeouts.handshake,
         .idle_ms = (int64_t)co->cfg.timeouts.idle,
     };
@@ -600,6 +708,22 @@ int main(int argc, char **argv) {
     if (tss_is_ok(r)) r = open_listeners(co);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
     if (tss_is_ok(r)) r = coord_liveness_start(co);
+    tss_admit_init(&co->admit, (double)co->cfg.limits.connection_rate, tss_now_ms());
+    tss_timer_init(&co->admit_timer, on_admit_timer, co);
+    if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &co->admit_timer, tss_now_ms() + TSS_ADMIT_REPORT_MS);
+    {
+        /* Room kept for every configured party and one operator. */
+        size_t total = (size_t)co->cfg.limits.max_connections, parties = co->cfg.party_count;
+        size_t room = total > parties + 1 ? total - parties - 1 : 1;
+        co->max_unauth = (size_t)co->cfg.limits.max_unauthenticated;
+        if (co->max_unauth > room) {
+            tss_log(LOG_NOTICE, "limits.max_unauthenticated %zu lowered to %zu: room is kept for "
+                    "%zu parties and an operator below limits.max_connections %zu",
+                    co->max_unauth, room, parties, total);
+            co->max_unauth = room;
+        }
+        co->max_operators = total > parties + co->max_unauth ? total - parties - co->max_unauth : 1;
+    }
     tss_timer_init(&expiry_timer, on_expiry_timer, co);
     if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS);
     if (!tss_is_ok(r)) {

@@ -1,0 +1,89 @@
+#include "daemon/admission.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+static void make_key(const struct sockaddr_storage *ss, uint8_t key[17], char *name, size_t cap) {
+    memset(key, 0, 17);
+    key[0] = (uint8_t)ss->ss_family;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        memcpy(key + 1, &in->sin_addr, 4);
+        if (!inet_ntop(AF_INET, &in->sin_addr, name, (socklen_t)cap)) snprintf(name, cap, "?");
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        memcpy(key + 1, &in6->sin6_addr, 16);
+        if (!inet_ntop(AF_INET6, &in6->sin6_addr, name, (socklen_t)cap)) snprintf(name, cap, "?");
+    } else {
+        snprintf(name, cap, "local");
+    }
+}
+
+void tss_admit_init(tss_admit *a, double rate, int64_t now) {
+    memset(a, 0, sizeof *a);
+    a->rate = rate;
+    a->burst = 4 * rate;
+    a->last_report = now;
+    a->overflow.used = true;
+    a->overflow.tokens = a->burst;
+    a->overflow.refill_ms = now;
+    snprintf(a->overflow.name, sizeof a->overflow.name, "(other addresses, table full)");
+}
+
+static void refill(const tss_admit *a, tss_admit_entry *e, int64_t now) {
+    if (now > e->refill_ms) {
+        e->tokens += a->rate * (double)(now - e->refill_ms) / 1000.0;
+        if (e->tokens > a->burst) e->tokens = a->burst;
+        e->refill_ms = now;
+    }
+}
+
+/* A slot can be reused once its address holds nothing and its bucket is full. */
+static bool idle(const tss_admit *a, tss_admit_entry *e, int64_t now) {
+    refill(a, e, now);
+    return e->unauth == 0 && e->refused == 0 && e->evicted == 0 && e->tokens >= a->burst;
+}
+
+tss_admit_entry *tss_admit_lookup(tss_admit *a, const struct sockaddr_storage *ss, int64_t now) {
+    uint8_t key[17];
+    char name[64];
+    make_key(ss, key, name, sizeof name);
+    tss_admit_entry *free_slot = NULL;
+    for (size_t i = 0; i < TSS_ADMIT_SLOTS; i++) {
+        tss_admit_entry *e = &a->slots[i];
+        if (e->used && memcmp(e->key, key, sizeof key) == 0) return e;
+        if (!free_slot && (!e->used || idle(a, e, now))) free_slot = e;
+    }
+    if (!free_slot) return &a->overflow;
+    memset(free_slot, 0, sizeof *free_slot);
+    memcpy(free_slot->key, key, sizeof key);
+    memcpy(free_slot->name, name, sizeof name);
+    free_slot->used = true;
+    free_slot->tokens = a->burst;
+    free_slot->refill_ms = now;
+    return free_slot;
+}
+
+bool tss_admit_take(tss_admit *a, tss_admit_entry *e, int64_t now) {
+    refill(a, e, now);
+    if (e->tokens < 1.0) return false;
+    e->tokens -= 1.0;
+    return true;
+}
+
+bool tss_admit_note_refused(tss_admit_entry *e) { return e->refused++ == 0 && e->evicted == 0; }
+bool tss_admit_note_evicted(tss_admit_entry *e) { return e->evicted++ == 0 && e->refused == 0; }
+
+void tss_admit_report(tss_admit *a, int64_t now,
+                      void (*report)(const tss_admit_entry *e, void *arg), void *arg) {
+    if (now - a->last_report < TSS_ADMIT_REPORT_MS) return;
+    a->last_report = now;
+    for (size_t i = 0; i <= TSS_ADMIT_SLOTS; i++) {
+        tss_admit_entry *e = i < TSS_ADMIT_SLOTS ? &a->slots[i] : &a->overflow;
+        if (!e->used || (e->refused == 0 && e->evicted == 0)) continue;
+        report(e, arg);
+        e->refused = e->evicted = 0;
+    }
+}
