@@ -12,6 +12,8 @@
  *         expect:TYPE    the next frame must be TYPE (ERROR prints its text)
  *         closed         the server must close the connection within 10 s
  *         hold:SECS      heartbeat every 300 ms for SECS, every one acknowledged
+ *         pipeline:TYPE:N  send N HEARTBEAT or STATUS_REQUEST frames at once
+ *                        without reading a reply (issue 11 finding 2)
  *       Exit 0 if every step succeeded, 1 otherwise, 2 if the handshake failed.
  *
  *   tls_poke wolf --addr H:P [--cert C --key K] --ca CA [--tls12]
@@ -19,6 +21,10 @@
  *       it can present expired ones or none): handshake, send a HEARTBEAT
  *       frame, and report whether the server answered or hung up.
  *       Exit 0 answered, 1 refused.
+ *
+ *   tls_poke idle --addr H:P --count N --secs S
+ *       Open N plain TCP connections, say nothing, hold them S seconds;
+ *       print how many the server had closed by then.
  *
  *   tls_poke issue-expired --ca DIR --identity URN --out DIR
  *       A certificate that expired yesterday (tls/pki.h issue_ex). */
@@ -39,6 +45,7 @@
 #include "config/schema.h"
 #include "daemon/client.h"
 #include "daemon/loop.h"
+#include "daemon/net.h"
 #include "tls/certinfo.h"
 #include "tls/context.h"
 #include "tls/pki.h"
@@ -49,6 +56,7 @@
 
 static const char *addr_s, *cert, *key, *ca;
 static bool tls12;
+static int idle_count, idle_secs = 5;
 
 static int die(const char *what) {
     fprintf(stderr, "tls_poke: %s: %s\n", what, tss_error_detail());
@@ -187,6 +195,36 @@ static int run_steps(int argc, char **argv) {
                 printf("got %s\n", tss_wire_type_name(f.type));
             ok = strstr(tss_error_detail(), "within") == NULL; /* not a timeout */
             printf("closed after %lld ms: %s\n", (long long)(tss_now_ms() - t0), tss_error_detail());
+        } else if (strncmp(s, "pipeline:", 9) == 0) {
+            bool status = strncmp(s + 9, "status", 6) == 0;
+            const char *nc = strrchr(s, ':');
+            int n = nc ? atoi(nc + 1) : 0;
+            tss_writer one;
+            tss_writer_init(&one, 64);
+            tss_wire_heartbeat hb = {7, 7};
+            tss_result r = status ? tss_wire_status_request_encode(&one)
+                                  : tss_wire_heartbeat_encode(&one, &hb);
+            size_t flen = 8 + one.len, total = (size_t)n * flen;
+            uint8_t *buf = tss_is_ok(r) ? malloc(total) : NULL;
+            for (int k = 0; buf && k < n; k++) {
+                uint8_t *fp = buf + (size_t)k * flen;
+                tss_writer fw;
+                tss_writer_init(&fw, 4096);
+                r = tss_wire_frame_encode(&fw, status ? TSS_WIRE_STATUS_REQUEST : TSS_WIRE_HEARTBEAT,
+                                          one.data, one.len, 4096);
+                if (tss_is_ok(r) && fw.len == flen) memcpy(fp, fw.data, flen);
+                tss_writer_free(&fw);
+            }
+            tss_writer_free(&one);
+            size_t sent = 0;
+            for (; buf && sent < total; sent += 16384) {
+                size_t m = total - sent < 16384 ? total - sent : 16384;
+                if (!tss_is_ok(tss_client_send_raw(c, buf + sent, m, 3000))) break;
+            }
+            free(buf);
+            printf("pipelined %d %s frames (%zu of %zu bytes sent)\n", n,
+                   status ? "STATUS_REQUEST" : "HEARTBEAT", sent > total ? total : sent, total);
+            tss_writer_free(&w);
         } else if (strncmp(s, "hold:", 5) == 0) {
             tss_writer_free(&w);
             int64_t end = tss_now_ms() + atoi(s + 5) * 1000LL;
@@ -285,6 +323,35 @@ static int run_issue_expired(const char *ca_dir, const char *urn, const char *ou
     return 0;
 }
 
+static int idle_mode(int n, int secs) {
+    tss_config_addr a;
+    if (!addr_s || !parse_addr(addr_s, &a) || n <= 0) {
+        fprintf(stderr, "tls_poke idle: --addr --count needed\n");
+        return 2;
+    }
+    int *fds = calloc((size_t)n, sizeof *fds);
+    int opened = 0;
+    for (int i = 0; fds && i < n; i++) {
+        int in_progress = 0;
+        fds[i] = -1;
+        if (tss_is_ok(tss_net_connect(&a, &fds[i], &in_progress))) opened++;
+    }
+    printf("opened %d idle connections\n", opened);
+    fflush(stdout);
+    sleep((unsigned)secs);
+    int closed = 0;
+    for (int i = 0; fds && i < n; i++) {
+        if (fds[i] < 0) continue;
+        char b;
+        ssize_t r = recv(fds[i], &b, 1, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) closed++;
+        close(fds[i]);
+    }
+    printf("server closed %d of %d\n", closed, opened);
+    free(fds);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !tss_is_ok(tss_crypto_init())) return 2;
     tss_log_set_level(getenv("TLS_POKE_DEBUG") ? LOG_DEBUG : LOG_CRIT);
@@ -300,10 +367,13 @@ int main(int argc, char **argv) {
         else if (strcmp(o, "--identity") == 0 && has) urn = argv[++i];
         else if (strcmp(o, "--out") == 0 && has) out = argv[++i];
         else if (strcmp(o, "--tls12") == 0) tls12 = true;
+        else if (strcmp(o, "--count") == 0 && has) idle_count = atoi(argv[++i]);
+        else if (strcmp(o, "--secs") == 0 && has) idle_secs = atoi(argv[++i]);
         else break;
     }
     if (strcmp(mode, "steps") == 0) return run_steps(argc - i, argv + i);
     if (strcmp(mode, "wolf") == 0) return run_wolf();
+    if (strcmp(mode, "idle") == 0) return idle_mode(idle_count, idle_secs);
     if (strcmp(mode, "issue-expired") == 0 && ca_dir && urn && out)
         return run_issue_expired(ca_dir, urn, out);
     fprintf(stderr, "usage: see the comment at the top of tests/integration/tls_poke.c\n");
