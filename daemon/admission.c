@@ -73,6 +73,11 @@ bool tss_admit_take(tss_admit *a, tss_admit_entry *e, int64_t now) {
     return true;
 }
 
+void tss_admit_refund(tss_admit *a, tss_admit_entry *e) {
+    e->tokens += 1.0;
+    if (e->tokens > a->burst) e->tokens = a->burst;
+}
+
 bool tss_admit_note_refused(tss_admit_entry *e) { return e->refused++ == 0 && e->evicted == 0; }
 bool tss_admit_note_evicted(tss_admit_entry *e) { return e->evicted++ == 0 && e->refused == 0; }
 

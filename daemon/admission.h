@@ -5,7 +5,8 @@
  * handshake each; a flood of idle ones used to pin the coordinator at
  * limits.max_connections and lock operators and parties out. This module
  * keeps, per source address (IP, port ignored), a token bucket of new
- * connections (limits.connection_rate per second, burst 4x) and the number
+ * connections (limits.connection_rate per second, burst 4x; a connection
+ * that authenticates gives its token back) and the number
  * of that address's connections still unauthenticated; it also counts
  * refusals so the daemon logs the first one of an address at once and then
  * one summary line per address and minute instead of one line per
@@ -46,6 +47,10 @@ void tss_admit_init(tss_admit *a, double rate, int64_t now);
 tss_admit_entry *tss_admit_lookup(tss_admit *a, const struct sockaddr_storage *ss, int64_t now);
 /* Take one token for a new connection; false: over the rate. */
 bool tss_admit_take(tss_admit *a, tss_admit_entry *e, int64_t now);
+/* Give the token back: the connection was refused by a cap after all, or it
+ * authenticated. So the rate bounds the connections an address leaves
+ * unauthenticated (idle, evicted, failed TLS), not those it uses. */
+void tss_admit_refund(tss_admit *a, tss_admit_entry *e);
 /* Count a refusal/eviction; true if it is the first of this address since
  * the last report (log it individually). */
 bool tss_admit_note_refused(tss_admit_entry *e);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "daemon/loop.h"
+
+#define REFUSED_RETRIES 3
 #include "daemon/net.h"
 
 struct tss_client {
@@ -55,8 +57,12 @@ static tss_result connect_one(tss_tls_ctx *ctx, const tss_config_addr *a, uint32
             /* Closed before any TLS answer: the coordinator's admission
              * control (issue 11) refused the socket; say so instead of
              * leaving the operator with a bare TLS error. */
-            bool refused = strstr(tss_error_detail(), "closed by the peer") != NULL;
-            r = tss_fail(r.err, "TLS handshake with %s failed: %s%s", where, tss_error_detail(),
+            /* Copy first: tss_fail formats into the buffer tss_error_detail
+             * returns (reading it while formatting left the message empty). */
+            char detail[400];
+            snprintf(detail, sizeof detail, "%s", tss_error_detail());
+            bool refused = strstr(detail, "closed by the peer") != NULL;
+            r = tss_fail(r.err, "TLS handshake with %s failed: %s%s", where, detail,
                          refused ? " before the handshake: the server is at capacity or refusing "
                                    "connections from this address (connection rate or "
                                    "unauthenticated-connection limits); retry later, and see "
@@ -77,6 +83,15 @@ tss_result tss_client_connect(tss_tls_ctx *ctx, const tss_config_addr *addrs, si
     tss_result r = tss_fail(TSS_E_USAGE, "no coordinator address");
     for (size_t i = 0; i < n_addrs; i++) {
         r = connect_one(ctx, &addrs[i], max_frame, timeout_ms, out);
+        /* Refused before the handshake (the server's admission control,
+         * a connection reset): a few short retries, then report it. */
+        for (int retry = 1; retry <= REFUSED_RETRIES && !tss_is_ok(r) &&
+                            (strstr(tss_error_detail(), "before the handshake") ||
+                             strstr(tss_error_detail(), "reset by peer"));
+             retry++) {
+            usleep((useconds_t)retry * 200000);
+            r = connect_one(ctx, &addrs[i], max_frame, timeout_ms, out);
+        }
         /* A refused handshake is an answer: do not try the next address. */
         if (tss_is_ok(r) || r.err == TSS_E_PROTOCOL) return r;
     }

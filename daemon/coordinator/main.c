@@ -322,6 +322,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
 /* No longer counted as unauthenticated (authenticated, evicted or closed). */
 static void release_unauth(peer *p) {
     if (!p->admit) return;
+    if (p->authed) tss_admit_refund(&p->co->admit, p->admit);
     p->admit->unauth--;
     p->co->n_unauth--;
     p->admit = NULL;
@@ -338,11 +339,15 @@ static void release_conn(peer *p) {
 /* Evict the oldest unauthenticated connection (of one address, or any),
  * if it is old enough that evicting it is not just churn. */
 static bool evict_oldest(coord *co, const tss_admit_entry *of, int64_t now, const char *why) {
+    /* Within one address, the newest always wins: a flood only evicts its
+     * own sockets, and a client sharing the address still gets in. Across
+     * addresses, only a handshake older than EVICT_MIN_AGE_MS is evicted. */
+    int64_t min_age = of ? 0 : EVICT_MIN_AGE_MS;
     peer *oldest = NULL;
     for (peer *p = co->peers; p; p = p->next)
         if (p->admit && (!of || p->admit == of) && (!oldest || p->accepted < oldest->accepted))
             oldest = p;
-    if (!oldest || now - oldest->accepted < EVICT_MIN_AGE_MS) return false;
+    if (!oldest || now - oldest->accepted < min_age) return false;
     tss_admit_entry *e = oldest->admit;
     char reason[200];
     snprintf(reason, sizeof reason, "evicted after %lldms without completing TLS: %s",
@@ -475,19 +480,19 @@ static void on_accept(void *arg, uint32_t events) {
         /* Room for one more unauthenticated connection: of this address,
          * overall, and in the table. Make it by evicting the oldest idle
          * handshake (a flood cannot lock newcomers out), else refuse. */
+        const char *full = NULL;
         if (e->unauth >= (size_t)co->cfg.limits.max_unauthenticated_per_address &&
-            !evict_oldest(co, e, now, "limits.max_unauthenticated_per_address")) {
-            refuse(e, fd, addr, "limits.max_unauthenticated_per_address reached");
-            continue;
-        }
-        if (co->n_unauth >= co->max_unauth &&
-            !evict_oldest(co, NULL, now, "limits.max_unauthenticated")) {
-            refuse(e, fd, addr, "limits.max_unauthenticated reached");
-            continue;
-        }
-        if (co->n_conns >= (size_t)co->cfg.limits.max_connections &&
-            !evict_oldest(co, NULL, now, "limits.max_connections")) {
-            refuse(e, fd, addr, "limits.max_connections reached");
+            !evict_oldest(co, e, now, "limits.max_unauthenticated_per_address"))
+            full = "limits.max_unauthenticated_per_address reached";
+        else if (co->n_unauth >= co->max_unauth &&
+                 !evict_oldest(co, NULL, now, "limits.max_unauthenticated"))
+            full = "limits.max_unauthenticated reached";
+        else if (co->n_conns >= (size_t)co->cfg.limits.max_connections &&
+                 !evict_oldest(co, NULL, now, "limits.max_connections"))
+            full = "limits.max_connections reached";
+        if (full) {
+            tss_admit_refund(&co->admit, e);
+            refuse(e, fd, addr, full);
             continue;
         }
         peer *p = calloc(1, sizeof *p);

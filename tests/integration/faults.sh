@@ -2,7 +2,7 @@
 # Fault injection against real daemons (issue 11), the coordinator built with
 # ASan+UBSan (build/asan/tss-coordinator): any memory error kills it and
 # fails the script. Bounded (about a minute):
-#   - an authenticated operator pipelines 20000 HEARTBEATs, then 3000
+#   - an authenticated operator pipelines 300000 HEARTBEATs, then 30000
 #     STATUS_REQUESTs, without reading (findings 2): dropped, no crash;
 #   - kill -9 of a random party every 2-6 s for ~30 s under 4 concurrent
 #     signing clients (finding 1): the coordinator survives, every returned
@@ -30,7 +30,11 @@ gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNO
     -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm 2>"$WORK/poke.err" \
     || { not_ok "build tls_poke" "$(cat "$WORK/poke.err")"; finish; exit 1; }
 
+lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
+since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
+log_has() { since "$1" "$2" | grep -Eq -- "$3"; }
 json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+status_json() { timeout 15 "$CTL" --config "$WORK/op.yaml" status --json 2>"$WORK/status.err"; }
 asan_clean() { ! grep -q "AddressSanitizer\|runtime error:\|LeakSanitizer" "$WORK/coord.log"; }
 coord_ok() { alive "$COORD" && asan_clean; }
 
@@ -52,14 +56,16 @@ expect_exit 0 "presign 6" "$CTL" --config op.yaml presign --key-id k --count 6
 # ---- pipelined requests from an authenticated peer (finding 2) -------------------------------
 op=(--cert "$WORK/op/cert.pem" --key "$WORK/op/key.pem" --ca "$WORK/ca/ca.pem")
 m=$(lines coord.log)
-timeout 60 "$POKE" steps --addr "127.0.0.1:$PORT" "${op[@]}" pipeline:heartbeat:20000 closed > poke1.out 2>&1
-coord_ok && ok "20000 pipelined HEARTBEATs: coordinator survives" \
-    || not_ok "20000 pipelined HEARTBEATs: coordinator survives" "$(tail -n 30 coord.log)"
+timeout 60 "$POKE" steps --addr "127.0.0.1:$PORT" "${op[@]}" pipeline:heartbeat:300000 sleep:3000 closed > poke1.out 2>&1
+coord_ok && ok "300000 pipelined HEARTBEATs: coordinator survives" \
+    || not_ok "300000 pipelined HEARTBEATs: coordinator survives" "$(tail -n 30 coord.log)"
 log_has coord.log "$m" 'output queue over its cap' && ok "the non-reading peer is dropped, naming why" \
     || not_ok "the non-reading peer is dropped, naming why" "$(cat poke1.out)"
-timeout 60 "$POKE" steps --addr "127.0.0.1:$PORT" "${op[@]}" pipeline:status:3000 closed > poke2.out 2>&1
-coord_ok && ok "3000 pipelined STATUS_REQUESTs: coordinator survives" \
-    || not_ok "3000 pipelined STATUS_REQUESTs: coordinator survives" "$(tail -n 30 coord.log)"
+timeout 60 "$POKE" steps --addr "127.0.0.1:$PORT" "${op[@]}" pipeline:status:30000 sleep:3000 closed > poke2.out 2>&1
+coord_ok && ok "30000 pipelined STATUS_REQUESTs: coordinator survives" \
+    || not_ok "30000 pipelined STATUS_REQUESTs: coordinator survives" "$(tail -n 30 coord.log)"
+log_has coord.log "$m" 'output queue over its cap.*\n?' && [ "$(since coord.log "$m" | grep -c 'output queue over its cap')" -ge 2 ] \
+    && ok "the STATUS_REQUEST flooder is dropped too" || not_ok "the STATUS_REQUEST flooder is dropped too" "$(cat poke2.out | head -5)"
 status_json >/dev/null && ok "status still answered" || not_ok "status still answered"
 
 # ---- kill -9 of random parties under signing load (finding 1) ---------------------------------
@@ -124,20 +130,26 @@ m=$(lines coord.log)
 FL=$!; PIDS+=("$FL")
 sleep 1
 served=0
-for j in $(seq 1 10); do status_json >/dev/null && served=$((served + 1)); sleep 0.2; done
+for j in $(seq 1 10); do
+    if status_json >/dev/null; then served=$((served + 1)); else cat "$WORK/status.err" >> flood-status.err 2>/dev/null; fi
+    sleep 0.2
+done
 [ "$served" = 10 ] && ok "10 of 10 operator requests served during the flood" \
-    || not_ok "10 of 10 operator requests served during the flood" "served $served" "$(cat "$WORK/status.err" 2>/dev/null)"
+    || not_ok "10 of 10 operator requests served during the flood" "served $served" "$(cat flood-status.err 2>/dev/null)"
 kill -KILL "$P2"; wait "$P2" 2>/dev/null; start_party 2
 wait_until 15 connected_is 3 && ok "a killed party gets back in during the flood" \
     || not_ok "a killed party gets back in during the flood" "$(status_json)"
 wait "$FL" 2>/dev/null
 read -r _ _ closed _ opened < <(grep 'server closed' flood.out)
-[ -n "$opened" ] && [ "$closed" = "$opened" ] && ok "every idle socket closed by the server ($closed)" \
-    || not_ok "every idle socket closed by the server" "$(cat flood.out)"
+[ -n "$opened" ] && [ "$closed" -ge $((opened * 9 / 10)) ] && ok "idle sockets closed by the server ($closed of $opened)" \
+    || not_ok "idle sockets closed by the server" "$(cat flood.out)"
+few_conns() { [ "$(status_json | grep -o '"connections":[0-9]*' | cut -d: -f2)" -le 6 ]; }
+wait_until 10 few_conns && ok "no idle socket left in the coordinator" || not_ok "no idle socket left in the coordinator" "$(status_json)"
 w=$(since coord.log "$m" | grep -c 'conn: refusing\|evicted')
 [ "$w" -le 10 ] && ok "refusals are summarised ($w lines for 320 sockets)" || not_ok "refusals are summarised" "$w lines"
 coord_ok && ok "coordinator survives the flood" || not_ok "coordinator survives the flood" "$(tail -n 30 coord.log)"
 
 kill -TERM "$COORD"; wait "$COORD"; rc=$?
 [ "$rc" = 0 ] && asan_clean && ok "ASan coordinator exits cleanly" || not_ok "ASan coordinator exits cleanly" "exit $rc" "$(tail -n 30 coord.log)"
+[ -n "${FAULTS_KEEP:-}" ] && cp coord.log "$FAULTS_KEEP"
 finish
