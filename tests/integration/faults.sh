@@ -40,7 +40,7 @@ coord_ok() { alive "$COORD" && asan_clean; }
 
 cluster_setup 3 30s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
 sed -i -e 's/^limits: {max_sessions: 128}$/limits: {max_sessions: 128, max_unauthenticated: 64, max_unauthenticated_per_address: 32, connection_rate: 50}/' \
-    -e 's/round: 30s}$/round: 30s, liveness: 2s, preauth: 2s}/' coord.yaml
+    -e 's/round: 30s}$/round: 30s, liveness: 2s, preauth: 2s}/' -e 's/idle: 4s/idle: 60s/' coord.yaml
 sed -i 's/request: 60s/request: 40s/' op.yaml
 start_coord() {
     ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
