@@ -50,12 +50,17 @@ tss_admit_entry *tss_admit_lookup(tss_admit *a, const struct sockaddr_storage *s
     uint8_t key[17];
     char name[64];
     make_key(ss, key, name, sizeof name);
-    tss_admit_entry *free_slot = NULL;
+    tss_admit_entry *unused = NULL, *reusable = NULL;
     for (size_t i = 0; i < TSS_ADMIT_SLOTS; i++) {
         tss_admit_entry *e = &a->slots[i];
         if (e->used && memcmp(e->key, key, sizeof key) == 0) return e;
-        if (!free_slot && (!e->used || idle(a, e, now))) free_slot = e;
+        if (!e->used) {
+            if (!unused) unused = e;
+        } else if (!unused && !reusable && idle(a, e, now)) {
+            reusable = e; /* nothing to remember about that address */
+        }
     }
+    tss_admit_entry *free_slot = unused ? unused : reusable;
     if (!free_slot) return &a->overflow;
     memset(free_slot, 0, sizeof *free_slot);
     memcpy(free_slot->key, key, sizeof key);

@@ -281,6 +281,9 @@ static void coordinator_defaults_applied(void) {
           c.limits.max_sessions == 64 && c.limits.max_pending_frames == 1024);
     CHECK(c.timeouts.heartbeat == 15000 && c.timeouts.handshake == 10000 &&
           c.timeouts.idle == 60000 && c.timeouts.round == 120000);
+    CHECK(c.timeouts.liveness == 4000 && c.timeouts.preauth == 3000);
+    CHECK(c.limits.max_unauthenticated == 128 && c.limits.max_unauthenticated_per_address == 64 &&
+          c.limits.connection_rate == 100);
     CHECK(strcmp(c.state_dir, "/var/lib/tssd") == 0 && c.log_level == LOG_INFO);
     CHECK(c.tls.crl == NULL);
     CHECK(c.audit.rotate_size == 64ull << 20 && c.audit.rotate_age == 86400000 &&

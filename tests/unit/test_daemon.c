@@ -3,6 +3,7 @@
  * and frame exchange, per-type caps at send time, the silent-peer deadline
  * and the handshake deadline. (Malformed frames, slowloris and the rest run
  * against the real daemons in tests/integration/daemons.sh.) */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/admission.h"
 #include "daemon/conn.h"
 #include "daemon/loop.h"
 #include "tests/unit/harness.h"
@@ -105,6 +107,60 @@ static void loop_killed_timer_and_nodes(void) {
     CHECK(killed_fired == 0 && node_runs == 1);
     tss_loop_free(l);
     CHECK(node_runs == 1);
+}
+
+/* ---- admission (issue 11, finding 3) -------------------------------------------------- */
+
+static struct sockaddr_storage ip4(const char *ip, unsigned port) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    CHECK(inet_pton(AF_INET, ip, &in->sin_addr) == 1);
+    return ss;
+}
+
+static int reports;
+static void count_report(const tss_admit_entry *e, void *arg) {
+    (void)arg;
+    if (e->refused == 3 && e->evicted == 1) reports++;
+}
+
+static void admission_rate_refund_and_summary(void) {
+    static tss_admit a; /* large: not on the stack */
+    int64_t t = 1000000;
+    tss_admit_init(&a, 10, t); /* 10/s, burst 40 */
+    struct sockaddr_storage x1 = ip4("10.0.0.1", 1000), x2 = ip4("10.0.0.1", 2000),
+                            y = ip4("10.0.0.2", 1000);
+    tss_admit_entry *e = tss_admit_lookup(&a, &x1, t);
+    CHECK(e == tss_admit_lookup(&a, &x2, t)); /* the port does not matter */
+    CHECK(e != tss_admit_lookup(&a, &y, t));
+    CHECK(strcmp(e->name, "10.0.0.1") == 0);
+    int took = 0;
+    while (tss_admit_take(&a, e, t) && took < 100) took++;
+    CHECK(took == 40);
+    CHECK(tss_admit_take(&a, tss_admit_lookup(&a, &y, t), t)); /* others unaffected */
+    tss_admit_refund(&a, e); /* an authenticated connection gives its token back */
+    CHECK(tss_admit_take(&a, e, t) && !tss_admit_take(&a, e, t));
+    CHECK(tss_admit_take(&a, e, t + 100)); /* 10/s: one token after 100 ms */
+    CHECK(tss_admit_note_refused(e) && !tss_admit_note_refused(e) && !tss_admit_note_refused(e));
+    CHECK(!tss_admit_note_evicted(e)); /* first-of-minute already logged */
+    reports = 0;
+    tss_admit_report(&a, t + 1000, count_report, NULL); /* not yet a minute */
+    CHECK(reports == 0);
+    tss_admit_report(&a, t + TSS_ADMIT_REPORT_MS, count_report, NULL);
+    CHECK(reports == 1 && e->refused == 0 && e->evicted == 0);
+    /* A full table of busy addresses: newcomers share the overflow entry. */
+    for (unsigned i = 0; i < TSS_ADMIT_SLOTS + 5; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.1.%u.%u", i / 250, i % 250);
+        struct sockaddr_storage z = ip4(ip, 1);
+        tss_admit_entry *ze = tss_admit_lookup(&a, &z, t);
+        ze->unauth++;
+    }
+    struct sockaddr_storage w = ip4("10.9.9.9", 1);
+    CHECK(tss_admit_lookup(&a, &w, t) == &a.overflow);
 }
 
 /* ---- connections --------------------------------------------------------------------- */
@@ -352,18 +408,43 @@ static void conn_close_inside_send_is_deferred(void) {
     tss_loop_free(l);
 }
 
+/* The pre-authentication deadline (limits.tls_ms, coordinator
+ * timeouts.preauth) is shorter than the handshake-plus-first-frame one. */
+static void conn_preauth_deadline(void) {
+    tss_loop *l = NULL;
+    CHECK_OK(tss_loop_new(NULL, NULL, &l));
+    g_loop = l;
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    side srv;
+    memset(&srv, 0, sizeof srv);
+    open_sides = 1;
+    tss_dconn_limits lim = limits;
+    lim.handshake_ms = 5000;
+    lim.tls_ms = 200;
+    int64_t t0 = tss_now_ms();
+    CHECK_OK(tss_dconn_new(l, srv_ctx, sv[0], false, &lim, &ops, &srv, "idle-client", &srv.c));
+    run_for(l, 3000);
+    CHECK(srv.closed && strstr(srv.reason, "TLS handshake timed out") != NULL);
+    CHECK(tss_now_ms() - t0 < 2500);
+    close(sv[1]);
+    tss_loop_free(l);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     tss_log_set_level(getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_CRIT);
     RUN(loop_timers_fire_in_order);
     RUN(loop_defer_runs_once);
     RUN(loop_killed_timer_and_nodes);
+    RUN(admission_rate_refund_and_summary);
     setup_pki();
     RUN(conn_handshake_and_echo);
     RUN(conn_caps_and_burst);
     RUN(conn_silent_peer_times_out);
     RUN(conn_handshake_deadline);
     RUN(conn_close_inside_send_is_deferred);
+    RUN(conn_preauth_deadline);
     tss_tls_ctx_free(srv_ctx);
     tss_tls_ctx_free(cli_ctx);
     harness_rmtree(root);
