@@ -21,29 +21,19 @@ static void make_key(const struct sockaddr_storage *ss, uint8_t key[17], char *n
     }
 }
 
-void tss_admit_init(tss_admit *a, double rate, int64_t now) {
+void tss_admit_init(tss_admit *a, uint32_t rate, int64_t now) {
     memset(a, 0, sizeof *a);
     a->rate = rate;
     a->burst = 4 * rate;
     a->last_report = now;
     a->overflow.used = true;
-    a->overflow.tokens = a->burst;
-    a->overflow.refill_ms = now;
     snprintf(a->overflow.name, sizeof a->overflow.name, "(other addresses, table full)");
 }
 
-static void refill(const tss_admit *a, tss_admit_entry *e, int64_t now) {
-    if (now > e->refill_ms) {
-        e->tokens += a->rate * (double)(now - e->refill_ms) / 1000.0;
-        if (e->tokens > a->burst) e->tokens = a->burst;
-        e->refill_ms = now;
-    }
-}
-
 /* A slot can be reused once its address holds nothing and its bucket is full. */
-static bool idle(const tss_admit *a, tss_admit_entry *e, int64_t now) {
-    refill(a, e, now);
-    return e->unauth == 0 && e->refused == 0 && e->evicted == 0 && e->tokens >= a->burst;
+static bool idle(const tss_admit *a, const tss_admit_entry *e, int64_t now) {
+    return e->unauth == 0 && e->refused == 0 && e->evicted == 0 &&
+           tss_bucket_full(&e->bucket, a->rate, a->burst, now);
 }
 
 tss_admit_entry *tss_admit_lookup(tss_admit *a, const struct sockaddr_storage *ss, int64_t now) {
@@ -66,22 +56,15 @@ tss_admit_entry *tss_admit_lookup(tss_admit *a, const struct sockaddr_storage *s
     memcpy(free_slot->key, key, sizeof key);
     memcpy(free_slot->name, name, sizeof name);
     free_slot->used = true;
-    free_slot->tokens = a->burst;
-    free_slot->refill_ms = now;
     return free_slot;
 }
 
 bool tss_admit_take(tss_admit *a, tss_admit_entry *e, int64_t now) {
-    refill(a, e, now);
-    if (e->tokens < 1.0) return false;
-    e->tokens -= 1.0;
-    return true;
+    uint32_t retry;
+    return tss_bucket_take(&e->bucket, a->rate, a->burst, now, &retry);
 }
 
-void tss_admit_refund(tss_admit *a, tss_admit_entry *e) {
-    e->tokens += 1.0;
-    if (e->tokens > a->burst) e->tokens = a->burst;
-}
+void tss_admit_refund(tss_admit *a, tss_admit_entry *e) { tss_bucket_refund(&e->bucket, a->burst); }
 
 bool tss_admit_note_refused(tss_admit_entry *e) { return e->refused++ == 0 && e->evicted == 0; }
 bool tss_admit_note_evicted(tss_admit_entry *e) { return e->evicted++ == 0 && e->refused == 0; }

@@ -21,28 +21,29 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "daemon/ratelimit.h"
+
 #define TSS_ADMIT_SLOTS 1024
 #define TSS_ADMIT_REPORT_MS 60000
 
 typedef struct {
     uint8_t key[17]; /* family byte + IPv4/IPv6 address */
     bool used;
-    double tokens;
-    int64_t refill_ms;
+    tss_bucket bucket;
     size_t unauth;              /* connections of this address not yet authenticated */
     uint32_t refused, evicted;  /* since the last report */
     char name[64];              /* "127.0.0.1" */
 } tss_admit_entry;
 
 typedef struct {
-    double rate;       /* new connections per second and address */
-    double burst;      /* bucket size */
+    uint32_t rate;     /* new connections per second and address */
+    uint32_t burst;    /* bucket size */
     tss_admit_entry slots[TSS_ADMIT_SLOTS];
     tss_admit_entry overflow;
     int64_t last_report;
 } tss_admit;
 
-void tss_admit_init(tss_admit *a, double rate, int64_t now);
+void tss_admit_init(tss_admit *a, uint32_t rate, int64_t now);
 /* The entry of a peer address (never NULL: the overflow entry when full). */
 tss_admit_entry *tss_admit_lookup(tss_admit *a, const struct sockaddr_storage *ss, int64_t now);
 /* Take one token for a new connection; false: over the rate. */

@@ -23,3 +23,15 @@ bool tss_bucket_take(tss_bucket *b, uint32_t rate, uint32_t burst, int64_t now_m
     *retry_ms = (uint32_t)((missing + rate - 1) / rate);
     return false;
 }
+
+void tss_bucket_refund(tss_bucket *b, uint32_t burst) {
+    if (!b->init) return; /* never taken from: full */
+    const uint64_t full = (uint64_t)(burst ? burst : 1) * 1000;
+    b->milli = b->milli + 1000 >= full ? full : b->milli + 1000;
+}
+
+bool tss_bucket_full(const tss_bucket *b, uint32_t rate, uint32_t burst, int64_t now_ms) {
+    if (!b->init || rate == 0 || now_ms < b->last_ms) return true;
+    const uint64_t full = (uint64_t)(burst ? burst : 1) * 1000;
+    return (uint64_t)(now_ms - b->last_ms) * rate >= full - b->milli;
+}

@@ -19,4 +19,9 @@ typedef struct {
 bool tss_bucket_take(tss_bucket *b, uint32_t rate, uint32_t burst, int64_t now_ms,
                      uint32_t *retry_ms);
 
+/* Give one token back (never above burst): the taken one was not used. */
+void tss_bucket_refund(tss_bucket *b, uint32_t burst);
+/* Full (nothing to remember about its user) at now_ms. */
+bool tss_bucket_full(const tss_bucket *b, uint32_t rate, uint32_t burst, int64_t now_ms);
+
 #endif

@@ -713,7 +713,7 @@ int main(int argc, char **argv) {
     if (tss_is_ok(r)) r = open_listeners(co);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
     if (tss_is_ok(r)) r = coord_liveness_start(co);
-    tss_admit_init(&co->admit, (double)co->cfg.limits.connection_rate, tss_now_ms());
+    tss_admit_init(&co->admit, (uint32_t)co->cfg.limits.connection_rate, tss_now_ms());
     tss_timer_init(&co->admit_timer, on_admit_timer, co);
     if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &co->admit_timer, tss_now_ms() + TSS_ADMIT_REPORT_MS);
     {
