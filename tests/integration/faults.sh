@@ -113,14 +113,15 @@ wait_until 20 connected_is 3 || not_ok "parties back after the kills" "$(status_
 # ---- a stalled party stops being chosen (finding 9) ---------------------------------------------
 m=$(lines coord.log)
 kill -STOP "$P3"
-slow=0; fail=0
+slow=0; fail=0; took=""
 for j in 1 2 3; do
     t0=$SECONDS
     timeout 40 "$CTL" --config op.yaml sign --key-id k --message "stalled $j" --no-presign --json >/dev/null 2>stall.err || fail=$((fail + 1))
     [ $((SECONDS - t0)) -le 12 ] || slow=$((slow + 1))
+    took="$took $((SECONDS - t0))s"
 done
-[ "$fail" = 0 ] && [ "$slow" = 0 ] && ok "party 3 stopped: 3 sign requests each done within 12 s" \
-    || not_ok "party 3 stopped: 3 sign requests each done within 12 s" "failed $fail, slow $slow" "$(cat stall.err)"
+[ "$fail" = 0 ] && [ "$slow" = 0 ] && ok "party 3 stopped: 3 sign requests each done within 12 s (took$took)" \
+    || not_ok "party 3 stopped: 3 sign requests each done within 12 s" "failed $fail, slow $slow, took$took" "$(cat stall.err)"
 log_has coord.log "$m" 'party=3 unresponsive' && ok "the stalled party is reported unresponsive" \
     || not_ok "the stalled party is reported unresponsive"
 kill -CONT "$P3"
