@@ -85,7 +85,7 @@ static void type_text(const tss_config_item *it, char *out, size_t cap) {
     }
     if (it->flags & TSS_CONFIG_LIST) {
         char inner[256];
-        snprintf(inner, sizeof inner, "%s", out);
+        snprintf(inner, sizeof inner, "%.255s", out); /* bounded: -O1 builds warn */
         if (it->max_count)
             snprintf(out, cap, "list (%zu–%zu) of: %s", it->min_count, it->max_count, inner);
         else
