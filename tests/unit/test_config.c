@@ -196,9 +196,9 @@ static void examples_load(void) {
     snprintf(path, sizeof path, "%s/party.yaml", examples_dir());
     CHECK_OK(tss_config_party_load_file(&p, path));
     CHECK(p.party_id == 2);
-    CHECK(strcmp(p.keystore.dir, "/var/lib/tssd/keystore") == 0);
+    CHECK(strcmp(p.keystore.dir, "/var/lib/tssd-party-2/keystore") == 0);
     CHECK(p.keystore.passphrase.kind == TSS_PASSPHRASE_CREDENTIAL);
-    CHECK(strcmp(p.keystore.passphrase.credential, "tssd-keystore-passphrase") == 0);
+    CHECK(strcmp(p.keystore.passphrase.credential, "tssd-party-2") == 0);
     CHECK(p.coordinator.address_count == 2);
     CHECK(p.coordinator.address && strcmp(p.coordinator.address[1].host, "192.0.2.10") == 0 &&
           p.coordinator.address[1].port == 7400);
