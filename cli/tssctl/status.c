@@ -147,8 +147,27 @@ tss_result tssctl_request(const tss_operator_config *cfg, uint8_t type, const ui
     TSS_GUARD(tssctl_operator_ctx(cfg, ctx));
     TSS_GUARD(tss_client_connect(*ctx, cfg->coordinator.address, cfg->coordinator.address_count,
                                  (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, cl));
-    TSS_GUARD(tss_client_send(*cl, type, payload, len, (int)cfg->timeouts.request));
-    TSS_GUARD(tss_client_recv(*cl, reply, (int)cfg->timeouts.request));
+    tss_result r = tss_client_send(*cl, type, payload, len, (int)cfg->timeouts.request);
+    if (tss_is_ok(r)) r = tss_client_recv(*cl, reply, (int)cfg->timeouts.request);
+    if (!tss_is_ok(r) && (strstr(tss_error_detail(), "closed by the peer") ||
+                          strstr(tss_error_detail(), "alert: bad_certificate"))) {
+        /* In TLS 1.3 the server checks our certificate after our side of the
+         * handshake is done, so its refusal shows up as a closed connection
+         * on the first read: say what that most likely means. */
+        tss_tls_cert_info info;
+        char urn[TSS_TLS_URN_MAX] = "?";
+        if (tss_is_ok(tss_tls_cert_info_from_file(cfg->tls.cert, &info)))
+            tss_tls_identity_format(&info.identity, urn, sizeof urn);
+        return tss_fail(TSS_E_PROTOCOL,
+                        "the coordinator closed the connection without answering: it most likely "
+                        "refused this operator certificate (identity %s, %s). Check that the "
+                        "identity is listed under operators: in the coordinator's configuration, "
+                        "and that the certificate chains to its CA and is neither expired nor "
+                        "revoked; the coordinator's log names the reason (\"TLS handshake "
+                        "refused: ...\")",
+                        urn, cfg->tls.cert);
+    }
+    TSS_GUARD(r);
     if (reply->type == TSS_WIRE_ERROR) {
         tss_wire_error e;
         if (!tss_is_ok(tss_wire_error_decode(&e, reply->payload, reply->len)))

@@ -268,6 +268,10 @@ refusal "certificate from another CA" 'TLS handshake refused: certificate from a
     poke $(crt foreign) --ca "$WORK/bundle-foreign.pem" hello expect:HELLO_ACK
 refusal "unknown operator identity" 'TLS handshake refused: .*urn:tssd:operator:mallory.*not configured' \
     poke $(crt mallory) --ca "$WORK/bundle.pem" status expect:STATUS_RESPONSE
+opcfg mallory.yaml mallory "$WORK/bundle.pem"
+expect_exit 76 "tssctl with an unconfigured operator identity is refused" "$CTL" --config mallory.yaml status
+expect_match "tssctl says its identity was most likely refused and where to look" "$ERR" \
+    'refused this operator certificate \(identity urn:tssd:operator:mallory.*listed under operators:'
 refusal "expired certificate" 'TLS handshake refused: certificate expired' \
     pokew $(crt expired) --ca "$WORK/ca/ca.pem"
 refusal "revoked certificate (CRL)" 'TLS handshake refused: certificate revoked' \
