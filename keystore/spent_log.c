@@ -85,7 +85,9 @@ tss_result tss_id_set_add(tss_id_set *s, const uint8_t id[TSS_SPENT_ID_LEN], boo
 /* ---- format ------------------------------------------------------------------ */
 
 static const char *kind_name(tss_spent_kind kind) {
-    return kind == TSS_SPENT_PRESIG ? "presignature" : "sign-sid";
+    return kind == TSS_SPENT_PRESIG      ? "presignature"
+           : kind == TSS_SPENT_SIGN_SID ? "sign-sid"
+                                        : "wire-session";
 }
 
 void tss_spent_log_header(uint8_t out[TSS_SPENT_HEADER_LEN], tss_spent_kind kind,
@@ -249,7 +251,9 @@ static tss_result load(tss_spent_log *l, const char *key_id) {
 
 tss_result tss_spent_log_open(tss_spent_log **out, const char *dir, const char *name,
                               tss_spent_kind kind, const char *key_id, size_t max_records) {
-    TSS_ENSURE(kind == TSS_SPENT_PRESIG || kind == TSS_SPENT_SIGN_SID, TSS_E_USAGE,
+    TSS_ENSURE(kind == TSS_SPENT_PRESIG || kind == TSS_SPENT_SIGN_SID ||
+                   kind == TSS_SPENT_WIRE_SESSION,
+               TSS_E_USAGE,
                "unknown spent-log kind");
     tss_spent_log *l = calloc(1, sizeof *l);
     TSS_ENSURE(l, TSS_E_NOMEM, "out of memory");

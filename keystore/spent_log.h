@@ -47,7 +47,11 @@
 #define TSS_SPENT_LOG_DEFAULT_MAX (1u << 22)
 #define TSS_SPENT_LOG_ABSOLUTE_MAX (1u << 24)
 
-typedef enum { TSS_SPENT_PRESIG = 1, TSS_SPENT_SIGN_SID = 2 } tss_spent_kind;
+typedef enum {
+    TSS_SPENT_PRESIG = 1,
+    TSS_SPENT_SIGN_SID = 2,
+    TSS_SPENT_WIRE_SESSION = 3 /* keystore/session_log.h */
+} tss_spent_kind;
 
 /* A set of 32-byte ids: dense array plus an open-addressing index keyed with
  * random SipHash keys (a hostile file cannot force collisions). */

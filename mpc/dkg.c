@@ -49,11 +49,23 @@ struct tss_dkg {
     tss_scalar coeff[MAXT]; /* our polynomial, secret */
     uint8_t my_zero_contrib[MAXP][TSS_ZERO_SEED_BYTES];
     tss_base_ot_receiver *ot_receiver[MAXP];
+    /* Hashes of the base-OT messages we sent: msg1 to peer k (we receive),
+     * msg2 to peer k (we send). With the peer's messages they make the
+     * pairwise transcripts confirmed in round 3. */
+    uint8_t my_ot_msg1[MAXP][TSS_HASH_BYTES];
+    uint8_t my_ot_msg2[MAXP][TSS_HASH_BYTES];
     tss_point X_expected[MAXP];
     tss_keyshare *share;
 };
 
 static const char *const ROUND_PURPOSE_FINAL_SID = "dkg-final-sid";
+
+static void ot_msg_hash(const uint8_t *msg, size_t len, uint8_t out[TSS_HASH_BYTES]) {
+    tss_transcript t;
+    tss_tr_init(&t, "dkg-base-ot-msg");
+    tss_tr_append(&t, msg, len);
+    tss_tr_final(&t, out);
+}
 
 static tss_result abort_with(tss_dkg *d, uint16_t culprit, const char *fmt, const char *what) {
     d->failed = true;
@@ -195,8 +207,10 @@ tss_result tss_dkg_start(tss_dkg *d, tss_mpc_outbox *out) {
         tss_result r = tss_base_ot_receiver_start(&d->ot_receiver[k], d->context,
                                                   d->cfg.parties[k], d->cfg.self, choice, &w);
         tss_wipe(choice, sizeof choice);
-        if (tss_is_ok(r))
+        if (tss_is_ok(r)) {
+            ot_msg_hash(w.data, w.len, d->my_ot_msg1[k]);
             r = tss_mpc_outbox_push(out, TSS_MSG_DKG_R1_P2P, d->cfg.self, d->cfg.parties[k], &w);
+        }
         if (!tss_is_ok(r)) {
             tss_writer_free(&w);
             return r;
@@ -281,15 +295,33 @@ static void round1_digest(const tss_dkg *d, uint8_t out[TSS_HASH_BYTES]) {
     tss_tr_final(&tr, out);
 }
 
-/* Confirmation of a pairwise zero-share seed, safe to broadcast. */
-static void zero_seed_check(const tss_dkg *d, const uint8_t seed[TSS_ZERO_SEED_BYTES], uint16_t a,
-                            uint16_t b, uint8_t out[TSS_HASH_BYTES]) {
+/* Confirmation of what a pair {self, peer k} shares, safe to broadcast: the
+ * zero-share seed and both base-OT transcripts (ordered pair r <- s: msg1
+ * sent by the base-OT receiver r, msg2 answered by the sender s). Both ends
+ * compute it from their own view, so a base-OT message replayed or
+ * substituted on the way (attack B in issue 10: seeds that disagree, a key
+ * that can never sign) fails this keygen instead of every later signature. */
+static void pair_check(const tss_dkg *d, int k, const uint8_t seed[TSS_ZERO_SEED_BYTES],
+                       uint8_t out[TSS_HASH_BYTES]) {
+    uint16_t a = d->cfg.self, b = d->cfg.parties[k];
+    uint8_t peer_msg1[TSS_HASH_BYTES], peer_msg2[TSS_HASH_BYTES];
+    ot_msg_hash(d->in[k].ot_msg1, TSS_DKG_R1_P2P_BYTES, peer_msg1);
+    ot_msg_hash(d->in[k].ot_msg2, TSS_BASE_OT_MSG2_BYTES, peer_msg2);
+    /* Transcript of (self receives from peer) and of (peer receives from self). */
+    const uint8_t *self_recv[2] = {d->my_ot_msg1[k], peer_msg2};
+    const uint8_t *peer_recv[2] = {peer_msg1, d->my_ot_msg2[k]};
+    const uint8_t *const *lo = a < b ? self_recv : peer_recv;
+    const uint8_t *const *hi = a < b ? peer_recv : self_recv;
     tss_transcript tr;
-    tss_tr_init(&tr, "dkg-zero-seed-check");
+    tss_tr_init(&tr, "dkg-pair-check");
     tss_tr_append(&tr, d->final_sid, TSS_SID_BYTES);
     tss_tr_append_u32(&tr, a < b ? a : b);
     tss_tr_append_u32(&tr, a < b ? b : a);
     tss_tr_append(&tr, seed, TSS_ZERO_SEED_BYTES);
+    tss_tr_append(&tr, lo[0], TSS_HASH_BYTES); /* lo receives from hi: msg1, msg2 */
+    tss_tr_append(&tr, lo[1], TSS_HASH_BYTES);
+    tss_tr_append(&tr, hi[0], TSS_HASH_BYTES); /* hi receives from lo */
+    tss_tr_append(&tr, hi[1], TSS_HASH_BYTES);
     tss_tr_final(&tr, out);
 }
 
@@ -365,6 +397,8 @@ static tss_result send_round2(tss_dkg *d, tss_mpc_outbox *out) {
             memcpy(seeds->seed[1][i], ot->m[i][1], TSS_OTE_SEED_BYTES);
         }
         tss_secret_free(ot);
+        ot_msg_hash(w.data + w.len - TSS_BASE_OT_MSG2_BYTES, TSS_BASE_OT_MSG2_BYTES,
+                    d->my_ot_msg2[k]);
         r = tss_mpc_outbox_push(out, TSS_MSG_DKG_R2_P2P, d->cfg.self, peer, &w);
     }
     tss_writer_free(&w);
@@ -510,8 +544,7 @@ static tss_result send_round3(tss_dkg *d, tss_mpc_outbox *out) {
     tss_write_bytes(&w, me->digest, TSS_HASH_BYTES);
     for (int k = 0; k < d->cfg.n; k++) {
         if (k == d->self_idx) continue;
-        zero_seed_check(d, ks->peers[k].zero_seed, d->cfg.self, d->cfg.parties[k],
-                        me->zero_check[k]);
+        pair_check(d, k, ks->peers[k].zero_seed, me->zero_check[k]);
         tss_write_bytes(&w, me->zero_check[k], TSS_HASH_BYTES);
     }
     tss_result r = tss_mpc_outbox_push(out, TSS_MSG_DKG_R3_BCAST, d->cfg.self, 0, &w);
@@ -537,10 +570,14 @@ static tss_result finish(tss_dkg *d) {
                               "saw different round-1/2 broadcasts than we did (equivocation by a "
                               "sender or by the relay)",
                               "");
-        /* The peer must have derived the same pairwise seed as we did. */
+        /* The peer must have derived the same pairwise seed and seen the same
+         * base-OT transcripts as we did. */
         if (!tss_ct_equal(p->zero_check[d->self_idx], d->in[d->self_idx].zero_check[k],
                           TSS_HASH_BYTES))
-            return abort_with(d, peer, "derived a different pairwise zero-share seed", "");
+            return abort_with(d, peer,
+                              "pairwise confirmation differs (zero-share seed or base-OT "
+                              "transcript: a base-OT message was replayed or substituted)",
+                              "");
     }
     tss_keyshare *ks = d->share;
     snprintf(ks->key_id, sizeof ks->key_id, "%s", d->cfg.key_id);

@@ -9,7 +9,9 @@
  *     The round-2 broadcast also carries a digest of all round-1 broadcasts.
  *  3. broadcast: X_i = x_i*G with a PoK, a digest of every round-1/2 broadcast
  *     seen (catches a relay that shows parties different broadcasts), and for
- *     each peer a hash confirming the pairwise zero-share seed.
+ *     each peer a hash confirming the pairwise zero-share seed and both
+ *     base-OT transcripts of the pair (so a keygen whose base OTs disagree
+ *     fails here, not at every later signature).
  *
  * Usage: tss_dkg_new, tss_dkg_start (round-1 messages), then tss_dkg_handle for
  * every incoming message (it may emit the next round's messages), until

@@ -455,6 +455,16 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
     const tss_keyshare *ks = s->cfg.share;
     tss_point pks[MAXP], Rs[MAXP];
     tss_scalar u, v, term;
+    /* Views first: every peer's echo of the round-1 broadcasts must match ours
+     * before any check that bans (the RVOLE check below) is evaluated, so a
+     * session whose parties saw different broadcasts ends without a ban. */
+    for (int k = 0; k < s->cfg.count; k++) {
+        if (k == s->self_pos) continue;
+        if (!tss_ct_equal(s->peer[k]->r1_digest, s->r1_digest, TSS_HASH_BYTES))
+            return abort_plain(s, s->cfg.signers[k],
+                               "saw different round-1 broadcasts than we did (this party, or "
+                               "a signer that equivocated its broadcast)");
+    }
     tss_sc_mul(&u, &s->r, &s->phi);
     tss_sc_mul(&v, &s->sk, &s->phi);
     for (int k = 0; k < s->cfg.count; k++) {
@@ -464,10 +474,6 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
         }
         uint16_t peer = s->cfg.signers[k];
         sign_peer *p = s->peer[k];
-        if (!tss_ct_equal(p->r1_digest, s->r1_digest, TSS_HASH_BYTES))
-            return abort_plain(s, peer,
-                               "saw different round-1 broadcasts than we did (equivocation by a "
-                               "sender or by the relay)");
         uint8_t enc[TSS_PT_BYTES];
         tss_pt_encode(enc, &p->R);
         if (!tss_is_ok(tss_tr_commit_open(p->commit, "sign-R", s->sid, peer, p->salt, enc,

@@ -359,6 +359,7 @@ const char *tss_wire_abort_reason_name(unsigned reason) {
     case TSS_WIRE_ABORT_CANCELLED: return "cancelled";
     case TSS_WIRE_ABORT_INTERNAL: return "internal";
     case TSS_WIRE_ABORT_DISCONNECTED: return "disconnected";
+    case TSS_WIRE_ABORT_RELAY_OR_PARTY: return "relay-or-party";
     default: return NULL;
     }
 }

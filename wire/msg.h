@@ -206,6 +206,11 @@ typedef struct {
 #define TSS_WIRE_ABORT_CANCELLED 4    /* coordinator: the session was abandoned */
 #define TSS_WIRE_ABORT_INTERNAL 5     /* a local failure (storage, memory) */
 #define TSS_WIRE_ABORT_DISCONNECTED 6 /* culprit's connection went away */
+/* The evidence cannot tell the coordinator (relay) from the culprit party: a
+ * message that does not verify or decrypt under this session's context, a
+ * reused session id, an echo mismatch. Never grounds for a ban; the text says
+ * "the coordinator or party N". */
+#define TSS_WIRE_ABORT_RELAY_OR_PARTY 7
 typedef struct {
     uint8_t session_id[TSS_WIRE_SESSION_ID_LEN];
     uint8_t reason;   /* TSS_WIRE_ABORT_* */

@@ -14,15 +14,21 @@
 #define BINDING_TAG_LEN 16
 #define PURPOSE_BROADCAST "broadcast"
 #define PURPOSE_P2P "p2p"
-#define BINDING_MAX (BINDING_TAG_LEN + 1 + 1 + 9 + TSS_SECURE_SID_LEN + 1 + 1 + 2 + 2)
+#define BINDING_MAX \
+    (BINDING_TAG_LEN + 1 + 1 + 9 + TSS_SECURE_SID_LEN + TSS_SECURE_CONTEXT_LEN + 1 + 1 + 2 + 2)
 /* BLAKE2b keys (16..64 bytes) that separate the two pairwise keys. */
-#define LABEL_STATIC "tssd/v1/p2p/static-key"
-#define LABEL_SESSION "tssd/v1/p2p/session-key"
+#define LABEL_STATIC "tssd/v2/p2p/static-key"
+#define LABEL_SESSION "tssd/v2/p2p/session-key"
+#define LABEL_CONTEXT_PUBLIC "tssd/v2/session-context"
+#define LABEL_CONTEXT_FULL "tssd/v2/session-context-share"
 #define FORGED "forged or altered in transit (by the relay or the sender)"
 
 _Static_assert(sizeof BINDING_TAG - 1 == BINDING_TAG_LEN, "binding tag is 16 bytes");
 _Static_assert(sizeof LABEL_STATIC - 1 >= crypto_generichash_KEYBYTES_MIN, "label length");
 _Static_assert(sizeof LABEL_SESSION - 1 >= crypto_generichash_KEYBYTES_MIN, "label length");
+_Static_assert(sizeof LABEL_CONTEXT_PUBLIC - 1 >= crypto_generichash_KEYBYTES_MIN, "label length");
+_Static_assert(sizeof LABEL_CONTEXT_FULL - 1 >= crypto_generichash_KEYBYTES_MIN, "label length");
+_Static_assert(TSS_WIRE_MAX_KEY_ID <= 255, "key id length fits a byte");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == TSS_SECURE_NONCE_LEN, "nonce");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == TSS_SECURE_TAG_LEN, "tag");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == TSS_SECURE_KEY_LEN, "key");
@@ -32,9 +38,17 @@ _Static_assert(crypto_sign_PUBLICKEYBYTES == TSS_SECURE_IDENTITY_LEN, "public ke
 _Static_assert(crypto_scalarmult_BYTES == TSS_SECURE_EPHEMERAL_LEN, "x25519");
 _Static_assert(TSS_MPC_MAX_PARTIES == TSS_WIRE_MAX_PARTIES, "party id ranges agree");
 
+#define TYPE_SLOTS 9 /* mpc message types (type_slot) */
+#define SEEN_LEN 32  /* BLAKE2b-256 of an opened payload */
+
 typedef struct {
     uint16_t id;
     uint8_t identity[TSS_SECURE_IDENTITY_LEN];
+    /* First authenticated payload of each type from this peer: a relay's
+     * duplicate is recognised (and dropped) rather than passed to mpc/,
+     * which would blame the sender for it. */
+    uint16_t seen;                        /* bit per type slot */
+    uint8_t seen_hash[TYPE_SLOTS][SEEN_LEN];
     bool has_eph;
     uint8_t eph[TSS_SECURE_EPHEMERAL_LEN];            /* peer's ephemeral public key */
     uint8_t key_static[TSS_SECURE_KEY_LEN];           /* round-1 p2p */
@@ -43,6 +57,7 @@ typedef struct {
 
 struct tss_secure_session {
     uint8_t sid[TSS_SECURE_SID_LEN];
+    tss_secure_context ctx;
     uint16_t self;
     uint8_t identity_secret[TSS_SECURE_IDENTITY_SECRET_LEN];
     uint8_t identity_public[TSS_SECURE_IDENTITY_LEN];
@@ -81,6 +96,16 @@ bool tss_secure_type_is_broadcast(uint8_t type) {
     }
 }
 
+static int type_slot(uint8_t type) {
+    static const uint8_t types[TYPE_SLOTS] = {
+        TSS_MSG_DKG_R1_BCAST,  TSS_MSG_DKG_R1_P2P,  TSS_MSG_DKG_R2_BCAST,
+        TSS_MSG_DKG_R2_P2P,    TSS_MSG_DKG_R3_BCAST, TSS_MSG_SIGN_R1_BCAST,
+        TSS_MSG_SIGN_R1_P2P,   TSS_MSG_SIGN_R2_P2P, TSS_MSG_SIGN_FINAL_BCAST};
+    for (int i = 0; i < TYPE_SLOTS; i++)
+        if (types[i] == type) return i;
+    return -1;
+}
+
 /* The first broadcast of a session carries the sender's ephemeral key. */
 static bool carries_ephemeral(uint8_t type) {
     return tss_secure_type_is_broadcast(type) && tss_secure_type_round(type) == 1;
@@ -88,7 +113,10 @@ static bool carries_ephemeral(uint8_t type) {
 
 /* ---- binding (signature input prefix / AEAD associated data) -------------- */
 
-static size_t binding(uint8_t out[BINDING_MAX], bool broadcast, const uint8_t *sid,
+/* Signed messages bind the public context (the coordinator verifies the final
+ * signing message without a key share); encrypted ones bind the full context,
+ * which adds what only the key share holds. */
+static size_t binding(uint8_t out[BINDING_MAX], bool broadcast, const tss_secure_context *ctx,
                       uint8_t round, uint8_t type, uint16_t sender, uint16_t receiver) {
     const char *purpose = broadcast ? PURPOSE_BROADCAST : PURPOSE_P2P;
     size_t plen = strlen(purpose), n = 0;
@@ -96,7 +124,9 @@ static size_t binding(uint8_t out[BINDING_MAX], bool broadcast, const uint8_t *s
     out[n++] = TSS_SECURE_VERSION;
     out[n++] = (uint8_t)plen;
     memcpy(out + n, purpose, plen), n += plen;
-    memcpy(out + n, sid, TSS_SECURE_SID_LEN), n += TSS_SECURE_SID_LEN;
+    memcpy(out + n, ctx->sid, TSS_SECURE_SID_LEN), n += TSS_SECURE_SID_LEN;
+    memcpy(out + n, broadcast ? ctx->pub : ctx->full, TSS_SECURE_CONTEXT_LEN),
+        n += TSS_SECURE_CONTEXT_LEN;
     out[n++] = round;
     out[n++] = type;
     out[n++] = (uint8_t)(sender >> 8), out[n++] = (uint8_t)sender;
@@ -105,11 +135,11 @@ static size_t binding(uint8_t out[BINDING_MAX], bool broadcast, const uint8_t *s
 }
 
 /* digest = BLAKE2b-512(binding || ephemeral? || data): what Ed25519 signs. */
-static void signed_digest(uint8_t digest[crypto_generichash_BYTES_MAX], const uint8_t *sid,
-                          uint8_t round, uint8_t type, uint16_t sender, const uint8_t *eph,
-                          const uint8_t *data, size_t len) {
+static void signed_digest(uint8_t digest[crypto_generichash_BYTES_MAX],
+                          const tss_secure_context *ctx, uint8_t round, uint8_t type,
+                          uint16_t sender, const uint8_t *eph, const uint8_t *data, size_t len) {
     uint8_t b[BINDING_MAX];
-    size_t blen = binding(b, true, sid, round, type, sender, TSS_WIRE_BROADCAST);
+    size_t blen = binding(b, true, ctx, round, type, sender, TSS_WIRE_BROADCAST);
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MAX);
     crypto_generichash_update(&st, b, blen);
@@ -118,12 +148,49 @@ static void signed_digest(uint8_t digest[crypto_generichash_BYTES_MAX], const ui
     crypto_generichash_final(&st, digest, crypto_generichash_BYTES_MAX);
 }
 
+/* ---- session context ----------------------------------------------------------- */
+
+static void put_u16(crypto_generichash_state *st, uint16_t v) {
+    uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    crypto_generichash_update(st, b, 2);
+}
+
+void tss_secure_context_init(tss_secure_context *c, const tss_wire_session_start *st,
+                             const uint8_t *keygen_sid, uint16_t key_parties) {
+    static const uint8_t zero[TSS_SECURE_KEYGEN_SID_LEN];
+    memset(c, 0, sizeof *c);
+    memcpy(c->sid, st->session_id, TSS_SECURE_SID_LEN);
+    size_t klen = strnlen(st->key_id, TSS_WIRE_MAX_KEY_ID);
+    uint8_t head[2] = {TSS_SECURE_VERSION, st->kind};
+    uint8_t kl = (uint8_t)klen;
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, (const uint8_t *)LABEL_CONTEXT_PUBLIC,
+                            strlen(LABEL_CONTEXT_PUBLIC), TSS_SECURE_CONTEXT_LEN);
+    crypto_generichash_update(&h, head, sizeof head);
+    crypto_generichash_update(&h, st->session_id, TSS_SECURE_SID_LEN);
+    crypto_generichash_update(&h, &kl, 1);
+    crypto_generichash_update(&h, (const uint8_t *)st->key_id, klen);
+    put_u16(&h, st->threshold);
+    put_u16(&h, st->count);
+    for (size_t i = 0; i < st->count && i < TSS_WIRE_MAX_PARTIES; i++) put_u16(&h, st->parties[i]);
+    crypto_generichash_update(&h, st->digest, TSS_WIRE_DIGEST_LEN);
+    crypto_generichash_update(&h, st->presign_id, TSS_WIRE_PRESIGN_ID_LEN);
+    crypto_generichash_final(&h, c->pub, TSS_SECURE_CONTEXT_LEN);
+    crypto_generichash_init(&h, (const uint8_t *)LABEL_CONTEXT_FULL, strlen(LABEL_CONTEXT_FULL),
+                            TSS_SECURE_CONTEXT_LEN);
+    crypto_generichash_update(&h, c->pub, TSS_SECURE_CONTEXT_LEN);
+    crypto_generichash_update(&h, keygen_sid ? keygen_sid : zero, TSS_SECURE_KEYGEN_SID_LEN);
+    put_u16(&h, keygen_sid ? key_parties : 0);
+    crypto_generichash_final(&h, c->full, TSS_SECURE_CONTEXT_LEN);
+}
+
 /* ---- key schedule ----------------------------------------------------------- */
 
-/* key = BLAKE2b-256(key = label, ss_static || ss_eph? || sid || u16 lo || u16 hi
+/* key = BLAKE2b-256(key = label, ss_static || ss_eph? || sid || full context || u16 lo || u16 hi
  *                   || identity_lo || identity_hi || (eph_lo || eph_hi)?) */
 static void pair_key(uint8_t key[TSS_SECURE_KEY_LEN], const uint8_t ss_static[32],
-                     const uint8_t *ss_eph, const uint8_t *sid, uint16_t a, const uint8_t *id_a,
+                     const uint8_t *ss_eph, const tss_secure_context *ctx, uint16_t a,
+                     const uint8_t *id_a,
                      const uint8_t *eph_a, uint16_t b, const uint8_t *id_b, const uint8_t *eph_b) {
     bool a_low = a < b;
     uint16_t lo = a_low ? a : b, hi = a_low ? b : a;
@@ -134,7 +201,8 @@ static void pair_key(uint8_t key[TSS_SECURE_KEY_LEN], const uint8_t ss_static[32
     crypto_generichash_init(&st, (const uint8_t *)label, strlen(label), TSS_SECURE_KEY_LEN);
     crypto_generichash_update(&st, ss_static, 32);
     if (ss_eph) crypto_generichash_update(&st, ss_eph, 32);
-    crypto_generichash_update(&st, sid, TSS_SECURE_SID_LEN);
+    crypto_generichash_update(&st, ctx->sid, TSS_SECURE_SID_LEN);
+    crypto_generichash_update(&st, ctx->full, TSS_SECURE_CONTEXT_LEN);
     crypto_generichash_update(&st, ids, sizeof ids);
     crypto_generichash_update(&st, id_lo, TSS_SECURE_IDENTITY_LEN);
     crypto_generichash_update(&st, id_hi, TSS_SECURE_IDENTITY_LEN);
@@ -161,7 +229,7 @@ static tss_result static_shared(uint8_t ss[32], const uint8_t own_curve_sk[32], 
 }
 
 tss_result tss_secure_static_key(uint8_t key[TSS_SECURE_KEY_LEN],
-                                 const uint8_t sid[TSS_SECURE_SID_LEN], uint16_t self,
+                                 const tss_secure_context *ctx, uint16_t self,
                                  const uint8_t identity_secret[TSS_SECURE_IDENTITY_SECRET_LEN],
                                  uint16_t peer,
                                  const uint8_t peer_identity[TSS_SECURE_IDENTITY_LEN]) {
@@ -174,7 +242,7 @@ tss_result tss_secure_static_key(uint8_t key[TSS_SECURE_KEY_LEN],
     tss_result r = static_shared(ss, curve_sk, peer, peer_identity);
     tss_wipe(curve_sk, sizeof curve_sk);
     if (!tss_is_ok(r)) return r;
-    pair_key(key, ss, NULL, sid, self, own_pk, NULL, peer, peer_identity, NULL);
+    pair_key(key, ss, NULL, ctx, self, own_pk, NULL, peer, peer_identity, NULL);
     tss_wipe(ss, sizeof ss);
     return TSS_OK_RESULT;
 }
@@ -213,10 +281,11 @@ static tss_result check_parties(uint16_t self, const tss_secure_peer *parties, s
     return TSS_OK_RESULT;
 }
 
-static tss_result session_init(tss_secure_session *s, const uint8_t *sid, uint16_t self,
+static tss_result session_init(tss_secure_session *s, const tss_secure_context *ctx, uint16_t self,
                                const uint8_t *identity_secret, const tss_secure_peer *parties,
                                size_t count, uint8_t curve_sk[32]) {
-    memcpy(s->sid, sid, TSS_SECURE_SID_LEN);
+    s->ctx = *ctx;
+    memcpy(s->sid, ctx->sid, TSS_SECURE_SID_LEN);
     s->self = self;
     memcpy(s->identity_secret, identity_secret, TSS_SECURE_IDENTITY_SECRET_LEN);
     crypto_sign_ed25519_sk_to_pk(s->identity_public, identity_secret);
@@ -239,7 +308,7 @@ static tss_result session_init(tss_secure_session *s, const uint8_t *sid, uint16
         memcpy(p->identity, parties[k].identity, TSS_SECURE_IDENTITY_LEN);
         uint8_t ss[32];
         TSS_GUARD(static_shared(ss, curve_sk, p->id, p->identity));
-        pair_key(p->key_static, ss, NULL, sid, self, s->identity_public, NULL, p->id, p->identity,
+        pair_key(p->key_static, ss, NULL, ctx, self, s->identity_public, NULL, p->id, p->identity,
                  NULL);
         tss_wipe(ss, sizeof ss);
     }
@@ -251,7 +320,7 @@ static tss_result session_init(tss_secure_session *s, const uint8_t *sid, uint16
     return TSS_OK_RESULT;
 }
 
-tss_result tss_secure_session_new(tss_secure_session **out, const uint8_t sid[TSS_SECURE_SID_LEN],
+tss_result tss_secure_session_new(tss_secure_session **out, const tss_secure_context *ctx,
                                   uint16_t self,
                                   const uint8_t identity_secret[TSS_SECURE_IDENTITY_SECRET_LEN],
                                   const tss_secure_peer *parties, size_t count) {
@@ -264,7 +333,7 @@ tss_result tss_secure_session_new(tss_secure_session **out, const uint8_t sid[TS
     TSS_ENSURE(s, TSS_E_NOMEM, "out of secret memory for a session");
     memset(s, 0, sizeof *s);
     uint8_t curve_sk[32];
-    tss_result r = session_init(s, sid, self, identity_secret, parties, count, curve_sk);
+    tss_result r = session_init(s, ctx, self, identity_secret, parties, count, curve_sk);
     tss_wipe(curve_sk, sizeof curve_sk);
     if (!tss_is_ok(r)) {
         tss_secure_session_free(s);
@@ -293,7 +362,7 @@ static tss_result learn_ephemeral(tss_secure_session *s, peer_state *p, const ui
                        ? static_shared(ss_static, curve_sk, p->id, p->identity)
                        : tss_fail(TSS_E_CRYPTO, "identity key conversion to X25519 failed");
     if (tss_is_ok(r)) {
-        pair_key(p->key_session, ss_static, ss_eph, s->sid, s->self, s->identity_public,
+        pair_key(p->key_session, ss_static, ss_eph, &s->ctx, s->self, s->identity_public,
                  s->eph_public, p->id, p->identity, eph);
         memcpy(p->eph, eph, TSS_SECURE_EPHEMERAL_LEN);
         p->has_eph = true;
@@ -339,7 +408,7 @@ tss_result tss_secure_seal(tss_secure_session *s, const tss_mpc_msg *msg,
     if (bcast) {
         const uint8_t *eph = carries_ephemeral(msg->type) ? s->eph_public : NULL;
         uint8_t digest[crypto_generichash_BYTES_MAX], sig[TSS_SECURE_SIG_LEN];
-        signed_digest(digest, s->sid, (uint8_t)round, msg->type, s->self, eph, msg->data,
+        signed_digest(digest, &s->ctx, (uint8_t)round, msg->type, s->self, eph, msg->data,
                       msg->len);
         TSS_ENSURE(crypto_sign_detached(sig, NULL, digest, sizeof digest, s->identity_secret) == 0,
                    TSS_E_CRYPTO, "Ed25519 signing failed");
@@ -351,7 +420,7 @@ tss_result tss_secure_seal(tss_secure_session *s, const tss_mpc_msg *msg,
         uint8_t nonce[TSS_SECURE_NONCE_LEN], ad[BINDING_MAX];
         static const uint8_t no_tag[TSS_SECURE_TAG_LEN];
         randombytes_buf(nonce, sizeof nonce);
-        size_t adlen = binding(ad, false, s->sid, (uint8_t)round, msg->type, s->self, p->id);
+        size_t adlen = binding(ad, false, &s->ctx, (uint8_t)round, msg->type, s->self, p->id);
         tss_write_bytes(payload, nonce, sizeof nonce);
         tss_write_bytes(payload, msg->data, msg->len); /* encrypted in place below */
         tss_write_bytes(payload, no_tag, sizeof no_tag);
@@ -412,7 +481,7 @@ static tss_result check_envelope(const uint8_t *sid, uint16_t self, bool sender_
 
 /* Signature check of a broadcast-type payload whose envelope passed
  * check_envelope; fills the view with borrowed pointers. */
-static tss_result verify_payload(const uint8_t *sid, const uint8_t *identity,
+static tss_result verify_payload(const tss_secure_context *ctx, const uint8_t *identity,
                                  const tss_wire_protocol_msg *env, uint8_t type,
                                  tss_secure_signed_view *out) {
     unsigned from = env->sender;
@@ -429,7 +498,7 @@ static tss_result verify_payload(const uint8_t *sid, const uint8_t *identity,
     const uint8_t *data = env->payload + 1 + eph_len;
     const uint8_t *sig = data + len;
     uint8_t digest[crypto_generichash_BYTES_MAX];
-    signed_digest(digest, sid, env->round, type, env->sender, eph, data, len);
+    signed_digest(digest, ctx, env->round, type, env->sender, eph, data, len);
     TSS_ENSURE(crypto_sign_verify_detached(sig, digest, sizeof digest, identity) == 0,
                TSS_E_PROTOCOL,
                "%s claiming to be from party %u has an invalid signature under its pinned "
@@ -440,7 +509,7 @@ static tss_result verify_payload(const uint8_t *sid, const uint8_t *identity,
     return TSS_OK_RESULT;
 }
 
-tss_result tss_secure_verify_signed(const uint8_t sid[TSS_SECURE_SID_LEN],
+tss_result tss_secure_verify_signed(const tss_secure_context *ctx,
                                     const tss_secure_peer *parties, size_t count,
                                     const tss_wire_protocol_msg *env,
                                     tss_secure_signed_view *out) {
@@ -451,11 +520,11 @@ tss_result tss_secure_verify_signed(const uint8_t sid[TSS_SECURE_SID_LEN],
     for (size_t k = 0; k < count; k++)
         if (parties[k].id == env->sender) identity = parties[k].identity;
     uint8_t type;
-    TSS_GUARD(check_envelope(sid, 0, identity != NULL, env, &type));
+    TSS_GUARD(check_envelope(ctx->sid, 0, identity != NULL, env, &type));
     TSS_ENSURE(tss_secure_type_is_broadcast(type), TSS_E_PROTOCOL,
                "%s claiming to be from party %u is not a signed message",
                tss_mpc_msg_type_name(type), (unsigned)env->sender);
-    return verify_payload(sid, identity, env, type, out);
+    return verify_payload(ctx, identity, env, type, out);
 }
 
 static tss_result take_copy(tss_mpc_msg *out, uint8_t type, uint16_t from, uint16_t to,
@@ -491,7 +560,7 @@ static tss_result open_p2p(tss_secure_session *s, peer_state *p,
     const uint8_t *c = nonce + TSS_SECURE_NONCE_LEN;
     const uint8_t *tag = c + len;
     uint8_t ad[BINDING_MAX];
-    size_t adlen = binding(ad, false, s->sid, env->round, type, env->sender, env->receiver);
+    size_t adlen = binding(ad, false, &s->ctx, env->round, type, env->sender, env->receiver);
     uint8_t *m = malloc(len ? len : 1);
     TSS_ENSURE(m, TSS_E_NOMEM, "out of memory opening a message");
     if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(m, NULL, c, len, tag, ad, adlen,
@@ -507,17 +576,46 @@ static tss_result open_p2p(tss_secure_session *s, peer_state *p,
     return TSS_OK_RESULT;
 }
 
+/* After authentication: the first message of its type from this peer is
+ * recorded; an identical one again is a duplicate (TSS_E_EXISTS: drop it,
+ * nobody is at fault that the evidence could name — the relay may resend);
+ * a different one is the sender's own equivocation (it authenticated both). */
+static tss_result note_seen(peer_state *p, const tss_mpc_msg *m) {
+    int slot = type_slot(m->type);
+    TSS_ENSURE(slot >= 0, TSS_E_INTERNAL, "no slot for type 0x%02x", m->type);
+    uint8_t h[SEEN_LEN];
+    crypto_generichash(h, sizeof h, m->data, m->len, NULL, 0);
+    if (!(p->seen >> slot & 1)) {
+        memcpy(p->seen_hash[slot], h, SEEN_LEN);
+        p->seen |= (uint16_t)(1u << slot);
+        return TSS_OK_RESULT;
+    }
+    TSS_ENSURE(sodium_memcmp(p->seen_hash[slot], h, SEEN_LEN) != 0, TSS_E_EXISTS,
+               "duplicate %s from party %u dropped (resent by the relay or the sender)",
+               tss_mpc_msg_type_name(m->type), (unsigned)p->id);
+    return tss_fail(TSS_E_PROTOCOL,
+                    "party %u authenticated two different %s messages in this session "
+                    "(equivocation by party %u)",
+                    (unsigned)p->id, tss_mpc_msg_type_name(m->type), (unsigned)p->id);
+}
+
 tss_result tss_secure_open(tss_secure_session *s, const tss_wire_protocol_msg *env,
                            tss_mpc_msg *out) {
     memset(out, 0, sizeof *out);
     peer_state *p = find_peer(s, env->sender);
     uint8_t type;
     TSS_GUARD(check_envelope(s->sid, s->self, p != NULL, env, &type));
-    if (!tss_secure_type_is_broadcast(type)) return open_p2p(s, p, env, type, out);
-    tss_secure_signed_view v;
-    TSS_GUARD(verify_payload(s->sid, p->identity, env, type, &v));
-    if (v.ephemeral) TSS_GUARD(learn_ephemeral(s, p, v.ephemeral));
-    return take_copy(out, type, env->sender, TSS_MPC_BROADCAST, v.data, v.len);
+    if (!tss_secure_type_is_broadcast(type)) {
+        TSS_GUARD(open_p2p(s, p, env, type, out));
+    } else {
+        tss_secure_signed_view v;
+        TSS_GUARD(verify_payload(&s->ctx, p->identity, env, type, &v));
+        if (v.ephemeral) TSS_GUARD(learn_ephemeral(s, p, v.ephemeral));
+        TSS_GUARD(take_copy(out, type, env->sender, TSS_MPC_BROADCAST, v.data, v.len));
+    }
+    tss_result r = note_seen(p, out);
+    if (!tss_is_ok(r)) tss_secure_msg_clear(out);
+    return r;
 }
 
 void tss_secure_msg_clear(tss_mpc_msg *m) {

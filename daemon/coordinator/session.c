@@ -78,6 +78,7 @@ struct csession {
     uint16_t parties[TSS_WIRE_MAX_PARTIES];
     uint8_t progress[TSS_WIRE_MAX_PARTIES + 1];
     tss_secure_peer peers[TSS_WIRE_MAX_PARTIES];
+    tss_secure_context ctx; /* public part: what the final signing messages are bound to */
     uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32];
     uint8_t digest[TSS_WIRE_DIGEST_LEN];
     uint8_t X[TSS_WIRE_POINT_LEN];
@@ -358,6 +359,7 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
         memcpy(st.digest, rq->rq.digest, sizeof st.digest);
     if (kind == TSS_WIRE_KIND_SIGN_PRESIG)
         memcpy(st.presign_id, rq->presign_id, sizeof st.presign_id);
+    tss_secure_context_init(&s->ctx, &st, NULL, 0); /* only ctx.pub is used: no share here */
     tss_writer w;
     tss_writer_init(&w, 4096);
     tss_result r = tss_wire_session_start_encode(&w, &st);
@@ -586,7 +588,7 @@ static csession *find_session(coord *co, const uint8_t *sid) {
 
 static void on_partial(csession *s, unsigned from, const tss_wire_protocol_msg *env) {
     tss_secure_signed_view view;
-    tss_result r = tss_secure_verify_signed(s->sid, s->peers, s->count, env, &view);
+    tss_result r = tss_secure_verify_signed(&s->ctx, s->peers, s->count, env, &view);
     if (tss_is_ok(r) && view.type != TSS_MSG_SIGN_FINAL_BCAST)
         r = tss_fail(TSS_E_PROTOCOL, "unexpected message type 0x%02x", view.type);
     for (size_t i = 0; tss_is_ok(r) && i < s->n_partials; i++)

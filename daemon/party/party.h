@@ -41,6 +41,7 @@ typedef struct {
     psession *sessions;
     size_t n_sessions;
     pkey *keys_open; /* per-key store handles (sid log, presignature store) */
+    struct tss_session_log *wire_sids; /* every wire session id accepted, ever (opened lazily) */
 } party;
 
 /* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from the coordinator. */

@@ -29,6 +29,7 @@
 #include "daemon/party/party.h"
 #include "keystore/ban_state.h"
 #include "keystore/presig_store.h"
+#include "keystore/session_log.h"
 #include "keystore/share_store.h"
 #include "keystore/sid_log.h"
 #include "mpc/dkg.h"
@@ -185,9 +186,11 @@ static void on_round_timer(void *arg) {
         o += (size_t)snprintf(list + o, sizeof list - o, "%s%u", i ? "," : "", ids[i]);
     char in_round[24] = "";
     if (round) snprintf(in_round, sizeof in_round, " in round %d", round);
+    /* The relay may have dropped the message: say so. */
     session_fail(s, TSS_WIRE_ABORT_TIMEOUT, ids[0],
-                 "party %lld timed out after %ums waiting for party %s%s",
-                 (long long)s->pt->cfg.party_id, s->st.round_timeout_ms, list, in_round);
+                 "party %lld timed out after %ums waiting for party %s%s (the coordinator or "
+                 "party %u)",
+                 (long long)s->pt->cfg.party_id, s->st.round_timeout_ms, list, in_round, ids[0]);
 }
 
 static void touch(psession *s) {
@@ -340,7 +343,7 @@ static bool feed(psession *s, const uint8_t *payload, size_t len, bool *was_broa
     *was_broadcast = false;
     tss_result r = tss_wire_protocol_msg_decode(&env, payload, len, TSS_SECURE_MAX_SEALED);
     if (!tss_is_ok(r)) {
-        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, 0, "malformed PROTOCOL_MSG from the relay: %s",
+        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, 0, "malformed PROTOCOL_MSG from the coordinator: %s",
                      tss_error_detail());
         return true;
     }
@@ -348,10 +351,17 @@ static bool feed(psession *s, const uint8_t *payload, size_t len, bool *was_broa
     memset(&m, 0, sizeof m);
     r = tss_secure_open(s->sec, &env, &m);
     if (r.err == TSS_E_NOT_FOUND) return false;
+    if (r.err == TSS_E_EXISTS) { /* a resent duplicate: harmless, nobody to blame */
+        tss_log(LOG_DEBUG, "session=%s: %s", s->sid_hex, tss_error_detail());
+        return true;
+    }
     if (!tss_is_ok(r)) {
-        session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, env.sender,
-                     "party %lld refused a message from party %u: %s",
-                     (long long)s->pt->cfg.party_id, env.sender, tss_error_detail());
+        /* The sender field is a claim, not evidence: a message that does not
+         * open under this session's context may be the relay's doing. */
+        session_fail(s, TSS_WIRE_ABORT_RELAY_OR_PARTY, env.sender,
+                     "party %lld refused a message claiming to be from party %u (the "
+                     "coordinator or party %u): %s",
+                     (long long)s->pt->cfg.party_id, env.sender, env.sender, tss_error_detail());
         return true;
     }
     *was_broadcast = tss_secure_type_is_broadcast(m.type);
@@ -390,8 +400,9 @@ static void on_protocol_msg(party *pt, const tss_wire_frame *f) {
     bool bcast;
     if (!feed(s, f->payload, f->len, &bcast)) {
         if (s->n_held == MAX_HELD) {
-            session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, env.sender,
-                         "more than %d out-of-order messages held", MAX_HELD);
+            session_fail(s, TSS_WIRE_ABORT_RELAY_OR_PARTY, env.sender,
+                         "more than %d out-of-order messages held (the coordinator or party %u)",
+                         MAX_HELD, env.sender);
             return;
         }
         uint8_t *copy = malloc(f->len);
@@ -441,6 +452,21 @@ static tss_result peers_for(party *pt, const tss_wire_session_start *st, tss_sec
     return TSS_OK_RESULT;
 }
 
+/* Claims the wire session id durably (keystore/session_log.h), then creates
+ * the protection session bound to this party's own view of the session
+ * (wire/secure.h, tss_secure_context). Runs before any message leaves. */
+static tss_result secure_setup(psession *s, const tss_secure_peer *peers) {
+    party *pt = s->pt;
+    const tss_wire_session_start *st = &s->st;
+    if (!pt->wire_sids) TSS_GUARD(tss_session_log_open(&pt->wire_sids, &pt->store));
+    TSS_GUARD(tss_session_log_claim(pt->wire_sids, st->session_id));
+    tss_secure_context ctx;
+    tss_secure_context_init(&ctx, st, s->share ? s->share->keygen_sid : NULL,
+                            s->share ? s->share->n : 0);
+    return tss_secure_session_new(&s->sec, &ctx, (uint16_t)pt->cfg.party_id,
+                                  pt->keys->identity_secret, peers, st->count);
+}
+
 static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     party *pt = s->pt;
     const tss_wire_session_start *st = &s->st;
@@ -450,8 +476,6 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     TSS_ENSURE(self_in, TSS_E_INVALID, "this party (%lld) is not in the session",
                (long long)pt->cfg.party_id);
     TSS_GUARD(tss_store_key_id_check(st->key_id));
-    TSS_GUARD(tss_secure_session_new(&s->sec, st->session_id, (uint16_t)pt->cfg.party_id,
-                                     pt->keys->identity_secret, peers, st->count));
     uint8_t sid[TSS_SID_BYTES];
     mpc_sid(sid, st);
     if (st->kind == TSS_WIRE_KIND_KEYGEN) {
@@ -463,6 +487,7 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
                    st->key_id);
         tss_dkg_config c;
         memset(&c, 0, sizeof c);
+        TSS_GUARD(secure_setup(s, peers));
         c.self = (uint16_t)pt->cfg.party_id;
         c.threshold = st->threshold;
         c.n = st->count;
@@ -489,6 +514,8 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
         for (size_t i = 0; i < st->count; i++)
             if (tss_ban_state_has(&s->key->bans, st->parties[i])) s->refused_for = st->parties[i];
     TSS_GUARD(adm);
+    /* The context takes the keygen sid and N from our own share. */
+    TSS_GUARD(secure_setup(s, peers));
     if (st->kind == TSS_WIRE_KIND_SIGN_PRESIG) {
         tss_presig *p = NULL;
         TSS_GUARD(tss_presig_store_take(s->key->presigs, st->presign_id, &p));
@@ -615,6 +642,8 @@ void party_sessions_free(party *pt) {
         next = s->next;
         if (!s->done) session_free(s);
     }
+    tss_session_log_close(pt->wire_sids);
+    pt->wire_sids = NULL;
     while (pt->keys_open) {
         pkey *k = pt->keys_open;
         pt->keys_open = k->next;
