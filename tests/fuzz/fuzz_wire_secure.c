@@ -2,8 +2,10 @@
  * tss_secure_verify_signed on arbitrary envelopes, plus a property run where
  * a genuine sealed message is altered in one place and must then be refused.
  *
- * Sessions: parties 1, 2, 3 with fixed identities in one fixed session;
- * round-1 broadcasts are exchanged once so round-2 keys exist.
+ * Sessions: parties 1, 2, 3 with fixed identities in one fixed session
+ * (a keygen context); fresh for every input (a session remembers what each
+ * peer sent, to recognise duplicates); round-1 broadcasts are exchanged so
+ * round-2 keys exist.
  *
  * Input byte 0 selects the mode:
  *  - even: raw envelope. Bytes 1..5: round, sender (u16), receiver (u16);
@@ -30,6 +32,7 @@
 static tss_secure_session *sess[NP + 1];
 static tss_secure_peer roster[NP];
 static uint8_t sid[TSS_SECURE_SID_LEN];
+static tss_secure_context ctx;
 
 static void die(void) { abort(); }
 
@@ -48,8 +51,17 @@ static void setup(void) {
         roster[i - 1].id = (uint16_t)i;
     }
     memset(sid, 0x5a, sizeof sid);
+    tss_wire_session_start st;
+    memset(&st, 0, sizeof st);
+    memcpy(st.session_id, sid, sizeof sid);
+    st.kind = TSS_WIRE_KIND_KEYGEN;
+    memcpy(st.key_id, "fuzz", 5);
+    st.threshold = 2;
+    st.count = NP;
+    for (uint16_t i = 0; i < NP; i++) st.parties[i] = (uint16_t)(i + 1);
+    tss_secure_context_init(&ctx, &st, NULL, 0);
     for (unsigned i = 1; i <= NP; i++)
-        if (!tss_is_ok(tss_secure_session_new(&sess[i], sid, (uint16_t)i, sk[i], roster, NP)))
+        if (!tss_is_ok(tss_secure_session_new(&sess[i], &ctx, (uint16_t)i, sk[i], roster, NP)))
             die();
     sodium_memzero(sk, sizeof sk);
     uint8_t d[64] = {0};
@@ -72,12 +84,13 @@ static void open_raw(const tss_wire_protocol_msg *env) {
     tss_mpc_msg out;
     tss_result r = tss_secure_open(sess[2], env, &out);
     tss_secure_signed_view v;
-    tss_result rv = tss_secure_verify_signed(sid, roster, NP, env, &v);
+    tss_result rv = tss_secure_verify_signed(&ctx, roster, NP, env, &v);
     if (!tss_is_ok(r)) {
         if (out.data || out.len) die();
         /* A signed message a party refuses although it verifies: only as a
-         * protocol matter (its own message, a second ephemeral key). */
-        if (tss_is_ok(rv) && r.err != TSS_E_PROTOCOL) die();
+         * protocol matter (its own message, a second ephemeral key) or as a
+         * duplicate of a round-1 broadcast exchanged in setup. */
+        if (tss_is_ok(rv) && r.err != TSS_E_PROTOCOL && r.err != TSS_E_EXISTS) die();
         return;
     }
     /* Only a genuine message opens (the corpus holds some); it must be
@@ -127,6 +140,12 @@ static void seal_and_tamper(const uint8_t *p, size_t n) {
         if (tss_is_ok(r)) die();
         if (r.err != TSS_E_PROTOCOL) die();
         if (out.data || out.len) die();
+    } else if (type == 0x11) {
+        /* Party 1 gave its 0x11 (64 zero bytes) in setup: the same again is a
+         * duplicate, anything else its own equivocation. */
+        static const uint8_t zero[64];
+        bool same = len == sizeof zero && memcmp(plain, zero, len) == 0;
+        if (r.err != (same ? TSS_E_EXISTS : TSS_E_PROTOCOL) || out.data) die();
     } else {
         if (!tss_is_ok(r)) die();
         if (out.type != type || out.from != 1 || out.to != to || out.len != len) die();
@@ -134,7 +153,7 @@ static void seal_and_tamper(const uint8_t *p, size_t n) {
         tss_secure_msg_clear(&out);
         if (bcast) {
             tss_secure_signed_view v;
-            if (!tss_is_ok(tss_secure_verify_signed(sid, roster, NP, &env, &v))) die();
+            if (!tss_is_ok(tss_secure_verify_signed(&ctx, roster, NP, &env, &v))) die();
             if (v.len != len || (len && memcmp(v.data, plain, len) != 0)) die();
         }
     }
@@ -142,9 +161,9 @@ static void seal_and_tamper(const uint8_t *p, size_t n) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static bool ready;
-    if (!ready) setup(), ready = true;
     if (size < 7) return 0;
+    for (unsigned i = 1; i <= NP; i++) tss_secure_session_free(sess[i]), sess[i] = NULL;
+    setup();
     if (data[0] & 1) {
         seal_and_tamper(data, size);
         return 0;

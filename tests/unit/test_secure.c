@@ -49,10 +49,29 @@ static void sid_of(uint8_t sid[TSS_SECURE_SID_LEN], uint8_t b) {
     for (size_t k = 0; k < TSS_SECURE_SID_LEN; k++) sid[k] = (uint8_t)(b + 7 * k);
 }
 
+/* The context of a test session with this id: a keygen of key "test" among
+ * parties 1..NP (what the daemon derives from SESSION_START). Kept in a small
+ * ring so a few can be live in one expression. */
+static const tss_secure_context *tctx(const uint8_t sid[TSS_SECURE_SID_LEN]) {
+    static tss_secure_context ring[8];
+    static unsigned next;
+    tss_wire_session_start st;
+    memset(&st, 0, sizeof st);
+    memcpy(st.session_id, sid, TSS_SECURE_SID_LEN);
+    st.kind = TSS_WIRE_KIND_KEYGEN;
+    snprintf(st.key_id, sizeof st.key_id, "test");
+    st.threshold = 2;
+    st.count = NP;
+    for (uint16_t i = 0; i < NP; i++) st.parties[i] = (uint16_t)(i + 1);
+    tss_secure_context *c = &ring[next++ % 8];
+    tss_secure_context_init(c, &st, NULL, 0);
+    return c;
+}
+
 /* Sessions for parties 1..n of one session id. */
 static void open_sessions(tss_secure_session **s, size_t n, const uint8_t sid[TSS_SECURE_SID_LEN]) {
     for (size_t i = 0; i < n; i++)
-        CHECK_OK(tss_secure_session_new(&s[i], sid, (uint16_t)(i + 1), id_sk[i + 1], roster, n));
+        CHECK_OK(tss_secure_session_new(&s[i], tctx(sid), (uint16_t)(i + 1), id_sk[i + 1], roster, n));
 }
 
 static void close_sessions(tss_secure_session **s, size_t n) {
@@ -138,49 +157,49 @@ static void session_config_validated(void) {
     tss_secure_session *s;
     tss_secure_peer p[NP];
     memcpy(p, roster, sizeof p);
-    CHECK_OK(tss_secure_session_new(&s, sid, 1, id_sk[1], p, NP));
+    CHECK_OK(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], p, NP));
     tss_secure_session_free(s);
     /* Without our own entry is fine too. */
-    CHECK_OK(tss_secure_session_new(&s, sid, 1, id_sk[1], p + 1, NP - 1));
+    CHECK_OK(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], p + 1, NP - 1));
     tss_secure_session_free(s);
     /* Our own entry pinned with someone else's key. */
     tss_secure_peer q[NP];
     memcpy(q, p, sizeof q);
     memcpy(q[0].identity, roster[5].identity, 32);
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     CHECK(s == NULL && detail_has("ourselves"));
     /* Running as party 2 with party 1's secret: party 1 is pinned with our key. */
-    CHECK_ERR(tss_secure_session_new(&s, sid, 2, id_sk[1], p, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 2, id_sk[1], p, NP), TSS_E_INVALID);
     CHECK(s == NULL && detail_has("our own identity key"));
     /* A peer pinned with our own key. */
     memcpy(q, p, sizeof q);
     memcpy(q[1].identity, q[0].identity, 32);
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     /* Two peers with the same key. */
     memcpy(q, p, sizeof q);
     memcpy(q[2].identity, q[1].identity, 32);
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     /* Duplicate id, id 0 and 33. */
     memcpy(q, p, sizeof q);
     q[2].id = 2;
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     q[2].id = 0;
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     q[2].id = 33;
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
-    CHECK_ERR(tss_secure_session_new(&s, sid, 0, id_sk[1], p, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 0, id_sk[1], p, NP), TSS_E_INVALID);
     /* Only ourselves: no peer. */
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], p, 1), TSS_E_USAGE);
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], p, 0), TSS_E_USAGE);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], p, 1), TSS_E_USAGE);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], p, 0), TSS_E_USAGE);
     /* Pinned keys that are not usable points: identity element (small order),
      * a non-canonical / off-curve encoding. */
     memcpy(q, p, sizeof q);
     memset(q[2].identity, 0, 32);
     q[2].identity[0] = 1; /* the neutral element */
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     CHECK(names_party(3));
     memset(q[2].identity, 0xff, 32);
-    CHECK_ERR(tss_secure_session_new(&s, sid, 1, id_sk[1], q, NP), TSS_E_INVALID);
+    CHECK_ERR(tss_secure_session_new(&s, tctx(sid), 1, id_sk[1], q, NP), TSS_E_INVALID);
     CHECK(names_party(3));
 }
 
@@ -226,7 +245,7 @@ static void round_trip_every_type(void) {
                         if (to != from) open_expect(s[to - 1], &m, type, from, 0, data, len);
                     /* The coordinator's view: no secret, only the pinned keys. */
                     tss_secure_signed_view v;
-                    CHECK_OK(tss_secure_verify_signed(sid, roster, NP, &m.env, &v));
+                    CHECK_OK(tss_secure_verify_signed(tctx(sid), roster, NP, &m.env, &v));
                     CHECK(v.type == type && v.from == from && v.len == len &&
                           memcmp(v.data, data, len) == 0);
                     if (eph) {
@@ -248,15 +267,17 @@ static void round_trip_every_type(void) {
                         CHECK(m.env.receiver == to && m.env.sender == from);
                         CHECK(memmem(m.buf, m.len, "SSSSSSSS", 8) == NULL || len < 10);
                         open_expect(s[to - 1], &m, type, from, to, data, len);
-                        /* Duplicates open again (mpc/ refuses them). */
-                        open_expect(s[to - 1], &m, type, from, to, data, len);
+                        /* A duplicate is recognised and reported as such (dropped). */
+                        tss_mpc_msg dup;
+                        CHECK_ERR(tss_secure_open(s[to - 1], &m.env, &dup), TSS_E_EXISTS);
+                        CHECK(dup.data == NULL && detail_has("duplicate"));
                         /* The third party cannot open it (addressed to another). */
                         uint16_t other = (uint16_t)(6 - from - to);
                         open_refused(s[other - 1], &m, from, false);
                         CHECK(detail_has("not to us"));
                         /* The coordinator cannot take it as signed. */
                         tss_secure_signed_view v;
-                        CHECK_ERR(tss_secure_verify_signed(sid, roster, NP, &m.env, &v),
+                        CHECK_ERR(tss_secure_verify_signed(tctx(sid), roster, NP, &m.env, &v),
                                   TSS_E_PROTOCOL);
                         sealed_free(&m);
                     }
@@ -354,7 +375,7 @@ static void tamper_every_byte(const fixture *f, const sealed *orig, tss_secure_s
             m.buf[pos] ^= (uint8_t)(1u << bit);
             if (coordinator) {
                 tss_secure_signed_view v;
-                CHECK_ERR(tss_secure_verify_signed(f->sid, roster, NP, &m.env, &v),
+                CHECK_ERR(tss_secure_verify_signed(tctx(f->sid), roster, NP, &m.env, &v),
                           TSS_E_PROTOCOL);
                 CHECK(names_party(1));
                 if (pos > 0) CHECK(detail_has(FORGED));
@@ -370,7 +391,7 @@ static void tamper_every_byte(const fixture *f, const sealed *orig, tss_secure_s
         m.env.payload_len = cut;
         if (coordinator) {
             tss_secure_signed_view v;
-            CHECK_ERR(tss_secure_verify_signed(f->sid, roster, NP, &m.env, &v), TSS_E_PROTOCOL);
+            CHECK_ERR(tss_secure_verify_signed(tctx(f->sid), roster, NP, &m.env, &v), TSS_E_PROTOCOL);
         } else {
             open_refused(rx, &m, 1, false);
         }
@@ -385,7 +406,7 @@ static void tamper_every_byte(const fixture *f, const sealed *orig, tss_secure_s
     longer.env.payload_len = orig->len + 1;
     if (coordinator) {
         tss_secure_signed_view v;
-        CHECK_ERR(tss_secure_verify_signed(f->sid, roster, NP, &longer.env, &v), TSS_E_PROTOCOL);
+        CHECK_ERR(tss_secure_verify_signed(tctx(f->sid), roster, NP, &longer.env, &v), TSS_E_PROTOCOL);
     } else {
         open_refused(rx, &longer, 1, true);
     }
@@ -523,11 +544,11 @@ static void replay_into_another_session_fails(void) {
         sealed_free(&m);
     }
     tss_secure_signed_view v;
-    CHECK_ERR(tss_secure_verify_signed(b.sid, roster, NP, &a.final.env, &v), TSS_E_PROTOCOL);
+    CHECK_ERR(tss_secure_verify_signed(tctx(b.sid), roster, NP, &a.final.env, &v), TSS_E_PROTOCOL);
     sealed m;
     sealed_copy(&m, &a.final);
     memcpy(m.env.session_id, b.sid, TSS_SECURE_SID_LEN);
-    CHECK_ERR(tss_secure_verify_signed(b.sid, roster, NP, &m.env, &v), TSS_E_PROTOCOL);
+    CHECK_ERR(tss_secure_verify_signed(tctx(b.sid), roster, NP, &m.env, &v), TSS_E_PROTOCOL);
     CHECK(names_party(1) && detail_has(FORGED));
     sealed_free(&m);
     fixture_free(&a);
@@ -542,16 +563,16 @@ static void wrong_pinned_key_fails(void) {
     memcpy(bad, roster, sizeof bad);
     memcpy(bad[0].identity, roster[5].identity, 32); /* party 6's key pinned as party 1's */
     tss_secure_session *s2;
-    CHECK_OK(tss_secure_session_new(&s2, f.sid, 2, id_sk[2], bad, NP));
+    CHECK_OK(tss_secure_session_new(&s2, tctx(f.sid), 2, id_sk[2], bad, NP));
     open_refused(s2, &f.r1_bcast, 1, true);
     open_refused(s2, &f.r1_p2p, 1, true);
     open_refused(s2, &f.dkg_bcast, 1, true);
     tss_secure_session_free(s2);
     tss_secure_signed_view v;
-    CHECK_ERR(tss_secure_verify_signed(f.sid, bad, NP, &f.final.env, &v), TSS_E_PROTOCOL);
+    CHECK_ERR(tss_secure_verify_signed(tctx(f.sid), bad, NP, &f.final.env, &v), TSS_E_PROTOCOL);
     CHECK(names_party(1) && detail_has(FORGED));
     /* A coordinator roster without party 1. */
-    CHECK_ERR(tss_secure_verify_signed(f.sid, roster + 1, NP - 1, &f.final.env, &v),
+    CHECK_ERR(tss_secure_verify_signed(tctx(f.sid), roster + 1, NP - 1, &f.final.env, &v),
               TSS_E_PROTOCOL);
     CHECK(names_party(1) && detail_has("not a party"));
     /* Party 1 signing with a key that is not the pinned one (a stolen
@@ -560,10 +581,10 @@ static void wrong_pinned_key_fails(void) {
     memcpy(r6, roster, sizeof r6);
     memcpy(r6[0].identity, roster[5].identity, 32);
     tss_secure_session *imp;
-    CHECK_OK(tss_secure_session_new(&imp, f.sid, 1, id_sk[6], r6, NP));
+    CHECK_OK(tss_secure_session_new(&imp, tctx(f.sid), 1, id_sk[6], r6, NP));
     sealed m;
     seal_msg(&m, imp, 0x61, 1, 0, f.data, 97);
-    CHECK_ERR(tss_secure_verify_signed(f.sid, roster, NP, &m.env, &v), TSS_E_PROTOCOL);
+    CHECK_ERR(tss_secure_verify_signed(tctx(f.sid), roster, NP, &m.env, &v), TSS_E_PROTOCOL);
     CHECK(names_party(1) && detail_has(FORGED));
     sealed_free(&m);
     seal_msg(&m, imp, 0x42, 1, 2, f.data, 50);
@@ -575,14 +596,39 @@ static void wrong_pinned_key_fails(void) {
 
 /* ---- an independent implementation of the documented layout ------------------------ */
 
+/* The session context per the spec (docs/PROTOCOL.md, "Session context") for
+ * the fixture session of tctx(): keygen of "test", t = 2, parties 1..NP. */
+static void doc_context(const uint8_t sid[16], uint8_t pub[32], uint8_t full[32]) {
+    uint8_t buf[256];
+    size_t n = 0;
+    buf[n++] = 2;                    /* version */
+    buf[n++] = TSS_WIRE_KIND_KEYGEN; /* kind */
+    memcpy(buf + n, sid, 16), n += 16;
+    buf[n++] = 4;
+    memcpy(buf + n, "test", 4), n += 4;
+    buf[n++] = 0, buf[n++] = 2;  /* t */
+    buf[n++] = 0, buf[n++] = NP; /* count */
+    for (int i = 1; i <= NP; i++) buf[n++] = 0, buf[n++] = (uint8_t)i;
+    memset(buf + n, 0, 64), n += 64; /* digest, presignature id */
+    const char *lp = "tssd/v2/session-context", *lf = "tssd/v2/session-context-share";
+    crypto_generichash(pub, 32, buf, n, (const uint8_t *)lp, strlen(lp));
+    uint8_t f[32 + 32 + 2];
+    memcpy(f, pub, 32);
+    memset(f + 32, 0, 34); /* no keygen sid, N = 0: a keygen */
+    crypto_generichash(full, 32, f, sizeof f, (const uint8_t *)lf, strlen(lf));
+}
+
 static size_t doc_binding(uint8_t *out, const char *purpose, const uint8_t *sid, uint8_t round,
                           uint8_t type, uint16_t sender, uint16_t receiver) {
     size_t n = 0;
+    uint8_t pub[32], full[32];
+    doc_context(sid, pub, full);
     memcpy(out, "tssd/wire/secure", 16), n = 16;
-    out[n++] = 1;
+    out[n++] = 2;
     out[n++] = (uint8_t)strlen(purpose);
     memcpy(out + n, purpose, strlen(purpose)), n += strlen(purpose);
     memcpy(out + n, sid, 16), n += 16;
+    memcpy(out + n, strcmp(purpose, "broadcast") == 0 ? pub : full, 32), n += 32;
     out[n++] = round;
     out[n++] = type;
     out[n++] = (uint8_t)(sender >> 8), out[n++] = (uint8_t)sender;
@@ -593,7 +639,7 @@ static size_t doc_binding(uint8_t *out, const char *purpose, const uint8_t *sid,
 /* A round-1 broadcast built by hand from the spec, with a chosen ephemeral key. */
 static void doc_broadcast(sealed *out, const uint8_t *sid, uint16_t from, uint8_t type,
                           const uint8_t eph[32], const uint8_t *data, size_t len) {
-    uint8_t b[64], digest[64];
+    uint8_t b[128], digest[64];
     size_t blen = doc_binding(b, "broadcast", sid, (uint8_t)tss_secure_type_round(type), type,
                               from, 0);
     size_t ephlen = eph ? 32 : 0;
@@ -620,7 +666,7 @@ static void doc_broadcast(sealed *out, const uint8_t *sid, uint16_t from, uint8_
 
 /* Decrypt a p2p payload per the spec with a given key. */
 static bool doc_decrypt(const sealed *m, const uint8_t key[32], uint8_t *plain) {
-    uint8_t ad[64];
+    uint8_t ad[128];
     size_t adlen = doc_binding(ad, "p2p", m->env.session_id, m->env.round, m->buf[0],
                                m->env.sender, m->env.receiver);
     unsigned long long plen;
@@ -637,11 +683,14 @@ static void doc_static_key(uint8_t key[32], const uint8_t sid[16], uint16_t a, u
     CHECK(crypto_scalarmult(ss, xa, xb_pub) == 0);
     uint16_t lo = a < b ? a : b, hi = a < b ? b : a;
     uint8_t ids[4] = {(uint8_t)(lo >> 8), (uint8_t)lo, (uint8_t)(hi >> 8), (uint8_t)hi};
+    uint8_t pub[32], full[32];
+    doc_context(sid, pub, full);
     crypto_generichash_state st;
-    const char *label = "tssd/v1/p2p/static-key";
+    const char *label = "tssd/v2/p2p/static-key";
     crypto_generichash_init(&st, (const uint8_t *)label, strlen(label), 32);
     crypto_generichash_update(&st, ss, 32);
     crypto_generichash_update(&st, sid, 16);
+    crypto_generichash_update(&st, full, 32);
     crypto_generichash_update(&st, ids, 4);
     crypto_generichash_update(&st, roster[lo - 1].identity, 32);
     crypto_generichash_update(&st, roster[hi - 1].identity, 32);
@@ -651,6 +700,12 @@ static void doc_static_key(uint8_t key[32], const uint8_t sid[16], uint16_t a, u
 static void documented_layout_matches(void) {
     fixture f;
     fixture_init(&f, 10);
+    /* The library's context is the documented one. */
+    uint8_t pub[32], full[32];
+    doc_context(f.sid, pub, full);
+    const tss_secure_context *c = tctx(f.sid);
+    CHECK(memcmp(c->pub, pub, 32) == 0 && memcmp(c->full, full, 32) == 0);
+    CHECK(memcmp(c->sid, f.sid, 16) == 0);
     /* A hand-built broadcast opens (party 1 round 2, DKG type). */
     sealed m;
     doc_broadcast(&m, f.sid, 1, 0x21, NULL, f.data, 50);
@@ -665,12 +720,12 @@ static void documented_layout_matches(void) {
      * static-key function gives the same key from either side. */
     uint8_t k12[32], k21[32], kd[32], plain[sizeof f.data];
     doc_static_key(kd, f.sid, 1, 2);
-    CHECK_OK(tss_secure_static_key(k12, f.sid, 1, id_sk[1], 2, roster[1].identity));
-    CHECK_OK(tss_secure_static_key(k21, f.sid, 2, id_sk[2], 1, roster[0].identity));
+    CHECK_OK(tss_secure_static_key(k12, tctx(f.sid), 1, id_sk[1], 2, roster[1].identity));
+    CHECK_OK(tss_secure_static_key(k21, tctx(f.sid), 2, id_sk[2], 1, roster[0].identity));
     CHECK(memcmp(k12, kd, 32) == 0 && memcmp(k21, kd, 32) == 0);
     CHECK(doc_decrypt(&f.r1_p2p, kd, plain) && memcmp(plain, f.data, sizeof f.data) == 0);
     CHECK(f.r1_p2p.buf[0] == 0x42);
-    CHECK_ERR(tss_secure_static_key(k12, f.sid, 1, id_sk[1], 1, roster[0].identity),
+    CHECK_ERR(tss_secure_static_key(k12, tctx(f.sid), 1, id_sk[1], 1, roster[0].identity),
               TSS_E_USAGE);
     fixture_free(&f);
 }
@@ -710,17 +765,17 @@ static void ephemeral_key_rules(void) {
     CHECK(names_party(1) && got.data == NULL);
     open_expect(s[1], &b1, 0x11, 1, 0, d, sizeof d);
     open_expect(s[1], &p, 0x22, 1, 2, d, sizeof d);
-    /* The same broadcast again is fine here (mpc/ refuses the duplicate). */
-    open_expect(s[1], &b1, 0x11, 1, 0, d, sizeof d);
+    /* The same broadcast again is a duplicate: reported, not opened. */
+    CHECK_ERR(tss_secure_open(s[1], &b1.env, &got), TSS_E_EXISTS);
     /* Party 1 with a second ephemeral key in the same session: refused. */
     tss_secure_session *again;
-    CHECK_OK(tss_secure_session_new(&again, sid, 1, id_sk[1], roster, NP));
+    CHECK_OK(tss_secure_session_new(&again, tctx(sid), 1, id_sk[1], roster, NP));
     sealed e;
     seal_msg(&e, again, 0x11, 1, 0, d, sizeof d);
     open_refused(s[1], &e, 1, false);
     CHECK(detail_has("two different ephemeral keys"));
-    /* Still the old key: p opens again. */
-    open_expect(s[1], &p, 0x22, 1, 2, d, sizeof d);
+    /* Still the old key: p authenticates again (and is a duplicate). */
+    CHECK_ERR(tss_secure_open(s[1], &p.env, &got), TSS_E_EXISTS);
     sealed_free(&e);
     tss_secure_session_free(again);
     sealed_free(&b1);
@@ -751,7 +806,7 @@ static void round2_forward_secrecy(void) {
 
     /* The long-term keys give the static key: round 1 opens (positive control)... */
     uint8_t k[32], plain[sizeof share];
-    CHECK_OK(tss_secure_static_key(k, sid, 2, id_sk[2], 1, roster[0].identity));
+    CHECK_OK(tss_secure_static_key(k, tctx(sid), 2, id_sk[2], 1, roster[0].identity));
     CHECK(doc_decrypt(&p1, k, plain) && memcmp(plain, share, sizeof share) == 0);
     /* ...but not round 2. */
     CHECK(!doc_decrypt(&p2, k, plain));
@@ -764,7 +819,7 @@ static void round2_forward_secrecy(void) {
     /* Rebuilding party 2's session from its long-term key and replaying the
      * recorded round-1 broadcast yields a fresh ephemeral key: round 2 stays shut. */
     tss_secure_session *re;
-    CHECK_OK(tss_secure_session_new(&re, sid, 2, id_sk[2], roster, NP));
+    CHECK_OK(tss_secure_session_new(&re, tctx(sid), 2, id_sk[2], roster, NP));
     open_expect(re, &b1, 0x11, 1, 0, share, 64);
     open_expect(re, &p1, 0x12, 1, 2, share, sizeof share);
     open_refused(re, &p2, 1, true);
@@ -864,7 +919,7 @@ static sim_action relay_hook(void *ctx, tss_mpc_msg *m, uint16_t recipient) {
             tss_secure_signed_view v;
             if (tss_is_ok(tss_wire_protocol_msg_decode(&env, m->data, m->len,
                                                        TSS_SECURE_MAX_SEALED)) &&
-                tss_is_ok(tss_secure_verify_signed(rl->sid, roster, NP, &env, &v)) &&
+                tss_is_ok(tss_secure_verify_signed(tctx(rl->sid), roster, NP, &env, &v)) &&
                 v.type == TSS_MSG_SIGN_FINAL_BCAST &&
                 tss_is_ok(tss_sign_partial_decode(&rl->partials[rl->npartials], v.from, v.data,
                                                   v.len)))
@@ -898,7 +953,7 @@ static void secure_dkg(size_t n, uint16_t t, relay *rl, sparty *parties, tss_key
         memcpy(c.session_id, sid, sizeof sid);
         tss_dkg *d;
         CHECK_OK(tss_dkg_new(&d, &c));
-        CHECK_OK(tss_secure_session_new(&parties[i].sec, sid, c.self, id_sk[c.self], roster, n));
+        CHECK_OK(tss_secure_session_new(&parties[i].sec, tctx(sid), c.self, id_sk[c.self], roster, n));
         parties[i] = (sparty){.inner = d, .handle = dkg_handle, .sec = parties[i].sec};
         CHECK_OK(tss_dkg_start(d, &plain));
         CHECK_OK(seal_all(parties[i].sec, &plain, &init));
@@ -1004,7 +1059,7 @@ static bool secure_sign(tss_keyshare **shares, uint8_t session_byte, relay *rl, 
         memcpy(c.digest, digest, sizeof digest);
         CHECK_OK(tss_sign_new(&sg[k], &c));
         tss_secure_session *sec = NULL;
-        CHECK_OK(tss_secure_session_new(&sec, sid, me, id_sk[me], sroster, 2));
+        CHECK_OK(tss_secure_session_new(&sec, tctx(sid), me, id_sk[me], sroster, 2));
         parties[k] = (sparty){.inner = sg[k], .handle = sign_handle, .sec = sec};
         CHECK_OK(tss_sign_start(sg[k], &plain));
         CHECK_OK(seal_all(sec, &plain, &init));
