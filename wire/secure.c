@@ -184,6 +184,16 @@ void tss_secure_context_init(tss_secure_context *c, const tss_wire_session_start
     crypto_generichash_final(&h, c->full, TSS_SECURE_CONTEXT_LEN);
 }
 
+void tss_secure_mpc_sid(uint8_t out[32], const tss_wire_session_start *st) {
+    crypto_hash_sha256_state h;
+    static const char tag[] = "tssd/v1/mpc-session";
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)tag, sizeof tag - 1);
+    crypto_hash_sha256_update(&h, &st->kind, 1);
+    crypto_hash_sha256_update(&h, st->session_id, sizeof st->session_id);
+    crypto_hash_sha256_final(&h, out);
+}
+
 /* ---- key schedule ----------------------------------------------------------- */
 
 /* key = BLAKE2b-256(key = label, ss_static || ss_eph? || sid || full context || u16 lo || u16 hi

@@ -91,6 +91,12 @@ typedef struct {
 void tss_secure_context_init(tss_secure_context *c, const tss_wire_session_start *st,
                              const uint8_t *keygen_sid, uint16_t key_parties);
 
+/* The mpc session id (tss_dkg_config / tss_sign_config session_id) of a
+ * SESSION_START: SHA-256("tssd/v1/mpc-session" || kind || session id). The
+ * OT-extension sid derives from it, the keygen sid and the signer set, all
+ * of which the full context binds. */
+void tss_secure_mpc_sid(uint8_t out[32], const tss_wire_session_start *st);
+
 /* One party's state for one session; lives in secret memory. */
 typedef struct tss_secure_session tss_secure_session;
 

@@ -226,16 +226,6 @@ static tss_result no_consume(void *ctx, const uint8_t id[TSS_SID_BYTES]) {
     return TSS_OK_RESULT; /* full signing: the sid log already makes the nonce single-use */
 }
 
-static void mpc_sid(uint8_t out[TSS_SID_BYTES], const tss_wire_session_start *st) {
-    crypto_hash_sha256_state h;
-    static const char tag[] = "tssd/v1/mpc-session";
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)tag, sizeof tag - 1);
-    crypto_hash_sha256_update(&h, &st->kind, 1);
-    crypto_hash_sha256_update(&h, st->session_id, sizeof st->session_id);
-    crypto_hash_sha256_final(&h, out);
-}
-
 /* After progress: check whether the state machine is done and report. */
 static void check_finished(psession *s) {
     party *pt = s->pt;
@@ -477,7 +467,7 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
                (long long)pt->cfg.party_id);
     TSS_GUARD(tss_store_key_id_check(st->key_id));
     uint8_t sid[TSS_SID_BYTES];
-    mpc_sid(sid, st);
+    tss_secure_mpc_sid(sid, st);
     if (st->kind == TSS_WIRE_KIND_KEYGEN) {
         tss_keyshare *existing = NULL;
         tss_result r = tss_share_load(&pt->store, st->key_id, &existing);

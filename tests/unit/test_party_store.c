@@ -16,6 +16,7 @@
 #include "keystore/presig_store.h"
 #include "keystore/share_store.h"
 #include "keystore/sid_log.h"
+#include "keystore/session_log.h"
 #include "keystore/spent_log.h"
 #include "mpc/sign.h"
 #include "tests/unit/harness.h"
@@ -434,6 +435,39 @@ static void share_overwrite_refused(void) {
     CHECK_ERR(tss_presig_store_open(&ps, &ctx, ".."), TSS_E_INVALID);
     tss_sid_log *sl = NULL;
     CHECK_ERR(tss_sid_log_open(&sl, &ctx, "."), TSS_E_INVALID);
+}
+
+/* Wire session ids are refused once seen, across a restart (reopen), and a
+ * key's sign-sid log is not mistaken for the session log or vice versa. */
+static void wire_session_log_survives_restart(void) {
+    char state[512];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    uint8_t a[TSS_WIRE_SESSION_ID_LEN], b[TSS_WIRE_SESSION_ID_LEN];
+    memset(a, 0xa1, sizeof a);
+    memset(b, 0xb2, sizeof b);
+    tss_session_log *l = NULL;
+    CHECK_OK(tss_session_log_open(&l, &ctx));
+    CHECK_OK(tss_session_log_claim(l, a));
+    CHECK_ERR(tss_session_log_claim(l, a), TSS_E_PROTOCOL);
+    CHECK(detail_has("session id already used") && detail_has("coordinator"));
+    /* One handle per process: a second open fails (flock) instead of racing. */
+    tss_session_log *l2 = NULL;
+    CHECK(!tss_is_ok(tss_session_log_open(&l2, &ctx)));
+    tss_session_log_close(l);
+    /* After a restart: still refused; a new id is fine. */
+    CHECK_OK(tss_session_log_open(&l, &ctx));
+    CHECK(tss_session_log_count(l) == 1);
+    CHECK_ERR(tss_session_log_claim(l, a), TSS_E_PROTOCOL);
+    CHECK_OK(tss_session_log_claim(l, b));
+    tss_session_log_close(l);
+    /* A key whose id is the log's name keeps its own sign-sid log. */
+    tss_sid_log *sl = NULL;
+    CHECK_OK(tss_sid_log_open(&sl, &ctx, "wire-sessions"));
+    CHECK(tss_sid_log_count(sl) == 0);
+    tss_sid_log_close(sl);
+    CHECK_OK(tss_session_log_open(&l, &ctx));
+    CHECK(tss_session_log_count(l) == 2);
+    tss_session_log_close(l);
 }
 
 static void share_tampered_truncated_renamed(void) {
@@ -1156,6 +1190,7 @@ int main(void) {
     RUN(corrupt_log_refused);
     RUN(log_cap_enforced);
     RUN(spent_log_parser_and_set);
+    RUN(wire_session_log_survives_restart);
     for (int i = 0; i < 3; i++) tss_keyshare_free(k3[i]);
     for (int i = 1; i <= 3; i++) tss_secret_free(pkeys[i]);
     harness_rmtree(tmp_root);
