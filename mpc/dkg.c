@@ -75,6 +75,18 @@ static tss_result abort_with(tss_dkg *d, uint16_t culprit, const char *fmt, cons
     return tss_fail(TSS_E_PROTOCOL, "dkg aborted: %s%s", fmt, what);
 }
 
+/* A peer's echo digest differs from ours: the peer may misreport, or another
+ * party may have signed two broadcasts (the relay cannot forge either), so
+ * the abort has no culprit and names both possibilities. */
+static tss_result echo_mismatch(tss_dkg *d, uint16_t peer, const char *rounds) {
+    char what[200];
+    snprintf(what, sizeof what,
+             "party %u saw different %s broadcasts than we did (party %u, or a party that "
+             "equivocated its broadcast)",
+             peer, rounds, peer);
+    return abort_with(d, 0, what, "");
+}
+
 /* Abort keeping the detail of a lower-level failure. */
 static tss_result abort_result(tss_dkg *d, uint16_t culprit, tss_result r, const char *what) {
     char detail[400];
@@ -426,10 +438,7 @@ static tss_result verify_round2(tss_dkg *d) {
     for (int k = 0; k < n; k++) {
         if (k == d->self_idx) continue;
         if (!tss_ct_equal(d->in[k].r1_digest, d->in[d->self_idx].r1_digest, TSS_HASH_BYTES))
-            return abort_with(d, d->cfg.parties[k],
-                              "saw different round-1 broadcasts than we did (equivocation by a "
-                              "sender or by the relay)",
-                              "");
+            return echo_mismatch(d, d->cfg.parties[k], "round-1");
     }
     for (int k = 0; k < n; k++) {
         if (k == d->self_idx) continue;
@@ -566,10 +575,7 @@ static tss_result finish(tss_dkg *d) {
                                           PUBLIC_SHARE_AUX, sizeof PUBLIC_SHARE_AUX - 1)))
             return abort_with(d, peer, "invalid proof of knowledge of its share", "");
         if (!tss_ct_equal(p->digest, d->in[d->self_idx].digest, TSS_HASH_BYTES))
-            return abort_with(d, peer,
-                              "saw different round-1/2 broadcasts than we did (equivocation by a "
-                              "sender or by the relay)",
-                              "");
+            return echo_mismatch(d, peer, "round-1/2");
         /* The peer must have derived the same pairwise seed and seen the same
          * base-OT transcripts as we did. */
         if (!tss_ct_equal(p->zero_check[d->self_idx], d->in[d->self_idx].zero_check[k],

@@ -460,10 +460,16 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
      * session whose parties saw different broadcasts ends without a ban. */
     for (int k = 0; k < s->cfg.count; k++) {
         if (k == s->self_pos) continue;
-        if (!tss_ct_equal(s->peer[k]->r1_digest, s->r1_digest, TSS_HASH_BYTES))
-            return abort_plain(s, s->cfg.signers[k],
-                               "saw different round-1 broadcasts than we did (this party, or "
-                               "a signer that equivocated its broadcast)");
+        if (!tss_ct_equal(s->peer[k]->r1_digest, s->r1_digest, TSS_HASH_BYTES)) {
+            /* Unattributable: the peer may misreport, or another signer may
+             * have signed two broadcasts; no culprit, both named in the text. */
+            char what[200];
+            snprintf(what, sizeof what,
+                     "party %u saw different round-1 broadcasts than we did (party %u, or a "
+                     "signer that equivocated its broadcast)",
+                     s->cfg.signers[k], s->cfg.signers[k]);
+            return abort_plain(s, 0, what);
+        }
     }
     tss_sc_mul(&u, &s->r, &s->phi);
     tss_sc_mul(&v, &s->sk, &s->phi);

@@ -384,7 +384,12 @@ static void expect_culprit(const char *label, tamper t, uint16_t culprit, bool b
     CHECK(t.hits > 0);
     /* Never a signature: the assembler must not get both partials. */
     CHECK(s.col.npartials < 2);
-    bool ok = s.net.error[0] == TSS_E_PROTOCOL && tss_sign_culprit(s.sign[0]) == culprit &&
+    /* An echo mismatch is unattributable (culprit 0) and names the peer in its text. */
+    char echo[64];
+    snprintf(echo, sizeof echo, "party %u saw different", culprit);
+    bool named = tss_sign_culprit(s.sign[0]) == culprit ||
+                 (tss_sign_culprit(s.sign[0]) == 0 && strstr(s.net.detail[0], echo));
+    bool ok = s.net.error[0] == TSS_E_PROTOCOL && named &&
               tss_sign_ban(s.sign[0]) == (ban ? culprit : 0) &&
               (!needle || strstr(s.net.detail[0], needle));
     if (!ok)
@@ -552,7 +557,12 @@ static void replay_from_another_session_aborts(void) {
         t.replay = &captured;
         session b;
         run_session(&b, k3, S12, 2, digest, unique_session(), tamper_hook, &t);
-        CHECK(b.net.error[0] == TSS_E_PROTOCOL && tss_sign_culprit(b.sign[0]) == 2);
+        /* Below the channel a replayed OT-extension message is indistinguishable
+         * from one party 2 authored (it bans); wire/secure's context binding
+         * is what keeps a relay's replay from getting here (test_adversary). */
+        CHECK(b.net.error[0] == TSS_E_PROTOCOL);
+        CHECK(tss_sign_culprit(b.sign[0]) == 2 ||
+              (tss_sign_culprit(b.sign[0]) == 0 && strstr(b.net.detail[0], "party 2 saw different")));
         CHECK(b.col.npartials < 2);
         free_session(&b);
         free(captured.data);
