@@ -562,13 +562,16 @@ static void attack_c_mixed_kinds(void) {
     world_free(w);
 }
 
-/* Attack B through the channel: a base-OT message of another keygen,
- * substituted in transit. It no longer opens (different context). */
+/* Attack B through the channel: a base-OT message of another keygen under
+ * the same wire session id (refused before the fix only while the first was
+ * live), substituted in transit. It no longer opens (the key id differs, so
+ * the context does); before the fix it opened and the keygen "succeeded"
+ * with base-OT seeds that disagree. */
 static void attack_b_replayed_base_ot(void) {
     tss_wire_session_start k1 = start_of(TSS_WIRE_KIND_KEYGEN, "key-b1", 2, 0x30);
     world *w1 = run_same(&k1, NULL, NULL, NULL, false);
     CHECK(all_finished(w1));
-    tss_wire_session_start k2 = start_of(TSS_WIRE_KIND_KEYGEN, "key-b2", 2, 0x31);
+    tss_wire_session_start k2 = start_of(TSS_WIRE_KIND_KEYGEN, "key-b2", 2, 0x30);
     world *w2 = run_same(&k2, replay_base_ot_1_to_2, NULL, &w1->tape, false);
     CHECK(w2->hits == 1);
     CHECK(relay_or_party(&w2->p[1], 1));
