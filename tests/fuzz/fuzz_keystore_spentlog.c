@@ -1,6 +1,7 @@
 /* Fuzz the spent-id log parser (keystore/spent_log.h): header checks, the
  * torn-tail rule, duplicate and zero-record detection, the record cap.
- * Input: a selector byte, then the file. Selector bit 0 picks the kind;
+ * Input: a selector byte, then the file. Selector bit 0 picks the kind
+ * (sign sids; else bit 4: wire session ids, or presignature ids);
  * bit 1 overwrites the header with the valid one for the fuzz key id, so the
  * record logic is reached without guessing the 20-byte binding; bits 2-3
  * pick a small record cap. */
@@ -23,7 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!ready) ready = tss_is_ok(tss_crypto_init());
     if (size < 1) return 0;
     uint8_t sel = data[0];
-    tss_spent_kind kind = (sel & 1) ? TSS_SPENT_SIGN_SID : TSS_SPENT_PRESIG;
+    tss_spent_kind kind = (sel & 1)      ? TSS_SPENT_SIGN_SID
+                          : (sel & 0x10) ? TSS_SPENT_WIRE_SESSION
+                                         : TSS_SPENT_PRESIG;
     static const size_t caps[4] = {0, 1, 3, 64};
     size_t cap = caps[(sel >> 2) & 3];
     size_t len = size - 1;
