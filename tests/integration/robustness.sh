@@ -60,6 +60,11 @@ expect_match "evil party really tampered" "$(cat party3.log)" 'evil_party: flipp
 if grep -Eq 'aborted \(misbehaviour, culprit party=3\)|aborted \(.*culprit party=3\)' party1.log party2.log; then
     ok "an honest party aborts naming party 3"; else
     not_ok "an honest party aborts naming party 3" "$(tail -n 5 party1.log party2.log)"; fi
+# A flipped byte in transit is indistinguishable from the relay's doing: the
+# abort says so (reason relay-or-party), and nobody is banned for it.
+if grep -Eq 'aborted \(relay-or-party, culprit party=3\).*the coordinator or party 3' party1.log party2.log; then
+    ok "the abort names the coordinator or party 3"; else
+    not_ok "the abort names the coordinator or party 3" "$(grep aborted party1.log party2.log | tail -n 4)"; fi
 
 # An honest party 3 for the key generation, then a tampering one for signing.
 stop_pid "$P3"
