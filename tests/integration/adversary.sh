@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# A malicious coordinator against real party daemons (issue 10, SECURITY.md
+# "a ban follows only from what the banned party provably authored in that
+# very session"). tests/integration/evil_relay.c, built here against
+# build/libtss.a, sits where the coordinator sits: the parties connect to it
+# over mTLS (it has the coordinator's certificate), and it connects to a real
+# tss-coordinator with the parties' certificates, so real sessions run while
+# it replays, reuses session ids, mixes kinds, equivocates, drops, delays,
+# duplicates, reorders and forges frames, per scenario (the SCENARIOS table
+# below; rules in evil_relay.c's header).
+#
+# For every scenario, on a 2-of-3 cluster:
+#   - each tssctl operation ends as the scenario expects, within a bound
+#     (an attacked session aborts, it does not hang);
+#   - the relay really carried out every rule (its log);
+#   - no honest party bans another (party logs);
+#   - every signature released verifies independently (verify_sig.c);
+#   - where a party aborts a session it cannot attribute, its abort text
+#     names the coordinator as a possible cause ("coordinator or party N");
+#   - a party never runs a session under a wire session id it has seen before;
+#   - afterwards an honest signature by parties 1 and 2 succeeds and verifies.
+# ADVERSARY_ONLY="name ..." runs a subset. Every process is killed by the
+# EXIT trap; every wait is bounded.
+. "$(dirname "$0")/../lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/integration/cluster.sh"
+trap cluster_cleanup EXIT
+lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
+since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
+json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+
+for b in tss-coordinator tss-party tssctl tss-keystore libtss.a; do
+    if [ ! -e "$BUILD/$b" ]; then not_ok "$b built" "missing $BUILD/$b"; finish; exit 1; fi
+done
+RELAY=$WORK/evil_relay VS=$WORK/verify_sig
+if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
+    -Wall -Wextra -Werror -o "$RELAY" "$ROOT/tests/integration/evil_relay.c" "$BUILD/libtss.a" \
+    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm 2>"$WORK/relay.err" &&
+    gcc -O1 -o "$VS" "$ROOT/tests/integration/verify_sig.c" -lsecp256k1 2>>"$WORK/relay.err"; then
+    ok "build the malicious relay and the independent verifier"
+else
+    not_ok "build the malicious relay and the independent verifier" "$(cat "$WORK/relay.err")"; finish; exit 1
+fi
+
+# ---- cluster: coordinator <- relay <- parties 1..3 -----------------------------------------------
+# Round timeout 3 s at the coordinator; scenarios that make a party wait tell
+# the parties a shorter one (rule "timeout"), so the party's own abort text is seen.
+cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
+RPORT=$(free_port)
+for i in 1 2 3; do sed -i "s/^coordinator: .*/coordinator: {address: [127.0.0.1:$RPORT]}/" "party$i.yaml"; done
+: > scenario
+start_coord
+"$RELAY" --dir "$WORK" --listen "$RPORT" --upstream "$PORT" --parties 3 --scenario "$WORK/scenario" \
+    2>>"$WORK/relay.log" &
+RELAY_PID=$!; PIDS+=("$RELAY_PID")
+for i in 1 2 3; do start_party "$i"; done
+if wait_until 30 connected_is 3; then ok "three parties connected to the coordinator through the relay"; else
+    not_ok "three parties connected through the relay" "$(tail -n 20 relay.log coord.log)"; finish; exit 1; fi
+
+SEQ=0
+set_scenario() { SEQ=$((SEQ + 1)); { echo "# $SEQ $1"; printf '%s\n' "$2" | tr ';' '\n'; } > scenario.tmp; mv scenario.tmp scenario; }
+set_scenario passthrough ""
+expect_exit 0 "keygen k (2-of-3) through a passive relay" timeout 60 "$CTL" --config op.yaml keygen --key-id k --threshold 2 --json
+PUB=$(json_field "$OUT" publicKey)
+
+check_sig() { # NAME JSON
+    local eth digest out
+    eth=$(json_field "$2" ethereum); digest=$(json_field "$2" digest)
+    if [ -n "$eth" ] && out=$("$VS" "$PUB" "$digest" "$eth" 2>&1); then ok "$1"; else
+        not_ok "$1" "verify_sig: ${out:-no signature}" "$2"; fi
+}
+
+# op SCEN EXPECT WHAT...: EXPECT ok (exit 0), fail (non-zero), any. WHAT:
+#   sign SIGNERS | presign SIGNERS | keygen KEY-ID
+OPN=0
+op() {
+    local scen=$1 want=$2 what=$3 arg=$4 t0 rc
+    OPN=$((OPN + 1))
+    t0=$SECONDS
+    case $what in
+    sign) timeout 40 "$CTL" --config op.yaml sign --key-id k --message "$scen $OPN" --signers "$arg" \
+              --no-presign --json >op.out 2>op.err </dev/null ;;
+    presign) timeout 40 "$CTL" --config op.yaml presign --key-id k --count 1 --signers "$arg" \
+              --json >op.out 2>op.err </dev/null ;;
+    keygen) timeout 40 "$CTL" --config op.yaml keygen --key-id "$arg" --threshold 2 --json \
+              >op.out 2>op.err </dev/null ;;
+    esac
+    rc=$?
+    local name="$scen: $what $arg (expect $want)"
+    if [ "$rc" = 124 ]; then not_ok "$name: answered" "tssctl hung past 40 s"; return; fi
+    case $want in
+    ok) [ "$rc" = 0 ] && ok "$name" || not_ok "$name" "exit $rc" "$(cat op.out op.err)" ;;
+    fail) [ "$rc" != 0 ] && ok "$name (exit $rc after $((SECONDS - t0)) s)" || not_ok "$name" "it succeeded: $(cat op.out)" ;;
+    any) ok "$name (exit $rc)" ;;
+    esac
+    if [ "$what" = sign ] && [ "$rc" = 0 ]; then check_sig "$scen: the released signature verifies" "$(cat op.out)"; fi
+}
+
+# name | operations (EXPECT WHAT ARG, comma-separated) | relay rules (;-separated) | party an
+# unattributable abort must name along with the coordinator (- for none) | what the relay logs
+SCENARIOS=(
+"passthrough|ok sign 1,2||-|"
+"replay-reused-sid|ok presign 1,2, fail sign 1,2|record sess=1 round=1 from=1 to=2;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2|-|replayed a recording"
+"reuse-sid-across-kinds|ok presign 1,2, fail sign 1,2|reuse sess=2 of=1|-|reuses the wire session id"
+"replay-presign-into-sign|ok presign 1,2, fail sign 1,2|record sess=1 round=1 from=1 to=2;replay sess=2 round=1 from=1 to=2|1|replayed a recording"
+"mix-kinds|fail sign 1,2|kind sess=1 to=2 kind=3|1|telling party 2 the kind is presign"
+"equivocate-keygen|ok keygen e1, fail keygen e2|record sess=1 round=1 from=1 to=3 bcast=1;replay sess=2 round=1 from=1 to=3 bcast=1|1|replayed a recording"
+"keygen-base-ot-replay|ok keygen b1, any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|replayed a recording"
+"forge|fail sign 1,2|flip sess=1 round=2 from=1 to=2|1|flip sess=1"
+"drop|fail sign 1,2|timeout sess=1 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
+"delay-past-timeout|fail sign 1,2|timeout sess=1 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
+"duplicate|any sign 1,2|dup sess=1 round=1 from=1 to=2|1|dup sess=1"
+"reorder|ok sign 1,2|reorder sess=1 round=1 from=1 to=2 nth=1|-|reordered frame delivered"
+)
+
+for entry in "${SCENARIOS[@]}"; do
+    IFS='|' read -r NAME OPS RULES NAMES LOGS <<<"$entry"
+    if [ -n "${ADVERSARY_ONLY:-}" ] && ! [[ " $ADVERSARY_ONLY " == *" $NAME "* ]]; then continue; fi
+    M_RELAY=$(lines relay.log); M1=$(lines party1.log); M2=$(lines party2.log); M3=$(lines party3.log)
+    set_scenario "$NAME" "$RULES"
+    IFS=',' read -ra OPLIST <<<"$OPS"
+    for o in "${OPLIST[@]}"; do
+        read -r want what arg <<<"$o"
+        op "$NAME" "$want" "$what" "$arg"
+        # A keygen the relay broke may still have left a usable key: it must sign.
+        if [ "$what" = keygen ] && [ "$want" = any ] && [ -s op.out ] && grep -q publicKey op.out; then
+            expect_exit 0 "$NAME: key $arg from the attacked keygen signs" timeout 40 "$CTL" --config op.yaml \
+                sign --key-id "$arg" --message "after $NAME" --signers 1,2 --no-presign --json
+        fi
+    done
+    RLOG=$(since relay.log "$M_RELAY")
+    if [ -n "$LOGS" ]; then expect_match "$NAME: the relay carried out the attack" "$RLOG" "$LOGS"; fi
+    BANS=$( { since party1.log "$M1"; since party2.log "$M2"; since party3.log "$M3"; } | grep -E 'banned' )
+    if [ -z "$BANS" ]; then ok "$NAME: no honest party banned another"; else
+        not_ok "$NAME: no honest party banned another" "$BANS"; fi
+    if printf '%s\n' "$RLOG" | grep -q 'under a reused wire session id'; then
+        not_ok "$NAME: no party runs a session under a wire session id it has seen" \
+            "$(printf '%s\n' "$RLOG" | grep 'reused\|abort from' | head -n 5)"
+    elif [[ "$RULES" == *reuse* ]]; then ok "$NAME: no party ran a session under a reused wire session id"; fi
+    # A party that aborts because of what it cannot attribute must say so.
+    ABORTS=$(printf '%s\n' "$RLOG" | grep 'abort from party')
+    if [ "$NAMES" != - ] && { [ -n "$ABORTS" ] || [[ "$OPS" == *fail* ]]; }; then
+        if printf '%s\n' "$ABORTS" | grep -Eq "coordinator or party $NAMES"; then
+            ok "$NAME: the abort names the coordinator or party $NAMES"
+        else not_ok "$NAME: the abort names the coordinator or party $NAMES" "${ABORTS:-no party abort seen}"; fi
+    fi
+    set_scenario "after-$NAME" ""
+    op "$NAME" ok sign 1,2
+done
+
+# The relay must have stayed up the whole time (a crash would pass attacks vacuously).
+if alive "$RELAY_PID"; then ok "the relay ran every scenario"; else not_ok "the relay ran every scenario" "$(tail -n 20 relay.log)"; fi
+finish
