@@ -103,29 +103,63 @@ op() {
     if [ "$what" = sign ] && [ "$rc" = 0 ]; then check_sig "$scen: the released signature verifies" "$(cat op.out)"; fi
 }
 
-# name | operations (EXPECT WHAT ARG, separated by +) | relay rules (;-separated) | party an
-# unattributable abort must name along with the coordinator (- for none) | what the relay logs
+# Party 3 can be swapped for the malicious party (evil_party.c, the real party
+# objects with --wrap hooks), alone or colluding with the relay.
+EVIL=$WORK/tss-party-evil
+if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
+    -Wall -Wextra -Werror -o "$EVIL" "$ROOT/tests/integration/evil_party.c" \
+    "$BUILD"/obj/daemon/party/*.o "$BUILD/libtss.a" -Wl,--wrap=tss_dconn_send,--wrap=tss_secure_seal \
+    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm 2>"$WORK/evil.err"; then
+    ok "build the malicious party"
+else
+    not_ok "build the malicious party" "$(cat "$WORK/evil.err")"; finish; exit 1
+fi
+PARTY3=honest
+party3_as() { # honest | EVIL_MODE
+    [ "$PARTY3" = "$1" ] && return 0
+    stop_pid "$P3"
+    wait_until 10 connected_is 2 || true
+    if [ "$1" = honest ]; then start_party 3; else
+        EVIL_MODE=$1 "$EVIL" --config "$WORK/party3.yaml" 2>>"$WORK/party3.log" &
+        P3=$!; PIDS+=("$P3")
+    fi
+    PARTY3=$1
+    wait_until 30 connected_is 3 || not_ok "party 3 ($1) reconnected" "$(tail -n 5 party3.log)"
+}
+
+# Columns: name | party 3 (honest or an EVIL_MODE) | operations (EXPECT WHAT ARG,
+# separated by +) | relay rules (;-separated) | culprit: N = a party's abort
+# must name "coordinator or party N" (the evidence cannot tell the relay from
+# party N), =N = an honest party's abort must name party N (it provably
+# authored the fault in this session), - = no check | what the relay's or
+# party 3's log must show (the attack really happened).
 SCENARIOS=(
-"passthrough|ok sign 1,2||-|"
-"replay-reused-sid|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2|-|replayed a recording"
-"reuse-sid-across-kinds|ok presign 1,2 + fail sign 1,2|reuse sess=2 of=1|-|reuses the wire session id"
-"replay-presign-into-sign|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;replay sess=2 round=1 from=1 to=2|1|replayed a recording"
-"mix-kinds|fail sign 1,2|kind sess=1 to=2 kind=3|1|telling party 2 the kind is presign"
-"equivocate-keygen|ok keygen e1 + fail keygen e2|record sess=1 round=1 from=1 to=3 bcast=1;replay sess=2 round=1 from=1 to=3 bcast=1|1|replayed a recording"
-"keygen-base-ot-replay|ok keygen b1 + any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|replayed a recording"
-"forge|fail sign 1,2|flip sess=1 round=2 from=1 to=2|1|flip sess=1"
-"drop|fail sign 1,2|timeout sess=1 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
-"delay-past-timeout|fail sign 1,2|timeout sess=1 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
-"duplicate|any sign 1,2|dup sess=1 round=1 from=1 to=2|1|dup sess=1"
-"reorder|ok sign 1,2|reorder sess=1 round=1 from=1 to=2 nth=1|-|reordered frame delivered"
+"passthrough|honest|ok sign 1,2||-|"
+"replay-reused-sid|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2|-|replayed a recording"
+"reuse-sid-across-kinds|honest|ok presign 1,2 + fail sign 1,2|reuse sess=2 of=1|-|reuses the wire session id"
+"replay-presign-into-sign|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;replay sess=2 round=1 from=1 to=2|1|replayed a recording"
+"mix-kinds|honest|fail sign 1,2|kind sess=1 to=2 kind=3|1|telling party 2 the kind is presign"
+"equivocate-keygen|honest|ok keygen e1 + fail keygen e2|record sess=1 round=1 from=1 to=3 bcast=1;replay sess=2 round=1 from=1 to=3 bcast=1|1|replayed a recording"
+"keygen-base-ot-replay|honest|ok keygen b1 + any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|replayed a recording"
+"forge|honest|fail sign 1,2|flip sess=1 round=2 from=1 to=2|1|flip sess=1"
+"drop|honest|fail sign 1,2|timeout sess=1 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
+"delay-past-timeout|honest|fail sign 1,2|timeout sess=1 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
+"duplicate|honest|any sign 1,2|dup sess=1 round=1 from=1 to=2|1|dup sess=1"
+"reorder|honest|ok sign 1,2|reorder sess=1 round=1 from=1 to=2 nth=1|-|reordered frame delivered"
+"party3-inconsistent-broadcast|equivocate|fail keygen x||=3|evil_party: sent a second, different broadcast"
+"party3-equivocates-via-relay|equivocate|fail keygen y|drop sess=1 round=1 from=3 to=1 bcast=1 nth=1;drop sess=1 round=1 from=3 to=2 bcast=1 nth=2|-|evil_party: sent a second, different broadcast"
+"party3-replays|replay|ok sign 1,3 + fail sign 1,3||3|evil_party: replayed the round-1 broadcast"
 )
 
 SN=0
 for entry in "${SCENARIOS[@]}"; do
-    IFS='|' read -r NAME OPS RULES NAMES LOGS <<<"$entry"
+    IFS='|' read -r NAME MODE OPS RULES NAMES LOGS <<<"$entry"
     SN=$((SN + 1))
     if [ -n "${ADVERSARY_ONLY:-}" ] && ! [[ " $ADVERSARY_ONLY " == *" $NAME "* ]]; then continue; fi
+    party3_as honest
     new_key "k$SN"
+    party3_as "$MODE"
+    HONEST="1 2 3"; [ "$MODE" = honest ] || HONEST="1 2"
     M_RELAY=$(lines relay.log); M1=$(lines party1.log); M2=$(lines party2.log); M3=$(lines party3.log)
     set_scenario "$NAME" "$RULES"
     IFS='+' read -ra OPLIST <<<"$OPS"
@@ -143,26 +177,40 @@ for entry in "${SCENARIOS[@]}"; do
         fi
     done
     if [ -n "$LOGS" ]; then # (a delayed frame may still be on its way)
-        if wait_until 5 log_has relay.log "$M_RELAY" "$LOGS"; then ok "$NAME: the relay carried out the attack"
-        else not_ok "$NAME: the relay carried out the attack" "no /$LOGS/ in:" "$(since relay.log "$M_RELAY")"; fi
+        if wait_until 5 log_has relay.log "$M_RELAY" "$LOGS" || log_has party3.log "$M3" "$LOGS"; then
+            ok "$NAME: the attack really happened"
+        else not_ok "$NAME: the attack really happened" "no /$LOGS/ in:" "$(since relay.log "$M_RELAY")"; fi
     fi
     RLOG=$(since relay.log "$M_RELAY")
-    BANS=$( { since party1.log "$M1"; since party2.log "$M2"; since party3.log "$M3"; } | grep -E 'banned' )
+    # Bans in honest parties' logs, except of the malicious party 3 (which they may ban).
+    BANS=$(for i in $HONEST; do since "party$i.log" "$(eval echo "\$M$i")"; done | grep 'banned' |
+        { if [ "$MODE" = honest ]; then cat; else grep -Ev 'party 3 (failed|is banned)|culprit party=3\)'; fi; })
     if [ -z "$BANS" ]; then ok "$NAME: no honest party banned another"; else
         not_ok "$NAME: no honest party banned another" "$BANS"; fi
     if printf '%s\n' "$RLOG" | grep -q 'under a reused wire session id'; then
         not_ok "$NAME: no party runs a session under a wire session id it has seen" \
             "$(printf '%s\n' "$RLOG" | grep 'reused\|abort from' | head -n 5)"
     elif [[ "$RULES" == *reuse* ]]; then ok "$NAME: no party ran a session under a reused wire session id"; fi
-    # A party that aborts because of what it cannot attribute must say so.
     ABORTS=$(printf '%s\n' "$RLOG" | grep 'abort from party')
-    if [ "$NAMES" != - ] && { [ -n "$ABORTS" ] || [[ "$OPS" == *fail* ]]; }; then
-        # The agreed wording, or the older "(by the relay or the sender)" with that culprit.
-        if printf '%s\n' "$ABORTS" | grep -Eq "coordinator or party $NAMES|culprit=$NAMES .*by the relay or the sender"; then
+    if [[ "$NAMES" == =* ]]; then
+        if printf '%s\n' "$ABORTS" | grep -Eq "abort from party [12] .*culprit=${NAMES#=} "; then
+            ok "$NAME: an honest party's abort names party ${NAMES#=}"
+        else not_ok "$NAME: an honest party's abort names party ${NAMES#=}" "${ABORTS:-no party abort seen}"; fi
+    elif [ "$NAMES" != - ] && { [ -n "$ABORTS" ] || [[ "$OPS" == *fail* ]]; }; then
+        # A party that cannot tell the relay from the sender must say so: the
+        # agreed wording, or that culprit with a text naming the relay.
+        if printf '%s\n' "$ABORTS" | grep -Eq "coordinator or party $NAMES|culprit=$NAMES .*(coordinator|relay)"; then
             ok "$NAME: the abort names the coordinator or party $NAMES"
         else not_ok "$NAME: the abort names the coordinator or party $NAMES" "${ABORTS:-no party abort seen}"; fi
     fi
+    # Never an honest party named alone: an honest party's abort that names an
+    # honest culprit must name the coordinator (relay) as a possible cause too.
+    ALONE=$(printf '%s\n' "$ABORTS" | grep -E "abort from party [${HONEST// /}] .*culprit=[${HONEST// /}] " |
+        grep -Ev 'coordinator|relay')
+    if [ -z "$ALONE" ]; then ok "$NAME: no honest party is named alone as the culprit"; else
+        not_ok "$NAME: no honest party is named alone as the culprit" "$ALONE"; fi
     set_scenario "after-$NAME" ""
+    party3_as honest
     op "$NAME" ok sign 1,2
 done
 
