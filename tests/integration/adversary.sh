@@ -129,20 +129,21 @@ party3_as() { # honest | EVIL_MODE
 # Columns: name | party 3 (honest or an EVIL_MODE) | operations (EXPECT WHAT ARG,
 # separated by +) | relay rules (;-separated) | culprit: N = a party's abort
 # must name "coordinator or party N" (the evidence cannot tell the relay from
-# party N), =N = an honest party's abort must name party N (it provably
-# authored the fault in this session), - = no check | what the relay's or
-# party 3's log must show (the attack really happened).
+# party N; N may be a class like [12] where either victim may abort first),
+# =N = an honest party's abort must name party N (it provably authored the
+# fault in this session), - = no check | what the relay's or party 3's log
+# must show (the attack really happened).
 SCENARIOS=(
 "passthrough|honest|ok sign 1,2||-|"
 "replay-reused-sid|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2|-|replayed a recording"
 "reuse-sid-across-kinds|honest|ok presign 1,2 + fail sign 1,2|reuse sess=2 of=1|-|reuses the wire session id"
 "replay-presign-into-sign|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;replay sess=2 round=1 from=1 to=2|1|replayed a recording"
-"mix-kinds|honest|fail sign 1,2|kind sess=1 to=2 kind=3|1|telling party 2 the kind is presign"
+"mix-kinds|honest|fail sign 1,2|kind sess=1 to=2 kind=3|[12]|telling party 2 the kind is presign"
 "equivocate-keygen|honest|ok keygen e1 + fail keygen e2|record sess=1 round=1 from=1 to=3 bcast=1;replay sess=2 round=1 from=1 to=3 bcast=1|1|replayed a recording"
 "keygen-base-ot-replay|honest|ok keygen b1 + any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|replayed a recording"
 "forge|honest|fail sign 1,2|flip sess=1 round=2 from=1 to=2|1|flip sess=1"
-"drop|honest|fail sign 1,2|timeout sess=1 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
-"delay-past-timeout|honest|fail sign 1,2|timeout sess=1 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
+"drop|honest|fail sign 1,2|timeout sess=1 to=2 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
+"delay-past-timeout|honest|fail sign 1,2|timeout sess=1 to=2 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
 "duplicate|honest|any sign 1,2|dup sess=1 round=1 from=1 to=2|1|dup sess=1"
 "reorder|honest|ok sign 1,2|reorder sess=1 round=1 from=1 to=2 nth=1|-|reordered frame delivered"
 "party3-inconsistent-broadcast|equivocate|fail keygen x||=3|evil_party: sent a second, different broadcast"

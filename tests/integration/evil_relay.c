@@ -24,7 +24,7 @@
  *            (default: to T), its session id (and receiver) rewritten to fit
  *   reuse    sess=S of=K             the parties see session K's wire session id
  *   kind     sess=S to=T kind=N      SESSION_START to party T says kind N
- *   timeout  sess=S ms=M             SESSION_START says round_timeout_ms M
+ *   timeout  sess=S [to=T] ms=M      SESSION_START (to party T) says round_timeout_ms M
  *   drop | dup | flip  sess=S [round=R] [from=F] [to=T] [bcast=0|1] [nth=K]
  *            drop the frame; send it twice; flip the last payload byte
  *   delay    ... ms=M                deliver M ms later
@@ -303,18 +303,17 @@ static void down_protocol_msg(plink *l, uint8_t *p, size_t n) {
     int bc = env.receiver == TSS_WIRE_BROADCAST;
     for (size_t i = 0; i < n_rules; i++)
         if (rules[i].op == R_RECORD && matches(&rules[i], s, l->party, &env) && n_recs < MAX_REC) {
-            recording *rc = &recs[n_recs++];
-            if (!(rc->data = malloc(n))) abort();
-            memcpy(rc->data, p, n);
-            *rc = (recording){rc->data, n, env.round, env.sender, (int)l->party, bc, false};
+            uint8_t *copy = malloc(n);
+            if (!copy) abort();
+            memcpy(copy, p, n);
+            recs[n_recs++] = (recording){copy, n, env.round, env.sender, (int)l->party, bc, false};
             say("recorded sess=%d round=%u from=%u to=%u%s (%zu bytes)", s->ord, env.round,
                 env.sender, l->party, bc ? " broadcast" : "", n);
         }
     for (size_t i = 0; i < n_rules; i++) {
         rule *r = &rules[i];
-        if (r->op < R_REPLAY || r->op == R_REUSE || r->op == R_KIND || r->op == R_TIMEOUT ||
-            r->op == R_RECORD || !matches(r, s, l->party, &env))
-            continue;
+        bool action = r->op == R_REPLAY || r->op >= R_DROP; /* acts on PROTOCOL_MSG */
+        if (!action || !matches(r, s, l->party, &env)) continue;
         const char *what = op_names[r->op];
         say("%s sess=%d round=%u from=%u to=%u%s", what, s->ord, env.round, env.sender, l->party,
             bc ? " broadcast" : "");
@@ -379,7 +378,8 @@ static void down_session_start(plink *l, const uint8_t *p, size_t n) {
     for (size_t i = 0; i < n_rules; i++) {
         rule *r = &rules[i];
         if (r->sess != s->ord || s->gen != gen) continue;
-        if (r->op == R_TIMEOUT) st.round_timeout_ms = (uint32_t)r->ms;
+        if (r->op == R_TIMEOUT && (r->to < 0 || (unsigned)r->to == l->party))
+            st.round_timeout_ms = (uint32_t)r->ms;
         if (r->op == R_KIND && (unsigned)r->to == l->party) {
             say("sess=%d: telling party %u the kind is %s instead of %s", s->ord, l->party,
                 tss_wire_kind_name((unsigned)r->kind), tss_wire_kind_name(st.kind));
