@@ -31,7 +31,7 @@
  *   reorder  ...                     hold it until the next frame to that party
  *                                    has gone (or 1 s)
  * Filters apply to coordinator-to-party PROTOCOL_MSG frames: sess is the
- * relay's session number in the scenario, to the party the frame is
+ * relay's session number in the scenario (sess=0 or none: every session), to the party the frame is
  * delivered to, from/round/bcast the envelope's sender, round and whether the
  * receiver is "everyone". nth=K acts on the K-th match only (default: all).
  *
@@ -159,7 +159,7 @@ static bool parse_rule(char *line, rule *r) {
         else if (!strcmp(tok, "src")) r->src = v;
         else return false;
     }
-    return r->sess > 0;
+    return r->sess >= 0;
 }
 
 /* Re-read the scenario file; a changed text starts a new scenario. */
@@ -279,7 +279,7 @@ static void release_reorder(plink *l) {
 /* ---- coordinator -> party ---------------------------------------------------------------- */
 
 static bool matches(rule *r, const rsess *s, unsigned to, const tss_wire_protocol_msg *env) {
-    if (r->sess != s->ord || s->gen != gen) return false;
+    if ((r->sess && r->sess != s->ord) || s->gen != gen) return false;
     if (r->round >= 0 && r->round != env->round) return false;
     if (r->from >= 0 && r->from != env->sender) return false;
     if (r->to >= 0 && (unsigned)r->to != to) return false;
@@ -377,7 +377,7 @@ static void down_session_start(plink *l, const uint8_t *p, size_t n) {
     memcpy(st.session_id, s->psid, SID);
     for (size_t i = 0; i < n_rules; i++) {
         rule *r = &rules[i];
-        if (r->sess != s->ord || s->gen != gen) continue;
+        if ((r->sess && r->sess != s->ord) || s->gen != gen) continue;
         if (r->op == R_TIMEOUT && (r->to < 0 || (unsigned)r->to == l->party))
             st.round_timeout_ms = (uint32_t)r->ms;
         if (r->op == R_KIND && (unsigned)r->to == l->party) {
