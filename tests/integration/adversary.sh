@@ -105,10 +105,7 @@ op() {
 # Party 3 can be swapped for the malicious party (evil_party.c, the real party
 # objects with --wrap hooks), alone or colluding with the relay.
 EVIL=$WORK/tss-party-evil
-if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
-    -Wall -Wextra -Werror -o "$EVIL" "$ROOT/tests/integration/evil_party.c" \
-    "$BUILD"/obj/daemon/party/*.o "$BUILD/libtss.a" -Wl,--wrap=tss_dconn_send,--wrap=tss_secure_seal \
-    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm 2>"$WORK/evil.err"; then
+if build_evil_party "$EVIL" 2>"$WORK/evil.err"; then
     ok "build the malicious party"
 else
     not_ok "build the malicious party" "$(cat "$WORK/evil.err")"; finish; exit 1
@@ -216,54 +213,6 @@ for entry in "${SCENARIOS[@]}"; do
     op "$NAME" ok sign 1,2
     [ "$FAILED" = "$F0" ] || NEED_KEY=1
 done
-
-# ---- a probing party in many concurrent sessions (issue 10, finding 1) ---------------------------
-# Party 3 alters one bit of its OT-extension message in every signing session
-# (a selective-failure probe of the sender's Δ); PROBES sign requests with
-# signers 1,3 are made at once. Party 1, the OT-extension sender, must
-# evaluate its consistency check against party 3 at most once: the first
-# failure bans party 3 for the key in every session, also those already open
-# (DKLS23: a failed check aborts every concurrent session with that peer).
-PROBES=${ADVERSARY_PROBES:-16}
-if [ -z "${ADVERSARY_ONLY:-}" ] || [[ " $ADVERSARY_ONLY " == *" probe "* ]]; then
-    if [ "$NEED_KEY" = 1 ]; then party3_as honest; new_key kprobe; fi
-    party3_as otprobe
-    # The colluding relay holds party 3's OT-extension messages to party 1 a
-    # little, so that all the sessions are open at party 1 before any check runs.
-    set_scenario probe "delay round=1 from=3 to=1 bcast=0 ms=800"
-    M_RELAY=$(lines relay.log); M1=$(lines party1.log); M2=$(lines party2.log); M3=$(lines party3.log)
-    PP=()
-    for i in $(seq 1 "$PROBES"); do
-        timeout 60 "$CTL" --config op.yaml sign --key-id "$KEY" --message "probe $i" --signers 1,3 \
-            --no-presign --json >"probe$i.out" 2>&1 </dev/null &
-        PP+=("$!")
-    done
-    SIGNED=0 HUNG=0
-    for i in "${!PP[@]}"; do
-        wait "${PP[$i]}"; rc=$?
-        [ "$rc" = 0 ] && SIGNED=$((SIGNED + 1)); [ "$rc" = 124 ] && HUNG=$((HUNG + 1))
-    done
-    [ "$HUNG" = 0 ] && ok "probe: all $PROBES concurrent sign requests answered" ||
-        not_ok "probe: all $PROBES concurrent sign requests answered" "$HUNG hung past 60 s"
-    [ "$SIGNED" = 0 ] && ok "probe: no session with the probing party released a signature" ||
-        not_ok "probe: no session with the probing party released a signature" "$SIGNED signed"
-    RLOG=$(since relay.log "$M_RELAY")
-    NSESS=$(printf '%s\n' "$RLOG" | grep -c "is sign key=$KEY .*(party 1)")
-    # (the text of mpc/ote.c's failed evaluation, not that of a session aborted by the ban)
-    EVAL=$(printf '%s\n' "$RLOG" | grep 'abort from party 1 ' | grep -c 'consistency check failed for receiver party 3')
-    if log_has party3.log "$M3" 'evil_party: probing'; then
-        ok "probe: party 3 really sent altered OT-extension messages"
-    else not_ok "probe: party 3 really sent altered OT-extension messages" "$(tail -n 5 party3.log)"; fi
-    if [ "$EVAL" = 1 ]; then ok "probe: party 1 evaluated the OT check against party 3 once ($NSESS sessions)"
-    else not_ok "probe: party 1 evaluated the OT check against party 3 exactly once" \
-        "$EVAL failed checks in $NSESS sessions: sessions open before the ban kept running the check" \
-        "$(printf '%s\n' "$RLOG" | grep 'abort from party 1 ' | head -n 3)"; fi
-    BANS=$( { since party1.log "$M1"; since party2.log "$M2"; } | grep 'banned' |
-        grep -Ev 'party 3 (failed|is banned)|culprit party=3\)|party 3: .*banned|banned party 3|party 3 .*banned' )
-    [ -z "$BANS" ] && ok "probe: no honest party banned another" || not_ok "probe: no honest party banned another" "$BANS"
-    set_scenario "after-probe" ""
-    op probe ok sign 1,2
-fi
 
 # The relay must have stayed up the whole time (a crash would pass attacks vacuously).
 if alive "$RELAY_PID"; then ok "the relay ran every scenario"; else not_ok "the relay ran every scenario" "$(tail -n 20 relay.log)"; fi
