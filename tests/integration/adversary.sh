@@ -132,12 +132,12 @@ party3_as() { # honest | EVIL_MODE
 # must show (the attack really happened).
 SCENARIOS=(
 "passthrough|honest|ok sign 1,2||-|"
-"replay-reused-sid|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2|-|replayed a recording"
+"replay-reused-sid|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2|-|reuses the wire session id"
 "reuse-sid-across-kinds|honest|ok presign 1,2 + fail sign 1,2|reuse sess=2 of=1|-|reuses the wire session id"
 "replay-presign-into-sign|honest|ok presign 1,2 + fail sign 1,2|record sess=1 round=1 from=1 to=2;replay sess=2 round=1 from=1 to=2|1|replayed a recording"
 "mix-kinds|honest|fail sign 1,2|kind sess=1 to=2 kind=3|[12]|telling party 2 the kind is presign"
 "equivocate-keygen|honest|ok keygen e1 + fail keygen e2|record sess=1 round=1 from=1 to=3 bcast=1;replay sess=2 round=1 from=1 to=3 bcast=1|1|replayed a recording"
-"keygen-base-ot-replay|honest|ok keygen b1 + any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|replayed a recording"
+"keygen-base-ot-replay|honest|ok keygen b1 + any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|reuses the wire session id"
 "forge|honest|fail sign 1,2|flip sess=1 round=2 from=1 to=2|1|flip sess=1"
 "drop|honest|fail sign 1,2|timeout sess=1 to=2 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
 "delay-past-timeout|honest|fail sign 1,2|timeout sess=1 to=2 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
