@@ -59,7 +59,12 @@ if wait_until 30 connected_is 3; then ok "three parties connected to the coordin
     not_ok "three parties connected through the relay" "$(tail -n 20 relay.log coord.log)"; finish; exit 1; fi
 
 SEQ=0
-set_scenario() { SEQ=$((SEQ + 1)); { echo "# $SEQ $1"; printf '%s\n' "$2" | tr ';' '\n'; } > scenario.tmp; mv scenario.tmp scenario; }
+# set_scenario NAME RULES: rules separated by ';', @KEY@ stands for the scenario's key.
+set_scenario() {
+    SEQ=$((SEQ + 1))
+    { echo "# $SEQ $1"; printf '%s\n' "${2//@KEY@/${KEY:-}}" | tr ';' '\n'; } > scenario.tmp
+    mv scenario.tmp scenario
+}
 # A key (KEY, PUB) made through the relay while it is passive.
 new_key() {
     set_scenario "keygen-$1" ""
@@ -142,6 +147,9 @@ SCENARIOS=(
 "equivocate-keygen|honest|ok keygen e1 + fail keygen e2|record sess=1 round=1 from=1 to=3 bcast=1;replay sess=2 round=1 from=1 to=3 bcast=1|1|replayed a recording"
 "keygen-base-ot-replay|honest|ok keygen b1 + any keygen b2|record sess=1 round=1 from=1 to=2 bcast=0;reuse sess=2 of=1;replay sess=2 round=1 from=1 to=2 bcast=0|-|reuses the wire session id"
 "forge|honest|fail sign 1,2|flip sess=1 round=2 from=1 to=2|1|flip sess=1"
+"substitute-other-receiver|honest|fail keygen s|record sess=1 round=1 from=1 to=2 bcast=0;replay sess=1 round=1 from=1 to=3 bcast=0 src=2|1|replayed a recording"
+"split-digest|honest|fail sign 1,2|digest sess=1 to=2|-|telling party 2 another digest"
+"split-key|honest|ok keygen o + fail sign 1,2|keyid sess=2 to=2 key=@KEY@o|[12]|telling party 2 the key is"
 "drop|honest|fail sign 1,2|timeout sess=1 to=2 ms=1500;drop sess=1 round=2 from=1 to=2|1|drop sess=1"
 "delay-past-timeout|honest|fail sign 1,2|timeout sess=1 to=2 ms=1500;delay sess=1 round=1 from=1 to=2 ms=2500|1|delayed frame delivered"
 "duplicate|honest|any sign 1,2|dup sess=1 round=1 from=1 to=2|1|dup sess=1"

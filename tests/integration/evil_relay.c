@@ -25,6 +25,8 @@
  *   reuse    sess=S of=K             the parties see session K's wire session id
  *   kind     sess=S to=T kind=N      SESSION_START to party T says kind N
  *   timeout  sess=S [to=T] ms=M      SESSION_START (to party T) says round_timeout_ms M
+ *   digest   sess=S to=T             SESSION_START to party T carries another digest
+ *   keyid    sess=S to=T key=K       SESSION_START to party T names key K
  *   drop | dup | flip  sess=S [round=R] [from=F] [to=T] [bcast=0|1] [nth=K]
  *            drop the frame; send it twice; flip the last payload byte
  *   delay    ... ms=M                deliver M ms later
@@ -65,14 +67,15 @@
 #define MAX_REC 256
 #define SID TSS_WIRE_SESSION_ID_LEN
 
-typedef enum { R_RECORD, R_REPLAY, R_REUSE, R_KIND, R_TIMEOUT, R_DROP, R_DUP, R_FLIP, R_DELAY,
-               R_REORDER } rule_op;
-static const char *const op_names[] = {"record", "replay", "reuse", "kind", "timeout",
-                                       "drop", "dup", "flip", "delay", "reorder"};
+typedef enum { R_RECORD, R_REPLAY, R_REUSE, R_KIND, R_TIMEOUT, R_DIGEST, R_KEYID, R_DROP, R_DUP,
+               R_FLIP, R_DELAY, R_REORDER } rule_op;
+static const char *const op_names[] = {"record", "replay", "reuse", "kind",  "timeout", "digest",
+                                       "keyid",  "drop",   "dup",   "flip", "delay",   "reorder"};
 
 typedef struct {
     rule_op op;
     int sess, round, from, to, bcast, nth, of, kind, ms, src;
+    char key[TSS_WIRE_MAX_KEY_ID + 1];
     int matches;
 } rule;
 
@@ -157,6 +160,7 @@ static bool parse_rule(char *line, rule *r) {
         else if (!strcmp(tok, "kind")) r->kind = v;
         else if (!strcmp(tok, "ms")) r->ms = v;
         else if (!strcmp(tok, "src")) r->src = v;
+        else if (!strcmp(tok, "key")) snprintf(r->key, sizeof r->key, "%s", eq + 1);
         else return false;
     }
     return r->sess >= 0;
@@ -380,6 +384,15 @@ static void down_session_start(plink *l, const uint8_t *p, size_t n) {
         if ((r->sess && r->sess != s->ord) || s->gen != gen) continue;
         if (r->op == R_TIMEOUT && (r->to < 0 || (unsigned)r->to == l->party))
             st.round_timeout_ms = (uint32_t)r->ms;
+        if (r->op == R_DIGEST && (unsigned)r->to == l->party) {
+            say("sess=%d: telling party %u another digest", s->ord, l->party);
+            st.digest[0] ^= 0x01;
+        }
+        if (r->op == R_KEYID && (unsigned)r->to == l->party) {
+            say("sess=%d: telling party %u the key is %s instead of %s", s->ord, l->party, r->key,
+                st.key_id);
+            snprintf(st.key_id, sizeof st.key_id, "%s", r->key);
+        }
         if (r->op == R_KIND && (unsigned)r->to == l->party) {
             say("sess=%d: telling party %u the kind is %s instead of %s", s->ord, l->party,
                 tss_wire_kind_name((unsigned)r->kind), tss_wire_kind_name(st.kind));
