@@ -21,7 +21,10 @@
  *   replay   sess=S [round=R] [from=F] [to=T] [bcast=0|1] [src=P] [nth=K]
  *            replace each matching frame by the next unused recording with the
  *            same round, sender and broadcast-ness that was delivered to P
- *            (default: to T), its session id (and receiver) rewritten to fit
+ *            (default: to T), its session id (and receiver) rewritten to fit; a
+ *            frame for which a recording from another receiver P is not in yet
+ *            waits for it up to 2 s (frames to different parties travel on
+ *            different connections, in no fixed order)
  *   reuse    sess=S of=K             the parties see session K's wire session id
  *   kind     sess=S to=T kind=N      SESSION_START to party T says kind N
  *   timeout  sess=S [to=T] ms=M      SESSION_START (to party T) says round_timeout_ms M
@@ -110,6 +113,8 @@ typedef struct held {
     uint8_t *data;
     size_t len;
     bool reorder;
+    bool awaiting; /* a replay from another receiver whose recording is not in yet */
+    int round, from, bcast, src;
 } held;
 
 static tss_loop *loop;
@@ -128,6 +133,9 @@ static int next_ord;
 static recording recs[MAX_REC];
 static size_t n_recs;
 static plink *by_party[TSS_WIRE_MAX_PARTIES + 1];
+#define MAX_WAITING 64
+static held *waiting[MAX_WAITING];
+static size_t n_waiting;
 
 #define say(...) (fprintf(stderr, "relay: " __VA_ARGS__), fputc('\n', stderr))
 
@@ -250,17 +258,30 @@ static void to_party(unsigned party, uint8_t type, const uint8_t *p, size_t n) {
 
 static void release_reorder(plink *l);
 
+static void unwait(held *h) {
+    for (size_t i = 0; i < n_waiting; i++)
+        if (waiting[i] == h) {
+            waiting[i] = waiting[--n_waiting];
+            return;
+        }
+}
+
 static void held_fire(void *arg) {
     held *h = arg;
     plink *l = by_party[h->party];
     if (h->reorder && l && l->reorder == h) l->reorder = NULL;
-    say("%s frame delivered to party %u", h->reorder ? "reordered" : "delayed", h->party);
+    if (h->awaiting) {
+        unwait(h);
+        say("replay: nothing recorded in time; forwarded unchanged");
+    } else {
+        say("%s frame delivered to party %u", h->reorder ? "reordered" : "delayed", h->party);
+    }
     to_party(h->party, TSS_WIRE_PROTOCOL_MSG, h->data, h->len);
     free(h->data);
     free(h);
 }
 
-static void hold(unsigned party, const uint8_t *p, size_t n, int ms, bool reorder) {
+static held *hold(unsigned party, const uint8_t *p, size_t n, int ms, bool reorder) {
     held *h = calloc(1, sizeof *h);
     if (!h || !(h->data = malloc(n))) abort();
     memcpy(h->data, p, n);
@@ -270,6 +291,7 @@ static void hold(unsigned party, const uint8_t *p, size_t n, int ms, bool reorde
     tss_timer_init(&h->timer, held_fire, h);
     if (!tss_is_ok(tss_timer_arm(loop, &h->timer, tss_now_ms() + ms))) abort();
     if (reorder) by_party[party]->reorder = h;
+    return h;
 }
 
 static void release_reorder(plink *l) {
@@ -281,6 +303,45 @@ static void release_reorder(plink *l) {
 }
 
 /* ---- coordinator -> party ---------------------------------------------------------------- */
+
+/* Deliver to party `to`, in place of a frame, an unused recording of the same
+ * round, sender and broadcast-ness that went to party src, with the session
+ * id the party sees (psid) and, point to point, `to` as the receiver. */
+static bool try_replay(unsigned to, const uint8_t *psid, int round, int from, int bc, int src) {
+    for (size_t k = 0; k < n_recs; k++) {
+        recording *rc = &recs[k];
+        if (rc->used || rc->round != round || rc->from != from || rc->to != src || rc->bcast != bc)
+            continue;
+        rc->used = true;
+        uint8_t *c = malloc(rc->len);
+        if (!c) abort();
+        memcpy(c, rc->data, rc->len);
+        memcpy(c, psid, SID);
+        if (!bc) { /* receiver: u16 after sid, round, sender */
+            c[SID + 3] = (uint8_t)(to >> 8);
+            c[SID + 4] = (uint8_t)to;
+        }
+        say("replayed a recording (%zu bytes, delivered to party %d before) in its place", rc->len,
+            src);
+        to_party(to, TSS_WIRE_PROTOCOL_MSG, c, rc->len);
+        free(c);
+        return true;
+    }
+    return false;
+}
+
+/* A new recording may be what a waiting replay needs. */
+static void serve_waiting(void) {
+    for (size_t i = 0; i < n_waiting; i++) {
+        held *h = waiting[i];
+        if (!try_replay(h->party, h->data, h->round, h->from, h->bcast, h->src)) continue;
+        tss_timer_disarm(loop, &h->timer);
+        unwait(h);
+        free(h->data);
+        free(h);
+        i--;
+    }
+}
 
 static bool matches(rule *r, const rsess *s, unsigned to, const tss_wire_protocol_msg *env) {
     if ((r->sess && r->sess != s->ord) || s->gen != gen) return false;
@@ -313,6 +374,7 @@ static void down_protocol_msg(plink *l, uint8_t *p, size_t n) {
             recs[n_recs++] = (recording){copy, n, env.round, env.sender, (int)l->party, bc, false};
             say("recorded sess=%d round=%u from=%u to=%u%s (%zu bytes)", s->ord, env.round,
                 env.sender, l->party, bc ? " broadcast" : "", n);
+            serve_waiting();
         }
     for (size_t i = 0; i < n_rules; i++) {
         rule *r = &rules[i];
@@ -324,25 +386,20 @@ static void down_protocol_msg(plink *l, uint8_t *p, size_t n) {
         switch (r->op) {
         case R_REPLAY: {
             int src = r->src >= 0 ? r->src : (int)l->party;
-            for (size_t k = 0; k < n_recs; k++) {
-                recording *rc = &recs[k];
-                if (rc->used || rc->round != env.round || rc->from != env.sender ||
-                    rc->to != src || rc->bcast != bc)
-                    continue;
-                rc->used = true;
-                uint8_t *c = malloc(rc->len);
-                if (!c) abort();
-                memcpy(c, rc->data, rc->len);
-                memcpy(c, s->psid, SID);
-                if (!bc) { /* receiver: u16 after sid, round, sender */
-                    c[SID + 3] = (uint8_t)(l->party >> 8);
-                    c[SID + 4] = (uint8_t)l->party;
-                }
-                say("replayed a recording (%zu bytes, delivered to party %d before) in its place",
-                    rc->len, src);
-                to_party(l->party, TSS_WIRE_PROTOCOL_MSG, c, rc->len);
-                free(c);
+            if (try_replay(l->party, s->psid, env.round, env.sender, bc, src)) {
                 release_reorder(l);
+                return;
+            }
+            if (src != (int)l->party && n_waiting < MAX_WAITING) {
+                /* The frame for the other receiver may come in later on its own
+                 * connection: wait for it a little. */
+                held *h = hold(l->party, p, n, 2000, false);
+                h->awaiting = true;
+                h->round = env.round;
+                h->from = env.sender;
+                h->bcast = bc;
+                h->src = src;
+                waiting[n_waiting++] = h;
                 return;
             }
             say("replay: nothing recorded fits; forwarded unchanged");
