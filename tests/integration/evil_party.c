@@ -95,7 +95,7 @@ static tss_result send_equivocating(tss_dconn *c, tss_wire_type type, const uint
                                     size_t len) {
     tss_result r = __real_tss_dconn_send(c, type, payload, len);
     if (extra && tss_is_ok(r)) {
-        fprintf(stderr, "<4>evil_party: sent a second, different broadcast (%zu bytes)\n", extra_len);
+        fprintf(stderr, "warning: evil_party: sent a second, different broadcast (%zu bytes)\n", extra_len);
         r = __real_tss_dconn_send(c, type, extra, extra_len);
     }
     free(extra);
@@ -124,7 +124,7 @@ static tss_result send_replaying(tss_dconn *c, tss_wire_type type, const uint8_t
     if (memcmp(recorded, payload, SID) == 0) return __real_tss_dconn_send(c, type, payload, len);
     memcpy(recorded, payload, SID); /* this session's id on the old message */
     replayed = true;
-    fprintf(stderr, "<4>evil_party: replayed the round-1 broadcast of an earlier session\n");
+    fprintf(stderr, "warning: evil_party: replayed the round-1 broadcast of an earlier session\n");
     return __real_tss_dconn_send(c, type, recorded, recorded_len);
 }
 
