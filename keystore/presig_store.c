@@ -104,7 +104,7 @@ tss_result tss_presig_store_open(tss_presig_store **out, const tss_store_ctx *ct
         r = tss_store_ensure_dir(&st->ctx, TSS_STORE_PRESIG_DIR, key_id, st->dir, sizeof st->dir);
     if (tss_is_ok(r))
         r = tss_spent_log_open(&st->log, st->dir, TSS_STORE_SPENT_LOG, TSS_SPENT_PRESIG, key_id,
-                               ctx->log_max_records);
+                               ctx->keys->storage_key, ctx->log_max_records);
     if (tss_is_ok(r)) r = collect_garbage(st);
     if (!tss_is_ok(r)) {
         tss_presig_store_close(st);

@@ -23,7 +23,7 @@ tss_result tss_session_log_open(tss_session_log **out, const tss_store_ctx *ctx)
     tss_session_log *l = calloc(1, sizeof *l);
     TSS_ENSURE(l, TSS_E_NOMEM, "out of memory");
     tss_result r = tss_spent_log_open(&l->log, dir, TSS_SESSION_LOG_NAME, TSS_SPENT_WIRE_SESSION,
-                                      LOG_KEY_ID, ctx->log_max_records);
+                                      LOG_KEY_ID, ctx->keys->storage_key, ctx->log_max_records);
     if (!tss_is_ok(r)) {
         free(l);
         return r;

@@ -21,7 +21,7 @@ tss_result tss_sid_log_open(tss_sid_log **out, const tss_store_ctx *ctx, const c
     tss_sid_log *l = calloc(1, sizeof *l);
     TSS_ENSURE(l, TSS_E_NOMEM, "out of memory");
     tss_result r = tss_spent_log_open(&l->log, dir, name, TSS_SPENT_SIGN_SID, key_id,
-                                      ctx->log_max_records);
+                                      ctx->keys->storage_key, ctx->log_max_records);
     if (!tss_is_ok(r)) {
         free(l);
         return r;
@@ -49,6 +49,7 @@ bool tss_sid_log_contains(const tss_sid_log *l, const uint8_t sid[TSS_SID_BYTES]
 
 size_t tss_sid_log_count(const tss_sid_log *l) { return tss_spent_log_count(l->log); }
 size_t tss_sid_log_repaired(const tss_sid_log *l) { return tss_spent_log_repaired(l->log); }
+const char *tss_sid_log_path(const tss_sid_log *l) { return tss_spent_log_path(l->log); }
 
 static tss_result claim_cb(void *ctx, const uint8_t sid[TSS_SID_BYTES]) {
     return tss_sid_log_claim(ctx, sid);

@@ -5,6 +5,10 @@
  * claim leaves the sid either absent (the claim had not returned, nothing was
  * sent) or present (refused from then on): never usable twice.
  *
+ * The log is MACed with the party's storage key (keystore/spent_log.h): a
+ * damaged log fails open with TSS_E_CORRUPT naming the file and record, and
+ * the party refuses the key until an operator acts.
+ *
  * One handle per key per process (the file is flock()ed); not thread-safe. */
 #ifndef TSS_KEYSTORE_SID_LOG_H
 #define TSS_KEYSTORE_SID_LOG_H
@@ -28,6 +32,7 @@ TSS_MUST_CHECK tss_result tss_sid_log_claim(tss_sid_log *l, const uint8_t sid[TS
 bool tss_sid_log_contains(const tss_sid_log *l, const uint8_t sid[TSS_SID_BYTES]);
 size_t tss_sid_log_count(const tss_sid_log *l);
 size_t tss_sid_log_repaired(const tss_sid_log *l);
+const char *tss_sid_log_path(const tss_sid_log *l);
 /* {claim, l} for tss_sign_config.registry. */
 tss_sid_registry tss_sid_log_registry(tss_sid_log *l);
 

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "keystore/atomic_file.h"
+#include "util/secmem.h"
 
 #define BINDING_LABEL "tssd/v1/spent-log"
 #define BINDING_LEN 20
@@ -84,17 +85,41 @@ tss_result tss_id_set_add(tss_id_set *s, const uint8_t id[TSS_SPENT_ID_LEN], boo
 
 /* ---- format ------------------------------------------------------------------ */
 
+#define MAC_LABEL "tssd/v2/spent-log-mac"
+#define HEADER_INDEX UINT64_MAX
+
 static const char *kind_name(tss_spent_kind kind) {
     return kind == TSS_SPENT_PRESIG      ? "presignature"
            : kind == TSS_SPENT_SIGN_SID ? "sign-sid"
                                         : "wire-session";
 }
 
-void tss_spent_log_header(uint8_t out[TSS_SPENT_HEADER_LEN], tss_spent_kind kind,
+void tss_spent_log_mac_key(uint8_t out[TSS_SPENT_MAC_KEY_LEN], const uint8_t storage_key[32],
+                           tss_spent_kind kind, const char *key_id) {
+    crypto_generichash_state st;
+    uint8_t k = (uint8_t)kind;
+    crypto_generichash_init(&st, storage_key, 32, TSS_SPENT_MAC_KEY_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)MAC_LABEL, sizeof MAC_LABEL - 1);
+    crypto_generichash_update(&st, &k, 1);
+    crypto_generichash_update(&st, (const uint8_t *)key_id, strlen(key_id));
+    crypto_generichash_final(&st, out, TSS_SPENT_MAC_KEY_LEN);
+    sodium_memzero(&st, sizeof st);
+}
+
+static void tag_of(uint8_t out[TSS_SPENT_TAG_LEN], const uint8_t mac_key[TSS_SPENT_MAC_KEY_LEN],
+                   uint64_t index, const uint8_t body[32]) {
+    uint8_t msg[8 + 32];
+    for (int i = 0; i < 8; i++) msg[i] = (uint8_t)(index >> (8 * i));
+    memcpy(msg + 8, body, 32);
+    crypto_generichash(out, TSS_SPENT_TAG_LEN, msg, sizeof msg, mac_key, TSS_SPENT_MAC_KEY_LEN);
+}
+
+/* The 32-byte header prefix both versions share (version byte aside). */
+static void header_prefix(uint8_t out[32], uint8_t version, tss_spent_kind kind,
                           const char *key_id) {
-    memset(out, 0, TSS_SPENT_HEADER_LEN);
+    memset(out, 0, 32);
     memcpy(out, TSS_SPENT_LOG_MAGIC, 8);
-    out[8] = TSS_SPENT_LOG_VERSION;
+    out[8] = version;
     out[9] = (uint8_t)kind;
     crypto_generichash_state st;
     uint8_t k = (uint8_t)kind;
@@ -105,6 +130,19 @@ void tss_spent_log_header(uint8_t out[TSS_SPENT_HEADER_LEN], tss_spent_kind kind
     crypto_generichash_final(&st, out + 12, BINDING_LEN);
 }
 
+void tss_spent_log_header(uint8_t out[TSS_SPENT_HEADER_LEN], tss_spent_kind kind,
+                          const char *key_id, const uint8_t mac_key[TSS_SPENT_MAC_KEY_LEN]) {
+    header_prefix(out, TSS_SPENT_LOG_VERSION, kind, key_id);
+    tag_of(out + 32, mac_key, HEADER_INDEX, out);
+}
+
+void tss_spent_log_record(uint8_t out[TSS_SPENT_RECORD_LEN],
+                          const uint8_t mac_key[TSS_SPENT_MAC_KEY_LEN], uint64_t index,
+                          const uint8_t id[TSS_SPENT_ID_LEN]) {
+    memcpy(out, id, TSS_SPENT_ID_LEN);
+    tag_of(out + TSS_SPENT_ID_LEN, mac_key, index, id);
+}
+
 static bool all_zero(const uint8_t *p, size_t n) {
     uint8_t acc = 0;
     for (size_t i = 0; i < n; i++) acc |= p[i];
@@ -112,49 +150,90 @@ static bool all_zero(const uint8_t *p, size_t n) {
 }
 
 tss_result tss_spent_log_parse(const uint8_t *data, size_t len, tss_spent_kind kind,
-                               const char *key_id, size_t max_records, tss_id_set *set,
-                               tss_spent_log_scan *scan) {
+                               const char *key_id, const uint8_t mac_key[TSS_SPENT_MAC_KEY_LEN],
+                               size_t max_records, tss_id_set *set, tss_spent_log_scan *scan) {
     if (max_records == 0) max_records = TSS_SPENT_LOG_DEFAULT_MAX;
     if (max_records > TSS_SPENT_LOG_ABSOLUTE_MAX) max_records = TSS_SPENT_LOG_ABSOLUTE_MAX;
-    TSS_ENSURE(len >= TSS_SPENT_HEADER_LEN, TSS_E_CORRUPT,
+    TSS_ENSURE(len >= TSS_SPENT_V1_LEN, TSS_E_CORRUPT,
                "spent-id log is %zu bytes, shorter than its header", len);
     TSS_ENSURE(memcmp(data, TSS_SPENT_LOG_MAGIC, 8) == 0, TSS_E_CORRUPT,
                "not a tssd spent-id log (bad magic)");
-    TSS_ENSURE(data[8] == TSS_SPENT_LOG_VERSION, TSS_E_UNSUPPORTED,
-               "spent-id log version %u is not supported (this build reads %u)", data[8],
+    unsigned version = data[8];
+    TSS_ENSURE(version == 1 || version == TSS_SPENT_LOG_VERSION, TSS_E_UNSUPPORTED,
+               "spent-id log version %u is not supported (this build reads 1 and %u)", version,
                TSS_SPENT_LOG_VERSION);
     TSS_ENSURE(data[9] == (uint8_t)kind, TSS_E_CORRUPT,
                "spent-id log holds kind %u, expected %u (%s ids)", data[9], (unsigned)kind,
                kind_name(kind));
-    uint8_t want[TSS_SPENT_HEADER_LEN];
-    tss_spent_log_header(want, kind, key_id);
+    uint8_t want[32];
+    header_prefix(want, (uint8_t)version, kind, key_id);
     TSS_ENSURE(data[10] == 0 && data[11] == 0, TSS_E_CORRUPT,
                "spent-id log header: reserved bytes are not zero");
     TSS_ENSURE(memcmp(data + 12, want + 12, BINDING_LEN) == 0, TSS_E_CORRUPT,
                "spent-id log belongs to another key id than '%s'", key_id);
+    size_t hlen = version == 1 ? TSS_SPENT_V1_LEN : TSS_SPENT_HEADER_LEN;
+    size_t rlen = version == 1 ? TSS_SPENT_V1_LEN : TSS_SPENT_RECORD_LEN;
+    if (version == 1 && len >= TSS_SPENT_HEADER_LEN) {
+        /* A version-2 file relabelled as 1 would parse as untagged records. */
+        uint8_t v2[32], tag[TSS_SPENT_TAG_LEN];
+        memcpy(v2, data, 32);
+        v2[8] = TSS_SPENT_LOG_VERSION;
+        tag_of(tag, mac_key, HEADER_INDEX, v2);
+        TSS_ENSURE(sodium_memcmp(tag, data + 32, sizeof tag) != 0, TSS_E_CORRUPT,
+                   "spent-id log header (byte offset 8): a version-2 log with its version byte "
+                   "changed to 1");
+    }
+    if (version != 1) {
+        TSS_ENSURE(len >= hlen, TSS_E_CORRUPT,
+                   "spent-id log is %zu bytes, shorter than its header", len);
+        uint8_t tag[TSS_SPENT_TAG_LEN];
+        tag_of(tag, mac_key, HEADER_INDEX, data);
+        TSS_ENSURE(sodium_memcmp(tag, data + 32, sizeof tag) == 0, TSS_E_CORRUPT,
+                   "spent-id log header (byte offset 0) fails its integrity check (damaged, or "
+                   "not this party's log)");
+    }
 
-    size_t body = len - TSS_SPENT_HEADER_LEN;
-    size_t full = body / TSS_SPENT_RECORD_LEN;
-    size_t partial = body % TSS_SPENT_RECORD_LEN;
+    size_t body = len - hlen;
+    size_t full = body / rlen;
+    size_t partial = body % rlen;
     TSS_ENSURE(full <= max_records, TSS_E_CORRUPT,
                "spent-id log has %zu records, more than the cap of %zu", full, max_records);
     size_t kept = full;
-    const uint8_t *rec = data + TSS_SPENT_HEADER_LEN;
-    for (size_t i = 0; i < full; i++, rec += TSS_SPENT_RECORD_LEN) {
-        if (all_zero(rec, TSS_SPENT_RECORD_LEN)) {
+    const uint8_t *rec = data + hlen;
+    for (size_t i = 0; i < full; i++, rec += rlen) {
+        size_t off = hlen + i * rlen;
+        if (all_zero(rec, rlen)) {
             /* Only the very last record can be a torn (zero-filled) append. */
             TSS_ENSURE(i + 1 == full && partial == 0, TSS_E_CORRUPT,
-                       "spent-id log record %zu is all zeros: the log is corrupt", i);
+                       "spent-id log record %zu (byte offset %zu) is all zeros: the log is "
+                       "damaged",
+                       i, off);
             kept = i;
             break;
         }
+        if (version != 1) {
+            uint8_t tag[TSS_SPENT_TAG_LEN];
+            tag_of(tag, mac_key, i, rec);
+            TSS_ENSURE(sodium_memcmp(tag, rec + TSS_SPENT_ID_LEN, sizeof tag) == 0,
+                       TSS_E_CORRUPT,
+                       "spent-id log record %zu (byte offset %zu) fails its integrity check: "
+                       "the log is damaged",
+                       i, off);
+        }
+        TSS_ENSURE(!all_zero(rec, TSS_SPENT_ID_LEN), TSS_E_CORRUPT,
+                   "spent-id log record %zu (byte offset %zu) holds a zero id: the log is "
+                   "damaged",
+                   i, off);
         bool added = false;
         TSS_GUARD(tss_id_set_add(set, rec, &added));
         TSS_ENSURE(added, TSS_E_CORRUPT,
-                   "spent-id log record %zu repeats an earlier id: the log is corrupt", i);
+                   "spent-id log record %zu (byte offset %zu) repeats an earlier id: the log "
+                   "is damaged",
+                   i, off);
     }
+    scan->version = version;
     scan->records = kept;
-    scan->valid_len = TSS_SPENT_HEADER_LEN + kept * TSS_SPENT_RECORD_LEN;
+    scan->valid_len = hlen + kept * rlen;
     scan->dropped = len - scan->valid_len;
     return TSS_OK_RESULT;
 }
@@ -167,8 +246,13 @@ struct tss_spent_log {
     size_t len; /* bytes in the file (header + records) */
     size_t max_records;
     size_t repaired;
-    bool broken;
+    bool unverified; /* an append failed: re-read and verify before the next */
+    bool migrated;
+    uint8_t *mac_key; /* secret memory */
     tss_id_set set;
+    char key_id[256];
+    char dir[PATH_MAX];
+    char name[NAME_MAX + 1];
     char path[PATH_MAX];
 };
 
@@ -222,39 +306,86 @@ static tss_result read_all(int fd, const char *path, size_t max, uint8_t **out, 
     return TSS_OK_RESULT;
 }
 
-static tss_result load(tss_spent_log *l, const char *key_id) {
+/* Name the file and the consequence: the parser's detail knows neither. */
+static tss_result damaged(const tss_spent_log *l, tss_result r) {
+    char detail[400];
+    snprintf(detail, sizeof detail, "%s", tss_error_detail());
+    if (r.err != TSS_E_CORRUPT && r.err != TSS_E_UNSUPPORTED)
+        return tss_fail(r.err, "%s: %s", l->path, detail);
+    return tss_fail(r.err,
+                    "%s: %s; key '%s' is refused until an operator acts "
+                    "(docs/OPERATIONS.md \"Damaged state files\")",
+                    l->path, detail, l->key_id);
+}
+
+/* Read and verify the file into set; drop a torn tail durably. */
+static tss_result scan_file(tss_spent_log *l, tss_id_set *set, tss_spent_log_scan *scan) {
     size_t max_bytes = TSS_SPENT_HEADER_LEN + (l->max_records + 1) * TSS_SPENT_RECORD_LEN;
     uint8_t *data = NULL;
     size_t len = 0;
     TSS_GUARD(read_all(l->fd, l->path, max_bytes, &data, &len));
-    tss_spent_log_scan scan;
-    tss_result r = tss_spent_log_parse(data, len, l->kind, key_id, l->max_records, &l->set, &scan);
+    tss_result r = tss_spent_log_parse(data, len, l->kind, l->key_id, l->mac_key, l->max_records,
+                                       set, scan);
     free(data);
-    if (!tss_is_ok(r)) {
-        /* Name the file: the parser's detail does not know it. */
-        char detail[400];
-        snprintf(detail, sizeof detail, "%s", tss_error_detail());
-        return tss_fail(r.err, "%s: %s", l->path, detail);
-    }
-    if (scan.dropped) {
+    if (!tss_is_ok(r)) return damaged(l, r);
+    if (scan->dropped) {
         /* The torn tail's append never completed: drop it durably so the
          * next record lands on a record boundary. */
-        TSS_ENSURE(ftruncate(l->fd, (off_t)scan.valid_len) == 0, TSS_E_IO,
+        TSS_ENSURE(ftruncate(l->fd, (off_t)scan->valid_len) == 0, TSS_E_IO,
                    "cannot truncate the torn tail of %s: %s", l->path, strerror(errno));
         TSS_ENSURE(fdatasync(l->fd) == 0, TSS_E_IO, "fdatasync of %s failed: %s", l->path,
                    strerror(errno));
-        l->repaired = scan.dropped;
+        l->repaired += scan->dropped;
+    }
+    return TSS_OK_RESULT;
+}
+
+/* Rewrite a version-1 log as version 2 (atomically) and reopen it. */
+static tss_result migrate(tss_spent_log *l) {
+    size_t n = l->set.count;
+    size_t len = TSS_SPENT_HEADER_LEN + n * TSS_SPENT_RECORD_LEN;
+    uint8_t *buf = malloc(len);
+    TSS_ENSURE(buf, TSS_E_NOMEM, "out of memory migrating %s", l->path);
+    tss_spent_log_header(buf, l->kind, l->key_id, l->mac_key);
+    for (size_t i = 0; i < n; i++)
+        tss_spent_log_record(buf + TSS_SPENT_HEADER_LEN + i * TSS_SPENT_RECORD_LEN, l->mac_key, i,
+                             l->set.ids[i]);
+    tss_result r = tss_file_write_atomic(l->dir, l->name, buf, len, true, NULL);
+    free(buf);
+    if (!tss_is_ok(r)) {
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", tss_error_detail());
+        return tss_fail(r.err, "cannot migrate %s to format version 2: %s", l->path, detail);
+    }
+    close(l->fd);
+    l->fd = -1;
+    TSS_GUARD(open_locked(l->path, &l->fd));
+    l->migrated = true;
+    return TSS_OK_RESULT;
+}
+
+static tss_result load(tss_spent_log *l) {
+    tss_spent_log_scan scan;
+    TSS_GUARD(scan_file(l, &l->set, &scan));
+    if (scan.version == 1) {
+        TSS_GUARD(migrate(l));
+        tss_id_set_free(&l->set);
+        tss_id_set_init(&l->set);
+        TSS_GUARD(scan_file(l, &l->set, &scan));
     }
     l->len = scan.valid_len;
     return TSS_OK_RESULT;
 }
 
 tss_result tss_spent_log_open(tss_spent_log **out, const char *dir, const char *name,
-                              tss_spent_kind kind, const char *key_id, size_t max_records) {
+                              tss_spent_kind kind, const char *key_id,
+                              const uint8_t storage_key[32], size_t max_records) {
     TSS_ENSURE(kind == TSS_SPENT_PRESIG || kind == TSS_SPENT_SIGN_SID ||
                    kind == TSS_SPENT_WIRE_SESSION,
                TSS_E_USAGE,
                "unknown spent-log kind");
+    TSS_ENSURE(strlen(key_id) < 256 && strlen(name) <= NAME_MAX, TSS_E_USAGE,
+               "key id or file name too long");
     tss_spent_log *l = calloc(1, sizeof *l);
     TSS_ENSURE(l, TSS_E_NOMEM, "out of memory");
     l->fd = -1;
@@ -263,21 +394,30 @@ tss_result tss_spent_log_open(tss_spent_log **out, const char *dir, const char *
                      : max_records > TSS_SPENT_LOG_ABSOLUTE_MAX ? TSS_SPENT_LOG_ABSOLUTE_MAX
                                                                 : max_records;
     tss_id_set_init(&l->set);
+    snprintf(l->key_id, sizeof l->key_id, "%s", key_id);
+    snprintf(l->name, sizeof l->name, "%s", name);
     tss_result r = TSS_OK_RESULT;
+    l->mac_key = tss_secret_alloc(TSS_SPENT_MAC_KEY_LEN);
+    if (!l->mac_key) {
+        r = tss_fail(TSS_E_NOMEM, "out of secret memory");
+        goto fail;
+    }
+    tss_spent_log_mac_key(l->mac_key, storage_key, kind, key_id);
     int n = snprintf(l->path, sizeof l->path, "%s/%s", dir, name);
-    if (n <= 0 || (size_t)n >= sizeof l->path) {
+    int m = snprintf(l->dir, sizeof l->dir, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof l->path || m <= 0 || (size_t)m >= sizeof l->dir) {
         r = tss_fail(TSS_E_USAGE, "path too long: %s/%s", dir, name);
         goto fail;
     }
     r = open_locked(l->path, &l->fd);
     if (r.err == TSS_E_NOT_FOUND) {
         uint8_t header[TSS_SPENT_HEADER_LEN];
-        tss_spent_log_header(header, kind, key_id);
+        tss_spent_log_header(header, kind, key_id, l->mac_key);
         r = tss_file_write_atomic(dir, name, header, sizeof header, false, NULL);
         if (r.err == TSS_E_EXISTS) r = TSS_OK_RESULT; /* created concurrently */
         if (tss_is_ok(r)) r = open_locked(l->path, &l->fd);
     }
-    if (tss_is_ok(r)) r = load(l, key_id);
+    if (tss_is_ok(r)) r = load(l);
     if (!tss_is_ok(r)) goto fail;
     *out = l;
     return TSS_OK_RESULT;
@@ -290,10 +430,35 @@ bool tss_spent_log_contains(const tss_spent_log *l, const uint8_t id[TSS_SPENT_I
     return tss_id_set_contains(&l->set, id);
 }
 
+/* After a failed append: re-read the file and verify it. Every id on disk
+ * must be one this handle knows (it holds the lock, so nobody else writes);
+ * ids in memory but not on disk (the failed appends) stay refused. */
+static tss_result reverify(tss_spent_log *l) {
+    tss_id_set disk;
+    tss_id_set_init(&disk);
+    tss_spent_log_scan scan;
+    tss_result r = scan_file(l, &disk, &scan);
+    if (tss_is_ok(r) && scan.version != TSS_SPENT_LOG_VERSION)
+        r = tss_fail(TSS_E_CORRUPT, "%s changed format version while open", l->path);
+    for (size_t i = 0; tss_is_ok(r) && i < disk.count; i++)
+        if (!tss_id_set_contains(&l->set, disk.ids[i]))
+            r = tss_fail(TSS_E_CORRUPT,
+                         "%s: record %zu holds an id this process never wrote (the file was "
+                         "changed while open); key '%s' is refused until an operator acts",
+                         l->path, i, l->key_id);
+    /* Ids in memory but not on disk are the failed appends' ids: they were
+     * never acknowledged, stay refused here, and the file stays a valid
+     * prefix numbered by disk.count. */
+    if (tss_is_ok(r)) {
+        l->len = scan.valid_len;
+        l->unverified = false;
+    }
+    tss_id_set_free(&disk);
+    return r;
+}
+
 tss_result tss_spent_log_append(tss_spent_log *l, const uint8_t id[TSS_SPENT_ID_LEN]) {
-    TSS_ENSURE(!l->broken, TSS_E_IO,
-               "%s: an earlier write failed, so its state is unknown; restart to recover",
-               l->path);
+    if (l->unverified) TSS_GUARD(reverify(l));
     TSS_ENSURE(!tss_id_set_contains(&l->set, id), TSS_E_PROTOCOL,
                "id already recorded in %s: refusing to use it again", l->path);
     TSS_ENSURE(!all_zero(id, TSS_SPENT_ID_LEN), TSS_E_INVALID, "refusing an all-zero id");
@@ -302,24 +467,32 @@ tss_result tss_spent_log_append(tss_spent_log *l, const uint8_t id[TSS_SPENT_ID_
     /* In memory first: whatever happens on disk, this handle refuses the id. */
     bool added = false;
     TSS_GUARD(tss_id_set_add(&l->set, id, &added));
-    const uint8_t *p = id;
+    uint8_t rec[TSS_SPENT_RECORD_LEN];
+    size_t index = (l->len - TSS_SPENT_HEADER_LEN) / TSS_SPENT_RECORD_LEN;
+    tss_spent_log_record(rec, l->mac_key, index, id);
+    const uint8_t *p = rec;
     size_t left = TSS_SPENT_RECORD_LEN;
     off_t at = (off_t)l->len;
     while (left) {
         ssize_t n = pwrite(l->fd, p, left, at);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            l->broken = true;
-            return tss_fail(TSS_E_IO, "append to %s failed: %s", l->path,
-                            n < 0 ? strerror(errno) : "short write");
+            l->unverified = true;
+            return tss_fail(TSS_E_IO,
+                            "append to %s failed: %s (the id stays refused; the log is "
+                            "re-verified on its next use)",
+                            l->path, n < 0 ? strerror(errno) : "short write");
         }
         p += n;
         at += n;
         left -= (size_t)n;
     }
     if (fdatasync(l->fd) != 0) {
-        l->broken = true;
-        return tss_fail(TSS_E_IO, "fdatasync of %s failed: %s", l->path, strerror(errno));
+        l->unverified = true;
+        return tss_fail(TSS_E_IO,
+                        "fdatasync of %s failed: %s (the id stays refused; the log is "
+                        "re-verified on its next use)",
+                        l->path, strerror(errno));
     }
     l->len += TSS_SPENT_RECORD_LEN;
     return TSS_OK_RESULT;
@@ -327,11 +500,13 @@ tss_result tss_spent_log_append(tss_spent_log *l, const uint8_t id[TSS_SPENT_ID_
 
 size_t tss_spent_log_count(const tss_spent_log *l) { return l->set.count; }
 size_t tss_spent_log_repaired(const tss_spent_log *l) { return l->repaired; }
+bool tss_spent_log_migrated(const tss_spent_log *l) { return l->migrated; }
 const char *tss_spent_log_path(const tss_spent_log *l) { return l->path; }
 
 void tss_spent_log_close(tss_spent_log *l) {
     if (!l) return;
     if (l->fd >= 0) close(l->fd);
+    tss_secret_free(l->mac_key);
     tss_id_set_free(&l->set);
     free(l);
 }

@@ -2,6 +2,8 @@
  * shares, presignatures with durable single-use consumption, sign-sid logs,
  * and the spent-id log underneath (torn tails, corruption, caps, locking). */
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -964,6 +966,9 @@ static void sid_log_path(char *out, size_t cap, const char *state, const char *k
     snprintf(out, cap, "%s/sids/%s.sids", state, key);
 }
 
+#define HL TSS_SPENT_HEADER_LEN
+#define RL TSS_SPENT_RECORD_LEN
+
 static void torn_final_record_tolerated(void) {
     char state[512], p[700];
     tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
@@ -977,14 +982,14 @@ static void torn_final_record_tolerated(void) {
     }
     tss_sid_log_close(l);
     sid_log_path(p, sizeof p, state, "k");
-    CHECK(size_of(p) == 32 + 3 * 32);
+    CHECK(size_of(p) == HL + 3 * RL);
     /* A partial record (an append cut short by a crash). */
     randombytes_buf(ids[3], 32);
     append_bytes(p, ids[3], 10);
     CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
     if (!l) return;
     CHECK(tss_sid_log_count(l) == 3 && tss_sid_log_repaired(l) == 10);
-    CHECK(size_of(p) == 32 + 3 * 32); /* truncated durably */
+    CHECK(size_of(p) == HL + 3 * RL); /* truncated durably */
     for (int i = 0; i < 3; i++) CHECK(tss_sid_log_contains(l, ids[i]));
     CHECK(!tss_sid_log_contains(l, ids[3]));
     CHECK_OK(tss_sid_log_claim(l, ids[3])); /* lands on a record boundary */
@@ -992,21 +997,31 @@ static void torn_final_record_tolerated(void) {
     CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
     CHECK(l && tss_sid_log_count(l) == 4 && tss_sid_log_repaired(l) == 0);
     tss_sid_log_close(l);
-    /* A complete final record is never ignored, even if its append was cut
-     * before it was acknowledged. */
-    uint8_t extra[32];
+    /* A complete, authentic final record is never ignored, even if its
+     * append was cut before it was acknowledged. */
+    uint8_t mk[TSS_SPENT_MAC_KEY_LEN], extra[32], rec[RL];
+    tss_spent_log_mac_key(mk, pkeys[1]->storage_key, TSS_SPENT_SIGN_SID, "k");
     randombytes_buf(extra, 32);
-    append_bytes(p, extra, 32);
+    tss_spent_log_record(rec, mk, 4, extra);
+    append_bytes(p, rec, RL);
     CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
     CHECK(l && tss_sid_log_count(l) == 5 && tss_sid_log_contains(l, extra));
     tss_sid_log_close(l);
     /* A zero-filled final record (size committed before data) is dropped. */
-    uint8_t zeros[32] = {0};
-    append_bytes(p, zeros, 32);
+    uint8_t zeros[RL] = {0};
+    append_bytes(p, zeros, RL);
     CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
-    CHECK(l && tss_sid_log_count(l) == 5 && tss_sid_log_repaired(l) == 32);
+    CHECK(l && tss_sid_log_count(l) == 5 && tss_sid_log_repaired(l) == RL);
     tss_sid_log_close(l);
-    CHECK(size_of(p) == 32 + 5 * 32);
+    CHECK(size_of(p) == HL + 5 * RL);
+    /* A complete final record that is not authentic is damage, not a tear. */
+    tss_spent_log_record(rec, mk, 5, extra);
+    rec[0] ^= 1;
+    append_bytes(p, rec, RL);
+    CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
+    CHECK(detail_has("record 5 (byte offset 288) fails its integrity check") &&
+          detail_has("k.sids"));
+    sodium_memzero(mk, sizeof mk);
 }
 
 static void corrupt_log_refused(void) {
@@ -1025,7 +1040,7 @@ static void corrupt_log_refused(void) {
     size_t len;
     uint8_t *good = slurp(p, &len);
     if (!good) return;
-    uint8_t *bad = malloc(len + 64);
+    uint8_t *bad = malloc(len + 2 * RL);
     struct {
         const char *what;
         size_t at;     /* byte to change, or SIZE_MAX */
@@ -1035,11 +1050,13 @@ static void corrupt_log_refused(void) {
         const char *detail;
     } cases[] = {
         {"magic", 0, 'X', len, TSS_E_CORRUPT, "bad magic"},
-        {"version", 8, 2, len, TSS_E_UNSUPPORTED, "version 3"},
+        {"version", 8, 1, len, TSS_E_UNSUPPORTED, "version 3"},
         {"kind", 9, 1, len, TSS_E_CORRUPT, "holds kind 3"},
         {"reserved", 10, 1, len, TSS_E_CORRUPT, "reserved"},
         {"binding", 20, 0xee, len, TSS_E_CORRUPT, "another key id"},
+        {"header tag", 40, 0x01, len, TSS_E_CORRUPT, "header (byte offset 0) fails"},
         {"header cut", SIZE_MAX, 0, 20, TSS_E_CORRUPT, "shorter than its header"},
+        {"v2 header cut", SIZE_MAX, 0, 40, TSS_E_CORRUPT, "shorter than its header"},
         {"empty", SIZE_MAX, 0, 0, TSS_E_CORRUPT, "shorter than its header"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1052,30 +1069,54 @@ static void corrupt_log_refused(void) {
         CHECK(tss_err_exit_code(r.err) == 65);
         CHECK(detail_has(cases[i].detail) && detail_has("k.sids"));
     }
-    /* A duplicate record. */
+    /* A record swapped with another, or removed from the middle. */
+    memcpy(bad, good, HL);
+    memcpy(bad + HL, good + HL + RL, RL);
+    memcpy(bad + HL + RL, good + HL, RL);
+    spit(p, bad, len, 0600);
+    CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
+    CHECK(detail_has("record 0 (byte offset 48) fails its integrity check"));
+    memcpy(bad, good, HL);
+    memcpy(bad + HL, good + HL + RL, RL);
+    spit(p, bad, HL + RL, 0600);
+    CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
+    CHECK(detail_has("record 0 (byte offset 48) fails its integrity check"));
+    /* A version-2 log relabelled as version 1 (whose records are untagged). */
     memcpy(bad, good, len);
-    memcpy(bad + len, a, 32);
-    spit(p, bad, len + 32, 0600);
+    bad[8] = 1;
+    spit(p, bad, len, 0600);
+    CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
+    CHECK(detail_has("version byte changed"));
+    /* A duplicate record (authentic tags: only the key holder can do that). */
+    uint8_t mk[TSS_SPENT_MAC_KEY_LEN];
+    tss_spent_log_mac_key(mk, pkeys[1]->storage_key, TSS_SPENT_SIGN_SID, "k");
+    memcpy(bad, good, len);
+    tss_spent_log_record(bad + len, mk, 2, a);
+    spit(p, bad, len + RL, 0600);
     CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
     CHECK(detail_has("repeats an earlier id"));
     /* A zero record before the end. */
     memcpy(bad, good, len);
-    memset(bad + 32, 0, 32);
+    memset(bad + HL, 0, RL);
     spit(p, bad, len, 0600);
     CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
     CHECK(detail_has("all zeros"));
     /* A zero record followed by a torn one is not the "last record" case. */
     memcpy(bad, good, len);
-    memset(bad + len, 0, 32);
-    memset(bad + len + 32, 7, 5);
-    spit(p, bad, len + 37, 0600);
+    memset(bad + len, 0, RL);
+    memset(bad + len + RL, 7, 5);
+    spit(p, bad, len + RL + 5, 0600);
     CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
-    /* The log of another key, or of the other kind, is refused. */
+    /* The log of another key, or of the other kind, or another party's. */
     spit(p, good, len, 0600);
     sid_log_path(q, sizeof q, state, "k2");
     spit(q, good, len, 0600);
     CHECK_ERR(tss_sid_log_open(&l, &ctx, "k2"), TSS_E_CORRUPT);
     CHECK(detail_has("another key id than 'k2'"));
+    tss_store_ctx other = ctx;
+    other.keys = pkeys[2];
+    CHECK_ERR(tss_sid_log_open(&l, &other, "k"), TSS_E_CORRUPT);
+    CHECK(detail_has("header (byte offset 0) fails its integrity check"));
     tss_presig_store *st = NULL;
     char dir[700];
     snprintf(dir, sizeof dir, "%s/presig", state);
@@ -1085,13 +1126,195 @@ static void corrupt_log_refused(void) {
     snprintf(q, sizeof q, "%s/presig/k/spent.log", state);
     spit(q, good, len, 0600);
     CHECK_ERR(tss_presig_store_open(&st, &ctx, "k"), TSS_E_CORRUPT);
-    CHECK(detail_has("expected 1 (presignature ids)"));
+    CHECK(detail_has("expected 1 (presignature ids)") && detail_has("spent.log"));
     /* The original still opens. */
     CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
     CHECK(l && tss_sid_log_count(l) == 2);
     tss_sid_log_close(l);
+    sodium_memzero(mk, sizeof mk);
     free(good);
     free(bad);
+}
+
+/* Finding 6: every single-byte change and every cut of a spent-id log (of
+ * either kind) is either refused with the file and record named, or is a
+ * torn tail whose dropped ids were the last ones (never an id from the
+ * middle). The old, untagged format accepted most flips of id bytes. */
+static void every_flip_and_cut_detected(void) {
+    for (int kind = 0; kind < 2; kind++) {
+        char state[512], p[700];
+        tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+        uint8_t ids[4][32];
+        for (int i = 0; i < 4; i++) randombytes_buf(ids[i], 32);
+        const char *file;
+        if (kind == 0) {
+            tss_sid_log *l = NULL;
+            CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+            if (!l) return;
+            for (int i = 0; i < 4; i++) CHECK_OK(tss_sid_log_claim(l, ids[i]));
+            tss_sid_log_close(l);
+            sid_log_path(p, sizeof p, state, "k");
+            file = "k.sids";
+        } else {
+            tss_presig_store *st = NULL;
+            CHECK_OK(tss_presig_store_open(&st, &ctx, "k"));
+            if (!st) return;
+            /* Consuming an id without a file is fine: the log is what counts. */
+            for (int i = 0; i < 4; i++) CHECK_OK(tss_presig_store_consume(st, ids[i]));
+            tss_presig_store_close(st);
+            snprintf(p, sizeof p, "%s/presig/k/spent.log", state);
+            file = "spent.log";
+        }
+        size_t len;
+        uint8_t *good = slurp(p, &len);
+        if (!good) return;
+        CHECK(len == HL + 4 * RL);
+        uint8_t *bad = malloc(len);
+        size_t refused = 0, wrong = 0;
+        for (size_t at = 0; at < len; at++) {
+            memcpy(bad, good, len);
+            bad[at] ^= (uint8_t)(1u << (at % 8));
+            spit(p, bad, len, 0600);
+            tss_result r;
+            if (kind == 0) {
+                tss_sid_log *l = NULL;
+                r = tss_sid_log_open(&l, &ctx, "k");
+                tss_sid_log_close(l);
+            } else {
+                tss_presig_store *st = NULL;
+                r = tss_presig_store_open(&st, &ctx, "k");
+                tss_presig_store_close(st);
+            }
+            if (tss_is_ok(r) || tss_err_exit_code(r.err) != 65 ||
+                !strstr(tss_error_detail(), file)) {
+                wrong++;
+                fprintf(stderr, "  flip at %zu: %s\n", at, tss_error_detail());
+                continue;
+            }
+            refused++;
+            /* The record (or the header) is named by number and offset. */
+            if (at >= HL) {
+                char want[64];
+                size_t rec = (at - HL) / RL;
+                snprintf(want, sizeof want, "record %zu (byte offset %zu)", rec, HL + rec * RL);
+                if (!strstr(tss_error_detail(), want)) wrong++;
+            }
+        }
+        CHECK(refused == len && wrong == 0);
+        /* Cuts: inside the header refused; inside or at a record boundary a
+         * torn tail (only the final ids lost, never one from the middle). */
+        for (size_t cut = 0; cut < len; cut++) {
+            spit(p, good, cut, 0600);
+            tss_result r;
+            size_t count = 0;
+            bool all_prefix = true;
+            if (kind == 0) {
+                tss_sid_log *l = NULL;
+                r = tss_sid_log_open(&l, &ctx, "k");
+                if (l) {
+                    count = tss_sid_log_count(l);
+                    for (size_t i = 0; i < count; i++) all_prefix &= tss_sid_log_contains(l, ids[i]);
+                }
+                tss_sid_log_close(l);
+            } else {
+                tss_presig_store *st = NULL;
+                r = tss_presig_store_open(&st, &ctx, "k");
+                if (st)
+                    for (size_t i = 0; i < 4; i++) count += tss_presig_store_is_spent(st, ids[i]);
+                for (size_t i = 0; st && i < count; i++)
+                    all_prefix &= tss_presig_store_is_spent(st, ids[i]);
+                tss_presig_store_close(st);
+            }
+            if (cut < HL) {
+                CHECK(r.err == TSS_E_CORRUPT && detail_has(file));
+            } else {
+                CHECK(tss_is_ok(r) && count == (cut - HL) / RL && all_prefix);
+            }
+            spit(p, good, len, 0600); /* restore for the next cut */
+        }
+        free(good);
+        free(bad);
+    }
+}
+
+/* A version-1 log (untagged, 32-byte records) is migrated on open. */
+static void v1_log_migrated(void) {
+    char state[512], p[700];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    tss_sid_log *l = NULL;
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k")); /* creates sids/ */
+    tss_sid_log_close(l);
+    sid_log_path(p, sizeof p, state, "k");
+    uint8_t v1[32 + 3 * 32], h2[HL], mk[TSS_SPENT_MAC_KEY_LEN];
+    tss_spent_log_mac_key(mk, pkeys[1]->storage_key, TSS_SPENT_SIGN_SID, "k");
+    tss_spent_log_header(h2, TSS_SPENT_SIGN_SID, "k", mk);
+    memcpy(v1, h2, 32);
+    v1[8] = 1;
+    for (int i = 0; i < 3; i++) randombytes_buf(v1 + 32 + 32 * i, 32);
+    spit(p, v1, sizeof v1 - 5, 0600); /* with a torn tail */
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+    if (!l) return;
+    CHECK(tss_sid_log_count(l) == 2 && tss_sid_log_contains(l, v1 + 32) &&
+          tss_sid_log_contains(l, v1 + 64));
+    uint8_t id[32];
+    randombytes_buf(id, 32);
+    CHECK_OK(tss_sid_log_claim(l, id));
+    tss_sid_log_close(l);
+    CHECK(size_of(p) == HL + 3 * RL && mode_of(p) == 0600);
+    size_t len;
+    uint8_t *now = slurp(p, &len);
+    CHECK(now && len == HL + 3 * RL && now[8] == TSS_SPENT_LOG_VERSION);
+    free(now);
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+    CHECK(l && tss_sid_log_count(l) == 3 && tss_sid_log_contains(l, id));
+    tss_sid_log_close(l);
+    /* A damaged v1 log is refused, not migrated. */
+    memcpy(v1 + 64, v1 + 32, 32);
+    spit(p, v1, sizeof v1, 0600);
+    CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
+    CHECK(detail_has("repeats an earlier id") && detail_has("k.sids"));
+    sodium_memzero(mk, sizeof mk);
+}
+
+/* Finding 7: a failed append (here: RLIMIT_FSIZE, which fails writes past
+ * the limit like a full disk) leaves the handle unverified; once writes work
+ * again the next append re-verifies the file and succeeds, without reopening.
+ * The old code answered "restart to recover" forever. */
+static void full_disk_recovers(void) {
+    char state[512], p[700];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    tss_sid_log *l = NULL;
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+    if (!l) return;
+    uint8_t a[32], b[32], c[32];
+    randombytes_buf(a, 32);
+    randombytes_buf(b, 32);
+    randombytes_buf(c, 32);
+    CHECK_OK(tss_sid_log_claim(l, a));
+    sid_log_path(p, sizeof p, state, "k");
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_IGN);
+    /* Room for 20 more bytes only: the next record is written partially. */
+    struct rlimit lim = {(rlim_t)(HL + RL + 20), old.rlim_max};
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    CHECK_ERR(tss_sid_log_claim(l, b), TSS_E_IO);
+    CHECK(detail_has("re-verified on its next use"));
+    CHECK(tss_sid_log_contains(l, b)); /* fail closed */
+    CHECK_ERR(tss_sid_log_claim(l, c), TSS_E_IO); /* still full */
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_DFL);
+    CHECK_ERR(tss_sid_log_claim(l, b), TSS_E_PROTOCOL); /* b stays refused */
+    CHECK_ERR(tss_sid_log_claim(l, c), TSS_E_PROTOCOL); /* so does c */
+    uint8_t d[32];
+    randombytes_buf(d, 32);
+    CHECK_OK(tss_sid_log_claim(l, d));
+    CHECK(size_of(p) == HL + 2 * RL); /* the partial record was dropped */
+    tss_sid_log_close(l);
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+    CHECK(l && tss_sid_log_count(l) == 2 && tss_sid_log_contains(l, a) &&
+          tss_sid_log_contains(l, d) && tss_sid_log_repaired(l) == 0);
+    tss_sid_log_close(l);
 }
 
 static void log_cap_enforced(void) {
@@ -1113,39 +1336,54 @@ static void log_cap_enforced(void) {
     tss_sid_log_close(l);
     /* More records on disk than the cap: refused. */
     sid_log_path(p, sizeof p, state, "k");
-    append_bytes(p, id, 32);
+    uint8_t mk[TSS_SPENT_MAC_KEY_LEN], rec[RL];
+    tss_spent_log_mac_key(mk, pkeys[1]->storage_key, TSS_SPENT_SIGN_SID, "k");
+    tss_spent_log_record(rec, mk, 4, id);
+    append_bytes(p, rec, RL);
     CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
     ctx.log_max_records = 0;
     CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
     CHECK(l && tss_sid_log_count(l) == 5);
     tss_sid_log_close(l);
+    sodium_memzero(mk, sizeof mk);
 }
 
 /* The pure parser on crafted buffers, and the id set under load. */
 static void spent_log_parser_and_set(void) {
-    uint8_t buf[32 + 3 * 32 + 7];
-    tss_spent_log_header(buf, TSS_SPENT_PRESIG, "key");
-    for (int i = 0; i < 3; i++) randombytes_buf(buf + 32 + 32 * i, 32);
+    uint8_t mk[TSS_SPENT_MAC_KEY_LEN], buf[HL + 3 * RL + 7], id[32];
+    randombytes_buf(mk, sizeof mk);
+    tss_spent_log_header(buf, TSS_SPENT_PRESIG, "key", mk);
+    for (int i = 0; i < 3; i++) {
+        randombytes_buf(id, 32);
+        tss_spent_log_record(buf + HL + RL * i, mk, (uint64_t)i, id);
+    }
     tss_id_set set;
     tss_spent_log_scan scan;
-    for (size_t len = 32; len <= sizeof buf; len++) {
+    for (size_t len = HL; len <= sizeof buf; len++) {
         tss_id_set_init(&set);
-        CHECK_OK(tss_spent_log_parse(buf, len, TSS_SPENT_PRESIG, "key", 0, &set, &scan));
-        CHECK(scan.records == (len - 32) / 32 && scan.valid_len == 32 + 32 * scan.records &&
-              scan.dropped == len - scan.valid_len && set.count == scan.records);
+        CHECK_OK(tss_spent_log_parse(buf, len, TSS_SPENT_PRESIG, "key", mk, 0, &set, &scan));
+        CHECK(scan.records == (len - HL) / RL && scan.valid_len == HL + RL * scan.records &&
+              scan.dropped == len - scan.valid_len && set.count == scan.records &&
+              scan.version == TSS_SPENT_LOG_VERSION);
         tss_id_set_free(&set);
     }
     tss_id_set_init(&set);
-    CHECK_ERR(tss_spent_log_parse(buf, sizeof buf, TSS_SPENT_SIGN_SID, "key", 0, &set, &scan),
+    CHECK_ERR(tss_spent_log_parse(buf, sizeof buf, TSS_SPENT_SIGN_SID, "key", mk, 0, &set, &scan),
               TSS_E_CORRUPT);
     tss_id_set_free(&set);
     tss_id_set_init(&set);
-    CHECK_ERR(tss_spent_log_parse(buf, sizeof buf, TSS_SPENT_PRESIG, "key", 2, &set, &scan),
+    CHECK_ERR(tss_spent_log_parse(buf, sizeof buf, TSS_SPENT_PRESIG, "key", mk, 2, &set, &scan),
+              TSS_E_CORRUPT);
+    tss_id_set_free(&set);
+    /* Another MAC key (another party, or the other kind's key) fails. */
+    mk[0] ^= 1;
+    tss_id_set_init(&set);
+    CHECK_ERR(tss_spent_log_parse(buf, sizeof buf, TSS_SPENT_PRESIG, "key", mk, 0, &set, &scan),
               TSS_E_CORRUPT);
     tss_id_set_free(&set);
     /* Many ids: all found, no false positives. */
     tss_id_set_init(&set);
-    uint8_t id[32] = {0};
+    memset(id, 0, sizeof id);
     bool added = false, all = true;
     for (uint32_t i = 1; i <= 20000; i++) {
         memcpy(id, &i, sizeof i);
@@ -1188,6 +1426,9 @@ int main(void) {
     RUN(sid_registry_across_restarts);
     RUN(torn_final_record_tolerated);
     RUN(corrupt_log_refused);
+    RUN(every_flip_and_cut_detected);
+    RUN(v1_log_migrated);
+    RUN(full_disk_recovers);
     RUN(log_cap_enforced);
     RUN(spent_log_parser_and_set);
     RUN(wire_session_log_survives_restart);
