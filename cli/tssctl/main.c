@@ -65,8 +65,8 @@ static void usage(FILE *out) {
             "coordinator logged at a rotation or exit) must be in the chain: a cut tail fails.\n"
             "\n"
             "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
-            "74 I/O or connection error, 76 refused by the coordinator, 77 permissions,\n"
-            "78 configuration error.\n");
+            "74 I/O or connection error, 75 presign stopped part-way (some made: see the\n"
+            "output), 76 refused by the coordinator, 77 permissions, 78 configuration error.\n");
 }
 
 int tssctl_fail(tss_result r) {

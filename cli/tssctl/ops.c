@@ -414,7 +414,24 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     char sid_hex[33];
     tss_hex_encode(sid_hex, resp.session_id, sizeof resp.session_id);
     int code = 0;
-    if (resp.status != 0) {
+    if (rq.command == TSS_WIRE_OP_PRESIGN && (resp.status != 0 || resp.presigned < count) &&
+        resp.presigned > 0) {
+        /* Partial: say how many were made, and fail (EX_TEMPFAIL) so a script
+         * does not take a short batch for a full one. */
+        const char *name = resp.status ? tss_wire_error_code_name(resp.status) : NULL;
+        if (json) {
+            printf("{\"keyId\":\"%s\",\"requested\":%ld,\"presigned\":%u,\"partial\":true,"
+                   "\"error\":",
+                   rq.key_id, count, resp.presigned);
+            tssctl_json_str(stdout, resp.text);
+            printf(",\"code\":\"%s\",\"session\":\"%s\"}\n", name ? name : "PARTIAL", sid_hex);
+        } else {
+            printf("%u of %ld presignature(s) made for key %s\n", resp.presigned, count, rq.key_id);
+        }
+        fprintf(stderr, PROG ": presign stopped part-way: %u of %ld made: %s\n", resp.presigned,
+                count, resp.text);
+        code = 75;
+    } else if (resp.status != 0) {
         const char *name = tss_wire_error_code_name(resp.status);
         if (json) {
             printf("{\"error\":");

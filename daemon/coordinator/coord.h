@@ -11,6 +11,7 @@
 #include "daemon/audit.h"
 #include "daemon/admission.h"
 #include "daemon/conn.h"
+#include "daemon/presig_record.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/ratelimit.h"
@@ -148,11 +149,7 @@ void coord_audit_operator_gone(coord *co, peer *op);
 bool coord_rate_admit(coord *co, peer *op, char *why, size_t cap);
 
 /* A presignature the coordinator has created and not yet handed out. */
-typedef struct {
-    uint8_t id[TSS_WIRE_PRESIGN_ID_LEN];
-    uint16_t count;
-    uint16_t signers[TSS_WIRE_MAX_PARTIES]; /* ascending: the set it is bound to */
-} coord_presig;
+typedef tss_precord_entry coord_presig;
 
 struct key_entry {
     key_entry *next;
@@ -161,6 +158,7 @@ struct key_entry {
     coord_presig *presigs; /* available, oldest first */
     size_t n_presigs, cap_presigs;
     int presig_fd; /* presig/<key-id>.log (append-only), -1 until opened */
+    uint64_t presig_records; /* records in that file (the next record's number) */
 };
 
 /* registry.c: the durable presignature record, presig/<key-id>.log in the

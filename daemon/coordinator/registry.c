@@ -24,27 +24,15 @@
 #include <unistd.h>
 
 #include "daemon/coordinator/coord.h"
-#include "eth/address.h"
-#include "mpc/point.h"
+#include "daemon/keyfile.h"
+#include "daemon/presig_record.h"
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/json.h"
 #include "util/log.h"
 
 #define KEYS_DIR "keys"
-#define MAX_KEY_FILE (64 * 1024)
 #define PRESIG_DIR "presig"
-#define PRESIG_HEADER "# tssd coordinator presignature record v1\n"
-#define MAX_PRESIG_LOG (64u * 1024 * 1024)
-#define PRESIG_LINE_MAX (2 + 2 * TSS_WIRE_PRESIGN_ID_LEN + 1 + 3 * TSS_WIRE_MAX_PARTIES + 2)
-
-static void iso_time(int64_t ms, char *out, size_t cap) {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
-}
 
 key_entry *coord_registry_find(coord *co, const char *key_id) {
     for (key_entry *k = co->keys; k; k = k->next)
@@ -54,62 +42,52 @@ key_entry *coord_registry_find(coord *co, const char *key_id) {
 
 static tss_result presig_load(coord *co, key_entry *k);
 
+/* What an operator does about a damaged file (docs/OPERATIONS.md). */
+#define DAMAGED_HINT "see docs/OPERATIONS.md \"Damaged state files\""
+
 static tss_result load_one(coord *co, const char *dir, const char *name) {
     char path[8400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "re");
-    TSS_ENSURE(f != NULL, TSS_E_IO, "%s: %s", path, strerror(errno));
-    char *buf = malloc(MAX_KEY_FILE);
-    size_t len = buf ? fread(buf, 1, MAX_KEY_FILE, f) : 0;
-    fclose(f);
-    TSS_ENSURE(buf != NULL, TSS_E_NOMEM, "no memory");
-    tss_json_doc *doc = NULL;
-    tss_result r = len < MAX_KEY_FILE ? tss_json_parse(&doc, buf, len, NULL)
-                                      : tss_fail(TSS_E_TOO_LARGE, "file too large");
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    TSS_ENSURE(fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
+    char *buf = malloc(TSS_KEYFILE_MAX);
+    size_t len = 0;
+    tss_result r = buf ? TSS_OK_RESULT : tss_fail(TSS_E_NOMEM, "no memory");
+    while (tss_is_ok(r) && len < TSS_KEYFILE_MAX) {
+        ssize_t n = read(fd, buf + len, TSS_KEYFILE_MAX - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) r = tss_fail(TSS_E_IO, "%s: read: %s", path, strerror(errno));
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1];
+    size_t nl = strlen(name) - 5; /* without ".json" */
+    snprintf(key_id, sizeof key_id, "%.*s", (int)(nl < sizeof key_id ? nl : 0), name);
+    tss_keyfile kf;
+    unsigned version = 0;
+    if (tss_is_ok(r)) r = tss_keyfile_parse(buf, len, key_id, &kf, &version);
+    if (tss_is_ok(r) && version < TSS_KEYFILE_VERSION) {
+        /* Migration: rewrite in the current format (same fields, checksum). */
+        size_t olen = 0;
+        r = tss_keyfile_render(&kf, TSS_KEYFILE_VERSION, buf, TSS_KEYFILE_MAX, &olen);
+        if (tss_is_ok(r)) r = tss_file_write_atomic_mode(dir, name, buf, olen, 0644, true, NULL);
+        if (tss_is_ok(r))
+            tss_log(LOG_NOTICE, "key registry %s: migrated to format %u", path,
+                    TSS_KEYFILE_VERSION);
+    }
     free(buf);
-    key_entry *k = calloc(1, sizeof *k);
-    if (!k) r = tss_fail(TSS_E_NOMEM, "no memory");
-    else k->presig_fd = -1;
-    const tss_json_value *root = doc ? tss_json_root(doc) : NULL;
-    const char *s;
-    size_t sl;
-    uint64_t u;
-    if (tss_is_ok(r)) r = tss_json_get_string(root, "keyId", &s, &sl);
-    if (tss_is_ok(r)) {
-        if (sl == 0 || sl > TSS_WIRE_MAX_KEY_ID) r = tss_fail(TSS_E_CORRUPT, "bad keyId");
-        else snprintf(k->info.key_id, sizeof k->info.key_id, "%s", s);
-    }
-    if (tss_is_ok(r)) r = tss_json_get_u64(root, "threshold", &u);
-    if (tss_is_ok(r)) k->info.threshold = (uint16_t)(u > 32 ? 0 : u);
-    if (tss_is_ok(r)) r = tss_json_get_u64(root, "createdMs", &k->info.created_ms);
-    if (tss_is_ok(r)) r = tss_json_get_string(root, "publicKey", &s, &sl);
-    if (tss_is_ok(r)) r = tss_hex_decode(k->info.public_key, TSS_WIRE_POINT_LEN, s, "publicKey");
-    const tss_json_value *parties = tss_json_get(root, "parties");
-    const tss_json_value *ids = tss_json_get(root, "identities");
-    if (tss_is_ok(r) && (!parties || parties->type != TSS_JSON_ARRAY ||
-                         parties->u.arr.count > TSS_WIRE_MAX_PARTIES || !ids))
-        r = tss_fail(TSS_E_CORRUPT, "parties/identities missing");
-    for (size_t i = 0; tss_is_ok(r) && i < parties->u.arr.count; i++) {
-        r = tss_json_as_u64(tss_json_at(parties, i), &u);
-        if (tss_is_ok(r) && (u < 1 || u > 32 || (i && u <= k->info.parties[i - 1])))
-            r = tss_fail(TSS_E_CORRUPT, "bad party id");
-        if (!tss_is_ok(r)) break;
-        k->info.parties[i] = (uint16_t)u;
-        k->info.count = (uint16_t)(i + 1);
-        char key[8];
-        snprintf(key, sizeof key, "%u", (unsigned)u);
-        r = tss_json_get_string(ids, key, &s, &sl);
-        if (tss_is_ok(r)) r = tss_hex_decode(k->identities[u], 32, s, "identity");
-    }
-    if (tss_is_ok(r) && (k->info.threshold < 2 || k->info.threshold > k->info.count))
-        r = tss_fail(TSS_E_CORRUPT, "bad threshold");
-    tss_point X;
-    if (tss_is_ok(r)) r = tss_pt_decode(&X, k->info.public_key, "publicKey");
-    tss_json_free(doc);
     if (!tss_is_ok(r)) {
-        free(k);
-        return tss_fail(r.err, "key registry %s: %s", path, tss_error_detail());
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s", tss_error_detail());
+        return tss_fail(r.err, "key registry %s: %s%s", path, detail,
+                        r.err == TSS_E_CORRUPT ? "; " DAMAGED_HINT : "");
     }
+    key_entry *k = calloc(1, sizeof *k);
+    TSS_ENSURE(k != NULL, TSS_E_NOMEM, "no memory");
+    k->presig_fd = -1;
+    k->info = kf.info;
+    memcpy(k->identities, kf.identities, sizeof k->identities);
     if (coord_registry_find(co, k->info.key_id)) {
         free(k);
         return tss_fail(TSS_E_CORRUPT, "key registry %s: duplicate key id", path);
@@ -126,7 +104,7 @@ static tss_result load_one(coord *co, const char *dir, const char *name) {
     return TSS_OK_RESULT;
 }
 
-/* ---- presignature record ---------------------------------------------------------------- */
+/* ---- presignature record (format: daemon/presig_record.h) ------------------------------- */
 
 static void presig_path(const coord *co, const key_entry *k, char *dir, size_t dcap, char *name,
                         size_t ncap) {
@@ -159,79 +137,47 @@ static void presig_remove(key_entry *k, size_t idx) {
     k->info.presignatures = (uint32_t)k->n_presigs;
 }
 
-static size_t presig_add_line(char *out, const coord_presig *p) {
-    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
-    tss_hex_encode(hex, p->id, sizeof p->id);
-    size_t o = (size_t)snprintf(out, PRESIG_LINE_MAX, "+ %s ", hex);
-    for (size_t i = 0; i < p->count; i++)
-        o += (size_t)snprintf(out + o, PRESIG_LINE_MAX - o, "%s%u", i ? "," : "", p->signers[i]);
-    out[o++] = '\n';
-    return o;
-}
-
-/* One record line (without its newline): "+ <hex id> <ids>" or "- <hex id>". */
-static tss_result presig_parse_line(key_entry *k, const char *line, size_t len, size_t lineno) {
-    char buf[PRESIG_LINE_MAX + 1];
-    TSS_ENSURE(len >= 2 + 2 * TSS_WIRE_PRESIGN_ID_LEN && len < sizeof buf, TSS_E_CORRUPT,
-               "line %zu: malformed record", lineno);
-    memcpy(buf, line, len);
-    buf[len] = '\0';
-    TSS_ENSURE((buf[0] == '+' || buf[0] == '-') && buf[1] == ' ', TSS_E_CORRUPT,
-               "line %zu: malformed record", lineno);
-    coord_presig p;
-    memset(&p, 0, sizeof p);
-    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
-    memcpy(hex, buf + 2, 2 * TSS_WIRE_PRESIGN_ID_LEN);
-    hex[2 * TSS_WIRE_PRESIGN_ID_LEN] = '\0';
-    tss_result r = tss_hex_decode(p.id, sizeof p.id, hex, "presign id");
-    TSS_ENSURE(tss_is_ok(r), TSS_E_CORRUPT, "line %zu: bad presign id", lineno);
-    const char *rest = buf + 2 + 2 * TSS_WIRE_PRESIGN_ID_LEN;
-    if (buf[0] == '-') {
-        TSS_ENSURE(*rest == '\0', TSS_E_CORRUPT, "line %zu: malformed record", lineno);
-        for (size_t i = 0; i < k->n_presigs; i++)
-            if (memcmp(k->presigs[i].id, p.id, sizeof p.id) == 0) {
-                presig_remove(k, i);
-                break;
-            }
-        return TSS_OK_RESULT;
-    }
-    TSS_ENSURE(*rest == ' ', TSS_E_CORRUPT, "line %zu: malformed record", lineno);
-    rest++;
-    while (*rest) {
-        char *end;
-        unsigned long v = strtoul(rest, &end, 10);
-        TSS_ENSURE(end != rest && (*end == ',' || *end == '\0') && p.count < k->info.threshold,
-                   TSS_E_CORRUPT, "line %zu: bad signer list", lineno);
-        bool member = false;
-        for (size_t i = 0; i < k->info.count; i++) member = member || k->info.parties[i] == v;
-        TSS_ENSURE(member && (p.count == 0 || v > p.signers[p.count - 1]), TSS_E_CORRUPT,
-                   "line %zu: signer %lu is not a party of the key (or out of order)", lineno, v);
-        p.signers[p.count++] = (uint16_t)v;
-        rest = *end ? end + 1 : end;
-    }
-    TSS_ENSURE(p.count == k->info.threshold, TSS_E_CORRUPT, "line %zu: %u signers for threshold %u",
-               lineno, p.count, k->info.threshold);
+/* Rewrite dir/name atomically as header + the available records, and reopen
+ * it for appends. */
+static tss_result presig_rewrite(key_entry *k, const char *dir, const char *name,
+                                 const char *path) {
+    const size_t hl = sizeof TSS_PRECORD_HEADER - 1;
+    size_t cap = hl + k->n_presigs * TSS_PRECORD_LINE_MAX, o = hl;
+    char *out = malloc(cap);
+    TSS_ENSURE(out != NULL, TSS_E_NOMEM, "no memory");
+    memcpy(out, TSS_PRECORD_HEADER, hl);
     for (size_t i = 0; i < k->n_presigs; i++)
-        TSS_ENSURE(memcmp(k->presigs[i].id, p.id, sizeof p.id) != 0, TSS_E_CORRUPT,
-                   "line %zu: presign id recorded twice", lineno);
-    return presig_push(k, &p);
+        o += tss_precord_line(out + o, k->info.key_id, i, '+', &k->presigs[i]);
+    tss_result r = tss_file_write_atomic_mode(dir, name, out, o, 0600, true, NULL);
+    free(out);
+    TSS_GUARD(r);
+    if (k->presig_fd >= 0) close(k->presig_fd);
+    k->presig_fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    TSS_ENSURE(k->presig_fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
+    k->presig_records = k->n_presigs;
+    return TSS_OK_RESULT;
 }
 
-/* Load the record of key k if there is one; repair a torn last line (a
- * crash mid-append: that record was never acknowledged); compact when most
- * records are spent. Leaves k->presig_fd open for appends. */
+/* Load (or reload, after a failed append) the record of key k if there is
+ * one, replacing what is in memory; apply the torn-tail rule; migrate a
+ * format-1 file; compact when most records are spent. Leaves k->presig_fd
+ * open for appends. */
 static tss_result presig_load(coord *co, key_entry *k) {
     char dir[4096], name[TSS_WIRE_MAX_KEY_ID + 8], path[4200];
     presig_path(co, k, dir, sizeof dir, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (k->presig_fd >= 0) close(k->presig_fd);
+    k->presig_fd = -1;
+    k->n_presigs = 0;
+    k->info.presignatures = 0;
+    int fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) return TSS_OK_RESULT;
     TSS_ENSURE(fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
     struct stat st;
     char *buf = NULL;
     tss_result r = TSS_OK_RESULT;
     if (fstat(fd, &st) != 0) r = tss_fail(TSS_E_IO, "%s: fstat: %s", path, strerror(errno));
-    else if ((uint64_t)st.st_size > MAX_PRESIG_LOG) r = tss_fail(TSS_E_TOO_LARGE, "%s: too large", path);
+    else if ((uint64_t)st.st_size > TSS_PRECORD_MAX) r = tss_fail(TSS_E_TOO_LARGE, "%s: too large", path);
     else if (!(buf = malloc((size_t)st.st_size + 1))) r = tss_fail(TSS_E_NOMEM, "no memory");
     size_t len = 0;
     while (tss_is_ok(r) && len < (size_t)st.st_size) {
@@ -240,66 +186,51 @@ static tss_result presig_load(coord *co, key_entry *k) {
         if (n <= 0) r = tss_fail(TSS_E_IO, "%s: read: %s", path, n < 0 ? strerror(errno) : "short");
         else len += (size_t)n;
     }
-    const size_t hl = sizeof PRESIG_HEADER - 1;
-    size_t keep = len;
-    if (tss_is_ok(r)) {
-        while (keep > 0 && buf[keep - 1] != '\n') keep--; /* torn tail */
-        if (keep < hl) {
-            /* Nothing but (part of) the header: a crash while creating the file. */
-            if (len > hl || memcmp(buf, PRESIG_HEADER, len) != 0)
-                r = tss_fail(TSS_E_CORRUPT, "%s: not a presignature record", path);
-            keep = 0;
-        } else if (memcmp(buf, PRESIG_HEADER, hl) != 0) {
-            r = tss_fail(TSS_E_CORRUPT, "%s: not a presignature record", path);
-        }
-    }
-    if (tss_is_ok(r) && keep < len) {
-        tss_log(LOG_WARNING, "key=%s: dropping a torn record (%zu bytes) at the end of %s",
-                k->info.key_id, len - keep, path);
-        if (ftruncate(fd, (off_t)keep) != 0 || fdatasync(fd) != 0)
-            r = tss_fail(TSS_E_IO, "%s: cannot truncate the torn record: %s", path, strerror(errno));
-    }
-    if (tss_is_ok(r) && keep == 0) {
-        r = tss_write_all(fd, PRESIG_HEADER, hl, path);
-        if (tss_is_ok(r) && fdatasync(fd) != 0)
-            r = tss_fail(TSS_E_IO, "%s: fdatasync: %s", path, strerror(errno));
-    }
-    size_t lines = 0;
-    for (size_t o = keep ? hl : 0; tss_is_ok(r) && o < keep;) {
-        const char *nl = memchr(buf + o, '\n', keep - o);
-        r = presig_parse_line(k, buf + o, (size_t)(nl - (buf + o)), lines + 2);
-        lines++;
-        o = (size_t)(nl - buf) + 1;
-    }
+    tss_precord rec;
+    memset(&rec, 0, sizeof rec);
+    tss_precord_key key = {k->info.key_id, k->info.threshold, k->info.count, k->info.parties};
+    if (tss_is_ok(r)) r = tss_precord_parse(buf, len, &key, &rec);
     free(buf);
+    for (size_t i = 0; tss_is_ok(r) && i < rec.n_avail; i++) r = presig_push(k, &rec.avail[i]);
+    tss_precord_free(&rec);
     if (!tss_is_ok(r)) {
         close(fd);
-        free(k->presigs);
-        k->presigs = NULL;
-        k->n_presigs = k->cap_presigs = 0;
+        k->n_presigs = 0;
         k->info.presignatures = 0;
         char detail[512]; /* tss_fail formats into the detail buffer: copy it first */
         snprintf(detail, sizeof detail, "%s", tss_error_detail());
-        return tss_fail(r.err, "presignature record %s: %s", path, detail);
+        return tss_fail(r.err, "presignature record %s: %s%s", path, detail,
+                        r.err == TSS_E_CORRUPT ? "; " DAMAGED_HINT : "");
     }
     k->presig_fd = fd;
-    if (lines > 2 * k->n_presigs + 64) { /* compact: keep only the available records */
-        size_t cap = hl + k->n_presigs * PRESIG_LINE_MAX, o = hl;
-        char *out = malloc(cap);
-        TSS_ENSURE(out != NULL, TSS_E_NOMEM, "no memory");
-        memcpy(out, PRESIG_HEADER, hl);
-        for (size_t i = 0; i < k->n_presigs; i++) o += presig_add_line(out + o, &k->presigs[i]);
-        r = tss_file_write_atomic_mode(dir, name, out, o, 0600, true, NULL);
-        free(out);
-        if (tss_is_ok(r)) {
-            close(k->presig_fd);
-            k->presig_fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-            TSS_ENSURE(k->presig_fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
-            tss_log(LOG_INFO, "key=%s: presignature record compacted (%zu records, %zu available)",
-                    k->info.key_id, lines, k->n_presigs);
-        } else {
+    k->presig_records = rec.records;
+    if (rec.torn)
+        tss_log(LOG_WARNING,
+                "key=%s: %s ends with an unfinished record (%zu bytes, a crash or failed write "
+                "mid-append): dropped%s, %zu presignature(s) counted as used",
+                k->info.key_id, path, rec.torn,
+                rec.burned ? " and, as it was a \"used\" record," : "", rec.burned);
+    /* Rewrite: to drop a torn tail (and persist what it took), to migrate,
+     * or to compact when most records are spent. */
+    bool must = rec.torn || rec.version != 2;
+    if (must || rec.records > 2 * k->n_presigs + 64) {
+        r = presig_rewrite(k, dir, name, path);
+        if (!tss_is_ok(r)) {
+            if (must) {
+                char detail[512];
+                snprintf(detail, sizeof detail, "%s", tss_error_detail());
+                close(k->presig_fd);
+                k->presig_fd = -1;
+                return tss_fail(r.err, "presignature record %s: cannot rewrite it: %s", path,
+                                detail);
+            }
             tss_log(LOG_WARNING, "key=%s: cannot compact %s (kept as is): %s", k->info.key_id,
                     path, tss_error_detail());
+        } else if (rec.version == 1) {
+            tss_log(LOG_NOTICE, "key=%s: %s migrated to format 2", k->info.key_id, path);
+        } else if (!rec.torn) {
+            tss_log(LOG_INFO, "key=%s: presignature record compacted (%zu records, %zu available)",
+                    k->info.key_id, rec.records, k->n_presigs);
         }
     }
     return TSS_OK_RESULT;
@@ -312,24 +243,36 @@ static tss_result presig_open(coord *co, key_entry *k) {
     snprintf(path, sizeof path, "%s/%s", dir, name);
     TSS_GUARD(presig_mkdir(co, dir));
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST) return presig_load(co, k); /* appeared since start */
+    if (fd < 0 && errno == EEXIST) return presig_load(co, k); /* exists, or reload after a failure */
     TSS_ENSURE(fd >= 0, TSS_E_IO, "%s: %s", path, strerror(errno));
-    tss_result r = tss_write_all(fd, PRESIG_HEADER, sizeof PRESIG_HEADER - 1, path);
+    tss_result r = tss_write_all(fd, TSS_PRECORD_HEADER, sizeof TSS_PRECORD_HEADER - 1, path);
     if (tss_is_ok(r) && fdatasync(fd) != 0)
         r = tss_fail(TSS_E_IO, "%s: fdatasync: %s", path, strerror(errno));
     if (tss_is_ok(r)) r = tss_fsync_dir(dir);
     if (!tss_is_ok(r)) {
         close(fd);
+        (void)unlink(path); /* a torn header is harmless, but do not leave one */
         return r;
     }
     k->presig_fd = fd;
+    k->presig_records = 0;
     return TSS_OK_RESULT;
 }
 
+/* A failed append leaves the file's tail unknown: close it, so the next use
+ * reloads and verifies it (presig_open -> presig_load) instead of appending
+ * after a partial line. Recovers without a restart once the disk has room. */
 static tss_result presig_append(key_entry *k, const char *line, size_t n) {
-    TSS_GUARD(tss_write_all(k->presig_fd, line, n, "presignature record"));
-    TSS_ENSURE(fdatasync(k->presig_fd) == 0, TSS_E_IO, "presignature record: fdatasync: %s",
-               strerror(errno));
+    tss_result r = tss_write_all(k->presig_fd, line, n, "presignature record");
+    if (tss_is_ok(r) && fdatasync(k->presig_fd) != 0)
+        r = tss_fail(TSS_E_IO, "presignature record of key %s: fdatasync: %s", k->info.key_id,
+                     strerror(errno));
+    if (!tss_is_ok(r)) {
+        close(k->presig_fd);
+        k->presig_fd = -1;
+        return r;
+    }
+    k->presig_records++;
     return TSS_OK_RESULT;
 }
 
@@ -340,12 +283,12 @@ tss_result coord_presig_add(coord *co, key_entry *k, const uint8_t id[TSS_WIRE_P
     memcpy(p.id, id, sizeof p.id);
     p.count = count;
     memcpy(p.signers, signers, count * sizeof signers[0]);
+    TSS_GUARD(presig_open(co, k));
     for (size_t i = 0; i < k->n_presigs; i++)
         TSS_ENSURE(memcmp(k->presigs[i].id, id, sizeof p.id) != 0, TSS_E_EXISTS,
                    "presignature id already recorded");
-    TSS_GUARD(presig_open(co, k));
-    char line[PRESIG_LINE_MAX];
-    size_t n = presig_add_line(line, &p);
+    char line[TSS_PRECORD_LINE_MAX];
+    size_t n = tss_precord_line(line, k->info.key_id, k->presig_records, '+', &p);
     TSS_GUARD(presig_append(k, line, n));
     return presig_push(k, &p);
 }
@@ -353,11 +296,15 @@ tss_result coord_presig_add(coord *co, key_entry *k, const uint8_t id[TSS_WIRE_P
 tss_result coord_presig_take(coord *co, key_entry *k, size_t idx, coord_presig *out) {
     TSS_ENSURE(idx < k->n_presigs, TSS_E_INTERNAL, "no such presignature");
     *out = k->presigs[idx];
-    presig_remove(k, idx); /* whatever happens below: it may be marked used on disk */
     TSS_GUARD(presig_open(co, k));
-    char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1], line[PRESIG_LINE_MAX];
-    tss_hex_encode(hex, out->id, sizeof out->id);
-    size_t n = (size_t)snprintf(line, sizeof line, "- %s\n", hex);
+    /* A reload (after an earlier failure) may have changed the list. */
+    size_t at = k->n_presigs;
+    for (size_t i = 0; i < k->n_presigs; i++)
+        if (memcmp(k->presigs[i].id, out->id, sizeof out->id) == 0) at = i;
+    TSS_ENSURE(at < k->n_presigs, TSS_E_NOT_FOUND, "presignature no longer available");
+    presig_remove(k, at); /* whatever happens below: it may be marked used on disk */
+    char line[TSS_PRECORD_LINE_MAX];
+    size_t n = tss_precord_line(line, k->info.key_id, k->presig_records, '-', out);
     return presig_append(k, line, n);
 }
 
@@ -389,55 +336,22 @@ tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
     k->presig_fd = -1;
     k->info = *info;
     k->info.presignatures = 0;
-    for (size_t i = 0; i < info->count; i++)
-        memcpy(k->identities[info->parties[i]], identities[info->parties[i]], 32);
-    /* The file. */
-    tss_point X;
-    uint8_t addr[TSS_ETH_ADDRESS_LEN], unc[65];
-    char addr_s[TSS_ETH_ADDRESS_STR_SIZE], pk_hex[67], unc_hex[131], sid_hex[33], created[40];
-    size_t ulen = sizeof unc;
-    tss_result r = tss_pt_decode(&X, info->public_key, "public key");
-    if (tss_is_ok(r) &&
-        !secp256k1_ec_pubkey_serialize(tss_pt_context(), unc, &ulen, &X.pk, SECP256K1_EC_UNCOMPRESSED))
-        r = tss_fail(TSS_E_CRYPTO, "cannot serialise the public key");
-    if (tss_is_ok(r)) r = tss_eth_address_from_pubkey(addr, unc, sizeof unc);
-    if (tss_is_ok(r)) r = tss_eth_address_to_string(addr_s, addr);
-    if (!tss_is_ok(r)) {
-        free(k);
-        return r;
-    }
-    tss_hex_encode(pk_hex, info->public_key, TSS_WIRE_POINT_LEN);
-    tss_hex_encode(unc_hex, unc, sizeof unc);
-    tss_hex_encode(sid_hex, session_id, 16);
-    iso_time((int64_t)info->created_ms, created, sizeof created);
-    char *buf = malloc(16384);
-    if (!buf) {
-        free(k);
-        return tss_fail(TSS_E_NOMEM, "no memory");
-    }
-    size_t o = (size_t)snprintf(buf, 16384,
-                                "{\n  \"keyId\": \"%s\",\n  \"threshold\": %u,\n  \"totalParties\": %u,\n"
-                                "  \"parties\": [",
-                                info->key_id, info->threshold, info->count);
-    for (size_t i = 0; i < info->count; i++)
-        o += (size_t)snprintf(buf + o, 16384 - o, "%s%u", i ? ", " : "", info->parties[i]);
-    o += (size_t)snprintf(buf + o, 16384 - o,
-                          "],\n  \"publicKey\": \"%s\",\n  \"publicKeyUncompressed\": \"%s\",\n"
-                          "  \"address\": \"%s\",\n  \"identities\": {",
-                          pk_hex, unc_hex, addr_s);
+    tss_keyfile kf;
+    memset(&kf, 0, sizeof kf);
+    kf.info = k->info;
     for (size_t i = 0; i < info->count; i++) {
-        char ih[65];
-        tss_hex_encode(ih, k->identities[info->parties[i]], 32);
-        o += (size_t)snprintf(buf + o, 16384 - o, "%s\"%u\": \"%s\"", i ? ", " : "",
-                              info->parties[i], ih);
+        memcpy(k->identities[info->parties[i]], identities[info->parties[i]], 32);
+        memcpy(kf.identities[info->parties[i]], identities[info->parties[i]], 32);
     }
-    o += (size_t)snprintf(buf + o, 16384 - o,
-                          "},\n  \"created\": \"%s\",\n  \"createdMs\": %llu,\n  \"session\": \"%s\"\n}\n",
-                          created, (unsigned long long)info->created_ms, sid_hex);
+    memcpy(kf.session, session_id, sizeof kf.session);
+    char *buf = malloc(TSS_KEYFILE_MAX);
+    size_t o = 0;
+    tss_result r = buf ? tss_keyfile_render(&kf, TSS_KEYFILE_VERSION, buf, TSS_KEYFILE_MAX, &o)
+                       : tss_fail(TSS_E_NOMEM, "no memory");
     char dir[4096], name[TSS_WIRE_MAX_KEY_ID + 8];
     snprintf(dir, sizeof dir, "%s/" KEYS_DIR, co->cfg.state_dir);
     snprintf(name, sizeof name, "%s.json", info->key_id);
-    r = tss_file_write_atomic_mode(dir, name, buf, o, 0644, false, NULL);
+    if (tss_is_ok(r)) r = tss_file_write_atomic_mode(dir, name, buf, o, 0644, false, NULL);
     free(buf);
     if (!tss_is_ok(r)) {
         free(k);
@@ -445,8 +359,10 @@ tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
     }
     k->next = co->keys;
     co->keys = k;
-    tss_log(LOG_NOTICE, "key=%s committed: t=%u n=%u public_key=%s address=%s", info->key_id,
-            info->threshold, info->count, pk_hex, addr_s);
+    char pk_hex[67];
+    tss_hex_encode(pk_hex, info->public_key, TSS_WIRE_POINT_LEN);
+    tss_log(LOG_NOTICE, "key=%s committed: t=%u n=%u public_key=%s", info->key_id,
+            info->threshold, info->count, pk_hex);
     return TSS_OK_RESULT;
 }
 

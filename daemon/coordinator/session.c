@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "daemon/coordinator/coord.h"
+#include "keystore/derive.h"
 #include "mpc/point.h"
 #include "mpc/sign.h"
 #include "util/hex.h"
@@ -173,6 +174,8 @@ static void request_error(request *rq, uint16_t code, uint16_t culprit, const ui
     memset(&resp, 0, sizeof resp);
     resp.status = code;
     resp.culprit = culprit;
+    /* A presign batch that fails part-way still reports what it made. */
+    if (rq->rq.command == TSS_WIRE_OP_PRESIGN) resp.presigned = rq->presign_ok;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(resp.text, sizeof resp.text, fmt, ap);
@@ -316,6 +319,26 @@ static void touch(csession *s) {
         session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot arm the round timer");
 }
 
+/* The identities pinned in keys/<key>.json must be the ones the parties
+ * present: a mismatch is a damaged key file (or a re-keyed party), never
+ * grounds to blame a party for messages that fail to verify. */
+static tss_result identities_match(const request *rq, const uint16_t *parties, uint16_t count) {
+    const coord *co = rq->co;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *seen_key = co->parties[parties[i]].hello.identity_key;
+        if (memcmp(rq->key->identities[parties[i]], seen_key, 32) == 0) continue;
+        char pinned[TSS_IDENTITY_TEXT_LEN], seen[TSS_IDENTITY_TEXT_LEN];
+        tss_identity_format(rq->key->identities[parties[i]], pinned);
+        tss_identity_format(seen_key, seen);
+        return tss_fail(TSS_E_CORRUPT,
+                        "%s/keys/%s.json pins identity %s for party %u, but the party presents "
+                        "%s: the key file is damaged (or the party's mnemonic changed); no "
+                        "party is blamed; see docs/OPERATIONS.md \"Damaged state files\"",
+                        co->cfg.state_dir, rq->rq.key_id, pinned, parties[i], seen);
+    }
+    return TSS_OK_RESULT;
+}
+
 static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parties,
                                 uint16_t count) {
     coord *co = rq->co;
@@ -325,6 +348,7 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
         TSS_ENSURE(party_online(co, parties[i]), TSS_E_NOT_FOUND,
                    "party %u is not connected%s", parties[i],
                    party_connected(co, parties[i]) ? " (connected but unresponsive)" : "");
+    if (kind != TSS_WIRE_KIND_KEYGEN) TSS_GUARD(identities_match(rq, parties, count));
     csession *s = calloc(1, sizeof *s);
     TSS_ENSURE(s != NULL, TSS_E_NOMEM, "no memory for a session");
     s->co = co;
@@ -432,6 +456,9 @@ static bool start_presigned(request *rq) {
     if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) return false;
     long i = find_presig(rq);
     if (i < 0) return false;
+    /* Before taking one: a key-file mismatch must not burn presignatures. */
+    if (!tss_is_ok(identities_match(rq, rq->key->presigs[i].signers, rq->key->presigs[i].count)))
+        return false;
     coord_presig p;
     tss_result r = coord_presig_take(co, rq->key, (size_t)i, &p);
     char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
@@ -485,9 +512,11 @@ static void request_next(request *rq) {
         count = rq->key->info.threshold;
     }
     tss_result r = start_session(rq, kind, ids, count);
-    if (!tss_is_ok(r))
+    if (!tss_is_ok(r)) {
+        if (r.err == TSS_E_CORRUPT) tss_log(LOG_ERR, "%s", tss_error_detail());
         request_error(rq, r.err == TSS_E_TOO_LARGE ? TSS_WIRE_ERR_LIMIT : TSS_WIRE_ERR_PROTOCOL, 0,
                       NULL, "%s", tss_error_detail());
+    }
 }
 
 /* ---- completion ------------------------------------------------------------------------- */
