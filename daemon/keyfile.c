@@ -109,7 +109,12 @@ static size_t line_of(const char *data, size_t off) {
 /* The fields, without the redundancy checks. */
 static tss_result parse_fields(const char *data, size_t len, tss_keyfile *k, bool *has_format) {
     tss_json_doc *doc = NULL;
-    TSS_GUARD(tss_json_parse(&doc, data, len, NULL));
+    tss_result pr = tss_json_parse(&doc, data, len, NULL);
+    if (!tss_is_ok(pr)) {
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", tss_error_detail());
+        return tss_fail(TSS_E_CORRUPT, "not valid JSON: %s", detail);
+    }
     const tss_json_value *root = tss_json_root(doc);
     const char *s;
     size_t sl;
@@ -165,8 +170,11 @@ tss_result tss_keyfile_parse(const char *data, size_t len, const char *name_key_
     TSS_ENSURE(len < TSS_KEYFILE_MAX, TSS_E_CORRUPT, "larger than %d bytes", TSS_KEYFILE_MAX);
     /* Format 2 ends with the checksum line; verify it before parsing. */
     const size_t sum_line = sizeof CHECKSUM_PREFIX - 1 + 64 + sizeof CHECKSUM_TAIL - 1;
-    bool v2 = len >= sum_line && memmem(data, len, "\n  \"format\": ", 13) != NULL;
+    /* Format 1 has neither key: a damaged one of them still means format 2. */
+    bool v2 = memmem(data, len, "\"format\"", 8) != NULL ||
+              memmem(data, len, "\"checksum\"", 10) != NULL;
     if (v2) {
+        TSS_ENSURE(len >= sum_line, TSS_E_CORRUPT, "the file is cut short (no checksum line)");
         size_t at = len - sum_line;
         const char *line = data + at;
         TSS_ENSURE(memcmp(line, CHECKSUM_PREFIX, sizeof CHECKSUM_PREFIX - 1) == 0 &&
