@@ -1,5 +1,6 @@
 #include "keystore/keystore.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,14 @@ tss_result tss_keystore_create(const char *dir, uint16_t party_id, const tss_bip
     return r;
 }
 
+/* Prefix a failure with the mnemonic file's path, unless it names it already. */
+static tss_result named(const char *dir, tss_result r) {
+    if (tss_is_ok(r) || strstr(tss_error_detail(), TSS_MNEMONIC_FILE)) return r;
+    char detail[600];
+    snprintf(detail, sizeof detail, "%s", tss_error_detail());
+    return tss_fail(r.err, "%s/%s: %s", dir, TSS_MNEMONIC_FILE, detail);
+}
+
 static tss_result read_mnemonic_file(const char *dir, uint8_t **file, size_t *len) {
     TSS_GUARD(tss_dir_check_private(dir));
     return tss_file_read_private(dir, TSS_MNEMONIC_FILE, TSS_SEALED_MAX_FILE, file, len);
@@ -67,7 +76,7 @@ tss_result tss_keystore_inspect(const char *dir, tss_keystore_info *info) {
     const uint8_t *ct;
     tss_result r = tss_sealed_parse(file, len, &info->header, &ct);
     free(file);
-    TSS_GUARD(r);
+    TSS_GUARD(named(dir, r));
     TSS_ENSURE(info->header.version == TSS_SEALED_VERSION &&
                    info->header.content == TSS_CONTENT_MNEMONIC,
                TSS_E_CORRUPT, "%s/%s is not a sealed mnemonic (format version %u, content %u)",
@@ -118,6 +127,7 @@ tss_result tss_keystore_unseal(const char *dir, const tss_passphrase *pass,
         memcpy(info->identity, hdr.identity, TSS_IDENTITY_PUBLIC_LEN);
     }
 out:
+    r = named(dir, r);
     free(file);
     tss_secret_free(plain);
     tss_secret_free(ent);

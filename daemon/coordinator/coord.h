@@ -92,6 +92,7 @@ struct coord {
     size_t n_sessions;
     request *requests;
     key_entry *keys;
+    struct damaged_key *damaged; /* keys refused because a state file is damaged */
     unsigned rotate; /* where the next automatic quorum starts */
     /* audit log and rate limits (audit.c) */
     tss_audit *audit;
@@ -130,6 +131,9 @@ TSS_MUST_CHECK tss_result coord_registry_add(coord *co, const tss_wire_key_info 
                                              const uint8_t identities[][32],
                                              const uint8_t session_id[16]);
 key_entry *coord_registry_find(coord *co, const char *key_id);
+/* Why key_id is refused (its key file or presignature record is damaged:
+ * the message names the file and the record), or NULL. */
+const char *coord_registry_damaged(const coord *co, const char *key_id);
 void coord_registry_free(coord *co);
 
 /* audit.c: the audit log in <state>/audit/ (daemon/audit.h) with group commit. */

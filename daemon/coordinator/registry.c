@@ -42,6 +42,20 @@ key_entry *coord_registry_find(coord *co, const char *key_id) {
 
 static tss_result presig_load(coord *co, key_entry *k);
 
+/* A key whose state file is damaged: refused (fail closed) until an
+ * operator acts and restarts the coordinator; other keys keep working. */
+struct damaged_key {
+    struct damaged_key *next;
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1];
+    char why[600];
+};
+
+const char *coord_registry_damaged(const coord *co, const char *key_id) {
+    for (const struct damaged_key *d = co->damaged; d; d = d->next)
+        if (strcmp(d->key_id, key_id) == 0) return d->why;
+    return NULL;
+}
+
 /* What an operator does about a damaged file (docs/OPERATIONS.md). */
 #define DAMAGED_HINT "see docs/OPERATIONS.md \"Damaged state files\""
 
@@ -322,6 +336,20 @@ tss_result coord_registry_load(coord *co) {
         if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0 || e->d_name[0] == '.') continue;
         r = load_one(co, dir, e->d_name);
         n++;
+        if (r.err == TSS_E_CORRUPT || r.err == TSS_E_UNSUPPORTED) {
+            struct damaged_key *dk = calloc(1, sizeof *dk);
+            if (!dk) {
+                r = tss_fail(TSS_E_NOMEM, "no memory");
+                break;
+            }
+            snprintf(dk->key_id, sizeof dk->key_id, "%.*s",
+                     (int)(l - 5 < TSS_WIRE_MAX_KEY_ID ? l - 5 : TSS_WIRE_MAX_KEY_ID), e->d_name);
+            snprintf(dk->why, sizeof dk->why, "%s", tss_error_detail());
+            tss_log(LOG_ERR, "key=%s refused until an operator acts: %s", dk->key_id, dk->why);
+            dk->next = co->damaged;
+            co->damaged = dk;
+            r = TSS_OK_RESULT;
+        }
     }
     closedir(d);
     TSS_GUARD(r);
@@ -373,5 +401,10 @@ void coord_registry_free(coord *co) {
         if (k->presig_fd >= 0) close(k->presig_fd);
         free(k->presigs);
         free(k);
+    }
+    while (co->damaged) {
+        struct damaged_key *d = co->damaged;
+        co->damaged = d->next;
+        free(d);
     }
 }

@@ -844,7 +844,7 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     switch (q.command) {
     case TSS_WIRE_OP_KEYS: answer_keys(rq); return;
     case TSS_WIRE_OP_KEYGEN: {
-        if (coord_registry_find(co, q.key_id)) {
+        if (coord_registry_find(co, q.key_id) || coord_registry_damaged(co, q.key_id)) {
             request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s already exists", q.key_id);
             return;
         }
@@ -874,7 +874,12 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     case TSS_WIRE_OP_PRESIGN: {
         rq->key = coord_registry_find(co, q.key_id);
         if (!rq->key) {
-            request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
+            const char *damaged = coord_registry_damaged(co, q.key_id);
+            if (damaged)
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s is refused: %s",
+                              q.key_id, damaged);
+            else
+                request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
             return;
         }
         if (q.count) {

@@ -56,7 +56,7 @@ expect_stock "no presignatures after keygen" kp 0
 expect_exit 0 "presign --count 3 --signers 1,2" "$CTL" --config op.yaml presign --key-id kp --count 3 --signers 1,2 --json
 expect_match "three presignatures made" "$OUT" '"presigned":3'
 expect_stock "keys shows a stock of 3" kp 3
-[ "$(grep -c '^+ [0-9a-f]\{64\} 1,2$' cstate/presig/kp.log 2>/dev/null)" = 3 ] \
+[ "$(grep -c '^+ [0-9a-f]\{64\} 1,2 [0-9a-f]\{32\}$' cstate/presig/kp.log 2>/dev/null)" = 3 ] \
     && ok "the coordinator recorded 3 presignatures durably" \
     || not_ok "the coordinator recorded 3 presignatures durably" "$(cat cstate/presig/kp.log 2>&1)"
 for k in 1 2 3; do
@@ -65,7 +65,7 @@ for k in 1 2 3; do
     check_sig "sign $k: verifies independently" "$OUT" "$PUB"
     expect_stock "sign $k: stock is $((3 - k))" kp $((3 - k))
 done
-[ "$(grep -c '^- [0-9a-f]\{64\}$' cstate/presig/kp.log)" = 3 ] && ok "three ids marked used in the record" \
+[ "$(grep -c '^- [0-9a-f]\{64\} [0-9a-f]\{32\}$' cstate/presig/kp.log)" = 3 ] && ok "three ids marked used in the record" \
     || not_ok "three ids marked used in the record" "$(cat cstate/presig/kp.log)"
 for i in 1 2; do
     [ "$(grep -c 'kind=sign-presigned key=kp ' "party$i.log")" = 3 ] && ok "party $i signed 3 times presigned" \

@@ -511,6 +511,45 @@ static void atomic_write_no_replace(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* Issue 11 finding 6: a damaged mnemonic file is refused with its path in
+ * the message (the old message said only "sealed file is truncated"), for
+ * every flipped byte and every cut. */
+static void damaged_mnemonic_names_path(void) {
+    char dir[512], file[600];
+    make_dir(dir, sizeof dir, "ks-damaged");
+    tss_bip39_entropy ent;
+    CHECK_OK(tss_bip39_generate(&ent, 24));
+    tss_passphrase pass = make_pass("correct horse");
+    tss_keystore_info info;
+    CHECK_OK(tss_keystore_create(dir, 3, &ent, &pass, FAST_KDF, &info));
+    snprintf(file, sizeof file, "%s/%s", dir, TSS_MNEMONIC_FILE);
+    size_t len = 0;
+    char *good = harness_read_file(file, &len);
+    size_t unnamed = 0, accepted = 0;
+    for (size_t at = 0; at <= 2 * len; at++) {
+        bool cut = at >= len;
+        size_t n = cut ? at - len : len;
+        int fd = open(file, O_WRONLY | O_TRUNC);
+        CHECK(fd >= 0);
+        if (fd < 0) break;
+        if (!cut) good[at] ^= 0x10;
+        CHECK(write(fd, good, n) == (ssize_t)n);
+        if (!cut) good[at] ^= 0x10;
+        close(fd);
+        if (cut && n == len) continue;
+        tss_result r = tss_keystore_unseal(dir, &pass, NULL, NULL, NULL);
+        if (tss_is_ok(r)) accepted++;
+        else if (!strstr(tss_error_detail(), file)) {
+            unnamed++;
+            fprintf(stderr, "  %s %zu: %s\n", cut ? "cut at" : "flip at", cut ? n : at,
+                    tss_error_detail());
+        }
+    }
+    CHECK(accepted == 0 && unnamed == 0);
+    free(good);
+    tss_passphrase_free(&pass);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     harness_tmpdir(tmp_root, sizeof tmp_root);
@@ -530,6 +569,7 @@ int main(void) {
     RUN(identity_mismatch_detected);
     RUN(passphrase_sources);
     RUN(atomic_write_no_replace);
+    RUN(damaged_mnemonic_names_path);
     harness_rmtree(tmp_root);
     return harness_finish("keystore");
 }
