@@ -1,17 +1,17 @@
 /* The coordinator's public key registry and presignature record (state_dir).
  *
  *   <state>/keys/<key-id>.json  one file per key, written atomically once,
- *                               when every keygen party reported success:
- *                               id, t, N, parties, public key, Ethereum
- *                               address, the parties' Ed25519 identities
- *                               pinned at keygen (used to verify their final
- *                               signing messages), creation time, session.
+ *                               when every keygen party reported success
+ *                               (format and integrity checks:
+ *                               daemon/keyfile.h).
  *   (the audit log, <state>/audit/, is audit.c's)
  *   <state>/presig/<key-id>.log the presignatures created for the key and
  *                               which of them have been handed out:
  *                               append-only text, every record fdatasynced
- *                               (docs/PROTOCOL.md "Presigned signing").
- * Nothing here is secret. */
+ *                               (daemon/presig_record.h).
+ * A damaged key file or presignature record refuses only its key (listed
+ * in co->damaged, with the message naming the file and record); an I/O
+ * error stops the start. Nothing here is secret. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
