@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -340,18 +341,24 @@ static tss_result scan_file(tss_spent_log *l, tss_id_set *set, tss_spent_log_sca
     return TSS_OK_RESULT;
 }
 
+/* Write ids as a fresh version-2 log, atomically replacing dir/name. */
+static tss_result write_fresh(const char *dir, const char *name, tss_spent_kind kind,
+                              const char *key_id, const uint8_t *mac_key, const tss_id_set *set) {
+    size_t len = TSS_SPENT_HEADER_LEN + set->count * TSS_SPENT_RECORD_LEN;
+    uint8_t *buf = malloc(len);
+    TSS_ENSURE(buf, TSS_E_NOMEM, "out of memory writing %s/%s", dir, name);
+    tss_spent_log_header(buf, kind, key_id, mac_key);
+    for (size_t i = 0; i < set->count; i++)
+        tss_spent_log_record(buf + TSS_SPENT_HEADER_LEN + i * TSS_SPENT_RECORD_LEN, mac_key, i,
+                             set->ids[i]);
+    tss_result r = tss_file_write_atomic(dir, name, buf, len, true, NULL);
+    free(buf);
+    return r;
+}
+
 /* Rewrite a version-1 log as version 2 (atomically) and reopen it. */
 static tss_result migrate(tss_spent_log *l) {
-    size_t n = l->set.count;
-    size_t len = TSS_SPENT_HEADER_LEN + n * TSS_SPENT_RECORD_LEN;
-    uint8_t *buf = malloc(len);
-    TSS_ENSURE(buf, TSS_E_NOMEM, "out of memory migrating %s", l->path);
-    tss_spent_log_header(buf, l->kind, l->key_id, l->mac_key);
-    for (size_t i = 0; i < n; i++)
-        tss_spent_log_record(buf + TSS_SPENT_HEADER_LEN + i * TSS_SPENT_RECORD_LEN, l->mac_key, i,
-                             l->set.ids[i]);
-    tss_result r = tss_file_write_atomic(l->dir, l->name, buf, len, true, NULL);
-    free(buf);
+    tss_result r = write_fresh(l->dir, l->name, l->kind, l->key_id, l->mac_key, &l->set);
     if (!tss_is_ok(r)) {
         char detail[400];
         snprintf(detail, sizeof detail, "%s", tss_error_detail());
@@ -375,6 +382,75 @@ static tss_result load(tss_spent_log *l) {
     }
     l->len = scan.valid_len;
     return TSS_OK_RESULT;
+}
+
+tss_result tss_spent_log_salvage(const char *dir, const char *name, tss_spent_kind kind,
+                                 const char *key_id, const uint8_t storage_key[32],
+                                 size_t *authentic, size_t *damaged, char *saved,
+                                 size_t saved_cap) {
+    *authentic = *damaged = 0;
+    if (saved_cap) saved[0] = '\0';
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    TSS_ENSURE(n > 0 && (size_t)n < sizeof path, TSS_E_USAGE, "path too long");
+    struct stat st;
+    TSS_ENSURE(lstat(path, &st) == 0, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO,
+               "%s: %s", path, strerror(errno));
+    /* A clean open proves there is nothing to salvage (and migrates v1). */
+    tss_spent_log *l = NULL;
+    tss_result r = tss_spent_log_open(&l, dir, name, kind, key_id, storage_key, 0);
+    if (tss_is_ok(r)) {
+        *authentic = tss_spent_log_count(l);
+        tss_spent_log_close(l);
+        return TSS_OK_RESULT;
+    }
+    if (r.err != TSS_E_CORRUPT && r.err != TSS_E_UNSUPPORTED) return r;
+    int fd = -1;
+    TSS_GUARD(open_locked(path, &fd));
+    uint8_t *data = NULL;
+    size_t len = 0;
+    r = read_all(fd, path,
+                 TSS_SPENT_HEADER_LEN + (TSS_SPENT_LOG_ABSOLUTE_MAX + 1) * TSS_SPENT_RECORD_LEN,
+                 &data, &len);
+    uint8_t *mk = tss_secret_alloc(TSS_SPENT_MAC_KEY_LEN);
+    if (tss_is_ok(r) && !mk) r = tss_fail(TSS_E_NOMEM, "out of secret memory");
+    tss_id_set set;
+    tss_id_set_init(&set);
+    if (tss_is_ok(r)) {
+        tss_spent_log_mac_key(mk, storage_key, kind, key_id);
+        /* The version byte decides the record size; a damaged one means 2. */
+        bool v1 = len >= 9 && data[8] == 1;
+        size_t hl = v1 ? TSS_SPENT_V1_LEN : TSS_SPENT_HEADER_LEN;
+        size_t rl = v1 ? TSS_SPENT_V1_LEN : TSS_SPENT_RECORD_LEN;
+        for (size_t i = 0; tss_is_ok(r) && len >= hl && i < (len - hl) / rl; i++) {
+            const uint8_t *rec = data + hl + i * rl;
+            if (all_zero(rec, TSS_SPENT_ID_LEN)) {
+                (*damaged)++;
+                continue;
+            }
+            uint8_t tag[TSS_SPENT_TAG_LEN];
+            if (!v1) tag_of(tag, mk, i, rec);
+            if (!v1 && sodium_memcmp(tag, rec + TSS_SPENT_ID_LEN, sizeof tag) != 0) (*damaged)++;
+            else (*authentic)++;
+            bool added = false;
+            r = tss_id_set_add(&set, rec, &added);
+        }
+    }
+    free(data);
+    if (tss_is_ok(r)) {
+        /* Keep the damaged file for analysis, then replace it. */
+        char bak[PATH_MAX + 32];
+        snprintf(bak, sizeof bak, "%s.damaged-%lld", path, (long long)time(NULL));
+        if (link(path, bak) != 0)
+            r = tss_fail(TSS_E_IO, "cannot keep a copy as %s: %s", bak, strerror(errno));
+        else if (saved_cap)
+            snprintf(saved, saved_cap, "%s", bak);
+    }
+    if (tss_is_ok(r)) r = write_fresh(dir, name, kind, key_id, mk, &set);
+    tss_secret_free(mk);
+    tss_id_set_free(&set);
+    close(fd);
+    return r;
 }
 
 tss_result tss_spent_log_open(tss_spent_log **out, const char *dir, const char *name,

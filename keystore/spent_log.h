@@ -143,6 +143,19 @@ bool tss_spent_log_contains(const tss_spent_log *l, const uint8_t id[TSS_SPENT_I
 TSS_MUST_CHECK tss_result tss_spent_log_append(tss_spent_log *l,
                                                const uint8_t id[TSS_SPENT_ID_LEN]);
 size_t tss_spent_log_count(const tss_spent_log *l);
+
+/* Operator repair of a damaged log (tss-keystore salvage-log; the party must
+ * not hold it open). Keeps every non-zero id of every complete record,
+ * authentic or not (refusing an id is always harmless), renames the damaged
+ * file to <name>.damaged-<unix time> (*saved: its path), and writes the ids
+ * as a fresh version-2 log atomically. *authentic counts the records whose
+ * tag verified, *damaged those whose tag did not (their original ids are
+ * lost: sessions with those ids are no longer refused). A log that verifies
+ * is left alone (*saved is empty). */
+TSS_MUST_CHECK tss_result tss_spent_log_salvage(const char *dir, const char *name,
+                                                tss_spent_kind kind, const char *key_id,
+                                                const uint8_t storage_key[32], size_t *authentic,
+                                                size_t *damaged, char *saved, size_t saved_cap);
 /* Bytes of torn tail dropped when this handle was opened (or re-verified). */
 size_t tss_spent_log_repaired(const tss_spent_log *l);
 /* True if the file was a version-1 log, rewritten as version 2 by open. */

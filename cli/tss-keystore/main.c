@@ -1,6 +1,7 @@
 /* tss-keystore: provision and inspect a party's sealed keystore.
  * Exit codes follow sysexits (see usage()). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,9 @@
 
 #include "daemon/process.h"
 #include "keystore/keystore.h"
+#include "keystore/party_store.h"
+#include "keystore/spent_log.h"
+#include "mpc/keyshare.h"
 #include "util/hex.h"
 #include "util/secmem.h"
 
@@ -24,6 +28,7 @@ typedef struct {
     const char *kdf;
     tss_passphrase_source pass;
     const char *new_pass_file;
+    const char *log;
 } options;
 
 static void usage(FILE *out) {
@@ -35,6 +40,7 @@ static void usage(FILE *out) {
             "  " PROG " identity --dir DIR\n"
             "  " PROG " verify --dir DIR SOURCE\n"
             "  " PROG " passwd --dir DIR SOURCE [--new-passphrase-file F] [--kdf PROFILE]\n"
+            "  " PROG " salvage-log --dir DIR --log FILE SOURCE\n"
             "\n"
             "SOURCE (the passphrase; never on the command line or in the environment):\n"
             "  --passphrase-file F   read from file F (mode 0600; one trailing newline stripped)\n"
@@ -46,6 +52,14 @@ static void usage(FILE *out) {
             "24-word BIP-39 mnemonic (or one read from stdin with --import), sealed with\n"
             "Argon2id + XChaCha20-Poly1305, and prints the party identity (ed25519:<base64>).\n"
             "The default KDF profile is moderate.\n"
+            "\n"
+            "salvage-log repairs a damaged spent-id log of this party (FILE is\n"
+            "<state>/sids/<key>.sids or <state>/presig/<key>/spent.log; the party must not\n"
+            "be using it): every id still readable is kept (refusing an id is harmless),\n"
+            "the damaged file is kept as FILE.damaged-<time>, and a fresh log is written.\n"
+            "It reports how many records were damaged: their ids are lost, so plan a new\n"
+            "keygen. For spent.log prefer moving presig/<key>/ aside (docs/OPERATIONS.md\n"
+            "\"Damaged state files\").\n"
             "\n"
             "Exit status: 0 ok, 64 usage, 65 corrupt or tampered file, 66 no keystore,\n"
             "73 keystore already exists, 74 I/O error, 77 wrong passphrase or unsafe permissions.\n");
@@ -82,6 +96,7 @@ static int parse_args(int argc, char **argv, options *o) {
         {"passphrase-fd", required_argument, 0, 'F'},
         {"credential", required_argument, 0, 'c'},
         {"new-passphrase-file", required_argument, 0, 'n'},
+        {"log", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -113,6 +128,7 @@ static int parse_args(int argc, char **argv, options *o) {
             break;
         case 'c': o->pass.kind = TSS_PASS_CREDENTIAL, o->pass.name = optarg, sources++; break;
         case 'n': o->new_pass_file = optarg; break;
+        case 'l': o->log = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: {
             char msg[128];
@@ -282,6 +298,61 @@ static int cmd_passwd(const options *o) {
     return 0;
 }
 
+static int cmd_salvage_log(const options *o) {
+    if (!o->log) return usage_error("salvage-log needs --log FILE");
+    char dir[PATH_MAX], name[NAME_MAX + 1], key_id[TSS_KEY_ID_MAX + 1];
+    const char *slash = strrchr(o->log, '/');
+    if (!slash || !slash[1] || (size_t)(slash - o->log) >= sizeof dir ||
+        strlen(slash + 1) >= sizeof name)
+        return usage_error("--log must be a path like STATE/sids/KEY.sids");
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - o->log), o->log);
+    snprintf(name, sizeof name, "%s", slash + 1);
+    tss_spent_kind kind;
+    size_t nl = strlen(name), sl = strlen(TSS_STORE_SIDS_SUFFIX);
+    if (nl > sl && strcmp(name + nl - sl, TSS_STORE_SIDS_SUFFIX) == 0 && nl - sl <= TSS_KEY_ID_MAX) {
+        kind = TSS_SPENT_SIGN_SID;
+        snprintf(key_id, sizeof key_id, "%.*s", (int)(nl - sl), name);
+    } else if (strcmp(name, TSS_STORE_SPENT_LOG) == 0) {
+        kind = TSS_SPENT_PRESIG;
+        const char *kd = strrchr(dir, '/');
+        kd = kd ? kd + 1 : dir;
+        if (!*kd || strlen(kd) > TSS_KEY_ID_MAX) return usage_error("cannot tell the key id from --log");
+        snprintf(key_id, sizeof key_id, "%s", kd);
+    } else {
+        return usage_error("--log must name a <key>.sids or a spent.log file");
+    }
+    tss_result r = tss_store_key_id_check(key_id);
+    if (!tss_is_ok(r)) return fail(r);
+    tss_passphrase pass = {0};
+    tss_keystore_info info;
+    tss_party_keys *keys = tss_secret_alloc(sizeof *keys);
+    if (!keys) return fail(tss_fail(TSS_E_NOMEM, "secret memory allocation failed"));
+    r = tss_keystore_inspect(o->dir, &info);
+    if (tss_is_ok(r)) r = tss_passphrase_read(&o->pass, "Keystore passphrase: ", false, &pass);
+    if (tss_is_ok(r)) r = tss_keystore_unseal(o->dir, &pass, NULL, keys, &info);
+    tss_passphrase_free(&pass);
+    size_t authentic = 0, damaged = 0;
+    char saved[PATH_MAX + 64];
+    if (tss_is_ok(r))
+        r = tss_spent_log_salvage(dir, name, kind, key_id, keys->storage_key, &authentic,
+                                  &damaged, saved, sizeof saved);
+    tss_secret_free(keys);
+    if (!tss_is_ok(r)) return fail(r);
+    if (!saved[0]) {
+        printf("ok: %s verifies (%zu ids); nothing to salvage\n", o->log, authentic);
+        return 0;
+    }
+    printf("salvaged %s: %zu authentic record(s) kept, %zu damaged record(s)%s; damaged file "
+           "kept as %s\n",
+           o->log, authentic, damaged, damaged ? " (their readable ids kept too)" : "", saved);
+    if (damaged)
+        printf("warning: the original ids of %zu damaged record(s) are lost: %s with them are no "
+               "longer refused for key '%s'; plan a new keygen\n",
+               damaged, kind == TSS_SPENT_SIGN_SID ? "signing sessions" : "presignatures",
+               key_id);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
@@ -309,6 +380,7 @@ int main(int argc, char **argv) {
     if (!strcmp(command, "identity")) return cmd_identity(&o);
     if (!strcmp(command, "verify")) return cmd_verify(&o);
     if (!strcmp(command, "passwd")) return cmd_passwd(&o);
+    if (!strcmp(command, "salvage-log")) return cmd_salvage_log(&o);
     char msg[160];
     snprintf(msg, sizeof msg, "unknown command '%.100s'", command);
     return usage_error(msg);

@@ -4,7 +4,7 @@
 # check the daemon refuses that key (and only that key) with the file and the
 # record named, apply the operator action of docs/OPERATIONS.md "Damaged
 # state files", and check the key works again:
-#  - party sids/<key>.sids        (flipped byte)  -> move it aside
+#  - party sids/<key>.sids        (flipped byte)  -> tss-keystore salvage-log
 #  - party presig/<key>/spent.log (flipped byte)  -> move presig/<key>/ aside
 #  - coordinator keys/<key>.json  (changed publicKey; changed identity with
 #    the checksum recomputed)                     -> restore the saved copy
@@ -70,8 +70,9 @@ expect_match "the refusal names the file" "$OUT$ERR" 'ka\.sids'
 expect_log "party 1 log names the file and record" party1.log "$M" \
     'sids/ka\.sids: spent-id log record 0 \(byte offset 48\) fails its integrity check.*refused until an operator acts'
 expect_exit 0 "kb still signs with party 1" sign kb --no-presign
-mv $S1 $S1.damaged
-expect_exit 0 "after moving $S1 aside, ka signs again (no restart)" sign ka --no-presign
+expect_exit 0 "operator: tss-keystore salvage-log" "$BUILD/tss-keystore" salvage-log --dir ks1 --log $S1 --passphrase-file pass
+expect_match "salvage reports the damaged record and the copy" "$OUT" '[0-9]+ authentic record\(s\) kept, 1 damaged record.*kept as .*ka\.sids\.damaged-'
+expect_exit 0 "after the salvage, ka signs again (no party restart)" sign ka --no-presign
 
 # ---- party: presig/<key>/spent.log -----------------------------------------------------------
 L2=pstate2/presig/ka/spent.log

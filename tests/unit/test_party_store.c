@@ -1404,6 +1404,59 @@ static void spent_log_parser_and_set(void) {
     tss_id_set_free(&set);
 }
 
+/* The operator's repair (tss-keystore salvage-log): every readable id kept,
+ * the damaged file kept aside, a fresh log that opens. */
+static void salvage_damaged_log(void) {
+    char state[512], p[700], dir[700];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    tss_sid_log *l = NULL;
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+    if (!l) return;
+    uint8_t ids[4][32];
+    for (int i = 0; i < 4; i++) {
+        randombytes_buf(ids[i], 32);
+        CHECK_OK(tss_sid_log_claim(l, ids[i]));
+    }
+    tss_sid_log_close(l);
+    sid_log_path(p, sizeof p, state, "k");
+    snprintf(dir, sizeof dir, "%s/sids", state);
+    size_t len, authentic = 9, damaged = 9;
+    char saved[800];
+    /* Clean: nothing to do. */
+    CHECK_OK(tss_spent_log_salvage(dir, "k.sids", TSS_SPENT_SIGN_SID, "k",
+                                   pkeys[1]->storage_key, &authentic, &damaged, saved,
+                                   sizeof saved));
+    CHECK(authentic == 4 && damaged == 0 && saved[0] == '\0');
+    uint8_t *buf = slurp(p, &len);
+    if (!buf) return;
+    buf[HL + RL + 40] ^= 1;     /* record 1: tag damaged, id intact */
+    buf[HL + 2 * RL + 3] ^= 1;  /* record 2: id damaged */
+    spit(p, buf, len + 7, 0600); /* and a torn tail */
+    CHECK_ERR(tss_sid_log_open(&l, &ctx, "k"), TSS_E_CORRUPT);
+    CHECK_OK(tss_spent_log_salvage(dir, "k.sids", TSS_SPENT_SIGN_SID, "k",
+                                   pkeys[1]->storage_key, &authentic, &damaged, saved,
+                                   sizeof saved));
+    CHECK(authentic == 2 && damaged == 2 && strstr(saved, "k.sids.damaged-") && exists(saved));
+    CHECK(size_of(saved) == (long)len + 7);
+    CHECK_OK(tss_sid_log_open(&l, &ctx, "k"));
+    if (l) {
+        uint8_t changed[32];
+        memcpy(changed, ids[2], 32);
+        changed[3] ^= 1;
+        CHECK(tss_sid_log_count(l) == 4 && tss_sid_log_contains(l, ids[0]) &&
+              tss_sid_log_contains(l, ids[1]) && tss_sid_log_contains(l, ids[3]) &&
+              tss_sid_log_contains(l, changed) && !tss_sid_log_contains(l, ids[2]));
+        tss_sid_log_close(l);
+    }
+    CHECK(mode_of(p) == 0600);
+    /* A missing log is not created. */
+    CHECK_ERR(tss_spent_log_salvage(dir, "none.sids", TSS_SPENT_SIGN_SID, "none",
+                                    pkeys[1]->storage_key, &authentic, &damaged, saved,
+                                    sizeof saved),
+              TSS_E_NOT_FOUND);
+    free(buf);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     harness_tmpdir(tmp_root, sizeof tmp_root);
@@ -1429,6 +1482,7 @@ int main(void) {
     RUN(every_flip_and_cut_detected);
     RUN(v1_log_migrated);
     RUN(full_disk_recovers);
+    RUN(salvage_damaged_log);
     RUN(log_cap_enforced);
     RUN(spent_log_parser_and_set);
     RUN(wire_session_log_survives_restart);
