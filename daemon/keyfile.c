@@ -174,6 +174,13 @@ tss_result tss_keyfile_parse(const char *data, size_t len, const char *name_key_
     bool v2 = memmem(data, len, "\"format\"", 8) != NULL ||
               memmem(data, len, "\"checksum\"", 10) != NULL;
     if (v2) {
+        /* A newer format is "unsupported", not "damaged". */
+        const char *f = memmem(data, len, "\n  \"format\": ", 13);
+        if (f && f + 13 < data + len && f[13] >= '3' && f[13] <= '9' &&
+            (f + 14 >= data + len || f[14] == ','))
+            return tss_fail(TSS_E_UNSUPPORTED,
+                            "key file format %c is newer than this build reads (%d)", f[13],
+                            TSS_KEYFILE_VERSION);
         TSS_ENSURE(len >= sum_line, TSS_E_CORRUPT, "the file is cut short (no checksum line)");
         size_t at = len - sum_line;
         const char *line = data + at;

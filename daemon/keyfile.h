@@ -47,8 +47,8 @@ TSS_MUST_CHECK tss_result tss_keyfile_render(const tss_keyfile *k, unsigned vers
 
 /* Parse and verify the file's bytes (pure; fuzzed). name_key_id is the key
  * id its file name gives. *version is 1 or 2. Errors are TSS_E_CORRUPT (exit
- * 65) and say what is wrong, with the line where one is known; they do not
- * name the file (the caller does). */
+ * 65; TSS_E_UNSUPPORTED for a newer format) and say what is wrong, with the
+ * line where one is known; they do not name the file (the caller does). */
 TSS_MUST_CHECK tss_result tss_keyfile_parse(const char *data, size_t len, const char *name_key_id,
                                             tss_keyfile *out, unsigned *version);
 

@@ -90,7 +90,8 @@ static void keyfile_every_flip_and_cut(void) {
             memcpy(kbad, kbuf, len);
             kbad[at] ^= (char)(1u << bit);
             tss_result r = tss_keyfile_parse(kbad, len, "treasury-1", &back, &ver);
-            if (tss_is_ok(r) || r.err != TSS_E_CORRUPT) {
+            /* Refused as damaged (or, for "format": 2 -> 3, as a newer format). */
+            if (tss_is_ok(r) || (r.err != TSS_E_CORRUPT && r.err != TSS_E_UNSUPPORTED)) {
                 accepted++;
                 fprintf(stderr, "  flip at %zu bit %d accepted (%s)\n", at, bit, tss_error_detail());
             }
@@ -132,6 +133,13 @@ static void keyfile_cross_checks(void) {
     memcpy(sum + 15, hx, 64);
     CHECK_ERR(tss_keyfile_parse(kbad, len, "treasury-1", &back, &ver), TSS_E_CORRUPT);
     CHECK(detail_has("disagrees with the other fields") && detail_has("publicKeyUncompressed"));
+    /* A newer format is unsupported, not damaged. */
+    memcpy(kbad, kbuf, len + 1);
+    char *fmt = strstr(kbad, "\"format\": 2");
+    CHECK(fmt != NULL);
+    if (fmt) fmt[10] = '3';
+    CHECK_ERR(tss_keyfile_parse(kbad, len, "treasury-1", &back, &ver), TSS_E_UNSUPPORTED);
+    CHECK(detail_has("format 3 is newer"));
     /* The file under another key's name. */
     CHECK_ERR(tss_keyfile_parse(kbuf, len, "treasury-2", &back, &ver), TSS_E_CORRUPT);
     CHECK(detail_has("does not match the file name"));
