@@ -16,7 +16,7 @@ for c in status keygen sign sign-tx presign keys; do
     expect_exit 0 "tssctl $c --help works without a configuration" "$BUILD/tssctl" "$c" --help
     expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl --config FILE $c"
 done
-for c in init inspect identity verify passwd; do
+for c in init inspect identity verify passwd salvage-log; do
     expect_exit 0 "tss-keystore $c --help works without other options" "$BUILD/tss-keystore" "$c" --help
 done
 
