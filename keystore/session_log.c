@@ -10,7 +10,7 @@
 #include "keystore/spent_log.h"
 
 #define RECORD_LABEL "tssd/v1/wire-session-id"
-#define LOG_KEY_ID "wire-sessions"
+#define LOG_KEY_ID TSS_SESSION_LOG_KEY_ID
 
 struct tss_session_log {
     tss_spent_log *log;

@@ -27,6 +27,7 @@
 #include "wire/msg.h"
 
 #define TSS_SESSION_LOG_NAME "wire-sessions.log"
+#define TSS_SESSION_LOG_KEY_ID "wire-sessions" /* the key id in the log's binding and MAC key */
 
 typedef struct tss_session_log tss_session_log;
 

@@ -10,6 +10,7 @@
 #include "daemon/process.h"
 #include "keystore/keystore.h"
 #include "keystore/party_store.h"
+#include "keystore/session_log.h"
 #include "keystore/spent_log.h"
 #include "mpc/keyshare.h"
 #include "util/hex.h"
@@ -54,9 +55,10 @@ static void usage(FILE *out) {
             "The default KDF profile is moderate.\n"
             "\n"
             "salvage-log repairs a damaged spent-id log of this party (FILE is\n"
-            "<state>/sids/<key>.sids or <state>/presig/<key>/spent.log; the party must not\n"
-            "be using it): every id still readable is kept (refusing an id is harmless),\n"
-            "the damaged file is kept as FILE.damaged-<time>, and a fresh log is written.\n"
+            "<state>/sids/<key>.sids, <state>/sids/" TSS_SESSION_LOG_NAME " or\n"
+            "<state>/presig/<key>/spent.log): every id still readable is kept (refusing\n"
+            "an id is harmless), the damaged file is kept as FILE.damaged-<time>, and a\n"
+            "fresh log is written.\n"
             "It reports how many records were damaged: their ids are lost, so plan a new\n"
             "keygen. For spent.log prefer moving presig/<key>/ aside (docs/OPERATIONS.md\n"
             "\"Damaged state files\").\n"
@@ -312,6 +314,9 @@ static int cmd_salvage_log(const options *o) {
     if (nl > sl && strcmp(name + nl - sl, TSS_STORE_SIDS_SUFFIX) == 0 && nl - sl <= TSS_KEY_ID_MAX) {
         kind = TSS_SPENT_SIGN_SID;
         snprintf(key_id, sizeof key_id, "%.*s", (int)(nl - sl), name);
+    } else if (strcmp(name, TSS_SESSION_LOG_NAME) == 0) {
+        kind = TSS_SPENT_WIRE_SESSION; /* one per party (keystore/session_log.h) */
+        snprintf(key_id, sizeof key_id, "%s", TSS_SESSION_LOG_KEY_ID);
     } else if (strcmp(name, TSS_STORE_SPENT_LOG) == 0) {
         kind = TSS_SPENT_PRESIG;
         const char *kd = strrchr(dir, '/');
@@ -319,7 +324,7 @@ static int cmd_salvage_log(const options *o) {
         if (!*kd || strlen(kd) > TSS_KEY_ID_MAX) return usage_error("cannot tell the key id from --log");
         snprintf(key_id, sizeof key_id, "%s", kd);
     } else {
-        return usage_error("--log must name a <key>.sids or a spent.log file");
+        return usage_error("--log must name a <key>.sids, " TSS_SESSION_LOG_NAME " or spent.log file");
     }
     tss_result r = tss_store_key_id_check(key_id);
     if (!tss_is_ok(r)) return fail(r);
@@ -348,7 +353,10 @@ static int cmd_salvage_log(const options *o) {
     if (damaged)
         printf("warning: the original ids of %zu damaged record(s) are lost: %s with them are no "
                "longer refused for key '%s'; plan a new keygen\n",
-               damaged, kind == TSS_SPENT_SIGN_SID ? "signing sessions" : "presignatures",
+               damaged,
+               kind == TSS_SPENT_SIGN_SID       ? "signing sessions"
+               : kind == TSS_SPENT_WIRE_SESSION ? "wire session ids"
+                                                : "presignatures",
                key_id);
     return 0;
 }

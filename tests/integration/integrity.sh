@@ -5,6 +5,7 @@
 # record named, apply the operator action of docs/OPERATIONS.md "Damaged
 # state files", and check the key works again:
 #  - party sids/<key>.sids        (flipped byte)  -> tss-keystore salvage-log
+#  - party sids/wire-sessions.log (flipped byte)  -> tss-keystore salvage-log
 #  - party presig/<key>/spent.log (flipped byte)  -> move presig/<key>/ aside
 #  - coordinator keys/<key>.json  (changed publicKey; changed identity with
 #    the checksum recomputed)                     -> restore the saved copy
@@ -73,6 +74,16 @@ expect_exit 0 "kb still signs with party 1" sign kb --no-presign
 expect_exit 0 "operator: tss-keystore salvage-log" "$BUILD/tss-keystore" salvage-log --dir ks1 --log $S1 --passphrase-file pass
 expect_match "salvage reports the damaged record and the copy" "$OUT" '[0-9]+ authentic record\(s\) kept, 1 damaged record.*kept as .*ka\.sids\.damaged-'
 expect_exit 0 "after the salvage, ka signs again (no party restart)" sign ka --no-presign
+
+# ---- party: sids/wire-sessions.log (one per party) ------------------------------------------------
+W1=pstate1/sids/wire-sessions.log
+M=$(lines party1.log)
+restart_party 1 flip $W1 70 && ok "party 1 restarted with a flipped byte in $W1"
+expect_exit 76 "sign refused while the wire session log is damaged" sign kb --no-presign
+expect_log "party 1 log names wire-sessions.log and the record" party1.log "$M" \
+    'sids/wire-sessions\.log: spent-id log record 0 \(byte offset 48\) fails its integrity check'
+expect_exit 0 "operator: salvage-log of wire-sessions.log" "$BUILD/tss-keystore" salvage-log --dir ks1 --log $W1 --passphrase-file pass
+expect_exit 0 "kb signs again after the salvage" sign kb --no-presign
 
 # ---- party: presig/<key>/spent.log -----------------------------------------------------------
 L2=pstate2/presig/ka/spent.log
