@@ -386,6 +386,7 @@ int main(int argc, char **argv) {
     tss_result r = tss_crypto_init();
     if (!tss_is_ok(r)) return tss_daemon_exit(r, "init");
     r = tss_config_party_load_file(&pt->cfg, args.config);
+    pt->config_path = args.config;
     if (!tss_is_ok(r)) {
         tss_daemon_config_error(PROG);
         return tss_err_exit_code(r.err);

@@ -20,6 +20,7 @@ typedef struct pkey pkey;
 
 typedef struct {
     tss_party_config cfg;
+    const char *config_path; /* for diagnostics that point at the pins */
     tss_loop *loop;
     tss_tls_ctx *tls;
     tss_tls_paths paths;

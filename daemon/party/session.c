@@ -348,10 +348,18 @@ static bool feed(psession *s, const uint8_t *payload, size_t len, bool *was_broa
     if (!tss_is_ok(r)) {
         /* The sender field is a claim, not evidence: a message that does not
          * open under this session's context may be the relay's doing. */
+        /* A signature or tag that fails under a pin every time points at the
+         * pin itself: say where it is configured. */
+        bool pin = strstr(tss_error_detail(), "pinned identity") != NULL;
         session_fail(s, TSS_WIRE_ABORT_RELAY_OR_PARTY, env.sender,
                      "party %lld refused a message claiming to be from party %u (the "
-                     "coordinator or party %u): %s",
-                     (long long)s->pt->cfg.party_id, env.sender, env.sender, tss_error_detail());
+                     "coordinator or party %u): %s%s%s%s",
+                     (long long)s->pt->cfg.party_id, env.sender, env.sender, tss_error_detail(),
+                     pin ? "; if this happens in every session, the pinned identity for this "
+                           "party in " : "",
+                     pin ? (s->pt->config_path ? s->pt->config_path : "the configuration") : "",
+                     pin ? " may be wrong (compare `tss-keystore identity` on its host with "
+                           "`tssctl status`), or the relay altered the message" : "");
         return true;
     }
     *was_broadcast = tss_secure_type_is_broadcast(m.type);
