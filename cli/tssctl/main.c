@@ -21,6 +21,9 @@ static void usage(FILE *out) {
             "                  [--hash sha256|keccak256|eip191]) [--signers 1,3] [--no-presign] [--json]\n"
             "  " PROG " --config FILE sign-tx --key-id ID --tx FILE.json|- [--signers 1,3] [--no-presign]\n"
             "                  [--json]\n"
+            "  " PROG " --config FILE sign-typed-data --key-id ID FILE.json [--signers 1,3]\n"
+            "                  [--no-presign] [--json]\n"
+            "  " PROG " typed-data-hash FILE.json [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
             "  " PROG " --config FILE keys [--key-id ID] [--json]\n"
             "  " PROG " pki init-ca --out DIR [--days N]\n"
@@ -50,7 +53,10 @@ static void usage(FILE *out) {
             "set that is online, unless --no-presign. sign-tx signs an Ethereum transaction\n"
             "(JSON file: EIP-1559 type 2 or legacy EIP-155 type 0, see docs/OPERATIONS.md)\n"
             "and prints the signed raw transaction, its hash and the sender, refusing\n"
-            "unless the sender recovered from it is the key's address. presign makes K\n"
+            "unless the sender recovered from it is the key's address. sign-typed-data\n"
+            "signs EIP-712 typed data (the eth_signTypedData_v4 JSON object) and prints\n"
+            "r, s, v and the 65-byte signature, refusing unless the signature recovers the\n"
+            "key's address; typed-data-hash prints its digest offline. presign makes K\n"
             "presignatures ahead of time. keys lists the coordinator's key registry with\n"
             "each key's presignature stock.\n"
             "\n"
@@ -130,10 +136,11 @@ int main(int argc, char **argv) {
         return tssctl_status(config, argc - i - 1, argv + i + 1);
     }
     if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "sign") == 0 || strcmp(cmd, "sign-tx") == 0 ||
-        strcmp(cmd, "presign") == 0 || strcmp(cmd, "keys") == 0) {
+        strcmp(cmd, "sign-typed-data") == 0 || strcmp(cmd, "presign") == 0 || strcmp(cmd, "keys") == 0) {
         if (!config) return tssctl_usage_error("%s needs --config FILE", cmd);
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }
+    if (strcmp(cmd, "typed-data-hash") == 0) return tssctl_typed_data_hash(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "config-reference") == 0)
         return tssctl_config_reference(argc - i - 1, argv + i + 1);

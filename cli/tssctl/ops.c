@@ -17,6 +17,7 @@
 #include "daemon/client.h"
 #include "eth/address.h"
 #include "eth/eip191.h"
+#include "eth/eip712.h"
 #include "eth/keccak.h"
 #include "eth/sig.h"
 #include "eth/tx.h"
@@ -125,8 +126,11 @@ static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, co
     return TSS_OK_RESULT;
 }
 
+static void print_typed_data(const tss_eip712_result *td, bool json);
+
 static tss_result print_signature(const tss_wire_op_response *resp, bool json, const char *sid_hex,
-                                  const char *message, const char *hash) {
+                                  const char *message, const char *hash,
+                                  const tss_eip712_result *td) {
     TSS_ENSURE(resp->key_count == 1, TSS_E_PROTOCOL, "sign response without the key");
     const tss_wire_key_info *k = &resp->keys[0];
     tss_eth_sig sig;
@@ -138,6 +142,19 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
     TSS_ENSURE(tss_is_ok(r), TSS_E_PROTOCOL,
                "the coordinator's signature does not verify against key %s: %s", k->key_id,
                tss_error_detail());
+    if (td) {
+        /* Typed data: the coordinator signed our digest, and it recovers the key's address. */
+        uint8_t unc0[65], key_addr[TSS_ETH_ADDRESS_LEN], from[TSS_ETH_ADDRESS_LEN];
+        char unc0_hex[131], a0[TSS_ETH_ADDRESS_STR_SIZE];
+        TSS_ENSURE(memcmp(resp->digest, td->digest, 32) == 0, TSS_E_PROTOCOL,
+                   "the coordinator signed another digest than the typed data's");
+        TSS_GUARD(key_views(k->public_key, unc0, unc0_hex, a0));
+        TSS_GUARD(tss_eth_address_from_pubkey(key_addr, unc0, sizeof unc0));
+        TSS_GUARD(tss_eth_sig_recover_address(td->digest, &sig, from));
+        TSS_ENSURE(memcmp(from, key_addr, sizeof from) == 0, TSS_E_PROTOCOL,
+                   "refusing: the signature recovers another address than key %s's %s",
+                   k->key_id, a0);
+    }
     uint8_t rsv[TSS_ETH_SIG_RSV_LEN], der[TSS_ETH_SIG_DER_MAX], unc[65];
     size_t der_len;
     TSS_GUARD(tss_eth_sig_to_rsv(&sig, rsv));
@@ -157,6 +174,11 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
             tssctl_json_str(stdout, message);
             printf(",\"digestAlgorithm\":\"%s\"", hash);
         }
+        if (td) {
+            printf(",\"typedData\":{");
+            print_typed_data(td, true);
+            printf("},\"signature\":\"0x%s\"", rsvh);
+        }
         printf(",\"digest\":\"%s\",\"r\":\"%s\",\"s\":\"%s\",\"v\":%u,\"der\":\"%s\","
                "\"ethereum\":\"%s\",\"signers\":",
                dh, rh, sh, resp->recid, derh, rsvh);
@@ -165,6 +187,7 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
                "\"session\":\"%s\"}\n",
                unc_hex, addr, resp->presigned ? "true" : "false", sid_hex);
     } else {
+        if (td) print_typed_data(td, false);
         printf("key:       %s (%s)\ndigest:    %s\nr:         %s\ns:         %s\nv:         %u\n"
                "der:       %s\nethereum:  0x%s\nsigners:   ",
                k->key_id, addr, dh, rh, sh, resp->recid, derh, rsvh);
@@ -175,30 +198,99 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
     return TSS_OK_RESULT;
 }
 
-/* The transaction file, read with a cap one byte over the JSON limit so an
- * oversized file is reported as such rather than as truncated JSON. */
-static tss_result read_tx_file(const char *path, char **out, size_t *len) {
-    bool from_stdin = strcmp(path, "-") == 0; /* --tx - */
+/* A JSON input file (--tx, typed data; "-" is stdin), read with a cap one byte
+ * over the limit so an oversized file is reported as such rather than as
+ * truncated JSON. */
+static tss_result read_json_file(const char *path, const char *what, size_t limit, char **out,
+                                 size_t *len) {
+    bool from_stdin = strcmp(path, "-") == 0;
     FILE *f = from_stdin ? stdin : fopen(path, "re");
-    TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "--tx %s: %s", path,
+    TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "%s%s: %s", what, path,
                strerror(errno));
-    char *buf = malloc((size_t)TSS_JSON_MAX_SIZE + 1);
+    char *buf = malloc(limit + 1);
     if (!buf) {
         if (!from_stdin) fclose(f);
         return tss_fail(TSS_E_NOMEM, "no memory for %s", path);
     }
-    size_t n = fread(buf, 1, (size_t)TSS_JSON_MAX_SIZE + 1, f);
+    size_t n = fread(buf, 1, limit + 1, f);
     bool err = ferror(f) != 0;
     if (!from_stdin) fclose(f);
-    if (err || n > (size_t)TSS_JSON_MAX_SIZE) {
+    if (err || n > limit) {
         free(buf);
-        return err ? tss_fail(TSS_E_IO, "--tx %s: read error", path)
-                   : tss_fail(TSS_E_TOO_LARGE, "--tx %s: file too large (limit %u bytes)", path,
-                              (unsigned)TSS_JSON_MAX_SIZE);
+        return err ? tss_fail(TSS_E_IO, "%s%s: read error", what, path)
+                   : tss_fail(TSS_E_TOO_LARGE, "%s%s: file too large (limit %zu bytes)", what,
+                              path, limit);
     }
     *out = buf;
     *len = n;
     return TSS_OK_RESULT;
+}
+
+static tss_result read_tx_file(const char *path, char **out, size_t *len) {
+    return read_json_file(path, "--tx ", (size_t)TSS_JSON_MAX_SIZE, out, len);
+}
+
+/* Hash a typed-data file; errors are prefixed with the file name. */
+static tss_result typed_data_file(const char *path, tss_eip712_result *td) {
+    char *text = NULL;
+    size_t len = 0;
+    tss_result r = read_json_file(path, "", TSS_EIP712_MAX_JSON, &text, &len);
+    if (tss_is_ok(r)) {
+        r = tss_eip712_hash_json(text, len, td);
+        if (!tss_is_ok(r)) {
+            char detail[1024];
+            snprintf(detail, sizeof detail, "%s", tss_error_detail());
+            r = tss_fail(r.err, "%s: %s", path, detail);
+        }
+    }
+    free(text);
+    return r;
+}
+
+static void print_typed_data(const tss_eip712_result *td, bool json) {
+    char dh[65], sh[65], mh[65], summary[512];
+    tss_hex_encode(dh, td->digest, 32);
+    tss_hex_encode(sh, td->domain_separator, 32);
+    tss_hex_encode(mh, td->struct_hash, 32);
+    tss_eip712_summary(td, summary, sizeof summary);
+    if (json) {
+        printf("\"digest\":\"0x%s\",\"domainSeparator\":\"0x%s\",\"structHash\":\"0x%s\","
+               "\"primaryType\":",
+               dh, sh, mh);
+        tssctl_json_str(stdout, td->primary_type);
+        printf(",\"summary\":");
+        tssctl_json_str(stdout, summary);
+    } else {
+        printf("typed data: %s\ndomain separator: 0x%s\nstruct hash:      0x%s\n", summary, sh,
+               mh);
+    }
+}
+
+/* tssctl typed-data-hash FILE [--json]: offline, no coordinator. */
+int tssctl_typed_data_hash(int argc, char **argv) {
+    bool json = false;
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return tssctl_usage_error("typed-data-hash: unknown option '%s'", argv[i]);
+        else if (!path) path = argv[i];
+        else return tssctl_usage_error("typed-data-hash takes one FILE");
+    }
+    if (!path) return tssctl_usage_error("typed-data-hash needs FILE");
+    tss_eip712_result td;
+    tss_result r = typed_data_file(path, &td);
+    if (!tss_is_ok(r)) return tssctl_fail(r);
+    if (json) {
+        printf("{");
+        print_typed_data(&td, true);
+        printf("}\n");
+    } else {
+        char dh[65];
+        tss_hex_encode(dh, td.digest, 32);
+        print_typed_data(&td, false);
+        printf("digest:           0x%s\n", dh);
+    }
+    return 0;
 }
 
 /* Decimal text of a 128-bit value (legacy v can exceed 64 bits). */
@@ -306,8 +398,11 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     long threshold = 0, count = 0;
     tss_result r = TSS_OK_RESULT;
     bool sign_tx = strcmp(cmd, "sign-tx") == 0;
+    bool sign_td = strcmp(cmd, "sign-typed-data") == 0;
+    const char *td_path = NULL;
+    tss_eip712_result td;
     rq.command = strcmp(cmd, "keygen") == 0                 ? TSS_WIRE_OP_KEYGEN
-                 : strcmp(cmd, "sign") == 0 || sign_tx      ? TSS_WIRE_OP_SIGN
+                 : strcmp(cmd, "sign") == 0 || sign_tx || sign_td ? TSS_WIRE_OP_SIGN
                  : strcmp(cmd, "presign") == 0              ? TSS_WIRE_OP_PRESIGN
                                                             : TSS_WIRE_OP_KEYS;
     for (int i = 0; i < argc; i++) {
@@ -316,6 +411,11 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         if (strcmp(a, "--json") == 0) { json = true; continue; }
         if (strcmp(a, "--no-presign") == 0 && rq.command == TSS_WIRE_OP_SIGN) {
             no_presign = true;
+            continue;
+        }
+        if (sign_td && a[0] != '-') {
+            if (td_path) return tssctl_usage_error("sign-typed-data takes one FILE");
+            td_path = a;
             continue;
         }
         if (!v) return tssctl_usage_error("%s: '%s' needs a value or is unknown", cmd, a);
@@ -328,14 +428,17 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
                   (rq.command == TSS_WIRE_OP_SIGN || rq.command == TSS_WIRE_OP_PRESIGN))) {
             r = parse_ids(v, rq.parties, &rq.count, a);
             if (!tss_is_ok(r)) return tssctl_usage_error("%s", tss_error_detail());
-        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx) {
+        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx && !sign_td) {
             const char *h = strncmp(v, "0x", 2) == 0 ? v + 2 : v;
             if (strlen(h) != 64 || !tss_is_ok(tss_hex_decode(rq.digest, 32, h, "--digest")))
                 return tssctl_usage_error("--digest needs 64 hex digits");
             have_digest = true;
-        } else if (strcmp(a, "--message") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx)
+        } else if (strcmp(a, "--message") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx &&
+                   !sign_td)
             message = v;
-        else if (strcmp(a, "--hash") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx) hash = v;
+        else if (strcmp(a, "--hash") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx &&
+                 !sign_td)
+            hash = v;
         else if (strcmp(a, "--tx") == 0 && sign_tx) tx_path = v;
         else if (strcmp(a, "--count") == 0 && rq.command == TSS_WIRE_OP_PRESIGN)
             count = strtol(v, NULL, 10);
@@ -380,6 +483,11 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
             tss_eth_tx_storage_free(&txs);
             return tssctl_fail(r);
         }
+    } else if (sign_td) {
+        if (!td_path) return tssctl_usage_error("sign-typed-data needs FILE");
+        r = typed_data_file(td_path, &td);
+        if (!tss_is_ok(r)) return tssctl_fail(r);
+        memcpy(rq.digest, td.digest, 32);
     } else if (rq.command == TSS_WIRE_OP_SIGN) {
         if (have_digest == (message != NULL))
             return tssctl_usage_error("sign needs exactly one of --digest and --message");
@@ -447,7 +555,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     } else if (sign_tx) {
         r = print_tx(&resp, &tx, rq.digest, json, sid_hex);
     } else if (rq.command == TSS_WIRE_OP_SIGN) {
-        r = print_signature(&resp, json, sid_hex, message, hash);
+        r = print_signature(&resp, json, sid_hex, message, hash, sign_td ? &td : NULL);
     } else if (rq.command == TSS_WIRE_OP_PRESIGN) {
         if (json) printf("{\"keyId\":\"%s\",\"presigned\":%u}\n", rq.key_id, resp.presigned);
         else printf("%u presignature(s) made for key %s\n", resp.presigned, rq.key_id);

@@ -20,7 +20,7 @@ int tssctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 void tssctl_json_str(FILE *out, const char *s);
 
 int tssctl_status(const char *config, int argc, char **argv);
-/* keygen, sign, sign-tx, presign, keys (ops.c). */
+/* keygen, sign, sign-tx, sign-typed-data, presign, keys (ops.c). */
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv);
 
 struct tss_operator_config;
@@ -36,6 +36,8 @@ TSS_MUST_CHECK tss_result tssctl_request(const struct tss_operator_config *cfg, 
                                          const uint8_t *payload, size_t len, uint8_t want,
                                          struct tss_tls_ctx **ctx, tss_client **cl,
                                          tss_wire_frame *reply);
+/* typed-data-hash FILE (ops.c): the EIP-712 digest, offline. */
+int tssctl_typed_data_hash(int argc, char **argv);
 int tssctl_pki(int argc, char **argv);
 /* config-reference [--check] (config_ref.c): offline. */
 int tssctl_config_reference(int argc, char **argv);
