@@ -370,7 +370,7 @@ static void invalid_transactions_are_refused(void) {
     CHECK_ERR(tss_eth_tx_signing_hash(&tx, h), TSS_E_INVALID);
     CHECK(detail_has("maxPriorityFeePerGas"));
     tss_eth_u256_from_u64(tx.max_priority_fee_per_gas, 0);
-    tx.type = (tss_eth_tx_type)1;
+    tx.type = (tss_eth_tx_type)5;
     CHECK_ERR(tss_eth_tx_signing_hash(&tx, h), TSS_E_UNSUPPORTED);
     tx.type = TSS_ETH_TX_EIP1559;
     tx.data_len = 1; /* data NULL */
@@ -472,9 +472,10 @@ static void decoder_refusals(void) {
 
     /* Type bytes and envelopes. */
     tss_eth_signed_tx stx;
-    CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x01\xc0", 2), TSS_E_UNSUPPORTED);
-    CHECK(detail_has("type 0x01"));
-    CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x03\xc0", 2), TSS_E_UNSUPPORTED);
+    CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x05\xc0", 2), TSS_E_UNSUPPORTED);
+    CHECK(detail_has("type 0x05"));
+    CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x7f\xc0", 2), TSS_E_UNSUPPORTED);
+    CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x01\xc0", 2), TSS_E_TRUNCATED);
     CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x80", 1), TSS_E_INVALID);
     CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\x02\x80", 2), TSS_E_INVALID);
     CHECK_ERR(tss_eth_tx_decode_signed(&stx, (const uint8_t *)"\xc0", 1), TSS_E_TRUNCATED);
