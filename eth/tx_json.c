@@ -12,10 +12,19 @@
 /* The keys a transaction object may carry, by type (ethers field names). */
 static const char *const legacy_keys[] = {"type", "chainId", "nonce", "gasPrice", "gasLimit",
                                           "to",   "value",   "data"};
+static const char *const eip2930_keys[] = {"type", "chainId", "nonce", "gasPrice",  "gasLimit",
+                                           "to",   "value",   "data",  "accessList"};
 static const char *const eip1559_keys[] = {
     "type", "chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gasLimit",
     "to",   "value",   "data",  "accessList"};
+static const char *const eip4844_keys[] = {
+    "type", "chainId",    "nonce", "maxPriorityFeePerGas", "maxFeePerGas",       "gasLimit",
+    "to",   "value",      "data",  "accessList",           "maxFeePerBlobGas", "blobVersionedHashes"};
+static const char *const eip7702_keys[] = {
+    "type", "chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas",     "gasLimit",
+    "to",   "value",   "data",  "accessList",           "authorizationList"};
 static const char *const entry_keys[] = {"address", "storageKeys"};
+static const char *const auth_keys[] = {"chainId", "address", "nonce", "yParity", "r", "s"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -177,27 +186,117 @@ static tss_result forbid(const tss_json_value *root, const char *key, const char
     return tss_json_fail_key(TSS_E_INVALID, root, key, "%s", why);
 }
 
+/* "0x" + 64 hex digits. */
+static tss_result word32(const tss_json_value *v, uint8_t out[32], const char *what) {
+    const char *digits;
+    size_t bytes;
+    TSS_GUARD(tss_json_expect(v, TSS_JSON_STRING));
+    TSS_GUARD(hex_text(v, &digits, &bytes));
+    if (bytes != 32)
+        return tss_json_fail(TSS_E_INVALID, v, "%s is \"0x\" and 64 hex digits, found %zu digits",
+                             what, 2 * bytes);
+    unhex(out, digits, 32);
+    return TSS_OK_RESULT;
+}
+
+static tss_result parse_blob_fields(const tss_json_value *root, tss_eth_tx *tx,
+                                    tss_eth_tx_storage *st) {
+    const tss_json_value *list;
+    TSS_GUARD(required_u256(root, "maxFeePerBlobGas", tx->max_fee_per_blob_gas));
+    TSS_GUARD(tss_json_get_required(root, "blobVersionedHashes", TSS_JSON_ARRAY, &list));
+    size_t n = list->u.arr.count;
+    if (n == 0)
+        return tss_json_fail(TSS_E_INVALID, list,
+                             "a type 3 transaction needs at least one blob versioned hash");
+    if (n > TSS_ETH_TX_MAX_BLOB_HASHES)
+        return tss_json_fail(TSS_E_TOO_LARGE, list, "%zu hashes exceed the limit of %d", n,
+                             TSS_ETH_TX_MAX_BLOB_HASHES);
+    st->blob_hashes = calloc(n, sizeof *st->blob_hashes);
+    TSS_ENSURE(st->blob_hashes, TSS_E_NOMEM, "eth tx json: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const tss_json_value *h = tss_json_at(list, i);
+        TSS_GUARD(word32(h, st->blob_hashes[i], "a blob versioned hash"));
+        if (st->blob_hashes[i][0] != TSS_ETH_BLOB_HASH_VERSION)
+            return tss_json_fail(TSS_E_INVALID, h,
+                                 "version byte 0x%02x: a blob versioned hash starts with 0x01",
+                                 st->blob_hashes[i][0]);
+    }
+    tx->blob_hashes = (const uint8_t(*)[32])st->blob_hashes;
+    tx->blob_hash_count = n;
+    return TSS_OK_RESULT;
+}
+
+static tss_result parse_authorizations(const tss_json_value *root, tss_eth_tx *tx,
+                                       tss_eth_tx_storage *st) {
+    const tss_json_value *list;
+    TSS_GUARD(tss_json_get_required(root, "authorizationList", TSS_JSON_ARRAY, &list));
+    size_t n = list->u.arr.count;
+    if (n == 0)
+        return tss_json_fail(TSS_E_INVALID, list,
+                             "a type 4 transaction needs at least one authorization");
+    if (n > TSS_ETH_TX_MAX_AUTHORIZATIONS)
+        return tss_json_fail(TSS_E_TOO_LARGE, list, "%zu authorizations exceed the limit of %d",
+                             n, TSS_ETH_TX_MAX_AUTHORIZATIONS);
+    st->auths = calloc(n, sizeof *st->auths);
+    TSS_ENSURE(st->auths, TSS_E_NOMEM, "eth tx json: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const tss_json_value *e = tss_json_at(list, i), *a;
+        tss_eth_authorization *au = &st->auths[i];
+        uint64_t y;
+        TSS_GUARD(tss_json_expect(e, TSS_JSON_OBJECT));
+        TSS_GUARD(tss_json_check_keys(e, auth_keys, COUNT(auth_keys)));
+        TSS_GUARD(required_u256(e, "chainId", au->chain_id)); /* 0: any chain, allowed */
+        TSS_GUARD(tss_json_get_required(e, "address", TSS_JSON_STRING, &a));
+        TSS_GUARD(address(a, au->address));
+        TSS_GUARD(required_u64(e, "nonce", &au->nonce));
+        TSS_GUARD(required_u64(e, "yParity", &y));
+        if (y > 255)
+            return tss_json_fail(TSS_E_INVALID, tss_json_get(e, "yParity"),
+                                 "must fit in a byte (0 or 1 for a valid signature)");
+        au->y_parity = (uint8_t)y;
+        TSS_GUARD(required_u256(e, "r", au->r));
+        TSS_GUARD(required_u256(e, "s", au->s));
+    }
+    tx->authorizations = st->auths;
+    tx->authorization_count = n;
+    return TSS_OK_RESULT;
+}
+
 static tss_result parse_tx(const tss_json_value *root, tss_eth_tx *tx, tss_eth_tx_storage *st) {
     TSS_GUARD(tss_json_expect(root, TSS_JSON_OBJECT));
     uint64_t type;
     TSS_GUARD(required_u64(root, "type", &type));
-    if (type != TSS_ETH_TX_LEGACY && type != TSS_ETH_TX_EIP1559)
+    if (type > TSS_ETH_TX_EIP7702)
         return tss_json_fail(TSS_E_UNSUPPORTED, tss_json_get(root, "type"),
                              "unsupported transaction type %llu (0: legacy with EIP-155, "
-                             "2: EIP-1559)",
+                             "1: EIP-2930, 2: EIP-1559, 3: EIP-4844, 4: EIP-7702)",
                              (unsigned long long)type);
     tx->type = (tss_eth_tx_type)type;
-    if (tx->type == TSS_ETH_TX_LEGACY) {
-        static const char why[] = "not allowed in a type 0 (legacy) transaction";
+    bool fee_market = tx->type >= TSS_ETH_TX_EIP1559;
+    char why[80];
+    static const char *const names[] = {"legacy", "EIP-2930", "EIP-1559", "EIP-4844", "EIP-7702"};
+    snprintf(why, sizeof why, "not allowed in a type %d (%s) transaction", (int)tx->type,
+             names[tx->type]);
+    if (!fee_market) {
         TSS_GUARD(forbid(root, "maxFeePerGas", why));
         TSS_GUARD(forbid(root, "maxPriorityFeePerGas", why));
-        TSS_GUARD(forbid(root, "accessList", why));
-        TSS_GUARD(tss_json_check_keys(root, legacy_keys, COUNT(legacy_keys)));
     } else {
         TSS_GUARD(forbid(root, "gasPrice",
-                         "not allowed in a type 2 transaction (use maxFeePerGas and "
+                         "not allowed in a type 2, 3 or 4 transaction (use maxFeePerGas and "
                          "maxPriorityFeePerGas)"));
-        TSS_GUARD(tss_json_check_keys(root, eip1559_keys, COUNT(eip1559_keys)));
+    }
+    if (tx->type == TSS_ETH_TX_LEGACY) TSS_GUARD(forbid(root, "accessList", why));
+    if (tx->type != TSS_ETH_TX_EIP4844) {
+        TSS_GUARD(forbid(root, "maxFeePerBlobGas", why));
+        TSS_GUARD(forbid(root, "blobVersionedHashes", why));
+    }
+    if (tx->type != TSS_ETH_TX_EIP7702) TSS_GUARD(forbid(root, "authorizationList", why));
+    switch (tx->type) {
+    case TSS_ETH_TX_LEGACY: TSS_GUARD(tss_json_check_keys(root, legacy_keys, COUNT(legacy_keys))); break;
+    case TSS_ETH_TX_EIP2930: TSS_GUARD(tss_json_check_keys(root, eip2930_keys, COUNT(eip2930_keys))); break;
+    case TSS_ETH_TX_EIP1559: TSS_GUARD(tss_json_check_keys(root, eip1559_keys, COUNT(eip1559_keys))); break;
+    case TSS_ETH_TX_EIP4844: TSS_GUARD(tss_json_check_keys(root, eip4844_keys, COUNT(eip4844_keys))); break;
+    case TSS_ETH_TX_EIP7702: TSS_GUARD(tss_json_check_keys(root, eip7702_keys, COUNT(eip7702_keys))); break;
     }
 
     TSS_GUARD(required_u64(root, "chainId", &tx->chain_id));
@@ -206,7 +305,7 @@ static tss_result parse_tx(const tss_json_value *root, tss_eth_tx *tx, tss_eth_t
                              "must be at least 1 (a chain id of 0 is valid on every chain)");
     TSS_GUARD(required_u64(root, "nonce", &tx->nonce));
     TSS_GUARD(required_u64(root, "gasLimit", &tx->gas_limit));
-    if (tx->type == TSS_ETH_TX_LEGACY) {
+    if (!fee_market) {
         TSS_GUARD(required_u256(root, "gasPrice", tx->gas_price));
     } else {
         TSS_GUARD(required_u256(root, "maxPriorityFeePerGas", tx->max_priority_fee_per_gas));
@@ -223,11 +322,17 @@ static tss_result parse_tx(const tss_json_value *root, tss_eth_tx *tx, tss_eth_t
     const tss_json_value *to = tss_json_get(root, "to");
     tx->has_to = to && to->type != TSS_JSON_NULL; /* absent or null: contract creation */
     if (tx->has_to) TSS_GUARD(address(to, tx->to));
+    if (!tx->has_to && tx->type >= TSS_ETH_TX_EIP4844)
+        return tss_json_fail_key(TSS_E_INVALID, root, "to",
+                                 "required in a type %d transaction (it cannot create a contract)",
+                                 (int)tx->type);
 
     const tss_json_value *value = tss_json_get(root, "value");
     if (value) TSS_GUARD(quantity(value, tx->value, NULL));
     TSS_GUARD(parse_data(root, tx, st));
-    if (tx->type == TSS_ETH_TX_EIP1559) TSS_GUARD(parse_access_list(root, tx, st));
+    if (tx->type != TSS_ETH_TX_LEGACY) TSS_GUARD(parse_access_list(root, tx, st));
+    if (tx->type == TSS_ETH_TX_EIP4844) TSS_GUARD(parse_blob_fields(root, tx, st));
+    if (tx->type == TSS_ETH_TX_EIP7702) TSS_GUARD(parse_authorizations(root, tx, st));
     TSS_GUARD(tss_eth_tx_check(tx));
     /* Refuse now what could not be signed later: the serialisation must fit
      * the encoder's cap (geth's txMaxSize). */
@@ -248,6 +353,8 @@ void tss_eth_tx_storage_free(tss_eth_tx_storage *st) {
     free(st->data);
     free(st->entries);
     free(st->keys);
+    free(st->blob_hashes);
+    free(st->auths);
     memset(st, 0, sizeof *st);
 }
 

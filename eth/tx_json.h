@@ -7,6 +7,11 @@
  *    "value": "0x...", "data": "0x...",
  *    "accessList": [{"address": "0x...", "storageKeys": ["0x..."]}]}
  *   {"type": 0, "chainId": 1, "nonce": 7, "gasPrice": "20000000000", ...}
+ *   {"type": 1, ... "gasPrice": ..., "accessList": [...]}
+ *   {"type": 3, ... type 2 keys ..., "maxFeePerBlobGas": "1",
+ *    "blobVersionedHashes": ["0x01..."]}
+ *   {"type": 4, ... type 2 keys ..., "authorizationList": [{"chainId": 1,
+ *    "address": "0x...", "nonce": 0, "yParity": 1, "r": "0x...", "s": "0x..."}]}
  *
  * The input is untrusted (util/json.h parses it under its caps). Quantities are
  * JSON integers or strings (decimal, or "0x" hex), exact, up to 2^64-1 for
@@ -22,11 +27,14 @@
 #include "eth/tx.h"
 #include "util/result.h"
 
-/* Owned memory behind a parsed tss_eth_tx (data, access list, storage keys). */
+/* Owned memory behind a parsed tss_eth_tx (data, access list, storage keys,
+ * blob versioned hashes, authorizations). */
 typedef struct {
     uint8_t *data;
     tss_eth_access_entry *entries;
     uint8_t (*keys)[32];
+    uint8_t (*blob_hashes)[32];
+    tss_eth_authorization *auths;
 } tss_eth_tx_storage;
 
 /* Parse len bytes of JSON text into *out, whose pointers then point into

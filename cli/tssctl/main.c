@@ -24,6 +24,7 @@ static void usage(FILE *out) {
             "  " PROG " --config FILE sign-typed-data --key-id ID FILE.json [--signers 1,3]\n"
             "                  [--no-presign] [--json]\n"
             "  " PROG " typed-data-hash FILE.json [--json]\n"
+            "  " PROG " tx-hash FILE.json [--signature RSV65] [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
             "  " PROG " --config FILE keys [--key-id ID] [--json]\n"
             "  " PROG " pki init-ca --out DIR [--days N]\n"
@@ -51,12 +52,15 @@ static void usage(FILE *out) {
             "signature before answering, and tssctl verifies it again. sign uses a\n"
             "presignature (one online round) when the coordinator holds one for a signer\n"
             "set that is online, unless --no-presign. sign-tx signs an Ethereum transaction\n"
-            "(JSON file: EIP-1559 type 2 or legacy EIP-155 type 0, see docs/OPERATIONS.md)\n"
+            "(JSON file: type 0 legacy EIP-155, 1 EIP-2930, 2 EIP-1559, 3 EIP-4844 without\n"
+            "blobs, 4 EIP-7702; see docs/OPERATIONS.md)\n"
             "and prints the signed raw transaction, its hash and the sender, refusing\n"
             "unless the sender recovered from it is the key's address. sign-typed-data\n"
             "signs EIP-712 typed data (the eth_signTypedData_v4 JSON object) and prints\n"
             "r, s, v and the 65-byte signature, refusing unless the signature recovers the\n"
-            "key's address; typed-data-hash prints its digest offline. presign makes K\n"
+            "key's address; typed-data-hash prints its digest offline. tx-hash prints a\n"
+            "transaction file's signing hash and unsigned encoding offline, and with a\n"
+            "signature made elsewhere the signed raw transaction. presign makes K\n"
             "presignatures ahead of time. keys lists the coordinator's key registry with\n"
             "each key's presignature stock.\n"
             "\n"
@@ -140,6 +144,7 @@ int main(int argc, char **argv) {
         if (!config) return tssctl_usage_error("%s needs --config FILE", cmd);
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }
+    if (strcmp(cmd, "tx-hash") == 0) return tssctl_tx_hash(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "typed-data-hash") == 0) return tssctl_typed_data_hash(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "config-reference") == 0)

@@ -293,6 +293,17 @@ int tssctl_typed_data_hash(int argc, char **argv) {
     return 0;
 }
 
+static const char *tx_type_name(tss_eth_tx_type t) {
+    switch (t) {
+    case TSS_ETH_TX_LEGACY: return "0 (legacy, EIP-155)";
+    case TSS_ETH_TX_EIP2930: return "1 (EIP-2930)";
+    case TSS_ETH_TX_EIP1559: return "2 (EIP-1559)";
+    case TSS_ETH_TX_EIP4844: return "3 (EIP-4844, without blobs)";
+    case TSS_ETH_TX_EIP7702: return "4 (EIP-7702)";
+    }
+    return "?";
+}
+
 /* Decimal text of a 128-bit value (legacy v can exceed 64 bits). */
 static void u128_dec(char out[40], unsigned __int128 v) {
     char tmp[40];
@@ -379,7 +390,7 @@ static tss_result print_tx(const tss_wire_op_response *resp, const tss_eth_tx *t
         printf("key:          %s\nfrom:         %s\ntype:         %s\nchain id:     %llu\n"
                "nonce:        %llu\nsigning hash: 0x%s\ntx hash:      0x%s\nr:            0x%s\n"
                "s:            0x%s\n%s %s\nsigners:      ",
-               k->key_id, addr_s, tx->type == TSS_ETH_TX_LEGACY ? "0 (legacy, EIP-155)" : "2 (EIP-1559)",
+               k->key_id, addr_s, tx_type_name(tx->type),
                (unsigned long long)tx->chain_id, (unsigned long long)tx->nonce, sh_, hh, rh, ss,
                tx->type == TSS_ETH_TX_LEGACY ? "v:           " : "yParity:     ", v);
         print_ids_text(resp->signers, resp->signer_count);
@@ -573,4 +584,86 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     if (!tss_is_ok(r)) return tssctl_fail(r);
     fflush(stdout);
     return code;
+}
+
+/* tssctl tx-hash FILE [--signature RSV] [--json]: offline. The signing hash and
+ * unsigned serialisation of a transaction file; with a 65-byte r||s||v
+ * signature made elsewhere, also the signed raw transaction (decoded back,
+ * its sender recovered). Nothing is signed here. */
+int tssctl_tx_hash(int argc, char **argv) {
+    bool json = false;
+    const char *path = NULL, *sig_hex = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = true;
+        else if (strcmp(argv[i], "--signature") == 0 && i + 1 < argc) sig_hex = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return tssctl_usage_error("tx-hash: unknown option '%s'", argv[i]);
+        else if (!path) path = argv[i];
+        else return tssctl_usage_error("tx-hash takes one FILE");
+    }
+    if (!path) return tssctl_usage_error("tx-hash needs FILE");
+    tss_eth_sig sig;
+    if (sig_hex) {
+        uint8_t rsv[TSS_ETH_SIG_RSV_LEN];
+        const char *h = strncmp(sig_hex, "0x", 2) == 0 ? sig_hex + 2 : sig_hex;
+        if (strlen(h) != 130 || !tss_is_ok(tss_hex_decode(rsv, sizeof rsv, h, "--signature")))
+            return tssctl_usage_error("--signature needs 65 bytes (130 hex digits, r || s || v)");
+        tss_result r = tss_eth_sig_from_rsv(&sig, rsv);
+        if (!tss_is_ok(r)) return tssctl_fail(r);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    tss_eth_tx tx;
+    tss_eth_tx_storage txs;
+    memset(&txs, 0, sizeof txs);
+    uint8_t hash[32], from[TSS_ETH_ADDRESS_LEN];
+    tss_writer u, w;
+    tss_writer_init(&u, TSS_ETH_TX_MAX_SIZE + 16);
+    tss_writer_init(&w, TSS_ETH_TX_MAX_SIZE + 256);
+    tss_result r = read_tx_file(path, &text, &len);
+    if (tss_is_ok(r)) {
+        r = tss_eth_tx_from_json(text, len, &tx, &txs);
+        if (!tss_is_ok(r)) {
+            char detail[1024];
+            snprintf(detail, sizeof detail, "%s", tss_error_detail());
+            r = tss_fail(r.err, "%s: %s", path, detail);
+        }
+    }
+    free(text);
+    if (tss_is_ok(r)) r = tss_eth_tx_signing_hash(&tx, hash);
+    if (tss_is_ok(r)) r = tss_eth_tx_encode_unsigned(&tx, &u);
+    if (tss_is_ok(r) && sig_hex) {
+        tss_eth_signed_tx stx;
+        memset(&stx, 0, sizeof stx);
+        r = tss_eth_tx_encode_signed(&tx, &sig, &w);
+        if (tss_is_ok(r)) r = tss_eth_tx_decode_signed(&stx, w.data, w.len);
+        if (tss_is_ok(r)) r = tss_eth_tx_sender(&stx, from);
+        tss_eth_signed_tx_free(&stx);
+    }
+    char *uh = tss_is_ok(r) ? malloc(2 * u.len + 1) : NULL;
+    char *wh = tss_is_ok(r) ? malloc(2 * w.len + 1) : NULL;
+    if (tss_is_ok(r) && (!uh || !wh)) r = tss_fail(TSS_E_NOMEM, "no memory");
+    if (tss_is_ok(r)) {
+        char hh[65], addr[TSS_ETH_ADDRESS_STR_SIZE] = "";
+        tss_hex_encode(hh, hash, 32);
+        tss_hex_encode(uh, u.data, u.len);
+        tss_hex_encode(wh, w.data, w.len);
+        if (sig_hex) r = tss_eth_address_to_string(addr, from);
+        if (tss_is_ok(r) && json) {
+            printf("{\"type\":%u,\"signingHash\":\"0x%s\",\"unsigned\":\"0x%s\"", (unsigned)tx.type,
+                   hh, uh);
+            if (sig_hex) printf(",\"raw\":\"0x%s\",\"from\":\"%s\"", wh, addr);
+            printf("}\n");
+        } else if (tss_is_ok(r)) {
+            printf("type:         %s\nsigning hash: 0x%s\nunsigned:     0x%s\n", tx_type_name(tx.type),
+                   hh, uh);
+            if (sig_hex) printf("from:         %s\nraw:          0x%s\n", addr, wh);
+        }
+    }
+    free(uh);
+    free(wh);
+    tss_writer_free(&u);
+    tss_writer_free(&w);
+    tss_eth_tx_storage_free(&txs);
+    return tss_is_ok(r) ? 0 : tssctl_fail(r);
 }

@@ -38,6 +38,8 @@ TSS_MUST_CHECK tss_result tssctl_request(const struct tss_operator_config *cfg, 
                                          tss_wire_frame *reply);
 /* typed-data-hash FILE (ops.c): the EIP-712 digest, offline. */
 int tssctl_typed_data_hash(int argc, char **argv);
+/* tx-hash FILE [--signature RSV] (ops.c): signing hash / encodings, offline. */
+int tssctl_tx_hash(int argc, char **argv);
 int tssctl_pki(int argc, char **argv);
 /* config-reference [--check] (config_ref.c): offline. */
 int tssctl_config_reference(int argc, char **argv);

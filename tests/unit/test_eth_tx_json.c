@@ -268,8 +268,8 @@ typedef struct {
 static const tx_case cases[] = {
     /* type */
     {false, "type", NULL, TSS_E_INVALID, "type: required key is missing (in the object at line 1"},
-    {false, "type", "1", TSS_E_UNSUPPORTED, "type (line 1, column 10): unsupported transaction type 1"},
-    {false, "type", "3", TSS_E_UNSUPPORTED, "unsupported transaction type 3"},
+    {false, "type", "5", TSS_E_UNSUPPORTED, "type (line 1, column 10): unsupported transaction type 5"},
+    {false, "type", "255", TSS_E_UNSUPPORTED, "unsupported transaction type 255"},
     {false, "type", "\"0x2\"", TSS_OK, NULL},
     {false, "type", "\"two\"", TSS_E_INVALID, "type (line 1, column 10): invalid decimal digit 't'"},
     {false, "type", "2.0", TSS_E_INVALID, "type (line 1, column 10): expected a non-negative integer"},
