@@ -424,7 +424,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
             no_presign = true;
             continue;
         }
-        if (sign_td && a[0] != '-') {
+        if (sign_td && (a[0] != '-' || a[1] == '\0')) { /* FILE, or - for stdin */
             if (td_path) return tssctl_usage_error("sign-typed-data takes one FILE");
             td_path = a;
             continue;
