@@ -1,4 +1,4 @@
-/* eth/tx types 1, 3 and 4 and EIP-7702 authorizations: known answers from
+/* eth/tx and eth/tx_json types 1, 3 and 4 and EIP-7702 authorizations: known answers from
  * ethers v6.17 (one transaction per type signed by the key 0x4c08...2318,
  * address 0x2c75...5c23; one authorization signed by the key 1), decoded,
  * re-encoded byte for byte, signing hash and sender; and every refusal of the
@@ -8,6 +8,7 @@
 
 #include "eth/address.h"
 #include "eth/tx.h"
+#include "eth/tx_json.h"
 #include "tests/unit/harness.h"
 #include "util/hex.h"
 
@@ -247,7 +248,104 @@ static void decoder_refusals(void) {
     free(raw);
 }
 
+/* The known-answer transactions as transaction files: same signing hash. */
+#define COMMON_JSON                                                                               \
+    "\"chainId\":1,\"nonce\":3,\"gasLimit\":50000,\"to\":"                                         \
+    "\"0x3535353535353535353535353535353535353535\",\"value\":1000,\"data\":\"0xdeadbeef\","            \
+    "\"accessList\":[{\"address\":\"0x0000000000000000000000000000000000000001\",\"storageKeys\":"     \
+    "[\"0x0000000000000000000000000000000000000000000000000000000000000002\"]}]"
+#define FEES_JSON "\"maxFeePerGas\":\"30000000000\",\"maxPriorityFeePerGas\":\"0x3b9aca00\""
+#define AUTH_JSON                                                                                 \
+    "{\"chainId\":\"0x1\",\"address\":\"0x000000000000000000000000000000000000dEaD\",\"nonce\":7,"     \
+    "\"yParity\":1,\"r\":\"0xba2aa6f2fe496f566cac4312384ad4fb5837366ab7a52231dd627c9b975b68f0\",\"s\":" \
+    "\"0x7bbe330ba90de322a1baf0daa7268e64c2d78dbdba1f9a9ac0ecddff53881cb4\"}"
+#define BLOB_JSON "\"0x01ababababababababababababababababababababababababababababababab\""
+
+static tss_result from_json(const char *text, uint8_t h[32]) {
+    tss_eth_tx tx;
+    tss_eth_tx_storage st;
+    tss_result r = tss_eth_tx_from_json(text, strlen(text), &tx, &st);
+    if (tss_is_ok(r)) r = tss_eth_tx_signing_hash(&tx, h);
+    tss_eth_tx_storage_free(&st);
+    return r;
+}
+
+static bool hash_is(const uint8_t h[32], int kat_index) {
+    char hex[65];
+    tss_hex_encode(hex, h, 32);
+    return strcmp(hex, kat[kat_index].hash) == 0;
+}
+
+static void json_files(void) {
+    uint8_t h[32];
+    CHECK_OK(from_json("{\"type\":1,\"gasPrice\":\"20000000000\"," COMMON_JSON "}", h));
+    CHECK(hash_is(h, 0));
+    CHECK_OK(from_json("{\"type\":\"0x3\"," FEES_JSON "," COMMON_JSON
+                       ",\"maxFeePerBlobGas\":7,\"blobVersionedHashes\":[" BLOB_JSON "]}",
+                       h));
+    CHECK(hash_is(h, 1));
+    CHECK_OK(from_json("{\"type\":4," FEES_JSON "," COMMON_JSON ",\"authorizationList\":[" AUTH_JSON
+                       "]}",
+                       h));
+    CHECK(hash_is(h, 2));
+
+    /* Refusals, each naming the key. */
+    CHECK_ERR(from_json("{\"type\":1,\"gasPrice\":1," FEES_JSON "," COMMON_JSON "}", h),
+              TSS_E_INVALID);
+    CHECK(detail_has("maxFeePerGas") && detail_has("type 1 (EIP-2930)"));
+    CHECK_ERR(from_json("{\"type\":2," FEES_JSON "," COMMON_JSON ",\"maxFeePerBlobGas\":1}", h),
+              TSS_E_INVALID);
+    CHECK(detail_has("maxFeePerBlobGas") && detail_has("not allowed in a type 2"));
+    CHECK_ERR(from_json("{\"type\":3," FEES_JSON "," COMMON_JSON ",\"authorizationList\":[]}", h),
+              TSS_E_INVALID);
+    CHECK(detail_has("authorizationList"));
+    CHECK_ERR(from_json("{\"type\":3," FEES_JSON "," COMMON_JSON "}", h), TSS_E_INVALID);
+    CHECK(detail_has("maxFeePerBlobGas: required key is missing"));
+    CHECK_ERR(from_json("{\"type\":3," FEES_JSON "," COMMON_JSON
+                        ",\"maxFeePerBlobGas\":7,\"blobVersionedHashes\":[]}",
+                        h),
+              TSS_E_INVALID);
+    CHECK(detail_has("at least one blob versioned hash"));
+    CHECK_ERR(from_json("{\"type\":3," FEES_JSON "," COMMON_JSON
+                        ",\"maxFeePerBlobGas\":7,\"blobVersionedHashes\":[\"0x02ababababababababab"
+                        "abababababababababababababababababababababab\"]}",
+                        h),
+              TSS_E_INVALID);
+    CHECK(detail_has("blobVersionedHashes[0]") && detail_has("version byte 0x02"));
+    CHECK_ERR(from_json("{\"type\":3," FEES_JSON "," COMMON_JSON
+                        ",\"maxFeePerBlobGas\":7,\"blobVersionedHashes\":[\"0x01ab\"]}",
+                        h),
+              TSS_E_INVALID);
+    CHECK(detail_has("64 hex digits"));
+    CHECK_ERR(from_json("{\"type\":4," FEES_JSON "," COMMON_JSON ",\"authorizationList\":[]}", h),
+              TSS_E_INVALID);
+    CHECK(detail_has("at least one authorization"));
+    CHECK_ERR(from_json("{\"type\":4," FEES_JSON "," COMMON_JSON "}", h), TSS_E_INVALID);
+    CHECK(detail_has("authorizationList: required key is missing"));
+    CHECK_ERR(from_json("{\"type\":4," FEES_JSON "," COMMON_JSON
+                        ",\"authorizationList\":[{\"chainId\":1,\"address\":"
+                        "\"0x000000000000000000000000000000000000dEaD\",\"nonce\":7,\"yParity\":256,"
+                        "\"r\":1,\"s\":1}]}",
+                        h),
+              TSS_E_INVALID);
+    CHECK(detail_has("authorizationList[0].yParity"));
+    CHECK_ERR(from_json("{\"type\":4," FEES_JSON "," COMMON_JSON
+                        ",\"authorizationList\":[{\"chainId\":1,\"address\":"
+                        "\"0x000000000000000000000000000000000000dEaD\",\"nonce\":7,\"yParity\":1,"
+                        "\"r\":1,\"s\":1,\"v\":27}]}",
+                        h),
+              TSS_E_INVALID);
+    CHECK(detail_has("v"));
+    /* Types 3 and 4 cannot create a contract. */
+    CHECK_ERR(from_json("{\"type\":4,\"chainId\":1,\"nonce\":0,\"gasLimit\":1," FEES_JSON
+                        ",\"authorizationList\":[" AUTH_JSON "]}",
+                        h),
+              TSS_E_INVALID);
+    CHECK(detail_has("to: required in a type 4 transaction"));
+}
+
 int main(void) {
+    RUN(json_files);
     RUN(known_answers);
     RUN(authorization_hash);
     RUN(checks);
