@@ -651,8 +651,9 @@ static tss_result hash_struct(ctx *c, stype *t, const json_t *v, int depth, uint
             if (!c->named) {
                 char detail[512];
                 snprintf(detail, sizeof detail, "%s", tss_error_detail());
-                r = tss_fail(r.err, "%s [type %s, field %s %s]", detail, t->name, fs[i].type,
-                             fs[i].name);
+                /* Room for the names even when the detail is long. */
+                r = tss_fail(r.err, "%.280s [type %.64s, field %.64s %.64s]", detail, t->name,
+                             fs[i].type, fs[i].name);
                 c->named = true;
             }
             break;

@@ -18,8 +18,9 @@ static const char *const eip1559_keys[] = {
     "type", "chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gasLimit",
     "to",   "value",   "data",  "accessList"};
 static const char *const eip4844_keys[] = {
-    "type", "chainId",    "nonce", "maxPriorityFeePerGas", "maxFeePerGas",       "gasLimit",
-    "to",   "value",      "data",  "accessList",           "maxFeePerBlobGas", "blobVersionedHashes"};
+    "type",  "chainId", "nonce",      "maxPriorityFeePerGas", "maxFeePerGas",
+    "gasLimit", "to",   "value",      "data",                 "accessList",
+    "maxFeePerBlobGas", "blobVersionedHashes"};
 static const char *const eip7702_keys[] = {
     "type", "chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas",     "gasLimit",
     "to",   "value",   "data",  "accessList",           "authorizationList"};
@@ -193,8 +194,8 @@ static tss_result word32(const tss_json_value *v, uint8_t out[32], const char *w
     TSS_GUARD(tss_json_expect(v, TSS_JSON_STRING));
     TSS_GUARD(hex_text(v, &digits, &bytes));
     if (bytes != 32)
-        return tss_json_fail(TSS_E_INVALID, v, "%s is \"0x\" and 64 hex digits, found %zu digits",
-                             what, 2 * bytes);
+        return tss_json_fail(TSS_E_INVALID, v,
+                             "%s is \"0x\" and 64 hex digits, found %zu digits", what, 2 * bytes);
     unhex(out, digits, 32);
     return TSS_OK_RESULT;
 }
@@ -291,13 +292,15 @@ static tss_result parse_tx(const tss_json_value *root, tss_eth_tx *tx, tss_eth_t
         TSS_GUARD(forbid(root, "blobVersionedHashes", why));
     }
     if (tx->type != TSS_ETH_TX_EIP7702) TSS_GUARD(forbid(root, "authorizationList", why));
-    switch (tx->type) {
-    case TSS_ETH_TX_LEGACY: TSS_GUARD(tss_json_check_keys(root, legacy_keys, COUNT(legacy_keys))); break;
-    case TSS_ETH_TX_EIP2930: TSS_GUARD(tss_json_check_keys(root, eip2930_keys, COUNT(eip2930_keys))); break;
-    case TSS_ETH_TX_EIP1559: TSS_GUARD(tss_json_check_keys(root, eip1559_keys, COUNT(eip1559_keys))); break;
-    case TSS_ETH_TX_EIP4844: TSS_GUARD(tss_json_check_keys(root, eip4844_keys, COUNT(eip4844_keys))); break;
-    case TSS_ETH_TX_EIP7702: TSS_GUARD(tss_json_check_keys(root, eip7702_keys, COUNT(eip7702_keys))); break;
-    }
+    static const struct {
+        const char *const *keys;
+        size_t count;
+    } allowed[] = {{legacy_keys, COUNT(legacy_keys)},
+                   {eip2930_keys, COUNT(eip2930_keys)},
+                   {eip1559_keys, COUNT(eip1559_keys)},
+                   {eip4844_keys, COUNT(eip4844_keys)},
+                   {eip7702_keys, COUNT(eip7702_keys)}};
+    TSS_GUARD(tss_json_check_keys(root, allowed[tx->type].keys, allowed[tx->type].count));
 
     TSS_GUARD(required_u64(root, "chainId", &tx->chain_id));
     if (tx->chain_id == 0)

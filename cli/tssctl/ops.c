@@ -272,7 +272,8 @@ int tssctl_typed_data_hash(int argc, char **argv) {
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = true;
-        else if (argv[i][0] == '-' && argv[i][1]) return tssctl_usage_error("typed-data-hash: unknown option '%s'", argv[i]);
+        else if (argv[i][0] == '-' && argv[i][1])
+            return tssctl_usage_error("typed-data-hash: unknown option '%s'", argv[i]);
         else if (!path) path = argv[i];
         else return tssctl_usage_error("typed-data-hash takes one FILE");
     }
@@ -439,7 +440,8 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
                   (rq.command == TSS_WIRE_OP_SIGN || rq.command == TSS_WIRE_OP_PRESIGN))) {
             r = parse_ids(v, rq.parties, &rq.count, a);
             if (!tss_is_ok(r)) return tssctl_usage_error("%s", tss_error_detail());
-        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx && !sign_td) {
+        } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx &&
+                   !sign_td) {
             const char *h = strncmp(v, "0x", 2) == 0 ? v + 2 : v;
             if (strlen(h) != 64 || !tss_is_ok(tss_hex_decode(rq.digest, 32, h, "--digest")))
                 return tssctl_usage_error("--digest needs 64 hex digits");
@@ -650,13 +652,13 @@ int tssctl_tx_hash(int argc, char **argv) {
         tss_hex_encode(wh, w.data, w.len);
         if (sig_hex) r = tss_eth_address_to_string(addr, from);
         if (tss_is_ok(r) && json) {
-            printf("{\"type\":%u,\"signingHash\":\"0x%s\",\"unsigned\":\"0x%s\"", (unsigned)tx.type,
-                   hh, uh);
+            printf("{\"type\":%u,\"signingHash\":\"0x%s\",\"unsigned\":\"0x%s\"",
+                   (unsigned)tx.type, hh, uh);
             if (sig_hex) printf(",\"raw\":\"0x%s\",\"from\":\"%s\"", wh, addr);
             printf("}\n");
         } else if (tss_is_ok(r)) {
-            printf("type:         %s\nsigning hash: 0x%s\nunsigned:     0x%s\n", tx_type_name(tx.type),
-                   hh, uh);
+            printf("type:         %s\nsigning hash: 0x%s\nunsigned:     0x%s\n",
+                   tx_type_name(tx.type), hh, uh);
             if (sig_hex) printf("from:         %s\nraw:          0x%s\n", addr, wh);
         }
     }
