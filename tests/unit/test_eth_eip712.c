@@ -320,6 +320,10 @@ static void test_document_rejections(void) {
     CHECK_OK(hash("{\"types\":{\"EIP712Domain\":[{\"name\":\"name\",\"type\":\"string\"}]},"
                   "\"primaryType\":\"EIP712Domain\",\"domain\":{\"name\":\"a\"}}",
                   &r));
+    /* keccak256(0x1901 || hashDomain({name: "a"})), both computed by ethers v6.17. */
+    CHECK(hex_is(r.domain_separator,
+                 "0x21aeadc8f256843b97a334ec0d9c01a30b9d54c9f5cf709c455967933d658ae9"));
+    CHECK(hex_is(r.digest, "0x99cd7595f7ff8101de3a1f40a7a6f53ddc0480ca42667176d695df2521696c25"));
     CHECK_ERR(hash("{\"types\":{\"EIP712Domain\":[{\"name\":\"name\",\"type\":\"string\"}]},"
                    "\"primaryType\":\"EIP712Domain\",\"domain\":{\"name\":\"a\"},\"message\":"
                    "{\"name\":\"b\"}}",
