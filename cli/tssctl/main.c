@@ -23,6 +23,8 @@ static void usage(FILE *out) {
             "                  [--json]\n"
             "  " PROG " --config FILE sign-typed-data --key-id ID FILE.json [--signers 1,3]\n"
             "                  [--no-presign] [--json]\n"
+            "  " PROG " --config FILE sign-authorization --key-id ID --chain-id N --address ADDR\n"
+            "                  --nonce N [--signers 1,3] [--no-presign] [--json]\n"
             "  " PROG " typed-data-hash FILE.json [--json]\n"
             "  " PROG " tx-hash FILE.json [--signature RSV65] [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
@@ -58,8 +60,11 @@ static void usage(FILE *out) {
             "unless the sender recovered from it is the key's address. sign-typed-data\n"
             "signs EIP-712 typed data (the eth_signTypedData_v4 JSON object) and prints\n"
             "r, s, v and the 65-byte signature, refusing unless the signature recovers the\n"
-            "key's address; typed-data-hash prints its digest offline. tx-hash prints a\n"
-            "transaction file's signing hash and unsigned encoding offline, and with a\n"
+            "key's address. sign-authorization signs an EIP-7702 authorization (delegate\n"
+            "the key's account to the code at ADDR; --chain-id 0 = every chain) and prints\n"
+            "the tuple for a type 4 transaction's authorizationList. Offline, without a\n"
+            "coordinator: typed-data-hash prints the digest of a typed-data file, tx-hash\n"
+            "the signing hash and unsigned encoding of a transaction file and, with a\n"
             "signature made elsewhere the signed raw transaction. presign makes K\n"
             "presignatures ahead of time. keys lists the coordinator's key registry with\n"
             "each key's presignature stock.\n"
@@ -140,7 +145,8 @@ int main(int argc, char **argv) {
         return tssctl_status(config, argc - i - 1, argv + i + 1);
     }
     if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "sign") == 0 || strcmp(cmd, "sign-tx") == 0 ||
-        strcmp(cmd, "sign-typed-data") == 0 || strcmp(cmd, "presign") == 0 || strcmp(cmd, "keys") == 0) {
+        strcmp(cmd, "sign-typed-data") == 0 || strcmp(cmd, "sign-authorization") == 0 ||
+        strcmp(cmd, "presign") == 0 || strcmp(cmd, "keys") == 0) {
         if (!config) return tssctl_usage_error("%s needs --config FILE", cmd);
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
     }

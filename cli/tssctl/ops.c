@@ -22,6 +22,7 @@
 #include "eth/sig.h"
 #include "eth/tx.h"
 #include "eth/tx_json.h"
+#include "eth/u256.h"
 #include "util/json.h"
 #include "tls/context.h"
 #include "util/hex.h"
@@ -402,6 +403,62 @@ static tss_result print_tx(const tss_wire_op_response *resp, const tss_eth_tx *t
     return TSS_OK_RESULT;
 }
 
+/* An EIP-7702 authorization signed by the key: check the coordinator signed
+ * the authorization's hash, normalise to low s (EIP-7702 requires it), and
+ * require the recovered authority to be the key's address. Prints the tuple in
+ * the form a transaction file's authorizationList takes. */
+static tss_result print_authorization(const tss_wire_op_response *resp,
+                                      tss_eth_authorization *auth, const uint8_t hash[32],
+                                      bool json, const char *sid_hex) {
+    TSS_ENSURE(resp->key_count == 1 && resp->has_signature, TSS_E_PROTOCOL,
+               "sign response without the key or signature");
+    const tss_wire_key_info *k = &resp->keys[0];
+    TSS_ENSURE(memcmp(resp->digest, hash, 32) == 0, TSS_E_PROTOCOL,
+               "the coordinator signed another digest than the authorization's");
+    tss_eth_sig sig;
+    memcpy(sig.r, resp->r, 32);
+    memcpy(sig.s, resp->s, 32);
+    sig.recid = resp->recid;
+    TSS_GUARD(tss_eth_sig_normalize(&sig, NULL));
+    memcpy(auth->r, sig.r, 32);
+    memcpy(auth->s, sig.s, 32);
+    auth->y_parity = (uint8_t)sig.recid;
+    uint8_t unc[65], key_addr[TSS_ETH_ADDRESS_LEN], who[TSS_ETH_ADDRESS_LEN];
+    char unc_hex[131], addr_s[TSS_ETH_ADDRESS_STR_SIZE], target[TSS_ETH_ADDRESS_STR_SIZE];
+    TSS_GUARD(key_views(k->public_key, unc, unc_hex, addr_s));
+    TSS_GUARD(tss_eth_address_from_pubkey(key_addr, unc, sizeof unc));
+    TSS_GUARD(tss_eth_authorization_authority(auth, who));
+    TSS_ENSURE(memcmp(who, key_addr, sizeof who) == 0, TSS_E_PROTOCOL,
+               "refusing: the authorization's authority is not key %s's address %s", k->key_id,
+               addr_s);
+    TSS_GUARD(tss_eth_address_to_string(target, auth->address));
+    char chain[TSS_ETH_U256_DEC_SIZE], hh[65], rh[65], sh[65];
+    tss_eth_u256_to_dec(chain, auth->chain_id);
+    tss_hex_encode(hh, hash, 32);
+    tss_hex_encode(rh, auth->r, 32);
+    tss_hex_encode(sh, auth->s, 32);
+    if (json) {
+        printf("{\"keyId\":");
+        tssctl_json_str(stdout, k->key_id);
+        printf(",\"authority\":\"%s\",\"signingHash\":\"0x%s\",\"authorization\":{\"chainId\":"
+               "\"%s\",\"address\":\"%s\",\"nonce\":\"%llu\",\"yParity\":%u,\"r\":\"0x%s\","
+               "\"s\":\"0x%s\"},\"signers\":",
+               addr_s, hh, chain, target, (unsigned long long)auth->nonce, auth->y_parity, rh, sh);
+        print_ids_json(resp->signers, resp->signer_count);
+        printf(",\"presigned\":%s,\"verified\":true,\"session\":\"%s\"}\n",
+               resp->presigned ? "true" : "false", sid_hex);
+    } else {
+        printf("key:          %s\nauthority:    %s\nchain id:     %s%s\ndelegate to:  %s\n"
+               "nonce:        %llu\nsigning hash: 0x%s\nyParity:      %u\nr:            0x%s\n"
+               "s:            0x%s\nsigners:      ",
+               k->key_id, addr_s, chain, chain[0] == '0' && !chain[1] ? " (every chain)" : "",
+               target, (unsigned long long)auth->nonce, hh, auth->y_parity, rh, sh);
+        print_ids_text(resp->signers, resp->signer_count);
+        printf("\nverified:     yes (the authority recovered from the signature is the key's)\n");
+    }
+    return TSS_OK_RESULT;
+}
+
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_wire_op_request rq;
     memset(&rq, 0, sizeof rq);
@@ -411,10 +468,13 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_result r = TSS_OK_RESULT;
     bool sign_tx = strcmp(cmd, "sign-tx") == 0;
     bool sign_td = strcmp(cmd, "sign-typed-data") == 0;
-    const char *td_path = NULL;
+    bool sign_auth = strcmp(cmd, "sign-authorization") == 0;
+    const char *td_path = NULL, *auth_chain = NULL, *auth_address = NULL, *auth_nonce = NULL;
+    tss_eth_authorization auth;
+    memset(&auth, 0, sizeof auth);
     tss_eip712_result td;
     rq.command = strcmp(cmd, "keygen") == 0                 ? TSS_WIRE_OP_KEYGEN
-                 : strcmp(cmd, "sign") == 0 || sign_tx || sign_td ? TSS_WIRE_OP_SIGN
+                 : strcmp(cmd, "sign") == 0 || sign_tx || sign_td || sign_auth ? TSS_WIRE_OP_SIGN
                  : strcmp(cmd, "presign") == 0              ? TSS_WIRE_OP_PRESIGN
                                                             : TSS_WIRE_OP_KEYS;
     for (int i = 0; i < argc; i++) {
@@ -441,18 +501,21 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
             r = parse_ids(v, rq.parties, &rq.count, a);
             if (!tss_is_ok(r)) return tssctl_usage_error("%s", tss_error_detail());
         } else if (strcmp(a, "--digest") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx &&
-                   !sign_td) {
+                   !sign_td && !sign_auth) {
             const char *h = strncmp(v, "0x", 2) == 0 ? v + 2 : v;
             if (strlen(h) != 64 || !tss_is_ok(tss_hex_decode(rq.digest, 32, h, "--digest")))
                 return tssctl_usage_error("--digest needs 64 hex digits");
             have_digest = true;
         } else if (strcmp(a, "--message") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx &&
-                   !sign_td)
+                   !sign_td && !sign_auth)
             message = v;
         else if (strcmp(a, "--hash") == 0 && rq.command == TSS_WIRE_OP_SIGN && !sign_tx &&
-                 !sign_td)
+                 !sign_td && !sign_auth)
             hash = v;
         else if (strcmp(a, "--tx") == 0 && sign_tx) tx_path = v;
+        else if (strcmp(a, "--chain-id") == 0 && sign_auth) auth_chain = v;
+        else if (strcmp(a, "--address") == 0 && sign_auth) auth_address = v;
+        else if (strcmp(a, "--nonce") == 0 && sign_auth) auth_nonce = v;
         else if (strcmp(a, "--count") == 0 && rq.command == TSS_WIRE_OP_PRESIGN)
             count = strtol(v, NULL, 10);
         else return tssctl_usage_error("%s: unknown option '%s'", cmd, a);
@@ -496,6 +559,16 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
             tss_eth_tx_storage_free(&txs);
             return tssctl_fail(r);
         }
+    } else if (sign_auth) {
+        if (!auth_chain || !auth_address || !auth_nonce)
+            return tssctl_usage_error("sign-authorization needs --chain-id, --address and --nonce");
+        r = tss_eth_u256_parse(auth.chain_id, auth_chain, "--chain-id");
+        if (tss_is_ok(r)) r = tss_eth_address_parse(auth.address, auth_address, NULL);
+        if (tss_is_ok(r)) r = tss_eth_u64_parse(&auth.nonce, auth_nonce, "--nonce");
+        if (tss_is_ok(r))
+            r = tss_eth_authorization_signing_hash(auth.chain_id, auth.address, auth.nonce,
+                                                   rq.digest);
+        if (!tss_is_ok(r)) return tssctl_fail(r);
     } else if (sign_td) {
         if (!td_path) return tssctl_usage_error("sign-typed-data needs FILE");
         r = typed_data_file(td_path, &td);
@@ -567,6 +640,8 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         code = 76;
     } else if (sign_tx) {
         r = print_tx(&resp, &tx, rq.digest, json, sid_hex);
+    } else if (sign_auth) {
+        r = print_authorization(&resp, &auth, rq.digest, json, sid_hex);
     } else if (rq.command == TSS_WIRE_OP_SIGN) {
         r = print_signature(&resp, json, sid_hex, message, hash, sign_td ? &td : NULL);
     } else if (rq.command == TSS_WIRE_OP_PRESIGN) {

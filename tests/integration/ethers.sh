@@ -6,7 +6,9 @@
 # parses each raw transaction, recovers tx.from = the key's address, and finds
 # every field equal to the JSON file's; it signs EIP-712 typed data (the EIP's
 # Mail example and a Permit2-style batch with nested structs and arrays) and
-# ethers' verifyTypedData recovers the key's address from r, s, v. Also: bad, missing and oversized files fail
+# ethers' verifyTypedData recovers the key's address from r, s, v; it signs an
+# EIP-7702 authorization (chain id 1 and 0) that ethers' verifyAuthorization
+# attributes to the key, and puts it into a type 4 transaction ethers parses. Also: bad, missing and oversized files fail
 # before any request is sent. Without npm (or with no registry reachable) the
 # ethers checks print a SKIP line; every other check still runs.
 . "$(dirname "$0")/../lib.sh"
@@ -161,6 +163,25 @@ expect_exit 65 "sign-typed-data refuses an invalid value before sending" "$CTL" 
 expect_match "the type and field are named" "$ERR" 'type T, field uint8 x'
 expect_exit 64 "sign-typed-data needs FILE" "$CTL" --config op.yaml sign-typed-data --key-id eth
 
+# EIP-7702: the key authorizes delegation of its account; the tuple goes into a type 4 transaction.
+expect_exit 0 "sign-authorization chain 1" "$CTL" --config op.yaml sign-authorization --key-id eth \
+    --chain-id 1 --address 0x000000000000000000000000000000000000dEaD --nonce 9 --json
+AUTH1=$OUT
+expect_match "sign-authorization: the key is the authority, tuple printed" "$OUT" \
+    "\"authority\":\"$ADDR\",\"signingHash\":\"0x[0-9a-f]{64}\",\"authorization\":\\{\"chainId\":\"1\",\"address\":\"0x000000000000000000000000000000000000dEaD\",\"nonce\":\"9\",\"yParity\":[01],\"r\":\"0x[0-9a-f]{64}\",\"s\":\"0x[0-9a-f]{64}\"\\}"
+expect_exit 0 "sign-authorization chain 0 (every chain), text" "$CTL" --config op.yaml sign-authorization --key-id eth \
+    --chain-id 0 --address 0x000000000000000000000000000000000000dEaD --nonce 0
+expect_match "text output says every chain" "$OUT" 'chain id: +0 \(every chain\)'
+expect_exit 65 "sign-authorization refuses a bad address before sending" "$CTL" --config op.yaml sign-authorization \
+    --key-id eth --chain-id 1 --address 0x1234 --nonce 0
+expect_exit 64 "sign-authorization needs --nonce" "$CTL" --config op.yaml sign-authorization --key-id eth \
+    --chain-id 1 --address 0x000000000000000000000000000000000000dEaD
+AUTH_TUPLE=$(printf '%s' "$AUTH1" | grep -o '"authorization":{[^}]*}' | sed 's/^"authorization"://')
+printf '{"type": 4, "chainId": 1, "nonce": 8, "maxPriorityFeePerGas": 1, "maxFeePerGas": 2, "gasLimit": 90000,
+ "to": "%s", "authorizationList": [%s]}' "$ADDR" "$AUTH_TUPLE" > txself.json
+expect_exit 0 "sign-tx type 4 carrying the key's own authorization" "$CTL" --config op.yaml sign-tx --key-id eth --tx txself.json --json
+RAWSELF=$(json_field "$OUT" raw); OUTSELF=$OUT
+
 # Refusals before anything is sent.
 printf '{"type": 2, "chainId": 1, "nonce": 1, "gasprice": "1"}' > bad.json
 expect_exit 65 "sign-tx refuses an unknown key" "$CTL" --config op.yaml sign-tx --key-id eth --tx bad.json
@@ -227,7 +248,8 @@ if (bad.length) { console.log(bad.join("\n")); process.exit(1); }
 console.log("ok", tx.type, tx.from);
 EOF
     for t in 1559:tx1559.json:RAW1:OUT1 155:tx155.json:RAW2:OUT2 2930:tx2930.json:RAW2930:OUT2930 \
-             4844:tx4844.json:RAW4844:OUT4844 7702:tx7702.json:RAW7702:OUT7702; do
+             4844:tx4844.json:RAW4844:OUT4844 7702:tx7702.json:RAW7702:OUT7702 \
+             7702-self:txself.json:RAWSELF:OUTSELF; do
         IFS=: read -r name file rawv outv <<<"$t"
         if res=$(timeout 30 node check.cjs "$ETHERS" "$WORK/$file" "${!rawv}" "$ADDR" "${!outv}" 2>&1); then
             ok "ethers accepts the EIP-$name transaction as sent from the key's address"
@@ -262,6 +284,19 @@ EOF
             not_ok "ethers: the $name typed-data signature recovers the key's address (verifyTypedData)" "$res"
         fi
     done
+    # EIP-7702 authorization: ethers attributes it to the key.
+    if res=$(timeout 30 node -e '
+const [d, out, addr] = process.argv.slice(1);
+const { ethers } = require(d);
+const a = JSON.parse(out).authorization;
+const sig = ethers.Signature.from({ r: a.r, s: a.s, yParity: a.yParity });
+const who = ethers.verifyAuthorization({ address: a.address, nonce: BigInt(a.nonce), chainId: BigInt(a.chainId) }, sig);
+if (who !== addr) { console.log(`verifyAuthorization: ${who} != ${addr}`); process.exit(1); }
+' "$ETHERS" "$AUTH1" "$ADDR" 2>&1); then
+        ok "ethers: verifyAuthorization attributes the EIP-7702 authorization to the key's address"
+    else
+        not_ok "ethers: verifyAuthorization attributes the EIP-7702 authorization to the key's address" "$res"
+    fi
     # A tampered raw transaction recovers another sender in ethers.
     T=$(printf '%s' "$RAW2" | sed 's/3535353535/3535353536/')
     res=$(timeout 30 node -e 'const {ethers}=require(process.argv[1]); const t=ethers.Transaction.from(process.argv[2]); console.log(t.from)' "$ETHERS" "$T" 2>&1)
