@@ -12,9 +12,13 @@ for b in tss-coordinator tss-party tssctl tss-keystore tss-demo tss-bench; do
     expect_match "$b --version names the release" "$OUT" "^$b tssd/[0-9]+\.[0-9]+\.[0-9]+"
     expect_exit 0 "$b --help" "$BUILD/$b" --help
 done
-for c in status keygen sign sign-tx presign keys; do
+for c in status keygen sign sign-tx sign-typed-data sign-authorization presign keys; do
     expect_exit 0 "tssctl $c --help works without a configuration" "$BUILD/tssctl" "$c" --help
     expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl --config FILE $c"
+done
+for c in typed-data-hash tx-hash; do
+    expect_exit 0 "tssctl $c --help" "$BUILD/tssctl" "$c" --help
+    expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl $c FILE.json"
 done
 for c in init inspect identity verify passwd salvage-log; do
     expect_exit 0 "tss-keystore $c --help works without other options" "$BUILD/tss-keystore" "$c" --help
@@ -47,6 +51,7 @@ done
 bash -n "$ROOT/packaging/bash-completion/tssd" && ok "bash completion parses" || not_ok "bash completion parses"
 out=$(bash -c ". '$ROOT/packaging/bash-completion/tssd'; COMP_WORDS=(tssctl --config c.yaml si); COMP_CWORD=3; _tssd_tssctl; echo \${COMPREPLY[*]}" 2>&1)
 expect_match "bash completion: tssctl subcommands" "$out" '(^| )sign( |$)'
+expect_match "bash completion: tssctl sign-typed-data and sign-authorization" "$out" 'sign-typed-data.*sign-authorization'
 
 # The configuration reference is generated from the schema tables: complete and current.
 expect_exit 0 "tssctl config-reference --check: every key described, no stale description" \
