@@ -122,6 +122,8 @@ static const tss_config_item limits_items[] = {
      .offset = offsetof(tss_coordinator_limits_config, max_unauthenticated_per_address)},
     {.name = "connection_rate", .type = TSS_CONFIG_INT, .min = 1, .max = 100000, .def = "100",
      .offset = offsetof(tss_coordinator_limits_config, connection_rate)},
+    {.name = "max_queued", .type = TSS_CONFIG_INT, .min = 0, .max = 65536, .def = "1024",
+     .offset = offsetof(tss_coordinator_limits_config, max_queued)},
     {0},
 };
 
@@ -138,6 +140,8 @@ static const tss_config_item timeouts_items[] = {
      .def = "4s", .offset = offsetof(tss_coordinator_timeouts_config, liveness)},
     {.name = "preauth", .type = TSS_CONFIG_DURATION, .min = MS(100), .max = MINUTES(5),
      .def = "3s", .offset = offsetof(tss_coordinator_timeouts_config, preauth)},
+    {.name = "queue", .type = TSS_CONFIG_DURATION, .min = MS(10), .max = HOUR(1), .def = "20s",
+     .offset = offsetof(tss_coordinator_timeouts_config, queue)},
     {0},
 };
 

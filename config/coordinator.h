@@ -31,6 +31,7 @@ typedef struct {
     int64_t max_unauthenticated;  /* connections not yet through TLS, all addresses */
     int64_t max_unauthenticated_per_address;
     int64_t connection_rate;      /* new connections per second and address (burst 4x) */
+    int64_t max_queued; /* requests waiting for session capacity (daemon/coordinator/admission.h) */
 } tss_coordinator_limits_config;
 
 typedef struct { /* all in milliseconds */
@@ -40,6 +41,7 @@ typedef struct { /* all in milliseconds */
     uint64_t round;
     uint64_t liveness; /* a party silent this long is not chosen and its sessions fail */
     uint64_t preauth;  /* TLS handshake deadline of an accepted connection */
+    uint64_t queue; /* longest a request waits for capacity before it is refused */
 } tss_coordinator_timeouts_config;
 
 /* The audit log (daemon/audit.h): segments rotate by size and age; records of

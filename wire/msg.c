@@ -56,20 +56,23 @@ static tss_result check_party(const char *what, unsigned id) {
 
 /* ---- HELLO -------------------------------------------------------------------- */
 
-static tss_result hello_check(uint16_t party_id, uint16_t version) {
+static tss_result hello_check(uint16_t party_id, uint16_t version, uint16_t max_sessions) {
     TSS_GUARD(check_party("HELLO party_id", party_id));
     TSS_ENSURE(version >= 1, TSS_E_INVALID, "HELLO protocol_version: 0 is not a version");
+    TSS_ENSURE(max_sessions <= TSS_WIRE_MAX_PARTY_SESSIONS, TSS_E_INVALID,
+               "HELLO max_sessions: %u exceeds %u", max_sessions, TSS_WIRE_MAX_PARTY_SESSIONS);
     return TSS_OK_RESULT;
 }
 
 tss_result tss_wire_hello_encode(tss_writer *w, const tss_wire_hello *m) {
     size_t sw;
-    TSS_GUARD(hello_check(m->party_id, m->protocol_version));
+    TSS_GUARD(hello_check(m->party_id, m->protocol_version, m->max_sessions));
     TSS_GUARD(text_len("HELLO software", m->software, 1, TSS_WIRE_MAX_SOFTWARE_LEN, &sw));
     tss_write_u16(w, m->party_id);
     tss_write_u16(w, m->protocol_version);
     tss_write_bytes(w, m->identity_key, sizeof m->identity_key);
     tss_write_var(w, m->software, sw);
+    if (m->max_sessions) tss_write_u16(w, m->max_sessions);
     return tss_writer_status(w, "HELLO");
 }
 
@@ -82,8 +85,16 @@ tss_result tss_wire_hello_decode(tss_wire_hello *out, const uint8_t *p, size_t n
     m.protocol_version = tss_read_u16(&r);
     tss_read_bytes(&r, m.identity_key, sizeof m.identity_key);
     const uint8_t *sw = tss_read_var(&r, TSS_WIRE_MAX_SOFTWARE_LEN, &sw_len);
+    /* The capacity field is optional (absent in older parties' HELLO); when
+     * present it is exactly a nonzero u16. */
+    m.max_sessions = 0;
+    if (tss_reader_remaining(&r) > 0) {
+        m.max_sessions = tss_read_u16(&r);
+        if (tss_reader_remaining(&r) == 0 && m.max_sessions == 0)
+            return tss_fail(TSS_E_INVALID, "HELLO max_sessions: 0 (omit the field instead)");
+    }
     TSS_GUARD(tss_reader_finish(&r, "HELLO"));
-    TSS_GUARD(hello_check(m.party_id, m.protocol_version));
+    TSS_GUARD(hello_check(m.party_id, m.protocol_version, m.max_sessions));
     TSS_GUARD(check_text("HELLO software", sw, sw_len, 1, TSS_WIRE_MAX_SOFTWARE_LEN));
     copy_text(m.software, sw, sw_len);
     *out = m;
@@ -360,6 +371,7 @@ const char *tss_wire_abort_reason_name(unsigned reason) {
     case TSS_WIRE_ABORT_INTERNAL: return "internal";
     case TSS_WIRE_ABORT_DISCONNECTED: return "disconnected";
     case TSS_WIRE_ABORT_RELAY_OR_PARTY: return "relay-or-party";
+    case TSS_WIRE_ABORT_BUSY: return "busy";
     default: return NULL;
     }
 }
@@ -535,6 +547,8 @@ static tss_result session_abort_check(const tss_wire_session_abort *m) {
     TSS_ENSURE(tss_wire_abort_reason_name(m->reason) != NULL, TSS_E_INVALID,
                "SESSION_ABORT reason: unknown reason %u", m->reason);
     if (m->culprit) TSS_GUARD(check_party("SESSION_ABORT culprit", m->culprit));
+    TSS_ENSURE(m->reason != TSS_WIRE_ABORT_BUSY || m->culprit == 0, TSS_E_INVALID,
+               "SESSION_ABORT busy names culprit %u: busy blames nobody", m->culprit);
     return TSS_OK_RESULT;
 }
 

@@ -34,7 +34,12 @@ typedef struct {
     uint16_t protocol_version; /* >= 1; the coordinator decides what it accepts */
     uint8_t identity_key[TSS_WIRE_IDENTITY_KEY_LEN];
     char software[TSS_WIRE_MAX_SOFTWARE_LEN + 1]; /* 1..64 chars, e.g. "tssd/0.1.0" */
+    /* Optional trailing field: how many sessions the party runs at once
+     * (its limits.max_sessions), so the coordinator never starts more.
+     * 0 = not announced (a HELLO without the field, as older parties send). */
+    uint16_t max_sessions;
 } tss_wire_hello;
+#define TSS_WIRE_MAX_PARTY_SESSIONS 4096 /* announced capacity cap */
 
 /* HELLO_ACK, coordinator -> party. */
 typedef struct {
@@ -211,6 +216,8 @@ typedef struct {
  * reused session id, an echo mismatch. Never grounds for a ban; the text says
  * "the coordinator or party N". */
 #define TSS_WIRE_ABORT_RELAY_OR_PARTY 7
+#define TSS_WIRE_ABORT_BUSY 8         /* the sender is at capacity: try again later;
+                                         never a fault, culprit must be 0 */
 typedef struct {
     uint8_t session_id[TSS_WIRE_SESSION_ID_LEN];
     uint8_t reason;   /* TSS_WIRE_ABORT_* */

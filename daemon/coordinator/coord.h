@@ -60,7 +60,26 @@ typedef struct {
     bool unresponsive;  /* silent for timeouts.liveness (liveness.c) */
     uint64_t probe_seq;
     char address[TSS_WIRE_MAX_ADDRESS_LEN + 1];
+    /* admission.c: announced capacity (0: not announced), sessions open on
+     * the party, and until when it is skipped after answering "busy". */
+    uint16_t capacity;
+    unsigned active;
+    int64_t busy_until;
 } party_slot;
+
+/* admission.c: requests waiting for capacity, oldest first. */
+typedef struct {
+    request *rq;
+    int64_t since; /* tss_now_ms() when queued */
+} coord_queued;
+
+typedef struct {
+    coord_queued *items;
+    size_t n, cap;
+    tss_timer timer; /* the oldest deadline or the end of a busy backoff */
+    bool kicked;     /* a pump is deferred to the end of the batch */
+    bool pumping;
+} coord_queue;
 
 typedef struct {
     int fd;
@@ -103,6 +122,8 @@ struct coord {
     coord_held_reply *sending; /* the list being sent by the flush */
     size_t n_sending;
     coord_op_rate op_rate[TSS_CONFIG_MAX_OPERATORS]; /* by index in cfg.operators */
+    coord_queue queue;
+    int audit_fd;
 };
 
 

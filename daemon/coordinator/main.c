@@ -25,6 +25,7 @@
 
 #include "config/coordinator.h"
 #include "daemon/conn.h"
+#include "daemon/coordinator/admission.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/process.h"
@@ -233,12 +234,14 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
     s->last_heartbeat_ms = 0;
     s->last_seen = tss_now_ms();
     s->unresponsive = false;
+    s->capacity = h.max_sessions; /* 0: not announced (admission.h) */
+    s->busy_until = 0;
     snprintf(s->address, sizeof s->address, "%s", tss_dconn_address(p->conn));
     tss_log(LOG_INFO,
             "party=%u connected peer=%s identity=%s version=%u software=\"%s\" cert_sha256=%s "
-            "notAfter=%s",
+            "notAfter=%s max_sessions=%u",
             p->party_id, tss_dconn_address(p->conn), ident, h.protocol_version, h.software,
-            s->cert.fingerprint, s->cert.not_after_iso);
+            s->cert.fingerprint, s->cert.not_after_iso, h.max_sessions);
     long days = tss_tls_cert_days_left(&s->cert, time(NULL));
     if (days <= EXPIRY_WARN_DAYS)
         tss_log(LOG_WARNING, "party=%u certificate expires in %ld days (notAfter=%s)",
@@ -255,6 +258,7 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
     tss_writer_init(&w, 512);
     send_or_close(p, TSS_WIRE_HELLO_ACK, tss_wire_hello_ack_encode(&w, &ack), &w);
     tss_writer_free(&w);
+    coord_admission_kick(co); /* queued requests may run on it now */
 }
 
 static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {

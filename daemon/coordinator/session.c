@@ -23,6 +23,9 @@
  *    so no id is ever handed out twice, even across a restart. If the
  *    presigned session fails, the request continues with full signing
  *    (another quorum if the coordinator chose it and a party is at fault).
+ *  - Admission (admission.h): a request starts only when the coordinator and
+ *    its parties have room for one more session, else it waits in the bounded
+ *    queue; a party's "busy" abort puts it back at the head, blaming nobody.
  *  - Every request ends with one audit record (audit.c). Its reply waits for
  *    the record's fdatasync when the outcome must be durable (a key created,
  *    a signature released, presignatures recorded); read-only and refused
@@ -35,6 +38,7 @@
 
 #include <sodium.h>
 
+#include "daemon/coordinator/admission.h"
 #include "daemon/coordinator/coord.h"
 #include "keystore/derive.h"
 #include "mpc/point.h"
@@ -202,6 +206,8 @@ static void session_unlink(csession *s) {
      * failed the session through a callee, then touches it) cannot re-arm
      * the timer of a session about to be freed. */
     tss_timer_kill(co->loop, &s->timer);
+    for (size_t i = 0; i < s->count; i++) coord_party_release(co, s->parties[i]);
+    coord_admission_kick(co);
 }
 
 static void session_free_deferred(void *arg) { free(arg); }
@@ -223,6 +229,7 @@ static void send_to_party(coord *co, unsigned id, tss_wire_type type, const uint
 }
 
 static void request_next(request *rq);
+static void request_wait(request *rq, bool at_head);
 static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parties, uint16_t count);
 
 /* The session failed; tell the other parties, then retry or answer. */
@@ -239,9 +246,15 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
     va_end(ap);
     for (char *c = text; *c; c++)
         if (*c < 0x20 || *c > 0x7e) *c = '?';
-    tss_log(LOG_WARNING, "session=%s kind=%s key=%s failed (%s, culprit party=%u): %s", s->sid_hex,
-            tss_wire_kind_name(s->kind), s->req ? s->req->rq.key_id : "?",
-            tss_wire_abort_reason_name(reason), culprit, text);
+    bool busy = reason == TSS_WIRE_ABORT_BUSY;
+    if (busy) /* capacity, not a fault: nobody is named */
+        tss_log(LOG_NOTICE, "session=%s kind=%s key=%s: party %u is busy, request queued again: %s",
+                s->sid_hex, tss_wire_kind_name(s->kind), s->req ? s->req->rq.key_id : "?",
+                reporter, text);
+    else
+        tss_log(LOG_WARNING, "session=%s kind=%s key=%s failed (%s, culprit party=%u): %s",
+                s->sid_hex, tss_wire_kind_name(s->kind), s->req ? s->req->rq.key_id : "?",
+                tss_wire_abort_reason_name(reason), culprit, text);
     tss_wire_session_abort a;
     memset(&a, 0, sizeof a);
     memcpy(a.session_id, s->sid, sizeof a.session_id);
@@ -260,7 +273,13 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
     memcpy(sid, s->sid, sizeof sid);
     uint8_t kind = s->kind;
     session_end(s);
+    if (busy) coord_party_busy(co, reporter);
     if (!rq) return;
+    if (busy) {
+        rq->attempts--; /* it never ran */
+        request_wait(rq, true);
+        return;
+    }
     int max_attempts = MAX_ATTEMPTS + rq->presig_attempts;
     if (kind == TSS_WIRE_KIND_SIGN_PRESIG) {
         /* The presignature is spent either way; sign in full from now on. A party
@@ -395,6 +414,7 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     s->next = co->sessions;
     co->sessions = s;
     co->n_sessions++;
+    for (size_t i = 0; i < count; i++) coord_party_take(co, parties[i]);
     rq->active = s;
     rq->attempts++;
     char list[160];
@@ -407,19 +427,35 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     return TSS_OK_RESULT;
 }
 
-/* Pick t online parties of the key, not excluded, starting at a rotating offset. */
-static bool choose_quorum(request *rq, uint16_t *out) {
+/* Pick t online parties of the key, not excluded, with room for a session:
+ * the least loaded first, ties in rotating order. 1: chosen; 0: fewer than t
+ * are connected (an error); -1: enough are connected but not enough have
+ * room (wait). */
+static int choose_quorum(request *rq, uint16_t *out) {
     coord *co = rq->co;
     const tss_wire_key_info *k = &rq->key->info;
     uint16_t cand[TSS_WIRE_MAX_PARTIES];
-    size_t nc = 0;
+    size_t nc = 0, online = 0;
     for (size_t i = 0; i < k->count; i++) {
         unsigned id = k->parties[(i + co->rotate) % k->count];
-        if (party_online(co, id) && !(rq->excluded & party_bit(id))) cand[nc++] = (uint16_t)id;
+        if (!party_online(co, id) || (rq->excluded & party_bit(id))) continue;
+        online++;
+        if (coord_party_has_room(co, id)) cand[nc++] = (uint16_t)id;
     }
+    if (online < k->threshold) return 0;
+    if (nc < k->threshold) return -1;
     co->rotate++;
-    if (nc < k->threshold) return false;
-    /* ascending order */
+    /* stable insertion sort by load keeps the rotation among equals */
+    for (size_t i = 1; i < nc; i++) {
+        uint16_t c = cand[i];
+        size_t j = i;
+        while (j > 0 && coord_party_load(co, cand[j - 1]) > coord_party_load(co, c)) {
+            cand[j] = cand[j - 1];
+            j--;
+        }
+        cand[j] = c;
+    }
+    /* the first t, ascending */
     for (size_t i = 0; i < k->threshold; i++)
         for (size_t j = i + 1; j < k->threshold; j++)
             if (cand[j] < cand[i]) {
@@ -428,11 +464,17 @@ static bool choose_quorum(request *rq, uint16_t *out) {
                 cand[j] = t;
             }
     memcpy(out, cand, k->threshold * sizeof out[0]);
+    return 1;
+}
+
+static bool all_have_room(const coord *co, const uint16_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!coord_party_has_room(co, ids[i])) return false;
     return true;
 }
 
-/* The oldest presignature of the key whose signer set is online and not
- * excluded (and equals the named signers, if any); -1 if none. */
+/* The oldest presignature of the key whose signer set is online, not
+ * excluded and has room (and equals the named signers, if any); -1 if none. */
 static long find_presig(request *rq) {
     const key_entry *k = rq->key;
     for (size_t i = 0; i < k->n_presigs; i++) {
@@ -442,7 +484,9 @@ static long find_presig(request *rq) {
             continue;
         bool usable = true;
         for (size_t j = 0; usable && j < p->count; j++)
-            usable = party_online(rq->co, p->signers[j]) && !(rq->excluded & party_bit(p->signers[j]));
+            usable = party_online(rq->co, p->signers[j]) &&
+                     !(rq->excluded & party_bit(p->signers[j])) &&
+                     coord_party_has_room(rq->co, p->signers[j]);
         if (usable) return (long)i;
     }
     return -1;
@@ -480,21 +524,30 @@ static bool start_presigned(request *rq) {
     return false;
 }
 
-/* Start the (next) session of a request. */
-static void request_next(request *rq) {
+/* Start the (next) session of a request if the coordinator and its parties
+ * have room; errors (nobody to run it with) answer the request. */
+static coord_admit try_start(request *rq) {
+    coord *co = rq->co;
     uint16_t ids[TSS_WIRE_MAX_PARTIES];
     uint16_t count = rq->rq.count;
     uint8_t kind = rq->rq.command == TSS_WIRE_OP_KEYGEN ? TSS_WIRE_KIND_KEYGEN
                    : rq->rq.command == TSS_WIRE_OP_SIGN ? TSS_WIRE_KIND_SIGN
                                                         : TSS_WIRE_KIND_PRESIGN;
-    if (kind == TSS_WIRE_KIND_SIGN && start_presigned(rq)) return;
+    if (co->stopping) {
+        request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
+        return COORD_ADMIT_STARTED;
+    }
+    if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) return COORD_ADMIT_WAIT;
+    if (kind == TSS_WIRE_KIND_SIGN && start_presigned(rq)) return COORD_ADMIT_STARTED;
     if (count) {
         memcpy(ids, rq->rq.parties, count * sizeof ids[0]);
     } else if (kind == TSS_WIRE_KIND_KEYGEN) {
         for (unsigned id = 1; id <= TSS_WIRE_MAX_PARTIES; id++)
-            if (rq->co->parties[id].configured) ids[count++] = (uint16_t)id;
+            if (co->parties[id].configured) ids[count++] = (uint16_t)id;
     } else {
-        if (!choose_quorum(rq, ids)) {
+        int c = choose_quorum(rq, ids);
+        if (c < 0) return COORD_ADMIT_WAIT;
+        if (c == 0) {
             char ex[160] = "";
             if (rq->excluded) {
                 uint16_t e[32];
@@ -507,16 +560,44 @@ static void request_next(request *rq) {
                           "fewer than %u parties of key %s are connected%s%s",
                           rq->key->info.threshold, rq->key->info.key_id, ex[0] ? " excluding " : "",
                           ex);
-            return;
+            return COORD_ADMIT_STARTED;
         }
         count = rq->key->info.threshold;
     }
+    /* Named (or all) parties: wait for room only if they are all connected;
+     * one that is not fails the request at once. */
+    bool connected = true;
+    for (size_t i = 0; i < count; i++) connected = connected && party_online(co, ids[i]);
+    if (connected && !all_have_room(co, ids, count)) return COORD_ADMIT_WAIT;
     tss_result r = start_session(rq, kind, ids, count);
     if (!tss_is_ok(r)) {
         if (r.err == TSS_E_CORRUPT) tss_log(LOG_ERR, "%s", tss_error_detail());
         request_error(rq, r.err == TSS_E_TOO_LARGE ? TSS_WIRE_ERR_LIMIT : TSS_WIRE_ERR_PROTOCOL, 0,
                       NULL, "%s", tss_error_detail());
     }
+    return COORD_ADMIT_STARTED;
+}
+
+/* Queue a request that cannot start now; a full queue refuses it. */
+static void request_wait(request *rq, bool at_head) {
+    tss_result r = coord_queue_push(rq->co, rq, at_head);
+    if (!tss_is_ok(r)) {
+        request_error(rq, TSS_WIRE_ERR_LIMIT, 0, NULL, "%s", tss_error_detail());
+        return;
+    }
+    tss_log(LOG_DEBUG, "request %s key=%s from operator=%s queued (%zu waiting)",
+            tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->op_name, rq->co->queue.n);
+}
+
+/* Start the (next) session of a request, or queue it. */
+static void request_next(request *rq) {
+    if (try_start(rq) == COORD_ADMIT_WAIT) request_wait(rq, false);
+}
+
+coord_admit coord_request_admit(request *rq) { return try_start(rq); }
+
+void coord_request_refuse(request *rq, uint16_t code, const char *text) {
+    request_error(rq, code, 0, NULL, "%s", text);
 }
 
 /* ---- completion ------------------------------------------------------------------------- */
@@ -727,7 +808,8 @@ static void on_abort(peer *p, const tss_wire_frame *f) {
     if (!s || !in_set(s->parties, s->count, p->party_id)) return;
     uint16_t culprit = a.culprit;
     /* A party that cannot take part (no share, refused, local failure) is the one to avoid. */
-    if (!culprit && a.reason != TSS_WIRE_ABORT_MISBEHAVIOUR) culprit = (uint16_t)p->party_id;
+    if (!culprit && a.reason != TSS_WIRE_ABORT_MISBEHAVIOUR && a.reason != TSS_WIRE_ABORT_BUSY)
+        culprit = (uint16_t)p->party_id;
     s->progress[p->party_id] = PROGRESS_DONE; /* it has dropped the session */
     session_fail(s, a.reason, culprit, p->party_id, "%s", a.text);
 }
@@ -900,15 +982,25 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     }
     default: request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "unsupported request"); return;
     }
-    request_next(rq);
+    /* Behind the requests already waiting, so arrivals cannot overtake them. */
+    if (coord_queue_busy(co)) request_wait(rq, false);
+    else request_next(rq);
 }
 
 void coord_operator_gone(coord *co, peer *p) {
-    for (request *rq = co->requests; rq; rq = rq->next)
-        if (rq->op == p) rq->op = NULL;
+    for (request *rq = co->requests, *next; rq; rq = next) {
+        next = rq->next; /* answering frees rq, nothing else */
+        if (rq->op != p) continue;
+        rq->op = NULL;
+        /* Nobody waits for a queued one any more: it gives its place up. */
+        if (coord_queue_remove(co, rq))
+            request_error(rq, TSS_WIRE_ERR_LIMIT, 0, NULL,
+                          "operator disconnected while the request was queued");
+    }
 }
 
 void coord_sessions_free(coord *co) {
+    coord_queue_flush(co, 0, NULL); /* exit: the requests are freed below */
     while (co->sessions) {
         csession *s = co->sessions;
         co->sessions = s->next;

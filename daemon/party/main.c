@@ -69,6 +69,8 @@ static void on_open(tss_dconn *c, void *arg) {
     tss_wire_hello h = {
         .party_id = (uint16_t)pt->cfg.party_id,
         .protocol_version = TSS_PROTOCOL_VERSION,
+        /* The coordinator never starts more sessions here than this. */
+        .max_sessions = (uint16_t)pt->cfg.limits.max_sessions,
     };
     memcpy(h.identity_key, pt->keys->identity_public, sizeof h.identity_key);
     snprintf(h.software, sizeof h.software, "%s", TSS_SOFTWARE);

@@ -40,7 +40,8 @@ typedef struct {
     /* sessions (session.c) */
     tss_store_ctx store;
     psession *sessions;
-    size_t n_sessions;
+    size_t n_sessions; /* allocated, ended ones included until their deferred free */
+    size_t n_active;   /* not yet ended: what limits.max_sessions caps */
     pkey *keys_open; /* per-key store handles (sid log, presignature store) */
     struct tss_session_log *wire_sids; /* every wire session id accepted, ever (opened lazily) */
 } party;

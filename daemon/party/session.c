@@ -151,6 +151,7 @@ static void session_free_deferred(void *arg) { session_free(arg); }
 static void session_end(psession *s) {
     if (s->done) return;
     s->done = true;
+    s->pt->n_active--;
     tss_timer_kill(s->pt->loop, &s->timer); /* a later touch cannot re-arm it */
     tss_loop_defer_node(s->pt->loop, &s->release, session_free_deferred, s);
 }
@@ -550,11 +551,15 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
             send_abort(pt, st.session_id, TSS_WIRE_ABORT_REFUSED, 0, "duplicate session id");
             return;
         }
-    if (pt->n_sessions >= (size_t)pt->cfg.limits.max_sessions) {
+    /* Capacity counts sessions not yet ended: one the coordinator cancelled
+     * just before this START no longer counts even if its free is deferred.
+     * "busy" (never a fault) tells the coordinator to queue and retry. */
+    if (pt->n_active >= (size_t)pt->cfg.limits.max_sessions ||
+        pt->n_sessions >= 2 * (size_t)pt->cfg.limits.max_sessions) {
         char text[128];
-        snprintf(text, sizeof text, "party %lld is at limits.max_sessions (%lld)",
+        snprintf(text, sizeof text, "party %lld busy: at limits.max_sessions (%lld)",
                  (long long)pt->cfg.party_id, (long long)pt->cfg.limits.max_sessions);
-        send_abort(pt, st.session_id, TSS_WIRE_ABORT_REFUSED, 0, text);
+        send_abort(pt, st.session_id, TSS_WIRE_ABORT_BUSY, 0, text);
         return;
     }
     psession *s = calloc(1, sizeof *s);
@@ -570,6 +575,7 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     s->next = pt->sessions;
     pt->sessions = s;
     pt->n_sessions++;
+    pt->n_active++;
     tss_log(LOG_INFO, "session=%s kind=%s key=%s parties=%u threshold=%u: starting", s->sid_hex,
             tss_wire_kind_name(st.kind), st.key_id, st.count, st.threshold);
     tss_mpc_outbox out;
