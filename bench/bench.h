@@ -4,6 +4,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/operator.h"
+#include "daemon/client.h"
+#include "tls/context.h"
+#include "wire/msg.h"
+
 #define BENCH_MAX_RUNS 1000
 
 #define BENCH_MAX_CASES 16
@@ -25,7 +30,23 @@ typedef struct {
     const char *chatty_config;
     int chatty_flooders;
     double chatty_seconds;
+    /* overload suite: concurrency levels and requests per level */
+    int levels[8];
+    size_t nlevels;
+    int level_requests;
 } bench_options;
+
+/* One persistent operator connection (bench/e2e.c). */
+typedef struct {
+    tss_tls_ctx *ctx;
+    tss_client *cl;
+    const tss_operator_config *cfg;
+} bench_conn;
+TSS_MUST_CHECK tss_result bench_conn_open(const tss_operator_config *cfg, bench_conn *c);
+void bench_conn_close(bench_conn *c);
+/* One OP_REQUEST, one OP_RESPONSE; status != 0 becomes a failure. */
+TSS_MUST_CHECK tss_result bench_exchange(bench_conn *c, tss_wire_op_request *rq,
+                                         tss_wire_op_response *resp);
 
 /* Monotonic wall clock and this thread's CPU clock, in seconds. */
 double bench_wall_seconds(void);
@@ -37,5 +58,8 @@ int bench_keystore(const bench_options *o);
 int bench_mpc(const bench_options *o);
 int bench_e2e(const bench_options *o);
 int bench_chatty(const bench_options *o);
+/* Goodput and p50/p99 at each concurrency level against a running cluster
+ * (bench/e2e.sh; the admission policy of daemon/coordinator/admission.h). */
+int bench_overload(const bench_options *o);
 
 #endif

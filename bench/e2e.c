@@ -21,11 +21,17 @@
 #include "util/log.h"
 #include "wire/msg.h"
 
-typedef struct {
-    tss_tls_ctx *ctx;
-    tss_client *cl;
-    const tss_operator_config *cfg;
-} conn;
+typedef bench_conn conn;
+
+static tss_result conn_open(const tss_operator_config *cfg, conn *c);
+static void conn_close(conn *c);
+static tss_result exchange(conn *c, tss_wire_op_request *rq, tss_wire_op_response *resp);
+
+tss_result bench_conn_open(const tss_operator_config *cfg, conn *c) { return conn_open(cfg, c); }
+void bench_conn_close(conn *c) { conn_close(c); }
+tss_result bench_exchange(conn *c, tss_wire_op_request *rq, tss_wire_op_response *resp) {
+    return exchange(c, rq, resp);
+}
 
 static tss_result conn_open(const tss_operator_config *cfg, conn *c) {
     memset(c, 0, sizeof *c);

@@ -17,7 +17,9 @@ static int usage(void) {
                     "       tss-bench --suite e2e --op-config FILE [--json] [--runs N] "
                     "[--threshold T] [--concurrency C] [--per-worker M] [--presign K]\n"
                     "       tss-bench --suite chatty --op-config FILE --chatty-config FILE [--json] "
-                    "[--seconds S] [--concurrency C] [--flooders F]\n");
+                    "[--seconds S] [--concurrency C] [--flooders F]\n"
+                    "       tss-bench --suite overload --op-config FILE [--json] "
+                    "[--threshold T] [--levels 8,32,128] [--requests N]\n");
     return 64;
 }
 
@@ -38,12 +40,30 @@ static bool parse_cases(const char *text, bench_options *o) {
     return o->ncases > 0;
 }
 
+/* "8,32,128" -> concurrency levels (1..256). */
+static bool parse_levels(const char *text, bench_options *o) {
+    o->nlevels = 0;
+    while (*text) {
+        char *end;
+        long c = strtol(text, &end, 10);
+        if (end == text || c < 1 || c > 256 || o->nlevels == sizeof o->levels / sizeof o->levels[0])
+            return false;
+        o->levels[o->nlevels++] = (int)c;
+        if (*end == ',') end++;
+        else if (*end) return false;
+        text = end;
+    }
+    return o->nlevels > 0;
+}
+
 int main(int argc, char **argv) {
     bench_options o = {.json = false, .runs = 5, .suite = "all", .e2e_threshold = 2,
                        .e2e_concurrency = 16, .e2e_per_worker = 25, .e2e_presign = 100,
                        .chatty_flooders = 2, .chatty_seconds = 10};
     bool runs_given = false;
     parse_cases("2x2,3x2,5x3", &o);
+    parse_levels("8,32,128", &o);
+    o.level_requests = 512;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--version")) {
             printf("tss-bench " TSS_SOFTWARE "\n");
@@ -80,6 +100,11 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--per-worker") && i + 1 < argc) {
             o.e2e_per_worker = atoi(argv[++i]);
             if (o.e2e_per_worker < 1 || o.e2e_per_worker > 10000) return usage();
+        } else if (!strcmp(argv[i], "--levels") && i + 1 < argc) {
+            if (!parse_levels(argv[++i], &o)) return usage();
+        } else if (!strcmp(argv[i], "--requests") && i + 1 < argc) {
+            o.level_requests = atoi(argv[++i]);
+            if (o.level_requests < 1 || o.level_requests > 100000) return usage();
         } else if (!strcmp(argv[i], "--presign") && i + 1 < argc) {
             o.e2e_presign = atoi(argv[++i]);
             if (o.e2e_presign < 1 || o.e2e_presign > 1000) return usage();
@@ -93,6 +118,12 @@ int main(int argc, char **argv) {
         int crc = bench_chatty(&o);
         if (o.json) printf("}\n");
         return crc;
+    }
+    if (!strcmp(o.suite, "overload")) { /* needs a running cluster too */
+        if (o.json) printf("{");
+        int orc = bench_overload(&o);
+        if (o.json) printf("}\n");
+        return orc;
     }
     if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
         if (!runs_given) o.runs = 200;

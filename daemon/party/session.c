@@ -552,10 +552,11 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
             return;
         }
     /* Capacity counts sessions not yet ended: one the coordinator cancelled
-     * just before this START no longer counts even if its free is deferred.
+     * just before this START no longer counts even if its free is deferred
+     * (ended sessions are freed after each event batch, so their number is
+     * bounded by the frames one batch reads).
      * "busy" (never a fault) tells the coordinator to queue and retry. */
-    if (pt->n_active >= (size_t)pt->cfg.limits.max_sessions ||
-        pt->n_sessions >= 2 * (size_t)pt->cfg.limits.max_sessions) {
+    if (pt->n_active >= (size_t)pt->cfg.limits.max_sessions) {
         char text[128];
         snprintf(text, sizeof text, "party %lld busy: at limits.max_sessions (%lld)",
                  (long long)pt->cfg.party_id, (long long)pt->cfg.limits.max_sessions);
