@@ -1,5 +1,6 @@
 #include "wire/msg.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,13 +88,11 @@ tss_result tss_wire_hello_decode(tss_wire_hello *out, const uint8_t *p, size_t n
     const uint8_t *sw = tss_read_var(&r, TSS_WIRE_MAX_SOFTWARE_LEN, &sw_len);
     /* The capacity field is optional (absent in older parties' HELLO); when
      * present it is exactly a nonzero u16. */
-    m.max_sessions = 0;
-    if (tss_reader_remaining(&r) > 0) {
-        m.max_sessions = tss_read_u16(&r);
-        if (tss_reader_remaining(&r) == 0 && m.max_sessions == 0)
-            return tss_fail(TSS_E_INVALID, "HELLO max_sessions: 0 (omit the field instead)");
-    }
+    bool has_capacity = tss_reader_remaining(&r) > 0;
+    m.max_sessions = has_capacity ? tss_read_u16(&r) : 0;
     TSS_GUARD(tss_reader_finish(&r, "HELLO"));
+    TSS_ENSURE(!has_capacity || m.max_sessions != 0, TSS_E_INVALID,
+               "HELLO max_sessions: 0 (omit the field instead)");
     TSS_GUARD(hello_check(m.party_id, m.protocol_version, m.max_sessions));
     TSS_GUARD(check_text("HELLO software", sw, sw_len, 1, TSS_WIRE_MAX_SOFTWARE_LEN));
     copy_text(m.software, sw, sw_len);

@@ -278,12 +278,14 @@ static void coordinator_defaults_applied(void) {
     CHECK(c.listen_count == 2 && c.listen[0].port == 7400);
     CHECK(c.party_count == 2 && c.operator_count == 0 && c.operators == NULL);
     CHECK(c.limits.max_connections == 256 && c.limits.max_frame_size == 1048576 &&
-          c.limits.max_sessions == 64 && c.limits.max_pending_frames == 1024);
+          c.limits.max_sessions == 64 && c.limits.max_pending_frames == 1024 &&
+          c.limits.max_queued == 1024);
     CHECK(c.timeouts.heartbeat == 15000 && c.timeouts.handshake == 10000 &&
           c.timeouts.idle == 60000 && c.timeouts.round == 120000);
     CHECK(c.timeouts.liveness == 4000 && c.timeouts.preauth == 3000);
     CHECK(c.limits.max_unauthenticated == 128 && c.limits.max_unauthenticated_per_address == 64 &&
           c.limits.connection_rate == 100);
+    CHECK(c.timeouts.queue == 20000);
     CHECK(strcmp(c.state_dir, "/var/lib/tssd") == 0 && c.log_level == LOG_INFO);
     CHECK(c.tls.crl == NULL);
     CHECK(c.audit.rotate_size == 64ull << 20 && c.audit.rotate_age == 86400000 &&

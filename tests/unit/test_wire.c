@@ -377,9 +377,12 @@ static void hello_round_trip_and_layout(void) {
     CHECK(memcmp(back.identity_key, h.identity_key, 32) == 0);
     CHECK(strcmp(back.software, "tssd/0.1.0") == 0);
 
-    /* Trailing byte inside the payload. */
+    /* One byte more is a cut capacity field (hello_capacity_field), three more trail. */
     tss_write_u8(&w, 0);
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRUNCATED);
+    tss_write_u16(&w, 0x0100);
     CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    w.len -= 3;
     /* Every truncation fails, none writes the output. */
     for (size_t n = 0; n < w.len - 1; n++) {
         tss_wire_hello o;
@@ -387,6 +390,40 @@ static void hello_round_trip_and_layout(void) {
         CHECK_ERR(tss_wire_hello_decode(&o, w.data, n), TSS_E_TRUNCATED);
         CHECK(o.party_id == 0x7777);
     }
+    tss_writer_free(&w);
+}
+
+/* The optional capacity field (admission control): a nonzero u16 after the
+ * software string; absent means "not announced", an old party's HELLO. */
+static void hello_capacity_field(void) {
+    tss_wire_hello h = sample_hello(), back;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    h.max_sessions = 16;
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    CHECK(w.len == 50 + 2 && w.data[50] == 0 && w.data[51] == 16);
+    memset(&back, 0x55, sizeof back);
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, w.len));
+    CHECK(back.max_sessions == 16 && strcmp(back.software, "tssd/0.1.0") == 0);
+    /* Without the field (as before): decodes with max_sessions 0. */
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, 50));
+    CHECK(back.max_sessions == 0);
+    /* One byte of it: truncated; an explicit 0: refused; a third byte: trailing. */
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, 51), TSS_E_TRUNCATED);
+    w.data[51] = 0;
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
+    w.data[51] = 16;
+    tss_write_u8(&w, 0);
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    tss_writer_free(&w);
+    /* Above the cap, both ways. */
+    tss_writer_init(&w, 4096);
+    h.max_sessions = TSS_WIRE_MAX_PARTY_SESSIONS + 1;
+    CHECK_ERR(tss_wire_hello_encode(&w, &h), TSS_E_INVALID);
+    h.max_sessions = TSS_WIRE_MAX_PARTY_SESSIONS;
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    w.data[50] = 0xff;
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
     tss_writer_free(&w);
 }
 
@@ -923,6 +960,20 @@ static void session_result_and_abort(void) {
     w.data[w.len - 1] = 0x1b; /* escape in the text */
     CHECK_ERR(tss_wire_session_abort_decode(&ad, w.data, w.len), TSS_E_INVALID);
     tss_writer_free(&w);
+
+    /* busy (7): capacity, never a fault, so it may not name a culprit. */
+    CHECK(strcmp(tss_wire_abort_reason_name(TSS_WIRE_ABORT_BUSY), "busy") == 0);
+    a.reason = TSS_WIRE_ABORT_BUSY;
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_abort_encode(&w, &a), TSS_E_INVALID);
+    a.culprit = 0;
+    CHECK_OK(tss_wire_session_abort_encode(&w, &a));
+    CHECK(w.data[16] == 7);
+    CHECK_OK(tss_wire_session_abort_decode(&ad, w.data, w.len));
+    CHECK(ad.reason == TSS_WIRE_ABORT_BUSY && ad.culprit == 0);
+    w.data[18] = 2; /* busy naming party 2 */
+    CHECK_ERR(tss_wire_session_abort_decode(&ad, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
 }
 
 static void op_request_response(void) {
@@ -1019,6 +1070,7 @@ int main(void) {
     RUN(decoder_rejects_unknown_version_and_type);
     RUN(decoder_reuses_buffer_for_bigger_frames);
     RUN(hello_round_trip_and_layout);
+    RUN(hello_capacity_field);
     RUN(hello_field_bounds);
     RUN(hello_ack_round_trip_and_bounds);
     RUN(heartbeat_round_trip);
