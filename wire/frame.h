@@ -37,6 +37,8 @@
     X(PROTOCOL_MSG, 0x21, 0)                                                      \
     X(SESSION_RESULT, 0x22, 0)                                                    \
     X(SESSION_ABORT, 0x23, 4096)                                                  \
+    X(PRESIG_INVENTORY, 0x24, 36864)                                              \
+    X(PRESIG_DELETE, 0x25, 36864)                                                 \
     X(OP_REQUEST, 0x30, 4096)                                                     \
     X(OP_RESPONSE, 0x31, 0)
 

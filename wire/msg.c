@@ -375,6 +375,49 @@ const char *tss_wire_abort_reason_name(unsigned reason) {
     }
 }
 
+/* ---- PRESIG_INVENTORY / PRESIG_DELETE -------------------------------------------------- */
+
+static tss_result presig_ids_check(const char *key, size_t key_len, unsigned count,
+                                   const uint8_t *ids) {
+    TSS_GUARD(check_text("PRESIG key_id", (const uint8_t *)key, key_len, 1, TSS_WIRE_MAX_KEY_ID));
+    TSS_ENSURE(count >= 1 && count <= TSS_WIRE_MAX_INVENTORY_IDS, TSS_E_INVALID,
+               "PRESIG count: %u outside 1..%u", count, TSS_WIRE_MAX_INVENTORY_IDS);
+    for (size_t i = 1; i < count; i++)
+        TSS_ENSURE(memcmp(ids + (i - 1) * 32, ids + i * 32, 32) < 0, TSS_E_INVALID,
+                   "PRESIG ids: id %zu is not above id %zu (must be strictly ascending)", i,
+                   i - 1);
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_wire_presig_ids_encode(tss_writer *w, const tss_wire_presig_ids *m) {
+    size_t len;
+    TSS_GUARD(text_len("PRESIG key_id", m->key_id, 1, TSS_WIRE_MAX_KEY_ID, &len));
+    TSS_GUARD(presig_ids_check(m->key_id, len, m->count, m->ids));
+    tss_write_var(w, m->key_id, len);
+    tss_write_u16(w, m->count);
+    tss_write_bytes(w, m->ids, (size_t)m->count * 32);
+    return tss_writer_status(w, "PRESIG ids");
+}
+
+tss_result tss_wire_presig_ids_decode(tss_wire_presig_ids *out, const uint8_t *p, size_t n) {
+    tss_reader r;
+    tss_wire_presig_ids m;
+    size_t key_len;
+    tss_reader_init(&r, p, n);
+    const uint8_t *key = tss_read_var(&r, TSS_WIRE_MAX_KEY_ID, &key_len);
+    m.count = tss_read_u16(&r);
+    size_t want = (size_t)m.count * 32;
+    m.ids = m.count <= TSS_WIRE_MAX_INVENTORY_IDS ? tss_read_view(&r, want) : NULL;
+    if (m.count > TSS_WIRE_MAX_INVENTORY_IDS)
+        return tss_fail(TSS_E_INVALID, "PRESIG count: %u outside 1..%u", m.count,
+                        TSS_WIRE_MAX_INVENTORY_IDS);
+    TSS_GUARD(tss_reader_finish(&r, "PRESIG ids"));
+    TSS_GUARD(presig_ids_check((const char *)key, key_len, m.count, m.ids));
+    copy_text(m.key_id, key, key_len);
+    *out = m;
+    return TSS_OK_RESULT;
+}
+
 const char *tss_wire_op_name(unsigned command) {
     switch (command) {
     case TSS_WIRE_OP_KEYGEN: return "keygen";

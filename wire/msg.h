@@ -240,6 +240,25 @@ TSS_MUST_CHECK tss_result tss_wire_session_abort_encode(tss_writer *w,
 TSS_MUST_CHECK tss_result tss_wire_session_abort_decode(tss_wire_session_abort *out,
                                                         const uint8_t *p, size_t n);
 
+/* PRESIG_INVENTORY, party -> coordinator, right after HELLO_ACK: presignature
+ * ids of one key the party holds (a key with more is sent in several
+ * frames). PRESIG_DELETE, coordinator -> party, same layout: the subset of
+ * them the coordinator will never hand out (orphans of interrupted presign
+ * sessions, or marked used); the party consumes them durably (spent log,
+ * unlink). See docs/PROTOCOL.md "Presignature reconciliation". */
+#define TSS_WIRE_MAX_INVENTORY_IDS 1024 /* ids in one frame */
+typedef struct {
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1]; /* 1..64 printable */
+    uint16_t count;                       /* 1..TSS_WIRE_MAX_INVENTORY_IDS */
+    const uint8_t *ids;                   /* count * 32 bytes; borrowed */
+} tss_wire_presig_ids;
+
+/* Same layout for PRESIG_INVENTORY and PRESIG_DELETE. Ids within a frame
+ * must be distinct (strictly ascending, so the check is linear). */
+TSS_MUST_CHECK tss_result tss_wire_presig_ids_encode(tss_writer *w, const tss_wire_presig_ids *m);
+TSS_MUST_CHECK tss_result tss_wire_presig_ids_decode(tss_wire_presig_ids *out, const uint8_t *p,
+                                                     size_t n);
+
 /* ---- operator requests (tssctl -> coordinator) -------------------------------------- */
 
 #define TSS_WIRE_OP_KEYGEN 1

@@ -138,6 +138,11 @@ void coord_operator_gone(coord *co, peer *p);
 void coord_sessions_free(coord *co);
 /* A connected party went silent (liveness.c): its sessions fail naming it. */
 void coord_party_unresponsive(coord *co, unsigned party_id, int64_t silent_ms);
+/* session.c: a presign session of key_id that reported this id is running. */
+bool coord_presign_in_flight(coord *co, const char *key_id,
+                             const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN]);
+/* reconcile.c: a party's PRESIG_INVENTORY; answers PRESIG_DELETE. */
+void coord_presig_inventory(peer *p, const tss_wire_frame *f);
 
 /* liveness.c: probes and last-seen times of the connected parties. */
 TSS_MUST_CHECK tss_result coord_liveness_start(coord *co);

@@ -289,6 +289,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         case TSS_WIRE_PROTOCOL_MSG:
         case TSS_WIRE_SESSION_RESULT:
         case TSS_WIRE_SESSION_ABORT: coord_party_frame(p, f); return;
+        case TSS_WIRE_PRESIG_INVENTORY: coord_presig_inventory(p, f); return;
         default:
             fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "%s is not accepted from a party here", name);
             return;

@@ -851,6 +851,16 @@ void coord_party_unresponsive(coord *co, unsigned party_id, int64_t silent_ms) {
     }
 }
 
+bool coord_presign_in_flight(coord *co, const char *key_id,
+                             const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN]) {
+    for (csession *s = co->sessions; s; s = s->next)
+        if (!s->done && s->kind == TSS_WIRE_KIND_PRESIGN && s->have_presign_id && s->req &&
+            strcmp(s->req->rq.key_id, key_id) == 0 &&
+            memcmp(s->presign_id, id, TSS_WIRE_PRESIGN_ID_LEN) == 0)
+            return true;
+    return false;
+}
+
 /* ---- operator requests --------------------------------------------------------------------- */
 
 static void answer_keys(request *rq) {

@@ -116,8 +116,11 @@ static void on_hello_ack(party *pt, const tss_wire_frame *f) {
     } else {
         tss_daemon_notify("STATUS=connected to the coordinator");
     }
-    if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->hb_timer, tss_now_ms() + pt->hb_interval)))
+    if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->hb_timer, tss_now_ms() + pt->hb_interval))) {
         tss_dconn_close(pt->conn, LOG_ERR, "cannot arm the heartbeat timer");
+        return;
+    }
+    party_presig_inventory(pt); /* reconcile.c: before any session of this connection */
 }
 
 static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
@@ -172,6 +175,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
     case TSS_WIRE_SESSION_START:
     case TSS_WIRE_PROTOCOL_MSG:
     case TSS_WIRE_SESSION_ABORT: party_session_frame(pt, f); return;
+    case TSS_WIRE_PRESIG_DELETE: party_presig_delete(pt, f); return;
     default:
         snprintf(reason, sizeof reason, "%s is not accepted by this party",
                  tss_wire_type_name(f->type));

@@ -10,8 +10,12 @@
 #include "config/party.h"
 #include "daemon/conn.h"
 #include "daemon/loop.h"
+#include "keystore/ban_state.h"
 #include "keystore/keystore.h"
 #include "keystore/party_store.h"
+#include "keystore/presig_store.h"
+#include "keystore/sid_log.h"
+#include "mpc/keyshare.h"
 #include "tls/context.h"
 #include "wire/frame.h"
 
@@ -45,6 +49,28 @@ typedef struct {
     pkey *keys_open; /* per-key store handles (sid log, presignature store) */
     struct tss_session_log *wire_sids; /* every wire session id accepted, ever (opened lazily) */
 } party;
+
+/* Per-key store handles, open for the process lifetime. */
+struct pkey {
+    pkey *next;
+    char key_id[TSS_KEY_ID_MAX + 1];
+    tss_sid_log *sids;
+    tss_presig_store *presigs;
+    tss_ban_state bans; /* shared by every session of the key */
+    /* reconcile.c: the presignature ids listed in PRESIG_INVENTORY on the
+     * current connection, ascending; only these may be deleted. */
+    uint8_t (*inventory)[32];
+    size_t n_inventory;
+};
+
+/* The handles of key_id (opened on first use). */
+TSS_MUST_CHECK tss_result party_key_handles(party *pt, const char *key_id, pkey **out);
+
+/* reconcile.c: after HELLO_ACK, list every key's presignatures to the
+ * coordinator (PRESIG_INVENTORY); on PRESIG_DELETE, consume the listed ones
+ * it names durably. */
+void party_presig_inventory(party *pt);
+void party_presig_delete(party *pt, const tss_wire_frame *f);
 
 /* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from the coordinator. */
 void party_session_frame(party *pt, const tss_wire_frame *f);

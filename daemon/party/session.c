@@ -41,13 +41,6 @@
 
 #define MAX_HELD 256 /* reordered messages held per session */
 
-struct pkey {
-    pkey *next;
-    char key_id[TSS_KEY_ID_MAX + 1];
-    tss_sid_log *sids;
-    tss_presig_store *presigs;
-    tss_ban_state bans; /* shared by every session of the key */
-};
 
 typedef struct {
     uint8_t *data;
@@ -103,7 +96,7 @@ static void send_abort(party *pt, const uint8_t sid[TSS_WIRE_SESSION_ID_LEN], ui
 
 /* ---- per-key store handles ----------------------------------------------------------- */
 
-static tss_result key_handles(party *pt, const char *key_id, pkey **out) {
+tss_result party_key_handles(party *pt, const char *key_id, pkey **out) {
     for (pkey *k = pt->keys_open; k; k = k->next)
         if (strcmp(k->key_id, key_id) == 0) {
             *out = k;
@@ -500,7 +493,7 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     TSS_ENSURE(s->share->threshold == st->threshold, TSS_E_INVALID,
                "key %s has threshold %u, the session says %u", st->key_id, s->share->threshold,
                st->threshold);
-    TSS_GUARD(key_handles(pt, st->key_id, &s->key));
+    TSS_GUARD(party_key_handles(pt, st->key_id, &s->key));
     /* Bans on disk join the key's shared state; an unsaved ban refuses the
      * whole key until a retry writes it. */
     tss_ban_state_merge(&s->key->bans, s->share);
@@ -659,6 +652,7 @@ void party_sessions_free(party *pt) {
                     k->key_id, k->bans.reason);
         tss_sid_log_close(k->sids);
         tss_presig_store_close(k->presigs);
+        free(k->inventory);
         free(k);
     }
 }

@@ -976,6 +976,51 @@ static void session_result_and_abort(void) {
     tss_writer_free(&w);
 }
 
+/* PRESIG_INVENTORY / PRESIG_DELETE: key, u16 count, ascending distinct ids. */
+static void presig_ids_round_trip_and_bounds(void) {
+    uint8_t ids[3][32];
+    memset(ids, 0, sizeof ids);
+    ids[0][31] = 1, ids[1][0] = 2, ids[2][0] = 3;
+    tss_wire_presig_ids m = {.key_id = "kp", .count = 3, .ids = ids[0]}, d;
+    tss_writer w;
+    tss_writer_init(&w, 1u << 20);
+    CHECK_OK(tss_wire_presig_ids_encode(&w, &m));
+    CHECK(w.len == 4 + 2 + 2 + 96 && w.data[3] == 2 && w.data[6] == 0 && w.data[7] == 3);
+    CHECK_OK(tss_wire_presig_ids_decode(&d, w.data, w.len));
+    CHECK(strcmp(d.key_id, "kp") == 0 && d.count == 3 && memcmp(d.ids, ids, 96) == 0);
+    for (size_t n = 0; n < w.len; n++) { /* every cut fails */
+        tss_result r = tss_wire_presig_ids_decode(&d, w.data, n);
+        CHECK(!tss_is_ok(r));
+    }
+    w.data[8 + 32] = 0; /* id 1 now below id 0: not ascending */
+    CHECK_ERR(tss_wire_presig_ids_decode(&d, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+    /* duplicates, empty, too many, bad key id: refused by the encoder */
+    tss_writer_init(&w, 1u << 20);
+    memcpy(ids[1], ids[0], 32);
+    CHECK_ERR(tss_wire_presig_ids_encode(&w, &m), TSS_E_INVALID);
+    m.count = 0;
+    CHECK_ERR(tss_wire_presig_ids_encode(&w, &m), TSS_E_INVALID);
+    uint8_t(*many)[32] = calloc(TSS_WIRE_MAX_INVENTORY_IDS + 1, 32);
+    CHECK(many != NULL);
+    for (size_t i = 0; i <= TSS_WIRE_MAX_INVENTORY_IDS; i++) many[i][0] = (uint8_t)(i >> 8), many[i][1] = (uint8_t)i;
+    m.ids = many[0];
+    m.count = TSS_WIRE_MAX_INVENTORY_IDS;
+    CHECK_OK(tss_wire_presig_ids_encode(&w, &m));
+    /* the largest frame fits both per-type caps */
+    CHECK(w.len <= tss_wire_type_max_payload(TSS_WIRE_PRESIG_INVENTORY, TSS_WIRE_MAX_FRAME));
+    CHECK(w.len <= tss_wire_type_max_payload(TSS_WIRE_PRESIG_DELETE, TSS_WIRE_MAX_FRAME));
+    m.count = TSS_WIRE_MAX_INVENTORY_IDS + 1;
+    tss_writer_free(&w);
+    tss_writer_init(&w, 1u << 20);
+    CHECK_ERR(tss_wire_presig_ids_encode(&w, &m), TSS_E_INVALID);
+    m.count = 1;
+    strcpy(m.key_id, "bad\tkey");
+    CHECK_ERR(tss_wire_presig_ids_encode(&w, &m), TSS_E_INVALID);
+    free(many);
+    tss_writer_free(&w);
+}
+
 static void op_request_response(void) {
     tss_wire_op_request q, qd;
     memset(&q, 0, sizeof q);
@@ -1083,6 +1128,7 @@ int main(void) {
     RUN(status_through_frames);
     RUN(session_start_round_trip_and_bounds);
     RUN(session_result_and_abort);
+    RUN(presig_ids_round_trip_and_bounds);
     RUN(op_request_response);
     return harness_finish("wire");
 }
