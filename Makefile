@@ -174,6 +174,8 @@ bench: deps
 	bash bench/e2e.sh $(BUILD)
 	@# Signing rate while a chatty operator floods vs. quiet: $(BUILD)/bench-chatty.json.
 	bash bench/chatty.sh $(BUILD)
+	@# Fault injection under load (issue 11): JSON + table, $(BUILD)/bench-faults.json.
+	bash bench/faults.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
