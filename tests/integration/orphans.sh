@@ -59,20 +59,23 @@ n_av=$(printf '%s\n' "$AV" | grep -c .)
     || not_ok "the coordinator record lists available presignatures" "$(cat cstate/presig/kp.log | tail -5)"
 
 # ---- reconnect: reconciliation deletes the orphans, keeps the rest -----------------------------
-M1=$(lines party1.log); M2=$(lines party2.log)
+M1=$(lines party1.log); M2=$(lines party2.log); C0=$(lines coord.log)
 start_coord
 if wait_until 20 connected_is 3; then ok "coordinator restarted, parties reconnected"; else
     not_ok "coordinator restarted, parties reconnected" "$(tail -n 20 coord.log)"; fi
 for i in 1 2; do
-    m=M$i
-    if wait_until 10 log_has "party$i.log" "${!m}" "key=kp: reconciliation with the coordinator deleted"; then
-        ok "party $i reconciled key kp"; else not_ok "party $i reconciled key kp" "$(since "party$i.log" "${!m}" | tail -5)"; fi
+    m=M$i; o=O$i
+    if wait_until 10 log_has coord.log "$C0" "party=$i key=kp: [0-9]+ presignature\(s\) listed"; then
+        ok "party $i listed its presignatures of kp"; else not_ok "party $i listed its presignatures of kp" "$(tail -5 coord.log)"; fi
+    if [ -n "${!o}" ]; then
+        if wait_until 10 log_has "party$i.log" "${!m}" "key=kp: reconciliation with the coordinator deleted [1-9]"; then
+            ok "party $i deleted its orphans"; else not_ok "party $i deleted its orphans" "$(since "party$i.log" "${!m}" | tail -5)"; fi
+    fi
     [ "$(n_orphans "$i")" = 0 ] && ok "party $i: no orphan left" \
         || not_ok "party $i: no orphan left" "$(orphans "$i" | head -3)"
     missing=$(comm -23 <(printf '%s\n' "$AV" | grep .) <(on_party "$i"))
     [ -z "$missing" ] && ok "party $i: every available presignature survived" \
         || not_ok "party $i: every available presignature survived" "missing: $missing"
-    o=O$i
     for id in ${!o}; do
         grep -qi "$id" <(od -An -tx1 -v "pstate$i/presig/kp/spent.log" | tr -d ' \n') \
             && ok "party $i: orphan ${id:0:12}… is in the spent log (cannot come back)" \
