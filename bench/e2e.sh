@@ -8,7 +8,9 @@
 # for the ratio; then `tss-bench --suite overload`: goodput and p50/p99 at
 # concurrency 8/32/128 with the admission policy (parties at the default
 # limits.max_sessions 16, the coordinator at its default 64; issue 11 asks
-# that goodput at 128 stays >= 90% of the best level). Prints JSON (also written to $BUILD/bench-e2e.json) and a
+# that goodput at 128 stays >= 90% of the best level, with no request
+# failing). The coordinator's handshake deadline is 20 s here: 128 clients
+# connect at once on a small machine. Prints JSON (also written to $BUILD/bench-e2e.json) and a
 # table. Every process started here is killed on exit; every wait is bounded.
 #
 # Usage: bash bench/e2e.sh [BUILD_DIR]   (default $TSS_BUILD or ./build)
@@ -76,7 +78,7 @@ PORT=$(free_port)
     echo "  - {name: bench, identity: \"urn:tssd:operator:bench\"}"
     echo "state_dir: $WORK/cstate"
     echo "limits: {max_sessions: 64, max_queued: 1024}"
-    echo "timeouts: {heartbeat: 1s, handshake: 2s, idle: 30s, round: 5s, queue: 20s}"
+    echo "timeouts: {heartbeat: 1s, handshake: 20s, idle: 30s, round: 5s, queue: 20s}"
     echo "log_level: $LEVEL"
 } > coord.yaml
 for i in 1 2 3; do
@@ -180,8 +182,9 @@ grep -o '{"concurrency":[^}]*}' overload.json | while IFS= read -r lvl; do
     printf '%-40s %12s %10s %10s %8s\n' "  concurrency $(f concurrency)" "$(f sig_per_s)" "$(f p50_ms)" "$(f p99_ms)" "$(f failed)"
 done
 LVB=$(num overload.json last_vs_best)
+OVL_FAILED=$(grep -o '"failed":[0-9]*' overload.json | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
 printf '%-40s %12s %12s  %s\n' "goodput at the last level / best" "$LVB" "0.9" \
-    "$(awk -v v="$LVB" 'BEGIN { if (v >= 0.9) print "meets required"; else print "MISSES required" }')"
+    "$(awk -v v="$LVB" -v f="$OVL_FAILED" 'BEGIN { if (f > 0) print "MISSES: " f " requests failed"; else if (v >= 0.9) print "meets required"; else print "MISSES required" }')"
 printf '%-40s %12s\n' "coordinator log: culprit/retry lines" "$CULPRIT_LINES"
 printf '%-40s %12s\n' "coordinator log: busy answers" "$BUSY_LINES"
 echo "(JSON: $BUILD/bench-e2e.json)"
