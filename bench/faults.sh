@@ -15,7 +15,8 @@
 # invariant fails. Every process started here is killed on exit.
 #
 # Usage: bash bench/faults.sh [BUILD_DIR]
-# Env: FAULTS_SECONDS (180), FAULTS_CLIENTS (6 concurrent signing loops).
+# Env: FAULTS_SECONDS (180), FAULTS_CLIENTS (6 concurrent signing loops),
+#      FAULTS_KEEP (copy the run's directory, logs included, there).
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
@@ -25,6 +26,8 @@ LOOPS=()
 cleanup() {
     local p
     for p in "${LOOPS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    [ -n "${FAULTS_KEEP:-}" ] && cp -r "$WORK" "$FAULTS_KEEP"
     cluster_cleanup
 }
 trap cleanup EXIT

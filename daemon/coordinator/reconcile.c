@@ -16,10 +16,16 @@
 #include "daemon/coordinator/coord.h"
 #include "util/log.h"
 
-static bool available(const key_entry *k, const uint8_t *id) {
-    for (size_t i = 0; i < k->n_presigs; i++)
-        if (memcmp(k->presigs[i].id, id, TSS_WIRE_PRESIGN_ID_LEN) == 0) return true;
-    return false;
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, TSS_WIRE_PRESIGN_ID_LEN); }
+
+/* Mark the listed ids (ascending, as the wire requires) that the key's
+ * record has available: one pass over the record, a binary search each, so
+ * a large stock costs O(stock · log 1024) per frame, not stock × listed. */
+static void mark_available(const key_entry *k, const tss_wire_presig_ids *m, bool *avail) {
+    for (size_t i = 0; i < k->n_presigs; i++) {
+        const uint8_t *hit = bsearch(k->presigs[i].id, m->ids, m->count, 32, cmp_id);
+        if (hit) avail[(size_t)(hit - m->ids) / 32] = true;
+    }
 }
 
 void coord_presig_inventory(peer *p, const tss_wire_frame *f) {
@@ -46,10 +52,12 @@ void coord_presig_inventory(peer *p, const tss_wire_frame *f) {
                 m.key_id);
         return;
     }
+    bool avail[TSS_WIRE_MAX_INVENTORY_IDS] = {false};
+    mark_available(k, &m, avail);
     uint16_t n = 0;
     for (size_t i = 0; i < m.count; i++) {
         const uint8_t *id = m.ids + 32 * i;
-        if (!available(k, id) && !coord_presign_in_flight(co, m.key_id, id))
+        if (!avail[i] && !coord_presign_in_flight(co, m.key_id, id))
             memcpy(del[n++], id, 32); /* stays ascending: a subsequence */
     }
     tss_log(n ? LOG_NOTICE : LOG_INFO,

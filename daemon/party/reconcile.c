@@ -18,6 +18,7 @@
  * coordinator may be about to record, is never touched, whatever the
  * coordinator names. A coordinator can at worst make the party discard
  * presignatures, which costs availability (full signing), never safety. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,24 @@ static tss_result list_key(party *pt, pkey *k, size_t *listed) {
     return TSS_OK_RESULT;
 }
 
+/* Whether presig/<key-id>/ holds at least one *.presig file. */
+static bool has_presig_files(party *pt, const char *key_id) {
+    char dir[4096];
+    if (!tss_is_ok(tss_store_path(dir, sizeof dir, pt->store.state_dir, TSS_STORE_PRESIG_DIR,
+                                  key_id)))
+        return true; /* let the store report the problem */
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    bool found = false;
+    const size_t sl = strlen(TSS_STORE_PRESIG_SUFFIX);
+    for (struct dirent *e; !found && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        found = n > sl && strcmp(e->d_name + n - sl, TSS_STORE_PRESIG_SUFFIX) == 0;
+    }
+    closedir(d);
+    return found;
+}
+
 void party_presig_inventory(party *pt) {
     /* A snapshot of a previous connection is void: sessions have run since. */
     for (pkey *k = pt->keys_open; k; k = k->next) {
@@ -95,6 +114,9 @@ void party_presig_inventory(party *pt) {
     for (size_t i = 0; i < keys.count; i++) {
         pkey *k;
         size_t listed = 0;
+        /* Open a key's handles (file descriptors held for the process
+         * lifetime) only if it has presignature files at all. */
+        if (!has_presig_files(pt, keys.ids[i])) continue;
         r = party_key_handles(pt, keys.ids[i], &k);
         if (tss_is_ok(r)) r = list_key(pt, k, &listed);
         if (!tss_is_ok(r)) {
