@@ -51,6 +51,11 @@ static void pump(coord *co) {
     q->pumping = true;
     int64_t now = tss_now_ms();
     int64_t limit = (int64_t)co->cfg.timeouts.queue;
+    /* Later requests may pass one whose parties are full, but not forever:
+     * once a waiting request is half-way to its deadline nothing behind it
+     * starts, so the sessions drain and it gets its room (a keygen needs
+     * every party at once and would otherwise starve under signing load). */
+    bool held = false;
     for (size_t i = 0; i < q->n;) {
         request *rq = q->items[i].rq;
         if (!rq) { /* removed while we were serving (coord_queue_remove) */
@@ -72,7 +77,7 @@ static void pump(coord *co) {
             coord_request_refuse(rq, TSS_WIRE_ERR_LIMIT, text);
             continue;
         }
-        if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) {
+        if (held || co->n_sessions >= (size_t)co->cfg.limits.max_sessions) {
             i++;
             continue; /* only expiries can still happen */
         }
@@ -89,6 +94,7 @@ static void pump(coord *co) {
             q->items[i] = item;
             q->n++;
             i++;
+            if (2 * waited >= limit) held = true;
         }
     }
     q->pumping = false;

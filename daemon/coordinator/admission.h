@@ -14,7 +14,10 @@
  *    refused after timeouts.queue ("request waited N ms, deadline exceeded").
  *    The queue is served in order whenever capacity frees up (after the
  *    current event batch) and a waiting request is started as soon as its
- *    parties have room; later requests may pass one whose parties are full. */
+ *    parties have room; later requests may pass one whose parties are full,
+ *    until it has waited half of timeouts.queue: then nothing behind it
+ *    starts until it has (aging, so a keygen that needs every party at once
+ *    is not starved by a stream of signing requests). */
 #ifndef TSS_DAEMON_COORDINATOR_ADMISSION_H
 #define TSS_DAEMON_COORDINATOR_ADMISSION_H
 
