@@ -134,7 +134,7 @@ while IFS= read -r line; do
     "$WORK/verify_sig" "$PUB" "$dg" "$eth" >/dev/null 2>&1 || bad=$((bad + 1))
 done < all.jsonl
 dup_r=$(grep -o '"ethereum":"[^"]*"' all.jsonl | cut -d'"' -f4 | sed 's/^0x//' | cut -c1-64 | sort | uniq -d | grep -c .)
-dup_sid=$(grep '"request":"sign".*"outcome":"ok"' cstate/audit.log | grep -o '"session":"[0-9a-f]*"' | sort | uniq -d | grep -c .)
+dup_sid=$(cat cstate/audit/audit-*.log 2>/dev/null | grep '"request":"sign".*"outcome":"ok"' | grep -o '"session":"[0-9a-f]*"' | sort | uniq -d | grep -c .)
 presigned=$(grep -c '"presigned":true' all.jsonl)
 failed=$(cat sig*.err 2>/dev/null | grep -c .)
 
