@@ -961,14 +961,14 @@ static void session_result_and_abort(void) {
     CHECK_ERR(tss_wire_session_abort_decode(&ad, w.data, w.len), TSS_E_INVALID);
     tss_writer_free(&w);
 
-    /* busy (7): capacity, never a fault, so it may not name a culprit. */
+    /* busy (8): capacity, never a fault, so it may not name a culprit. */
     CHECK(strcmp(tss_wire_abort_reason_name(TSS_WIRE_ABORT_BUSY), "busy") == 0);
     a.reason = TSS_WIRE_ABORT_BUSY;
     tss_writer_init(&w, 4096);
     CHECK_ERR(tss_wire_session_abort_encode(&w, &a), TSS_E_INVALID);
     a.culprit = 0;
     CHECK_OK(tss_wire_session_abort_encode(&w, &a));
-    CHECK(w.data[16] == 7);
+    CHECK(w.data[16] == 8);
     CHECK_OK(tss_wire_session_abort_decode(&ad, w.data, w.len));
     CHECK(ad.reason == TSS_WIRE_ABORT_BUSY && ad.culprit == 0);
     w.data[18] = 2; /* busy naming party 2 */
