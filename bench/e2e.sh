@@ -11,8 +11,9 @@
 # that goodput at 128 stays >= 90% of the best level, with no request
 # failing). The coordinator's handshake deadline is 20 s here: 128 clients
 # connect at once on a small machine, and max_connections is 512 so that 128
-# operator connections fit beside the room kept for parties. Prints JSON (also written to $BUILD/bench-e2e.json) and a
-# table. Every process started here is killed on exit; every wait is bounded.
+# operator connections fit beside the room kept for parties. Prints JSON
+# (also written to $BUILD/bench-e2e.json) and a table. Every process started
+# here is killed on exit; every wait is bounded.
 #
 # Usage: bash bench/e2e.sh [BUILD_DIR]   (default $TSS_BUILD or ./build)
 # Env: BENCH_RUNS (sequential signs, default 200), BENCH_CONCURRENCY (16),
