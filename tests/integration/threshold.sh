@@ -149,6 +149,9 @@ expect_exit 76 "keygen with a hung party fails" "$CTL" --config op.yaml keygen -
 expect_match "the hung party is named" "$ERR" 'party 4'
 [ $((SECONDS - t0)) -le 8 ] && ok "keygen failure within the round timeout" || not_ok "keygen failure within the round timeout" "$((SECONDS - t0))s"
 kill -CONT "$P4"
+# Party 4 may have been dropped while stopped (idle/liveness timeouts): let it
+# reconnect, so the next keygen fails on party 5 alone.
+wait_until 20 connected_is 5
 kill -STOP "$P5"
 t0=$SECONDS
 "$CTL" --config op.yaml keygen --key-id kx --threshold 3 >kx.out 2>kx.err &
