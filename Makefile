@@ -44,6 +44,9 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRCS))
 CTIME_SRCS := $(wildcard tests/ctime/ctime_*.c)
 CTIME_BINS := $(patsubst tests/ctime/%.c,$(BUILD)/ctime/%,$(CTIME_SRCS))
+# Self-test of the constant-time check: the base-OT check linked with a
+# base_ot.c that branches on the choice bit; run.sh --expect-flagged.
+CTIME_INJECT_BINS := $(BUILD)/ctime-inject/ctime_base_ot
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -148,8 +151,17 @@ $(BUILD)/asan/tss-coordinator: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(wildcard d
 	@echo "  LD  $@"
 	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
 
+$(BUILD)/ctime-inject/base_ot.o: mpc/base_ot.c | $(GEN_SRCS)
+	@mkdir -p $(@D)
+	@echo "  CC  $< (injected secret branch)"
+	$(Q)$(CC) $(CFLAGS) -DTSS_CTIME_INJECT_BRANCH -c $< -o $@
+$(BUILD)/ctime-inject/ctime_base_ot: tests/ctime/ctime_base_ot.c $(BUILD)/ctime-inject/base_ot.o $(BUILD)/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
 tests: $(UNIT_TESTS)
-ctime: $(CTIME_BINS)
+ctime: $(CTIME_BINS) $(CTIME_INJECT_BINS)
 asan-tests: $(ASAN_TESTS) $(BUILD)/asan/tss-coordinator
 fuzz-build: $(FUZZERS)
 

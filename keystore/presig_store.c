@@ -148,7 +148,7 @@ tss_result tss_presig_store_put(tss_presig_store *st, const tss_presig *p) {
     char name[HEX_LEN + sizeof TSS_STORE_PRESIG_SUFFIX];
     presig_name(name, p->presign_id);
     tss_writer plain, sealed;
-    tss_writer_init(&plain, PRESIG_PLAIN_MAX);
+    tss_writer_init_secret(&plain, PRESIG_PLAIN_MAX); /* plaintext secrets */
     tss_writer_init(&sealed, TSS_SEALED_MAX_FILE);
     tss_result r = tss_presig_encode(p, &plain);
     if (tss_is_ok(r)) r = tss_writer_status(&plain, "presignature");

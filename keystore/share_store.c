@@ -24,7 +24,7 @@ static tss_result write_share(const tss_store_ctx *ctx, const char *dir,
     char name[NAME_MAX];
     TSS_GUARD(share_name(name, sizeof name, share->key_id));
     tss_writer plain, sealed;
-    tss_writer_init(&plain, SHARE_MAX);
+    tss_writer_init_secret(&plain, SHARE_MAX); /* plaintext secrets */
     tss_writer_init(&sealed, TSS_SEALED_MAX_FILE);
     tss_result r = tss_keyshare_encode(share, &plain);
     if (tss_is_ok(r)) r = tss_writer_status(&plain, "key share");

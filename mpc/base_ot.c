@@ -1,8 +1,10 @@
 /* Masny-Rindal endemic OT over secp256k1, batched (see base_ot.h).
  *
  * Cost per batch of 256 (what dominates, in libsecp256k1 public-API calls):
- *   receiver start:  256 ec_pubkey_create (a_i*G), 256 random points,
- *                    512 hash-to-curve (one real, one dummy per OT)
+ *   receiver start:  per OT, ~4 random points R and ~4 draws of a (each an
+ *                    ec_pubkey_create and a combine) until both published
+ *                    points are in S, 2 one-candidate hashes per draw:
+ *                    ~4000 parses and ~1000 ec_pubkey_create per batch
  *   sender respond:  512 parses (validation of msg1), 1 ec_pubkey_create (T),
  *                    512 hash-to-curve, 512 combine, 512 ecdh (t*M_j)
  *   receiver finish: 1 parse (T), 256 ecdh (a_i*T)
@@ -46,8 +48,16 @@
  *    variable-time path: libsecp256k1's ec_pubkey_tweak_mul is variable-time
  *    in the scalar (wNAF ecmult). Only ec_pubkey_create (t*G, a_i*G) and ecdh
  *    (constant-time ecmult_const) see t and a_i.
- * The dummy hash-to-curve of the receiver (receiver_one) is kept: it makes the
- * receiver's total hashing work independent of c. */
+ * Receiver in constant time (receiver_one): hash-to-curve is the one
+ * variable-time step, and the receiver must hash its random point R =
+ * r_{1-c} before r_c exists. With a number of tries that depends on R, a
+ * timing observer who later sees msg1 computes the tries of both published
+ * points and tells which one is R, i.e. c. So the receiver publishes only
+ * points of S (both hashes found at the first candidate): R is redrawn, and
+ * a is redrawn, until R and r_c are in S. Both published points are then
+ * uniform over S whatever c is, and the receiver's hashing of each is the same
+ * work (two parses of valid points). Honest points in S change nothing for
+ * the sender, which hashes any point with the full try-and-increment. */
 #include "mpc/base_ot.h"
 
 #include <stdlib.h>
@@ -57,11 +67,21 @@
 #include <sodium.h>
 
 #include "mpc/scalar.h"
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 #define PAIR_BYTES (2 * TSS_PT_BYTES)
 /* Same bound as tss_tr_final_point_var: each try succeeds with probability ~1/2. */
 #define H2C_MAX_TRIES 256
+/* The receiver's published points are drawn from S = {P : H_0(P) and H_1(P)
+ * are found within H2C_CT_TRIES tries} (receiver_one), and it hashes them
+ * with exactly that many parses (h_point_fixed). With one try, S holds about
+ * a quarter of the points: every published point's hashes succeed at the
+ * first candidate, so the receiver's parses are all of valid points. */
+#define H2C_CT_TRIES 1
+/* Draws until a point in S (each succeeds with probability ~1/4): a failure
+ * is an abort with probability (3/4)^256 < 2^-106. */
+#define S_MAX_DRAWS 256
 
 struct tss_base_ot_receiver {
     uint8_t sid[TSS_SID_BYTES];
@@ -157,6 +177,7 @@ static tss_result kdf_ecdh(const secp256k1_context *ctx, uint8_t seed[TSS_BASE_O
                            tss_transcript *t, const tss_point *P, const uint8_t k[TSS_SC_BYTES]) {
     int ok = secp256k1_ecdh(ctx, seed, &P->pk, k, kdf_finish_cb, t);
     tss_wipe(t, sizeof *t);
+    tss_declassify(&ok, sizeof ok); /* reveals only whether k is 0 or >= n */
     TSS_ENSURE(ok, TSS_E_CRYPTO, "base OT: invalid secret scalar");
     return TSS_OK_RESULT;
 }
@@ -182,6 +203,8 @@ static tss_result random_point(const secp256k1_context *ctx, tss_point *out,
                                uint8_t enc[TSS_PT_BYTES]) {
     for (int k = 0; k < H2C_MAX_TRIES; k++) {
         randombytes_buf(enc, TSS_PT_BYTES);
+        /* A candidate is either published (as r_{1-c}) or discarded. */
+        tss_declassify(enc, TSS_PT_BYTES);
         enc[0] = (uint8_t)(0x02 | (enc[0] & 1));
         if (secp256k1_ec_pubkey_parse(ctx, &out->pk, enc, TSS_PT_BYTES)) return TSS_OK_RESULT;
     }
@@ -225,35 +248,132 @@ static tss_result check_ids(uint32_t sender_id, uint32_t receiver_id) {
     return TSS_OK_RESULT;
 }
 
-/* One receiver OT: fills pair = (r_0 || r_1) for choice c and secret a. */
+/* H_j(r) for the receiver: the same point as h_point, but always exactly
+ * H2C_CT_TRIES candidates, each parsed, the first valid one kept with a masked
+ * copy, so the work does not depend on how many tries r needs. Returns 1 if a
+ * point was found within H2C_CT_TRIES tries (then *out equals h_point's
+ * result), else 0. r and j are public. */
+static int h_point_fixed(const secp256k1_context *ctx, secp256k1_pubkey *out, const prefixes *p,
+                         uint32_t i, uint32_t j, const uint8_t r[TSS_PT_BYTES]) {
+    tss_transcript t = p->h2c;
+    tss_tr_append_u32(&t, i);
+    tss_tr_append_u32(&t, j);
+    tss_tr_append(&t, r, TSS_PT_BYTES);
+    uint8_t enc[TSS_PT_BYTES];
+    enc[0] = 0x02;
+    secp256k1_pubkey cand;
+    unsigned found = 0;
+    memset(out, 0, sizeof *out);
+    for (uint32_t ctr = 0; ctr < H2C_CT_TRIES; ctr++) {
+        tss_transcript tc = t;
+        tss_tr_append_u32(&tc, ctr);
+        tss_tr_final(&tc, enc + 1);
+        unsigned ok = (unsigned)secp256k1_ec_pubkey_parse(ctx, &cand, enc, TSS_PT_BYTES) & 1;
+        ct_select_bytes(out, out, &cand, sizeof cand, ok & ~found);
+        found |= ok;
+    }
+    return (int)found;
+}
+
+#ifdef TSS_CTIME_INJECT_BRANCH
+/* Built only for the harness's self-test (tests/ctime/run.sh --expect-flagged):
+ * a deliberate branch on the secret choice bit, which the check must flag. */
+static volatile unsigned ctime_inject_sink;
+#define CTIME_INJECT_BRANCH(bit)                                                  \
+    do {                                                                          \
+        if (bit) ctime_inject_sink = 1;                                           \
+    } while (0)
+#else
+#define CTIME_INJECT_BRANCH(bit) ((void)0)
+#endif
+
+/* Whether P is in S: H_0(P) and H_1(P) both found within H2C_CT_TRIES tries
+ * (always that many parses each); their points in h[0], h[1]. P is public. */
+static int in_s(const secp256k1_context *ctx, secp256k1_pubkey h[2], const prefixes *p,
+                uint32_t i, const uint8_t P[TSS_PT_BYTES]) {
+    int ok = h_point_fixed(ctx, &h[0], p, i, 0, P);
+    ok &= h_point_fixed(ctx, &h[1], p, i, 1, P);
+    return ok;
+}
+
+/* One receiver OT: draws the secret a and fills pair = (r_0 || r_1) for
+ * choice c. Both published points are uniform over S (above), whatever c is:
+ *   R = r_{1-c}: random points until one is in S (discarded ones are
+ *     independent of everything);
+ *   r_c = a*G - H_c(R): fresh a until r_c is in S. Each candidate r_c is
+ *     uniform and independent of c and of the final a (a is uniform), so it
+ *     is declassified for the test; a rejected one is discarded with its a.
+ * So no step branches on c or a, the hash-to-curve work on each published
+ * point is the same (its two hashes, H2C_CT_TRIES parses each, all found),
+ * and neither the values nor the work tell R from r_c. H_c(R) is picked with
+ * a masked copy, a*G - H_c(R) uses libsecp256k1's constant-time group law,
+ * and the pair is assembled with masked copies. */
 static tss_result receiver_one(const secp256k1_context *ctx, const prefixes *p, unsigned i,
-                               unsigned c, const uint8_t a[TSS_SC_BYTES],
-                               uint8_t pair[PAIR_BYTES]) {
-    tss_point rand_pt, h, aG, chosen, dummy;
+                               unsigned c, uint8_t a[TSS_SC_BYTES], uint8_t pair[PAIR_BYTES]) {
+    tss_point rand_pt, chosen;
+    secp256k1_pubkey h[2], hc, aG, hneg, hC[2];
     uint8_t rand_enc[TSS_PT_BYTES], chosen_enc[TSS_PT_BYTES];
-    tss_result res = random_point(ctx, &rand_pt, rand_enc);
-    /* r_c = a*G - H_c(r_{1-c}). */
-    if (tss_is_ok(res)) res = h_point(ctx, &h, p, i, c, rand_enc);
-    if (tss_is_ok(res) && !secp256k1_ec_pubkey_create(ctx, &aG.pk, a))
-        res = tss_fail(TSS_E_CRYPTO, "base OT receiver: invalid secret scalar");
-    /* a*G = H_c(r_{1-c}) has probability 2^-256; it is an abort like any infinity. */
-    if (tss_is_ok(res)) res = tss_pt_sub(&chosen, &aG, &h);
+    tss_result res = TSS_OK_RESULT;
+    CTIME_INJECT_BRANCH(c);
+    int found = 0;
+    for (int k = 0; k < S_MAX_DRAWS && !found && tss_is_ok(res); k++) {
+        res = random_point(ctx, &rand_pt, rand_enc);
+        if (tss_is_ok(res)) found = in_s(ctx, h, p, i, rand_enc);
+    }
+    if (tss_is_ok(res) && !found)
+        res = tss_fail(TSS_E_CRYPTO, "base OT receiver: no random point in S after %d draws",
+                       S_MAX_DRAWS);
     if (tss_is_ok(res)) {
+        ct_select_bytes(&hc, &h[0], &h[1], sizeof hc, c);
+        hneg = hc;
+        /* Negation of a valid point; its only branch is the x = 0 load check. */
+        tss_ctime_trusted_begin();
+        int ok = secp256k1_ec_pubkey_negate(ctx, &hneg);
+        tss_ctime_trusted_end();
+        tss_declassify(&ok, sizeof ok); /* always 1 */
+        if (!ok) res = tss_fail(TSS_E_CRYPTO, "base OT receiver: invalid hash point");
+    }
+    found = 0;
+    for (int k = 0; k < S_MAX_DRAWS && !found && tss_is_ok(res); k++) {
+        res = random_scalar(a);
+        if (!tss_is_ok(res)) break;
+        int ok = secp256k1_ec_pubkey_create(ctx, &aG, a);
+        /* r_c = a*G - H_c(R). ec_pubkey_combine uses libsecp256k1's
+         * constant-time group law (gej_add_ge, ge_set_gej); its only branches
+         * are validity checks whose outcome is fixed except with probability
+         * 2^-256 (x = 0, sum at infinity), which memcheck cannot tell from a
+         * real leak (see util/ctime.h). */
+        const secp256k1_pubkey *ins[2] = {&aG, &hneg};
+        tss_ctime_trusted_begin();
+        ok &= secp256k1_ec_pubkey_combine(ctx, &chosen.pk, ins, 2);
+        tss_ctime_trusted_end();
+        /* Fails only for a = 0 or a*G = H_c(R): nothing about c or a. */
+        tss_declassify(&ok, sizeof ok);
+        if (!ok) {
+            res = tss_fail(TSS_E_CRYPTO, "base OT receiver: invalid secret scalar");
+            break;
+        }
+        /* A uniform point independent of c (see above): published if in S,
+         * else discarded together with this a. */
+        tss_declassify(&chosen, sizeof chosen);
         tss_pt_encode(chosen_enc, &chosen);
-        /* Hash-to-curve is variable time. Also computing H_{1-c}(r_c) makes this
-         * party's hashing work {H_0(r_1), H_1(r_0)} -- the same for either c.
-         * Its result is not needed (and it fails only with probability 2^-256). */
-        tss_result dres = h_point(ctx, &dummy, p, i, c ^ 1, chosen_enc);
-        (void)dres;
-        /* Which of the two published points is random would reveal c. */
+        found = in_s(ctx, hC, p, i, chosen_enc);
+    }
+    if (tss_is_ok(res) && !found)
+        res = tss_fail(TSS_E_CRYPTO, "base OT receiver: no point a*G - H_c(R) in S after %d draws",
+                       S_MAX_DRAWS);
+    if (tss_is_ok(res)) {
+        /* Which of the two published points is R would reveal c. */
         ct_select_bytes(pair, chosen_enc, rand_enc, TSS_PT_BYTES, c);
         ct_select_bytes(pair + TSS_PT_BYTES, rand_enc, chosen_enc, TSS_PT_BYTES, c);
     }
     tss_wipe(&rand_pt, sizeof rand_pt);
-    tss_wipe(&h, sizeof h);
+    tss_wipe(h, sizeof h);
+    tss_wipe(hC, sizeof hC);
+    tss_wipe(&hc, sizeof hc);
+    tss_wipe(&hneg, sizeof hneg);
     tss_wipe(&aG, sizeof aG);
     tss_wipe(&chosen, sizeof chosen);
-    tss_wipe(&dummy, sizeof dummy);
     tss_wipe(rand_enc, sizeof rand_enc);
     tss_wipe(chosen_enc, sizeof chosen_enc);
     return res;
@@ -277,10 +397,8 @@ tss_result tss_base_ot_receiver_start(tss_base_ot_receiver **state,
     prefixes_init(&p, sid, sender_id, receiver_id);
     tss_result res = TSS_OK_RESULT;
     for (unsigned i = 0; i < TSS_BASE_OT_COUNT && tss_is_ok(res); i++) {
-        res = random_scalar(st->a[i]);
-        if (tss_is_ok(res))
-            res = receiver_one(ctx, &p, i, choice_bit(choice, i), st->a[i],
-                               st->msg1 + i * PAIR_BYTES);
+        res = receiver_one(ctx, &p, i, choice_bit(choice, i), st->a[i],
+                           st->msg1 + i * PAIR_BYTES);
     }
     tss_wipe(&p, sizeof p);
     if (tss_is_ok(res)) {
@@ -332,9 +450,15 @@ tss_result tss_base_ot_sender_respond(const uint8_t sid[TSS_SID_BYTES], uint32_t
     if (tss_is_ok(res)) res = tss_base_ot_msg1_decode(m1, msg1, msg1_len);
     /* One fresh key for the whole batch (see the top of this file). */
     if (tss_is_ok(res)) res = random_scalar(t);
-    if (tss_is_ok(res) && !secp256k1_ec_pubkey_create(ctx, &T.pk, t))
-        res = tss_fail(TSS_E_CRYPTO, "base OT sender: invalid secret scalar");
-    if (tss_is_ok(res)) tss_pt_encode(T_enc, &T);
+    if (tss_is_ok(res)) {
+        int ok = secp256k1_ec_pubkey_create(ctx, &T.pk, t);
+        tss_declassify(&ok, sizeof ok); /* reveals only whether t = 0 */
+        if (!ok) res = tss_fail(TSS_E_CRYPTO, "base OT sender: invalid secret scalar");
+    }
+    if (tss_is_ok(res)) {
+        tss_declassify(&T, sizeof T); /* T = t*G is msg2 */
+        tss_pt_encode(T_enc, &T);
+    }
     for (unsigned i = 0; i < TSS_BASE_OT_COUNT && tss_is_ok(res); i++)
         res = sender_one(ctx, &p, receiver_id, i, m1->r[i], msg1 + i * PAIR_BYTES, T_enc, t,
                          tmp->m[i]);

@@ -6,6 +6,7 @@
 
 #include "mpc/base_ot.h"
 #include "mpc/schnorr.h"
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 #define MAXP TSS_MPC_MAX_PARTIES
@@ -196,13 +197,19 @@ tss_result tss_dkg_start(tss_dkg *d, tss_mpc_outbox *out) {
     for (size_t k = 0; k < t; k++) {
         TSS_GUARD(tss_sc_random_nonzero(&d->coeff[k]));
         TSS_GUARD(tss_pt_mul_base(&me->F[k], &d->coeff[k]));
+        tss_declassify(&me->F[k], sizeof me->F[k]); /* published in round 2 */
     }
     randombytes_buf(me->sid_share, TSS_SID_BYTES);
     randombytes_buf(me->chain_code, TSS_CHAIN_CODE_BYTES);
+    /* Published in rounds 1 and 2 (constant-time checks: tests/ctime). */
+    tss_declassify(me->sid_share, TSS_SID_BYTES);
+    tss_declassify(me->chain_code, TSS_CHAIN_CODE_BYTES);
     uint8_t cm[MAXT * TSS_PT_BYTES + TSS_CHAIN_CODE_BYTES];
     commitment_message(cm, me->F, t, me->chain_code);
     tss_tr_commit_new(me->commit, me->salt, "dkg-coefficients", d->context, d->cfg.self, cm,
                       t * TSS_PT_BYTES + TSS_CHAIN_CODE_BYTES);
+    tss_declassify(me->commit, TSS_COMMIT_BYTES); /* round 1 */
+    tss_declassify(me->salt, TSS_SALT_BYTES);     /* round 2 */
 
     tss_writer w;
     tss_writer_init(&w, TSS_MPC_MAX_PAYLOAD);
@@ -458,12 +465,15 @@ static tss_result verify_round2(tss_dkg *d) {
             if (!tss_is_ok(r))
                 return abort_with(d, peer, "invalid proof of knowledge for a coefficient", "");
         }
-        /* Feldman: f_peer(self)*G must be the public evaluation of F_peer. */
-        tss_point lhs, rhs;
-        r = tss_pt_mul_base(&lhs, &p->share);
-        if (tss_is_ok(r)) r = tss_pt_poly_eval_var(&rhs, p->F, t, d->cfg.self);
-        if (!tss_is_ok(r) || !tss_pt_eq(&lhs, &rhs))
-            return abort_with(d, peer, "secret share fails the Feldman check", "");
+        /* Feldman: f_peer(self)*G must be the public evaluation of F_peer.
+         * The secret product is compared in constant time; only the
+         * outcome is public. */
+        tss_point G, rhs;
+        tss_pt_generator(&G);
+        r = tss_pt_poly_eval_var(&rhs, p->F, t, d->cfg.self);
+        int match = tss_is_ok(r) && tss_pt_mul_matches(&G, &p->share, &rhs);
+        tss_declassify(&match, sizeof match);
+        if (!match) return abort_with(d, peer, "secret share fails the Feldman check", "");
     }
     /* x_self = sum_j f_j(self), our own term included. */
     tss_scalar x, own, xs;
@@ -496,10 +506,9 @@ static tss_result verify_round2(tss_dkg *d) {
         if (!tss_is_ok(r)) return abort_with(d, 0, "a public share is the point at infinity", "");
         ks->X_j[k] = d->X_expected[k];
     }
-    tss_point mine;
-    TSS_GUARD(tss_pt_mul_base(&mine, &ks->x));
-    if (!tss_pt_eq(&mine, &d->X_expected[d->self_idx]))
-        return abort_with(d, 0, "own share does not match the public polynomial", "");
+    int mine = tss_pt_mul_matches(&G, &ks->x, &d->X_expected[d->self_idx]);
+    tss_declassify(&mine, sizeof mine); /* the check's outcome */
+    if (!mine) return abort_with(d, 0, "own share does not match the public polynomial", "");
     return TSS_OK_RESULT;
 }
 
@@ -554,6 +563,7 @@ static tss_result send_round3(tss_dkg *d, tss_mpc_outbox *out) {
     for (int k = 0; k < d->cfg.n; k++) {
         if (k == d->self_idx) continue;
         pair_check(d, k, ks->peers[k].zero_seed, me->zero_check[k]);
+        tss_declassify(me->zero_check[k], TSS_HASH_BYTES); /* broadcast in round 3 */
         tss_write_bytes(&w, me->zero_check[k], TSS_HASH_BYTES);
     }
     tss_result r = tss_mpc_outbox_push(out, TSS_MSG_DKG_R3_BCAST, d->cfg.self, 0, &w);

@@ -12,6 +12,9 @@ void tss_mpc_outbox_init(tss_mpc_outbox *box) {
 tss_result tss_mpc_outbox_push(tss_mpc_outbox *box, uint8_t type, uint16_t from, uint16_t to,
                                tss_writer *payload) {
     TSS_GUARD(tss_writer_status(payload, tss_mpc_msg_type_name(type)));
+    /* Message payloads are released with free(); secret memory is not. */
+    TSS_ENSURE(!payload->secret, TSS_E_INTERNAL, "%s: secret writer handed to the outbox",
+               tss_mpc_msg_type_name(type));
     TSS_ENSURE(payload->len <= TSS_MPC_MAX_PAYLOAD, TSS_E_INTERNAL, "%s payload too large",
                tss_mpc_msg_type_name(type));
     if (box->count == box->cap) {
@@ -23,7 +26,7 @@ tss_result tss_mpc_outbox_push(tss_mpc_outbox *box, uint8_t type, uint16_t from,
     }
     box->msgs[box->count++] =
         (tss_mpc_msg){.type = type, .from = from, .to = to, .data = payload->data, .len = payload->len};
-    tss_writer_init(payload, payload->max);
+    tss_writer_init(payload, payload->max); /* the buffer now belongs to the message */
     return TSS_OK_RESULT;
 }
 

@@ -91,22 +91,22 @@ static void ot_scalars(tss_scalar s[W], const uint8_t m[TSS_OTE_MSG_BYTES]) {
 tss_result tss_rvole_receiver_start(tss_rvole_receiver *st, const tss_ote_ctx *ctx,
                                     const tss_ote_receiver_seeds *seeds, tss_ote_msg *msg1,
                                     tss_scalar *b) {
-    uint8_t(*out)[TSS_OTE_MSG_BYTES] = malloc(XI * TSS_OTE_MSG_BYTES);
+    /* The chosen OT messages, in the secret pool (util/secmem.h). */
+    uint8_t(*out)[TSS_OTE_MSG_BYTES] = tss_secret_pool_get(XI * TSS_OTE_MSG_BYTES);
     TSS_ENSURE(out != NULL, TSS_E_NOMEM, "RVOLE: no memory for the receiver");
     tss_rvole_receiver_wipe(st);
     st->ctx = *ctx;
     randombytes_buf(st->beta, sizeof st->beta);
     tss_result r = tss_ote_receive(ctx, seeds, st->beta, msg1, out);
     if (!tss_is_ok(r)) {
-        free(out);
+        tss_secret_pool_put(out, XI * TSS_OTE_MSG_BYTES);
         tss_rvole_receiver_wipe(st);
         return r;
     }
     for (size_t j = 0; j < XI; j++)
         for (size_t k = 0; k < W; k++)
             tss_sc_from_bytes_reduce(&st->v[k][j], out[j] + k * TSS_SC_BYTES);
-    tss_wipe(out, XI * TSS_OTE_MSG_BYTES);
-    free(out);
+    tss_secret_pool_put(out, XI * TSS_OTE_MSG_BYTES); /* wipes */
 
     /* b = sum_j beta_j g_j, selecting without branches on beta. */
     tss_scalar g[XI], acc, t;
@@ -128,18 +128,19 @@ tss_result tss_rvole_sender_reply(const tss_ote_ctx *ctx, const tss_ote_sender_s
                                   tss_rvole_msg *msg2, tss_scalar c[TSS_RVOLE_L]) {
     tss_scalar g[XI], vals[XI], eta, alpha1[W], cc[TSS_RVOLE_L], t, theta[TSS_RVOLE_L];
     TSS_GUARD(tss_sc_random(&eta));
-    /* The OT pads live on the heap (144 KiB), wiped before release. */
-    struct {
+    /* The OT pads (144 KiB), in the secret pool (util/secmem.h): guarded,
+     * locked, wiped on release. */
+    struct pads {
         uint8_t v0[XI][TSS_OTE_MSG_BYTES], v1[XI][TSS_OTE_MSG_BYTES];
         tss_scalar alpha0[W][XI]; /* by column, for the inner products with g */
-    } *s = malloc(sizeof *s);
+    } *s = tss_secret_pool_get(sizeof(struct pads));
     if (!s) {
         tss_sc_wipe(&eta, 1);
         return tss_fail(TSS_E_NOMEM, "RVOLE: no memory for the sender");
     }
     tss_result r = tss_ote_send(ctx, seeds, msg1, s->v0, s->v1);
     if (!tss_is_ok(r)) {
-        free(s); /* nothing was written */
+        tss_secret_pool_put(s, sizeof *s);
         tss_sc_wipe(&eta, 1);
         return r;
     }
@@ -173,8 +174,7 @@ tss_result tss_rvole_sender_reply(const tss_ote_ctx *ctx, const tss_ote_sender_s
 
     tss_sc_neg(&c[0], &cc[0]);
     tss_sc_neg(&c[1], &cc[1]);
-    tss_wipe(s, sizeof *s);
-    free(s);
+    tss_secret_pool_put(s, sizeof *s); /* wipes */
     tss_sc_wipe(&eta, 1);
     tss_sc_wipe(alpha1, W);
     tss_sc_wipe(cc, TSS_RVOLE_L);

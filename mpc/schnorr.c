@@ -1,6 +1,7 @@
 /* Schnorr proof of knowledge of a discrete log. */
 #include "mpc/schnorr.h"
 
+#include "util/ctime.h"
 #include "util/secmem.h"
 
 static tss_result challenge(tss_scalar *e, const uint8_t sid[TSS_SID_BYTES], uint32_t prover,
@@ -23,17 +24,25 @@ static tss_result challenge(tss_scalar *e, const uint8_t sid[TSS_SID_BYTES], uin
 tss_result tss_schnorr_prove(tss_schnorr_proof *out, const uint8_t sid[TSS_SID_BYTES],
                              uint32_t prover, const tss_scalar *x, const tss_point *X,
                              const void *aux, size_t aux_len) {
-    tss_point check;
-    TSS_GUARD(tss_pt_mul_base(&check, x));
-    TSS_ENSURE(tss_pt_eq(&check, X), TSS_E_USAGE, "schnorr: X is not x*G");
+    int zero = tss_sc_is_zero(x);
+    tss_declassify(&zero, sizeof zero); /* x = 0 is a usage error, as for tss_pt_mul_base */
+    TSS_ENSURE(!zero, TSS_E_CRYPTO, "schnorr: x = 0 (point at infinity)");
+    tss_point G;
+    tss_pt_generator(&G);
+    /* Compared in constant time; the outcome is a usage check. */
+    int match = tss_pt_mul_matches(&G, x, X);
+    tss_declassify(&match, sizeof match);
+    TSS_ENSURE(match, TSS_E_USAGE, "schnorr: X is not x*G");
     tss_schnorr_proof p;
     tss_scalar k, e;
     TSS_GUARD(tss_sc_random_nonzero(&k));
     tss_result res = tss_pt_mul_base(&p.R, &k);
+    tss_declassify(&p.R, sizeof p.R); /* R is part of the published proof */
     if (tss_is_ok(res)) res = challenge(&e, sid, prover, X, &p.R, aux, aux_len);
     if (tss_is_ok(res)) {
         tss_sc_mul(&p.z, &e, x);
         tss_sc_add(&p.z, &p.z, &k);
+        tss_declassify(&p.z, sizeof p.z); /* z = k + e*x is published; k is fresh */
         *out = p;
     }
     tss_sc_wipe(&k, 1);

@@ -53,6 +53,7 @@ struct tss_sign {
     bool have[SLOT_COUNT][MAXP];
     sign_peer *peer[MAXP];
     tss_scalar r, phi, sk;
+    tss_scalar rvole_in[TSS_RVOLE_L]; /* (r, sk) as one array, wiped after round 2 */
     tss_point R_i, pk_i;
     uint8_t contrib[TSS_SID_BYTES], salt[TSS_SALT_BYTES], commit[TSS_COMMIT_BYTES];
     uint8_t raw_r1b[TSS_SIGN_R1_BCAST_BYTES];
@@ -70,48 +71,10 @@ struct tss_sign {
 #define SIGN_ALIGN 64
 static size_t align_up(size_t n) { return (n + SIGN_ALIGN - 1) & ~(size_t)(SIGN_ALIGN - 1); }
 
-/* Released session blocks are kept (wiped to zero, still guarded and locked)
- * for the next session of the same signer count, which saves the system
- * calls and page faults of a fresh sodium_malloc. A few blocks of at most
- * 1 MiB each (up to ~8 signers) are kept; larger ones are released. */
-#define POOL_SLOTS 8
-#define POOL_MAX_BYTES ((size_t)1 << 20)
-static struct {
-    void *p;
-    size_t n;
-} g_pool[POOL_SLOTS];
-static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* A zeroed block of n bytes of secret memory, or NULL. */
-static void *block_get(size_t n) {
-    void *p = NULL;
-    pthread_mutex_lock(&g_pool_lock);
-    for (int i = 0; i < POOL_SLOTS && !p; i++)
-        if (g_pool[i].p && g_pool[i].n == n) {
-            p = g_pool[i].p;
-            g_pool[i].p = NULL;
-        }
-    pthread_mutex_unlock(&g_pool_lock);
-    if (p) return p; /* wiped on release */
-    p = tss_secret_alloc(n);
-    if (p) memset(p, 0, n);
-    return p;
-}
-
-static void block_put(void *p, size_t n) {
-    tss_wipe(p, n);
-    if (n <= POOL_MAX_BYTES) {
-        pthread_mutex_lock(&g_pool_lock);
-        for (int i = 0; i < POOL_SLOTS && p; i++)
-            if (!g_pool[i].p) {
-                g_pool[i].p = p;
-                g_pool[i].n = n;
-                p = NULL;
-            }
-        pthread_mutex_unlock(&g_pool_lock);
-    }
-    tss_secret_free(p); /* NULL if pooled */
-}
+/* Released session blocks are kept (wiped, still guarded and locked) in the
+ * secret pool (util/secmem.h) for the next session of the same signer count. */
+static void *block_get(size_t n) { return tss_secret_pool_get(n); }
+static void block_put(void *p, size_t n) { tss_secret_pool_put(p, n); }
 
 static tss_result abort_sign(tss_sign *s, uint16_t culprit, bool ban, const char *what) {
     char detail[400];
@@ -345,7 +308,10 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
     tss_writer_init(&w, TSS_MPC_MAX_PAYLOAD);
     tss_rvole_msg *reply = &s->scratch->reply;
     tss_result r = TSS_OK_RESULT;
-    const tss_scalar inputs[TSS_RVOLE_L] = {s->r, s->sk};
+    /* (r_i, sk_i) as the RVOLE input, in the session's secret block. */
+    tss_scalar *inputs = s->rvole_in;
+    inputs[0] = s->r;
+    inputs[1] = s->sk;
     for (int k = 0; k < s->cfg.count && tss_is_ok(r); k++) {
         if (k == s->self_pos) continue;
         uint16_t peer = s->cfg.signers[k];
@@ -393,6 +359,7 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
         r = tss_mpc_outbox_push(out, TSS_MSG_SIGN_R2_P2P, ks->self, peer, &w);
     }
     tss_wipe(reply, sizeof *reply);
+    tss_sc_wipe(s->rvole_in, TSS_RVOLE_L);
     tss_writer_free(&w);
     TSS_GUARD(r);
     s->round = 2;

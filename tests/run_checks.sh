@@ -45,6 +45,9 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 for c in build/ctime/ctime_*; do
     [ -x "$c" ] && run_suite "ctime/$(basename "$c")" bash tests/ctime/run.sh "$c"
 done
+for c in build/ctime-inject/ctime_*; do # the check must flag an injected secret branch
+    [ -x "$c" ] && run_suite "ctime-inject/$(basename "$c")" bash tests/ctime/run.sh --expect-flagged "$c"
+done
 for s in tests/cli/*.sh tests/integration/*.sh; do
     case $(basename "$s") in lib.sh | cluster.sh) continue ;; esac # sourced helpers
     [ -f "$s" ] && run_suite "script/$(basename "$s" .sh)" bash "$s"

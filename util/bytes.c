@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "util/secmem.h"
+
 void tss_reader_init(tss_reader *r, const uint8_t *data, size_t len) {
     r->data = data;
     r->len = data ? len : 0;
@@ -82,6 +84,23 @@ void tss_writer_init(tss_writer *w, size_t max) {
     w->len = w->cap = 0;
     w->max = max;
     w->err = TSS_OK;
+    w->secret = 0;
+}
+
+void tss_writer_init_secret(tss_writer *w, size_t max) {
+    tss_writer_init(w, max);
+    w->secret = 1;
+}
+
+/* Wipes and releases a buffer of the writer's kind. */
+static void writer_release(const tss_writer *w, uint8_t *p, size_t cap) {
+    if (!p) return;
+    if (w->secret) {
+        tss_secret_free(p); /* wipes */
+        return;
+    }
+    sodium_memzero(p, cap);
+    free(p);
 }
 
 static int writer_reserve(tss_writer *w, size_t n) {
@@ -94,15 +113,14 @@ static int writer_reserve(tss_writer *w, size_t n) {
     size_t cap = w->cap ? w->cap : 64;
     while (cap < w->len + n) cap = cap > w->max / 2 ? w->max : cap * 2;
     /* Grow by copy so the old buffer can be wiped (it may hold secrets). */
-    uint8_t *p = malloc(cap);
+    uint8_t *p = w->secret ? tss_secret_alloc(cap) : malloc(cap);
     if (!p) {
         w->err = TSS_E_NOMEM;
         return 0;
     }
     if (w->data) {
         memcpy(p, w->data, w->len);
-        sodium_memzero(w->data, w->cap);
-        free(w->data);
+        writer_release(w, w->data, w->cap);
     }
     w->data = p;
     w->cap = cap;
@@ -141,9 +159,8 @@ tss_result tss_writer_status(const tss_writer *w, const char *what) {
 }
 
 void tss_writer_free(tss_writer *w) {
-    if (w->data) {
-        sodium_memzero(w->data, w->cap);
-        free(w->data);
-    }
+    int secret = w->secret;
+    writer_release(w, w->data, w->cap);
     tss_writer_init(w, w->max);
+    w->secret = secret;
 }

@@ -39,16 +39,21 @@ TSS_MUST_CHECK tss_result tss_reader_finish(const tss_reader *r, const char *wha
 TSS_MUST_CHECK tss_result tss_reader_status(const tss_reader *r, const char *what);
 
 /* A growable writer with a hard capacity limit. The buffer is wiped when freed
- * or grown, so it may hold secrets. */
+ * or grown. A secret writer (tss_writer_init_secret) keeps its buffer in
+ * guarded, locked secret memory (util/secmem.h) and is for plaintext secrets
+ * (a serialised key share or presignature); its data must not be handed to
+ * free() (tss_mpc_outbox_push refuses it). */
 typedef struct {
     uint8_t *data;
     size_t len;
     size_t cap;
     size_t max;
     tss_err err;
+    int secret;
 } tss_writer;
 
 void tss_writer_init(tss_writer *w, size_t max);
+void tss_writer_init_secret(tss_writer *w, size_t max);
 void tss_write_u8(tss_writer *w, uint8_t v);
 void tss_write_u16(tss_writer *w, uint16_t v);
 void tss_write_u32(tss_writer *w, uint32_t v);
@@ -57,6 +62,7 @@ void tss_write_bytes(tss_writer *w, const void *p, size_t n);
 /* u32 length prefix then the bytes. */
 void tss_write_var(tss_writer *w, const void *p, size_t n);
 TSS_MUST_CHECK tss_result tss_writer_status(const tss_writer *w, const char *what);
+/* Wipes and releases the buffer; the writer stays usable (and secret if it was). */
 void tss_writer_free(tss_writer *w);
 
 #endif

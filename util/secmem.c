@@ -1,6 +1,7 @@
 #include "util/secmem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +20,43 @@ void tss_secret_free(void *p) {
 }
 
 void tss_wipe(void *p, size_t n) { sodium_memzero(p, n); }
+
+static struct {
+    void *p;
+    size_t n;
+} g_pool[TSS_SECRET_POOL_SLOTS];
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *tss_secret_pool_get(size_t n) {
+    void *p = NULL;
+    pthread_mutex_lock(&g_pool_lock);
+    for (int i = 0; i < TSS_SECRET_POOL_SLOTS && !p; i++)
+        if (g_pool[i].p && g_pool[i].n == n) {
+            p = g_pool[i].p;
+            g_pool[i].p = NULL;
+        }
+    pthread_mutex_unlock(&g_pool_lock);
+    if (p) return p; /* wiped on put */
+    p = tss_secret_alloc(n);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
+void tss_secret_pool_put(void *p, size_t n) {
+    if (!p) return;
+    tss_wipe(p, n);
+    if (n <= TSS_SECRET_POOL_MAX_BYTES) {
+        pthread_mutex_lock(&g_pool_lock);
+        for (int i = 0; i < TSS_SECRET_POOL_SLOTS && p; i++)
+            if (!g_pool[i].p) {
+                g_pool[i].p = p;
+                g_pool[i].n = n;
+                p = NULL;
+            }
+        pthread_mutex_unlock(&g_pool_lock);
+    }
+    tss_secret_free(p); /* NULL if kept */
+}
 
 int tss_ct_equal(const void *a, const void *b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 

@@ -51,8 +51,7 @@
 #include "mpc/sign.h"
 #include "util/secmem.h"
 
-#define SECRET(p, len) VALGRIND_MAKE_MEM_UNDEFINED((p), (len))
-#define PUBLIC(p, len) VALGRIND_MAKE_MEM_DEFINED((p), (len))
+#include "ctime_common.h"
 
 #define FAIL(...)                                                                 \
     do {                                                                          \
@@ -60,42 +59,6 @@
         fprintf(stderr, " (%s)\n", tss_error_detail());                           \
         return 0;                                                                 \
     } while (0)
-
-/* ---- randomness: secret once tracking is on ------------------------------- */
-
-static int g_track;
-
-static const char *rb_name(void) { return "ctime-undefined"; }
-
-static uint32_t rb_random(void) {
-    uint32_t v = randombytes_sysrandom_implementation.random();
-    if (g_track) SECRET(&v, sizeof v);
-    return v;
-}
-
-static void rb_stir(void) { randombytes_sysrandom_implementation.stir(); }
-
-static void rb_buf(void *const buf, const size_t size) {
-    randombytes_sysrandom_implementation.buf(buf, size);
-    if (g_track) SECRET(buf, size);
-}
-
-static int rb_close(void) { return randombytes_sysrandom_implementation.close(); }
-
-static randombytes_implementation rb_impl = {
-    .implementation_name = rb_name,
-    .random = rb_random,
-    .stir = rb_stir,
-    .uniform = NULL,
-    .buf = rb_buf,
-    .close = rb_close,
-};
-
-/* Random bytes the test itself treats as public (sids, digests). */
-static void public_random(void *p, size_t n) {
-    randombytes_buf(p, n);
-    PUBLIC(p, n);
-}
 
 static void secret_scalar(tss_scalar *s) {
     uint8_t b[TSS_SC_BYTES];
@@ -476,7 +439,7 @@ int main(int argc, char **argv) {
     }
     /* Installed before libsodium starts; tracking stays off until the
      * secp256k1 context, libsodium's canaries and the key shares exist. */
-    if (randombytes_set_implementation(&rb_impl) != 0 || !tss_is_ok(tss_crypto_init())) {
+    if (ctime_install_rng() != 0 || !tss_is_ok(tss_crypto_init())) {
         fprintf(stderr, "ctime_sign: libsodium initialisation failed\n");
         return 1;
     }

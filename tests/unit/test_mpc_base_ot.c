@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "mpc/base_ot.h"
+#include "mpc/point.h"
 #include "tests/unit/harness.h"
 #include "util/secmem.h"
 
@@ -140,6 +141,42 @@ static void ref_h(tss_point *h, const uint8_t *sid, uint32_t s, uint32_t rc, uin
     tss_tr_append_u32(&t, j);
     tss_tr_append(&t, r, 33);
     CHECK_OK(tss_tr_final_point_var(&t, h));
+}
+
+/* Whether H_j(r) for OT i is found at the first candidate (counter 0). */
+static bool h_first_try(const uint8_t *sid, uint32_t s, uint32_t rc, uint32_t i, uint32_t j,
+                        const uint8_t r[33]) {
+    tss_transcript t;
+    tss_tr_init(&t, "base-ot/hash-to-curve");
+    tss_tr_bind(&t, sid, s, rc);
+    tss_tr_append_u32(&t, i);
+    tss_tr_append_u32(&t, j);
+    tss_tr_append(&t, r, 33);
+    tss_tr_append_u32(&t, 0);
+    uint8_t enc[33] = {0x02};
+    tss_tr_final(&t, enc + 1);
+    tss_point p;
+    return tss_is_ok(tss_pt_decode(&p, enc, "candidate"));
+}
+
+/* Constant time of the receiver: both published points of every OT come from
+ * the same set S (both hashes found at the first candidate), so neither their
+ * values nor the receiver's hashing work on them tell the random point from
+ * a*G - H_c(R). Uniform points would all be in S with probability 4^-512. */
+static void published_points_are_both_in_s(void) {
+    run_t *r = run_new();
+    CHECK_OK(start(r, SID, S_ID, R_ID));
+    unsigned outside = 0;
+    for (uint32_t i = 0; i < TSS_BASE_OT_COUNT; i++)
+        for (unsigned k = 0; k < 2; k++)
+            for (uint32_t j = 0; j < 2; j++)
+                outside += !h_first_try(SID, S_ID, R_ID, i, j, r->msg1 + (2 * i + k) * 33);
+    CHECK(outside == 0);
+    /* And the batch still works. */
+    CHECK_OK(respond(r, SID, S_ID, R_ID, r->msg1, sizeof r->msg1));
+    CHECK_OK(tss_base_ot_receiver_finish(r->st, r->msg2, sizeof r->msg2, r->ro));
+    CHECK(count_correct(r) == TSS_BASE_OT_COUNT);
+    run_free(r);
 }
 
 /* KDF(i, j, r_0 || r_1, T, Z) through the public transcript API. */
@@ -447,6 +484,7 @@ int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     randombytes_buf(SID, sizeof SID);
     RUN(receiver_learns_exactly_the_chosen_seed);
+    RUN(published_points_are_both_in_s);
     RUN(msg1_is_valid_points_in_every_slot);
     RUN(seeds_match_an_independent_computation);
     RUN(sender_key_is_fresh_per_batch);
