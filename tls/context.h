@@ -39,6 +39,12 @@ typedef struct {
     tss_tls_policy peers;  /* whom we accept on the other end */
     tss_tls_peer_check_fn check;
     void *check_arg;
+    /* An HTTPS listener for applications (tss-gateway): our certificate is a
+     * web server certificate (self.role NONE: no tssd identity required, and
+     * it need not chain to the client CA bundle), and a client certificate
+     * is optional because clients may authenticate with a bearer token
+     * instead. A certificate that is presented is checked as always. */
+    bool web;
 } tss_tls_config;
 
 typedef struct tss_tls_ctx tss_tls_ctx;

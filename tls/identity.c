@@ -95,10 +95,14 @@ tss_result tss_tls_identity_parse(const char *urn, size_t len, tss_tls_identity 
         id.role = TSS_TLS_ROLE_OPERATOR;
         TSS_GUARD(check_operator_name(rest + 9, rest_len - 9, shown));
         memcpy(id.operator_name, rest + 9, rest_len - 9);
+    } else if (has_prefix(rest, rest_len, "client:")) {
+        id.role = TSS_TLS_ROLE_CLIENT;
+        TSS_GUARD(check_operator_name(rest + 7, rest_len - 7, shown));
+        memcpy(id.operator_name, rest + 7, rest_len - 7);
     } else {
         return tss_fail(TSS_E_INVALID,
                         "malformed identity \"%s\": expected urn:tssd:coordinator, "
-                        "urn:tssd:party:<id> or urn:tssd:operator:<name>",
+                        "urn:tssd:party:<id>, urn:tssd:operator:<name> or urn:tssd:client:<name>",
                         shown);
     }
     *out = id;
@@ -112,6 +116,7 @@ void tss_tls_identity_format(const tss_tls_identity *id, char *out, size_t cap) 
     case TSS_TLS_ROLE_OPERATOR:
         snprintf(out, cap, "urn:tssd:operator:%s", id->operator_name);
         break;
+    case TSS_TLS_ROLE_CLIENT: snprintf(out, cap, "urn:tssd:client:%s", id->operator_name); break;
     default: snprintf(out, cap, "(no identity)"); break;
     }
 }
@@ -119,7 +124,8 @@ void tss_tls_identity_format(const tss_tls_identity *id, char *out, size_t cap) 
 bool tss_tls_identity_equal(const tss_tls_identity *a, const tss_tls_identity *b) {
     if (a->role != b->role) return false;
     if (a->role == TSS_TLS_ROLE_PARTY) return a->party_id == b->party_id;
-    if (a->role == TSS_TLS_ROLE_OPERATOR) return strcmp(a->operator_name, b->operator_name) == 0;
+    if (a->role == TSS_TLS_ROLE_OPERATOR || a->role == TSS_TLS_ROLE_CLIENT)
+        return strcmp(a->operator_name, b->operator_name) == 0;
     return true;
 }
 
@@ -128,6 +134,7 @@ const char *tss_tls_role_name(tss_tls_role role) {
     case TSS_TLS_ROLE_COORDINATOR: return "coordinator";
     case TSS_TLS_ROLE_PARTY: return "party";
     case TSS_TLS_ROLE_OPERATOR: return "operator";
+    case TSS_TLS_ROLE_CLIENT: return "client";
     default: return "none";
     }
 }
@@ -159,6 +166,7 @@ static bool role_accepted(const tss_tls_policy *p, tss_tls_role role) {
     case TSS_TLS_ROLE_COORDINATOR: return p->coordinator;
     case TSS_TLS_ROLE_PARTY: return p->parties != 0;
     case TSS_TLS_ROLE_OPERATOR: return p->n_operators != 0;
+    case TSS_TLS_ROLE_CLIENT: return p->clients;
     default: return false;
     }
 }
@@ -169,7 +177,7 @@ tss_result tss_tls_policy_check(const tss_tls_policy *p, const tss_tls_identity 
     if (!role_accepted(p, peer->role)) {
         char roles[64] = "";
         static const tss_tls_role all[] = {TSS_TLS_ROLE_COORDINATOR, TSS_TLS_ROLE_PARTY,
-                                           TSS_TLS_ROLE_OPERATOR};
+                                           TSS_TLS_ROLE_OPERATOR, TSS_TLS_ROLE_CLIENT};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
             if (!role_accepted(p, all[i])) continue;
             if (roles[0]) strcat(roles, " or ");
@@ -181,7 +189,8 @@ tss_result tss_tls_policy_check(const tss_tls_policy *p, const tss_tls_identity 
     }
     bool ok = false;
     switch (peer->role) {
-    case TSS_TLS_ROLE_COORDINATOR: ok = true; break;
+    case TSS_TLS_ROLE_COORDINATOR:
+    case TSS_TLS_ROLE_CLIENT: ok = true; break;
     case TSS_TLS_ROLE_PARTY:
         ok = peer->party_id >= 1 && peer->party_id <= TSS_TLS_MAX_PARTY_ID &&
              (p->parties >> peer->party_id) & 1;

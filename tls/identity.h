@@ -2,6 +2,7 @@
  *   urn:tssd:coordinator
  *   urn:tssd:party:<id>        id 1..32, decimal, no leading zeros
  *   urn:tssd:operator:<name>   name [a-z0-9._-]{1,64}
+ *   urn:tssd:client:<name>     an application of tss-gateway, same name rules
  * and a policy (allow-list) says which of them a daemon talks to. */
 #ifndef TSS_TLS_IDENTITY_H
 #define TSS_TLS_IDENTITY_H
@@ -23,12 +24,13 @@ typedef enum {
     TSS_TLS_ROLE_COORDINATOR,
     TSS_TLS_ROLE_PARTY,
     TSS_TLS_ROLE_OPERATOR,
+    TSS_TLS_ROLE_CLIENT,
 } tss_tls_role;
 
 typedef struct {
     tss_tls_role role;
     unsigned party_id;                                 /* role PARTY only */
-    char operator_name[TSS_TLS_OPERATOR_NAME_MAX + 1]; /* role OPERATOR only */
+    char operator_name[TSS_TLS_OPERATOR_NAME_MAX + 1]; /* role OPERATOR or CLIENT: the name */
 } tss_tls_identity;
 
 /* Who a daemon accepts as peer. Plain data, copied by value into a context. */
@@ -37,6 +39,9 @@ typedef struct {
     uint64_t parties; /* bit i set: party i (1..32) accepted */
     size_t n_operators;
     char operators[TSS_TLS_MAX_OPERATORS][TSS_TLS_OPERATOR_NAME_MAX + 1];
+    /* Any well-formed client identity (tss-gateway): which names exist is
+     * the gateway's own table, applied through tss_tls_config.check. */
+    bool clients;
 } tss_tls_policy;
 
 /* Parse a URN of exactly len bytes (no NUL needed; an embedded NUL is an error). */
