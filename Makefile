@@ -10,7 +10,7 @@ BUILD    := build
 Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
-                   libyaml-dev libsystemd-dev libjansson-dev clang libclang-rt-14-dev valgrind systemd \
+                   libyaml-dev libsystemd-dev libjansson-dev libhttp-parser-dev clang libclang-rt-14-dev valgrind systemd \
                    systemd-container debootstrap groff-base
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes
@@ -19,7 +19,7 @@ HARDEN   := -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE -fstack-clash
 CFLAGS   ?=
 CFLAGS   := $(COMMON) $(HARDEN) $(CFLAGS)
 LDFLAGS  := -pie -Wl,-z,relro,-z,now,-z,noexecstack
-LIBS     := -lsecp256k1 -lsodium -lwolfssl -lyaml -ljansson -lsystemd -lpthread -lm
+LIBS     := -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -ljansson -lhttp_parser -lpthread -lm
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_CFLAGS := $(COMMON) -O1 $(SAN)
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP \

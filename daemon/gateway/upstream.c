@@ -1,0 +1,359 @@
+/* The coordinator link: one operator connection (urn:tssd:operator:<name>),
+ * OP_REQUESTs multiplexed by request id, a heartbeat so the coordinator's
+ * idle timeout never drops a quiet gateway, and a key cache refreshed with
+ * OP_KEYS (addresses, presignature stock) and STATUS (parties connected)
+ * every REFRESH_MS. A lost connection fails every call in flight at once
+ * ("quorum unavailable" to the application) and is re-established with
+ * capped backoff. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <secp256k1.h>
+#include <sodium.h>
+
+#include "daemon/gateway/gw.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define REFRESH_MS 2000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define MAX_CALLS 4096 /* calls in flight: more are refused, not queued */
+
+struct gw_up_call {
+    uint32_t id;
+    int64_t deadline;
+    gw_up_done fn;
+    void *arg;
+    bool internal; /* a key refresh, not an application's call */
+    gw_up_call *prev, *next;
+};
+
+typedef struct gw_up {
+    gw *g;
+    tss_dconn *conn;
+    bool open;
+    tss_dconn_limits lim;
+    tss_timer reconnect, tick;
+    int64_t backoff;
+    size_t addr_idx;
+    char addr[300];
+    gw_up_call *calls;
+    size_t n_calls;
+    uint32_t next_id;
+    uint64_t hb_seq;
+    bool status_pending, keys_pending;
+} gw_up;
+
+static void schedule_reconnect(gw_up *u);
+
+bool gw_up_connected(const gw *g) { return g->up && g->up->open; }
+
+static void unlink_call(gw_up *u, gw_up_call *c) {
+    if (c->prev) c->prev->next = c->next;
+    else u->calls = c->next;
+    if (c->next) c->next->prev = c->prev;
+    u->n_calls--;
+}
+
+static void fail_all(gw_up *u, const char *why) {
+    while (u->calls) {
+        gw_up_call *c = u->calls;
+        unlink_call(u, c);
+        if (c->fn) c->fn(c->arg, NULL, why);
+        free(c);
+    }
+}
+
+void gw_up_cancel(gw *g, gw_up_call *c) {
+    (void)g;
+    if (c) c->fn = NULL; /* the answer, when it comes, is dropped */
+}
+
+/* ---- the key cache ------------------------------------------------------------------ */
+
+static void keys_done(void *arg, const tss_wire_op_response *resp, const char *err) {
+    gw *g = arg;
+    g->up->keys_pending = false;
+    if (!resp || resp->status != 0) {
+        tss_log(LOG_WARNING, "key refresh failed: %s", resp ? resp->text : err);
+        return;
+    }
+    gw_key *nk = calloc(resp->key_count ? resp->key_count : 1, sizeof *nk);
+    if (!nk) return;
+    size_t n = 0;
+    for (size_t i = 0; i < resp->key_count; i++) {
+        gw_key *k = &nk[n];
+        secp256k1_pubkey p;
+        size_t len = sizeof k->unc;
+        k->info = resp->keys[i];
+        if (!secp256k1_ec_pubkey_parse(secp256k1_context_static, &p, k->info.public_key,
+                                       TSS_WIRE_POINT_LEN))
+            continue;
+        (void)secp256k1_ec_pubkey_serialize(secp256k1_context_static, k->unc, &len, &p,
+                                            SECP256K1_EC_UNCOMPRESSED);
+        if (!tss_is_ok(tss_eth_address_from_pubkey(k->addr, k->unc, sizeof k->unc)) ||
+            !tss_is_ok(tss_eth_address_to_string(k->addr_s, k->addr)))
+            continue;
+        n++;
+    }
+    if (n != g->n_keys) tss_log(LOG_INFO, "keys: %zu key(s) available", n);
+    free(g->keys);
+    g->keys = nk;
+    g->n_keys = n;
+    g->keys_ms = tss_now_ms();
+}
+
+const gw_key *gw_key_by_address(const gw *g, const uint8_t addr[TSS_ETH_ADDRESS_LEN]) {
+    for (size_t i = 0; i < g->n_keys; i++)
+        if (memcmp(g->keys[i].addr, addr, TSS_ETH_ADDRESS_LEN) == 0) return &g->keys[i];
+    return NULL;
+}
+
+const gw_key *gw_key_by_identifier(const gw *g, const char *ident) {
+    size_t n = strlen(ident);
+    if (n == 42 && strncmp(ident, "0x", 2) == 0) {
+        uint8_t a[TSS_ETH_ADDRESS_LEN];
+        if (tss_is_ok(tss_hex_decode(a, sizeof a, ident + 2, "address")))
+            return gw_key_by_address(g, a);
+        return NULL;
+    }
+    if (n == 130 && strncmp(ident, "0x", 2) == 0) {
+        uint8_t xy[64];
+        if (!tss_is_ok(tss_hex_decode(xy, sizeof xy, ident + 2, "public key"))) return NULL;
+        for (size_t i = 0; i < g->n_keys; i++)
+            if (memcmp(g->keys[i].unc + 1, xy, 64) == 0) return &g->keys[i];
+        return NULL;
+    }
+    for (size_t i = 0; i < g->n_keys; i++)
+        if (strcmp(g->keys[i].info.key_id, ident) == 0) return &g->keys[i];
+    return NULL;
+}
+
+/* ---- the connection ------------------------------------------------------------------ */
+
+static tss_result send_op(gw_up *u, tss_wire_op_request *rq) {
+    tss_writer w;
+    tss_writer_init(&w, u->lim.max_frame);
+    tss_result r = tss_wire_op_request_encode(&w, rq);
+    if (tss_is_ok(r)) r = tss_dconn_send(u->conn, TSS_WIRE_OP_REQUEST, w.data, w.len);
+    tss_writer_free(&w);
+    return r;
+}
+
+tss_result gw_up_request(gw *g, tss_wire_op_request *rq, gw_up_done fn, void *arg,
+                         gw_up_call **out) {
+    gw_up *u = g->up;
+    TSS_ENSURE(u->open, TSS_E_IO, "the coordinator is not connected");
+    TSS_ENSURE(u->n_calls < MAX_CALLS, TSS_E_TOO_LARGE, "too many requests in flight");
+    gw_up_call *c = calloc(1, sizeof *c);
+    TSS_ENSURE(c != NULL, TSS_E_NOMEM, "no memory");
+    do c->id = ++u->next_id; while (c->id == 0);
+    rq->request_id = c->id;
+    c->fn = fn;
+    c->arg = arg;
+    c->deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.sign;
+    tss_result r = send_op(u, rq);
+    if (!tss_is_ok(r)) {
+        free(c);
+        return r;
+    }
+    c->next = u->calls;
+    if (u->calls) u->calls->prev = c;
+    u->calls = c;
+    u->n_calls++;
+    if (out) *out = c;
+    return TSS_OK_RESULT;
+}
+
+static void refresh(gw_up *u) {
+    if (!u->open) return;
+    if (!u->keys_pending) {
+        tss_wire_op_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.command = TSS_WIRE_OP_KEYS;
+        u->keys_pending = tss_is_ok(gw_up_request(u->g, &rq, keys_done, u->g, NULL));
+        if (u->keys_pending) u->calls->internal = true;
+    }
+    if (!u->status_pending) {
+        tss_writer w;
+        tss_writer_init(&w, 64);
+        tss_result r = tss_wire_status_request_encode(&w);
+        if (tss_is_ok(r)) r = tss_dconn_send(u->conn, TSS_WIRE_STATUS_REQUEST, w.data, w.len);
+        tss_writer_free(&w);
+        u->status_pending = tss_is_ok(r);
+    }
+}
+
+static void on_open(tss_dconn *c, void *arg) {
+    gw_up *u = arg;
+    (void)c;
+    u->open = true;
+    u->backoff = BACKOFF_MIN_MS;
+    tss_log(LOG_NOTICE, "connected to coordinator=%s", u->addr);
+    refresh(u);
+}
+
+static void on_response(gw_up *u, const tss_wire_frame *f) {
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    tss_result r = tss_wire_op_response_decode(&resp, f->payload, f->len);
+    if (!tss_is_ok(r)) {
+        tss_dconn_close(u->conn, LOG_WARNING, "coordinator sent a malformed OP_RESPONSE");
+        return;
+    }
+    gw_up_call *c = u->calls;
+    while (c && c->id != resp.request_id) c = c->next;
+    if (c) {
+        unlink_call(u, c);
+        if (c->fn) c->fn(c->arg, &resp, NULL);
+        free(c);
+    } else {
+        tss_log(LOG_DEBUG, "coordinator answered request %u which is no longer waited for",
+                resp.request_id);
+    }
+    tss_wire_op_response_free(&resp);
+}
+
+static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
+    gw_up *u = arg;
+    (void)c;
+    switch (f->type) {
+    case TSS_WIRE_OP_RESPONSE: on_response(u, f); return;
+    case TSS_WIRE_HEARTBEAT_ACK: return;
+    case TSS_WIRE_STATUS_RESPONSE: {
+        u->status_pending = false;
+        tss_wire_status *st = calloc(1, sizeof *st);
+        if (st && tss_is_ok(tss_wire_status_decode(st, f->payload, f->len))) {
+            free(u->g->status);
+            u->g->status = st;
+        } else {
+            free(st);
+        }
+        return;
+    }
+    case TSS_WIRE_ERROR: {
+        tss_wire_error e;
+        char why[400] = "coordinator sent a malformed ERROR";
+        if (tss_is_ok(tss_wire_error_decode(&e, f->payload, f->len))) {
+            const char *name = tss_wire_error_code_name(e.code);
+            /* LIMIT is a rate-limit refusal that leaves the connection open;
+             * it cannot be tied to a request, so it is only logged. */
+            if (e.code == TSS_WIRE_ERR_LIMIT) {
+                tss_log(LOG_WARNING, "coordinator: %s", e.text);
+                return;
+            }
+            snprintf(why, sizeof why, "coordinator sent ERROR %s: %s", name ? name : "?", e.text);
+        }
+        tss_dconn_close(u->conn, LOG_WARNING, why);
+        return;
+    }
+    default:
+        tss_dconn_close(u->conn, LOG_WARNING, "coordinator sent an unexpected frame");
+        return;
+    }
+}
+
+static void on_close(tss_dconn *c, const char *reason, void *arg) {
+    gw_up *u = arg;
+    (void)c;
+    bool was_open = u->open;
+    u->open = false;
+    u->conn = NULL;
+    u->status_pending = u->keys_pending = false;
+    if (was_open) tss_log(LOG_WARNING, "disconnected from coordinator=%s: %s", u->addr, reason);
+    else tss_log(LOG_WARNING, "cannot connect to coordinator=%s: %s", u->addr, reason);
+    free(u->g->status);
+    u->g->status = NULL;
+    fail_all(u, "the coordinator is not reachable");
+    if (!u->g->stopping) schedule_reconnect(u);
+}
+
+static const tss_dconn_ops up_ops = {on_open, on_frame, on_close};
+
+static void connect_now(void *arg) {
+    gw_up *u = arg;
+    gw *g = u->g;
+    if (g->stopping || u->conn) return;
+    const tss_config_addr *a = &g->cfg.coordinator.address[u->addr_idx];
+    tss_net_addr_format(a, u->addr, sizeof u->addr);
+    int fd = -1, in_progress = 0;
+    tss_result r = tss_net_connect(a, &fd, &in_progress);
+    if (tss_is_ok(r))
+        r = tss_dconn_new(g->loop, g->operator, fd, true, &u->lim, &up_ops, u, u->addr, &u->conn);
+    if (!tss_is_ok(r)) {
+        tss_log(LOG_WARNING, "connect to coordinator=%s failed: %s", u->addr, tss_error_detail());
+        u->conn = NULL;
+        schedule_reconnect(u);
+    }
+}
+
+static void schedule_reconnect(gw_up *u) {
+    int64_t delay = u->backoff;
+    int64_t wait = delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
+    u->backoff = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    u->addr_idx = (u->addr_idx + 1) % u->g->cfg.coordinator.address_count;
+    if (!tss_is_ok(tss_timer_arm(u->g->loop, &u->reconnect, tss_now_ms() + wait))) {
+        tss_log(LOG_ERR, "cannot arm the reconnect timer: %s", tss_error_detail());
+        tss_loop_stop(u->g->loop);
+    }
+}
+
+/* Every REFRESH_MS: heartbeat, refresh, expire calls past timeouts.sign. */
+static void on_tick(void *arg) {
+    gw_up *u = arg;
+    int64_t now = tss_now_ms();
+    for (gw_up_call *c = u->calls, *next; c; c = next) {
+        next = c->next;
+        if (now < c->deadline) continue;
+        unlink_call(u, c);
+        if (c->internal) u->keys_pending = false;
+        if (c->fn) c->fn(c->arg, NULL, "the coordinator did not answer in time (timeouts.sign)");
+        free(c);
+    }
+    if (u->open) {
+        tss_wire_heartbeat hb = {.sequence = ++u->hb_seq, .timestamp_ms = (uint64_t)tss_now_ms()};
+        tss_writer w;
+        tss_writer_init(&w, 64);
+        tss_result r = tss_wire_heartbeat_encode(&w, &hb);
+        if (tss_is_ok(r)) r = tss_dconn_send(u->conn, TSS_WIRE_HEARTBEAT, w.data, w.len);
+        tss_writer_free(&w);
+        if (tss_is_ok(r)) refresh(u);
+    }
+    if (!tss_is_ok(tss_timer_arm(u->g->loop, &u->tick, now + REFRESH_MS)))
+        tss_log(LOG_ERR, "cannot arm the refresh timer: %s", tss_error_detail());
+}
+
+tss_result gw_up_start(gw *g) {
+    gw_up *u = calloc(1, sizeof *u);
+    TSS_ENSURE(u != NULL, TSS_E_NOMEM, "no memory");
+    g->up = u;
+    u->g = g;
+    u->backoff = BACKOFF_MIN_MS;
+    u->lim = (tss_dconn_limits){
+        .max_frame = 1024 * 1024,
+        .max_pending_frames = 8192,
+        .max_pending_bytes = 64 * 1024 * 1024,
+        .handshake_ms = 10000,
+        .frame_ms = 10000,
+        .idle_ms = 30000, /* heartbeats answer every REFRESH_MS */
+    };
+    tss_timer_init(&u->reconnect, connect_now, u);
+    tss_timer_init(&u->tick, on_tick, u);
+    TSS_GUARD(tss_timer_arm(g->loop, &u->tick, tss_now_ms() + REFRESH_MS));
+    connect_now(u);
+    return TSS_OK_RESULT;
+}
+
+void gw_up_stop(gw *g) {
+    gw_up *u = g->up;
+    if (!u) return;
+    tss_timer_disarm(g->loop, &u->reconnect);
+    tss_timer_disarm(g->loop, &u->tick);
+    if (u->conn) tss_dconn_close(u->conn, LOG_INFO, "gateway stopping");
+    fail_all(u, "the gateway is stopping");
+}
