@@ -10,7 +10,7 @@ BUILD    := build
 Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
-                   libyaml-dev libsystemd-dev libjansson-dev libhttp-parser-dev clang libclang-rt-14-dev valgrind systemd \
+                   libyaml-dev libsystemd-dev libjansson-dev libhttp-parser-dev curl clang libclang-rt-14-dev valgrind systemd \
                    systemd-container debootstrap groff-base
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes

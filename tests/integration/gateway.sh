@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# tss-gateway end to end: a real 2-of-3 cluster on 127.0.0.1, the gateway on
+# HTTPS (client certificates) and loopback plain HTTP (bearer tokens), and
+# ethers v6 and viem from npm as clients: eth_accounts, signMessage,
+# signTransaction (types 0 and 2, parsed back, from = the key's address).
+# REST: publicKeys, eth1 sign (signature recovers the key), 404/400.
+# Refusals, each with its precise error and nothing signed, while the
+# gateway keeps serving: no certificate or token, a wrong token, an
+# unconfigured client certificate, a key or method not granted, malformed
+# JSON, duplicate keys, batch over the cap, unknown address, oversized body,
+# too many headers, slowloris headers. The gateway's audit chain verifies.
+# Without node/npm (or no registry) the library checks print SKIP.
+. "$(dirname "$0")/../lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/integration/cluster.sh"
+trap cluster_cleanup EXIT
+
+for b in tss-coordinator tss-party tssctl tss-keystore tss-gateway; do
+    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
+done
+if ! command -v curl >/dev/null 2>&1; then
+    not_ok "curl available" "install curl (make deps)"; finish; exit 1
+fi
+
+# ---- ethers and viem from npm (bounded; a private directory under $BUILD) ----------------------
+NPM_DIR=$BUILD/npm
+HAVE_LIBS=""
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "SKIP ethers/viem checks: npm not available (node/npm not installed)"
+elif [ -f "$NPM_DIR/node_modules/ethers/package.json" ] && [ -f "$NPM_DIR/node_modules/viem/package.json" ]; then
+    HAVE_LIBS=1
+else
+    mkdir -p "$NPM_DIR"
+    if timeout 300 npm install --prefix "$NPM_DIR" --no-audit --no-fund --no-save ethers@6 viem@2 \
+        >"$WORK/npm.log" 2>&1 && [ -f "$NPM_DIR/node_modules/viem/package.json" ]; then
+        HAVE_LIBS=1; ok "npm install ethers@6 viem@2"
+    elif ! timeout 30 npm ping >/dev/null 2>&1; then
+        echo "SKIP ethers/viem checks: the npm registry is unreachable"
+    else
+        not_ok "npm install ethers@6 viem@2" "$(tail -n 15 "$WORK/npm.log")"
+    fi
+fi
+
+# ---- cluster, keys, certificates ---------------------------------------------------------------
+cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
+sed -i 's/^operators:/operators:\n  - {name: gateway, identity: "urn:tssd:operator:gateway"}/' coord.yaml
+echo "rate_limit: {operator_rate: 0}" >> coord.yaml
+issue() { "$CTL" pki issue --ca ca --days 30 "$@" >/dev/null 2>>pki.log; }
+issue --identity urn:tssd:operator:gateway --out gwop
+issue --identity urn:tssd:client:wallet --out cwallet
+issue --identity urn:tssd:client:stranger --out cstranger
+# The HTTPS certificate: any server certificate; this one comes from the same CA.
+issue --identity urn:tssd:operator:web --out web --ip 127.0.0.1 --dns localhost
+if cluster_start; then ok "2-of-3: all parties connected"; else
+    not_ok "2-of-3: all parties connected" "$(tail -n 20 coord.log)"; finish; exit 1; fi
+json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+expect_exit 0 "keygen eth" "$CTL" --config op.yaml keygen --key-id eth --threshold 2 --json
+ADDR=$(json_field "$OUT" address)
+expect_exit 0 "keygen cold (not granted to the clients)" "$CTL" --config op.yaml keygen --key-id cold --threshold 2 --json
+COLD=$(json_field "$OUT" address)
+
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TOKEN2=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+th() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+GP=$(free_port); PP=$(free_port)
+cat > gw.yaml <<EOG
+listen: [127.0.0.1:$GP]
+plain_listen: [127.0.0.1:$PP]
+tls: {cert: $WORK/web/cert.pem, key: $WORK/web/key.pem, ca: $WORK/ca/ca.pem}
+coordinator:
+  address: [127.0.0.1:$PORT]
+  tls: {cert: $WORK/gwop/cert.pem, key: $WORK/gwop/key.pem, ca: $WORK/ca/ca.pem}
+chain_id: 31337
+clients:
+  - {name: wallet, token_sha256: [$(th "$TOKEN")], keys: [eth], methods: ["*"]}
+  - {name: reader, certificate: false, token_sha256: [$(th "$TOKEN2")], keys: ["*"], methods: [eth_accounts]}
+limits: {max_body: 64KiB, max_batch: 4, max_headers: 16, max_header_size: 4KiB}
+timeouts: {request: 2s, idle: 10s, sign: 30s}
+audit_dir: $WORK/gwaudit
+log_level: info
+EOG
+expect_exit 0 "tss-gateway --check" "$BUILD/tss-gateway" --config gw.yaml --check
+printf 'listen: [127.0.0.1:1]\nplain_listen: [10.0.0.1:1]\n' > bad.yaml
+sed -n '3,$p' gw.yaml >> bad.yaml
+expect_exit 78 "plain HTTP on a non-loopback address is refused" "$BUILD/tss-gateway" --config bad.yaml --check
+expect_match "  ... naming the key" "$ERR" "plain_listen.*loopback"
+"$BUILD/tss-gateway" --config gw.yaml 2>>gw.log &
+GW=$!; PIDS+=("$GW")
+H="http://127.0.0.1:$PP"; S="https://127.0.0.1:$GP"
+rpc() { # rpc URL BODY [curl args...]: the response body in $OUT, status in $CODE
+    local url=$1 body=$2; shift 2
+    OUT=$(curl -s -m 20 -w '\n%{http_code}' -H 'Content-Type: application/json' -d "$body" "$@" "$url" 2>&1)
+    CODE=$(printf '%s' "$OUT" | tail -n 1); OUT=$(printf '%s' "$OUT" | sed '$d')
+}
+accounts_ok() { rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN"; [ "$OUT" = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[\"$ADDR\"]}" ]; }
+if wait_until 20 accounts_ok; then ok "gateway up: eth_accounts over plain loopback HTTP with a token"; else
+    not_ok "gateway up" "$OUT" "$(tail -n 20 gw.log)"; finish; exit 1; fi
+signed_count() { cat gwaudit/*.log 2>/dev/null | grep -c '"session"'; }
+
+# ---- ethers (client certificate) and viem (token) ---------------------------------------------
+if [ -n "$HAVE_LIBS" ]; then
+    NPM_DIR=$NPM_DIR GW_URL=$S/ ADDR=$ADDR CHAIN_ID=31337 TOKEN=$TOKEN CA=$WORK/ca/ca.pem \
+        CLIENT_CERT=$WORK/cwallet/cert.pem CLIENT_KEY=$WORK/cwallet/key.pem \
+        NODE_EXTRA_CA_CERTS=$WORK/ca/ca.pem timeout 120 node "$ROOT/tests/integration/gateway_clients.mjs" \
+        > clients.out 2>&1
+    rc=$?
+    while IFS= read -r line; do
+        case "$line" in
+            "ok "*) ok "${line#ok }" ;;
+            "not ok "*) not_ok "${line#not ok }" ;;
+        esac
+    done < clients.out
+    [ "$rc" = 0 ] || not_ok "ethers/viem client script" "exit $rc" "$(tail -n 20 clients.out)"
+else
+    ok "ethers/viem checks skipped: npm not available"
+fi
+
+# ---- REST (Web3Signer eth1) -------------------------------------------------------------------
+OUT=$(curl -s -m 10 -H "Authorization: Bearer $TOKEN" "$H/api/v1/eth1/publicKeys")
+expect_match "REST publicKeys: the granted key only" "$OUT" '^\["0x[0-9a-f]{128}"\]$'
+PUB=$(printf '%s' "$OUT" | cut -d'"' -f2)
+OUT=$(curl -s -m 20 -H "Authorization: Bearer $TOKEN" -d '{"data":"0xdeadbeef"}' "$H/api/v1/eth1/sign/$PUB")
+expect_match "REST eth1 sign by public key: 65-byte signature" "$OUT" '^0x[0-9a-f]{128}(1b|1c)$'
+if [ -n "$HAVE_LIBS" ]; then
+    REC=$(cd "$NPM_DIR" && node -e "const e=require('ethers');console.log(e.recoverAddress(e.keccak256('0xdeadbeef'),'$OUT'))" 2>&1)
+    expect_match "REST eth1 sign: keccak256(data) signature recovers the key address" "$REC" "^$ADDR\$"
+fi
+rpc "$H/api/v1/eth1/sign/0x0000000000000000000000000000000000000001" '{"data":"0x00"}' -H "Authorization: Bearer $TOKEN"
+expect_match "REST eth1 sign: unknown key is 404" "$CODE $OUT" '^404 .*no key'
+rpc "$H/api/v1/eth1/sign/eth" '{"data":"nothex"}' -H "Authorization: Bearer $TOKEN"
+expect_match "REST eth1 sign: bad data is 400" "$CODE $OUT" '^400 .*0x-prefixed hex'
+OUT=$(curl -s -m 10 "$H/upcheck"); expect_match "GET /upcheck" "$OUT" '^OK$'
+OUT=$(curl -s -m 10 -H "Authorization: Bearer $TOKEN" "$H/healthcheck")
+expect_match "GET /healthcheck: quorum per key, parties, certificates" "$OUT" \
+    '"status":"UP".*"partiesConnected":3.*"quorumAvailable":true.*"httpsSecondsLeft"'
+OUT=$(curl -s -m 10 -H "Authorization: Bearer $TOKEN" "$H/metrics")
+expect_match "GET /metrics: Prometheus text with request counters and latency histograms" "$OUT" \
+    'tssd_gateway_requests_total\{method="eth1_sign",outcome="ok"\} 1'
+expect_match "GET /metrics: presignature stock, parties, certificate expiry" "$OUT" \
+    'tssd_presignatures\{key="eth"\}'
+expect_match "GET /metrics: cert seconds to expiry" "$OUT" 'tssd_cert_expiry_seconds\{cert="https"\} [0-9]+'
+
+# ---- refusals: precise error, nothing signed, the gateway keeps serving -----------------------
+BEFORE=$(signed_count)
+rpc "$S/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' --cacert ca/ca.pem
+expect_match "HTTPS without certificate or token: 401" "$CODE $OUT" '^401 .*authentication required'
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer wrong$TOKEN"
+expect_match "wrong bearer token: 401" "$CODE $OUT" '^401 .*unknown bearer token'
+rpc "$S/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' --cacert ca/ca.pem --cert cstranger/cert.pem --key cstranger/key.pem
+expect_match "unconfigured client certificate: refused in the TLS handshake" "$CODE" '^000$'
+grep -q 'urn:tssd:client:stranger is not a configured client' gw.log && ok "  ... logged with the reason" || not_ok "  ... logged with the reason" "$(tail -n 5 gw.log)"
+rpc "$S/" "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"personal_sign\",\"params\":[\"0x01\",\"$COLD\"]}" --cacert ca/ca.pem --cert cwallet/cert.pem --key cwallet/key.pem
+expect_match "key not granted: -32004 naming key and client" "$OUT" '"id":7,"error":\{"code":-32004,"message":"key cold .* is not granted to client wallet"'
+rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"personal_sign\",\"params\":[\"0x01\",\"$ADDR\"]}" -H "Authorization: Bearer $TOKEN2"
+expect_match "method not granted: -32004" "$OUT" '"code":-32004,"message":"method personal_sign is not granted to client reader"'
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN2"
+expect_match "reader (all keys) lists both keys" "$OUT" "\"result\":\\[.*\"$ADDR\".*\\]"
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":' -H "Authorization: Bearer $TOKEN"
+expect_match "malformed JSON: -32700" "$OUT" '"id":null,"error":\{"code":-32700,"message":"parse error: '
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"id":2,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN"
+expect_match "duplicate keys: -32700" "$OUT" '"code":-32700,"message":"parse error: duplicate object key'
+rpc "$H/" "$(printf '[%s]' "$(for i in 1 2 3 4 5; do printf '{"jsonrpc":"2.0","id":%d,"method":"eth_chainId"},' $i; done | sed 's/,$//')")" -H "Authorization: Bearer $TOKEN"
+expect_match "batch over the cap: -32600" "$OUT" '"code":-32600,"message":"invalid request: batch of 5 calls exceeds limits.max_batch \(4\)"'
+rpc "$H/" '[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"nope"}]' -H "Authorization: Bearer $TOKEN"
+expect_match "batch within the cap: per-call results and errors" "$OUT" '^\[\{"jsonrpc":"2.0","id":1,"result":"0x7a69"\},\{"jsonrpc":"2.0","id":2,"error":\{"code":-32601'
+rpc "$H/" '{"jsonrpc":"2.0","id":3,"method":"personal_sign","params":["0x01","0x1111111111111111111111111111111111111111"]}' -H "Authorization: Bearer $TOKEN"
+expect_match "unknown address: -32001" "$OUT" '"code":-32001,"message":"unknown account 0x1111111111111111111111111111111111111111'
+rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"eth_signTransaction\",\"params\":[{\"from\":\"$ADDR\",\"gas\":\"0x5208\",\"nonce\":\"0x0\",\"gasPrice\":\"0x1\",\"chainId\":\"0x1\"}]}" -H "Authorization: Bearer $TOKEN"
+expect_match "transaction for another chain: -32602" "$OUT" '"code":-32602,"message":"transaction: chainId 1 is not this signer.s chain 31337"'
+head -c 70000 /dev/zero | tr '\0' ' ' > big.json
+rpc "$H/" @big.json -H "Authorization: Bearer $TOKEN"
+expect_match "oversized body: 413" "$CODE $OUT" '^413 .*limits.max_body'
+HDRS=(); for i in $(seq 1 20); do HDRS+=(-H "X-Pad-$i: x"); done
+rpc "$H/" '{}' -H "Authorization: Bearer $TOKEN" "${HDRS[@]}"
+expect_match "too many headers: 431" "$CODE $OUT" '^431 .*limits.max_headers'
+# Slowloris: headers that never end get 408 after timeouts.request (2 s),
+# while another client is served meanwhile.
+exec 3<>"/dev/tcp/127.0.0.1/$PP"
+printf 'POST / HTTP/1.1\r\nHost: x\r\n' >&3
+T0=$SECONDS
+if accounts_ok; then ok "served another client while a slowloris connection hangs"; else not_ok "served another client while a slowloris connection hangs" "$OUT"; fi
+printf 'X-Slow: 1\r\n' >&3
+SLOW=$(timeout 10 head -c 300 <&3 | tr -d '\r' | tr '\n' ' ')
+exec 3<&-
+expect_match "slowloris headers: 408 and close" "$SLOW" '^HTTP/1.1 408 .*Connection: close'
+[ $((SECONDS - T0)) -le 8 ] && ok "  ... within timeouts.request" || not_ok "  ... within timeouts.request" "took $((SECONDS - T0)) s"
+AFTER=$(signed_count)
+[ "$BEFORE" = "$AFTER" ] && ok "nothing signed by any refused request" || not_ok "nothing signed by any refused request" "$BEFORE -> $AFTER"
+alive "$GW" && accounts_ok && ok "gateway still serving after the refusals" || not_ok "gateway still serving after the refusals" "$OUT"
+
+# ---- audit -------------------------------------------------------------------------------------
+expect_exit 0 "gateway audit chain verifies" "$CTL" audit verify --dir "$WORK/gwaudit"
+grep -q "\"client\":\"wallet\".*\"method\":\"eth_signTransaction\".*\"address\":\"$ADDR\".*\"digest\":\"0x[0-9a-f]\{64\}\".*\"session\":\"0x[0-9a-f]*\"" gwaudit/*.log \
+    && ok "audit: transaction record with client, key, digest, session" || not_ok "audit: transaction record" "$(tail -n 3 gwaudit/*.log)"
+grep -q '"tx":{"txType":2,"to":"0x000000000000000000000000000000000000dEaD","value":"1000000000000000","chainId":31337' gwaudit/*.log \
+    && ok "audit: decoded transaction summary (to, value, chain id)" || { [ -z "$HAVE_LIBS" ] && ok "audit tx summary skipped (no npm)" || not_ok "audit: decoded transaction summary" "$(grep txType gwaudit/*.log | head -2)"; }
+grep -q '"outcome":"refused".*"status":401' gwaudit/*.log && ok "audit: refusals recorded" || not_ok "audit: refusals recorded" ""
+finish
