@@ -188,6 +188,8 @@ bench: deps
 	bash bench/chatty.sh $(BUILD)
 	@# Fault injection under load (issue 11): JSON + table, $(BUILD)/bench-faults.json.
 	bash bench/faults.sh $(BUILD)
+	@# JSON-RPC over HTTPS through tss-gateway vs. the native operator channel: $(BUILD)/bench-gateway.json.
+	bash bench/gateway.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -61,5 +61,13 @@ int bench_chatty(const bench_options *o);
 /* Goodput and p50/p99 at each concurrency level against a running cluster
  * (bench/e2e.sh; the admission policy of daemon/coordinator/admission.h). */
 int bench_overload(const bench_options *o);
+/* One persistent operator connection (e2e.c), for paired measurements. */
+#include "util/result.h"
+typedef struct bench_op bench_op;
+TSS_MUST_CHECK tss_result bench_op_open(const char *op_config, bench_op **out);
+TSS_MUST_CHECK tss_result bench_op_sign(bench_op *b, const char *key_id, bool *ok);
+void bench_op_close(bench_op *b);
+/* JSON-RPC over HTTPS to a running tss-gateway (bench/gateway.sh; settings from GW_* env). */
+int bench_gateway(const bench_options *o);
 
 #endif

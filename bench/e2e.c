@@ -295,3 +295,34 @@ int bench_e2e(const bench_options *o) {
     tss_config_operator_free(&cfg);
     return (bad || total_failed) ? 70 : 0;
 }
+
+/* ---- one operator connection for other suites (bench/gateway.c) ---------------------------- */
+
+struct bench_op {
+    tss_operator_config cfg;
+    conn c;
+};
+
+tss_result bench_op_open(const char *op_config, bench_op **out) {
+    bench_op *b = calloc(1, sizeof *b);
+    TSS_ENSURE(b != NULL, TSS_E_NOMEM, "no memory");
+    tss_result r = tss_config_operator_load_file(&b->cfg, op_config);
+    if (tss_is_ok(r)) r = conn_open(&b->cfg, &b->c);
+    if (!tss_is_ok(r)) {
+        bench_op_close(b);
+        return r;
+    }
+    *out = b;
+    return TSS_OK_RESULT;
+}
+
+tss_result bench_op_sign(bench_op *b, const char *key_id, bool *ok) {
+    return sign_once(&b->c, key_id, ok);
+}
+
+void bench_op_close(bench_op *b) {
+    if (!b) return;
+    conn_close(&b->c);
+    tss_config_operator_free(&b->cfg);
+    free(b);
+}

@@ -125,6 +125,7 @@ int main(int argc, char **argv) {
         if (o.json) printf("}\n");
         return orc;
     }
+    if (!strcmp(o.suite, "gateway")) return bench_gateway(&o); /* bench/gateway.sh */
     if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
         if (!runs_given) o.runs = 200;
         if (o.json) printf("{");

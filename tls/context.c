@@ -172,7 +172,10 @@ static tss_result inspect_own_cert(const tss_tls_config *cfg, const tss_tls_path
     tss_tls_identity id;
     memset(&id, 0, sizeof id);
     tss_result r = tss_tls_certinfo_from_x509(x509, info);
-    if (tss_is_ok(r) && !cfg->web) r = tss_tls_identity_from_x509(x509, &id);
+    /* A web server's certificate needs no identity; a web client's must
+     * carry the one it presents (urn:tssd:client:<name>). */
+    if (tss_is_ok(r) && !(cfg->web && cfg->side == TSS_TLS_SERVER))
+        r = tss_tls_identity_from_x509(x509, &id);
     if (!tss_is_ok(r)) r = tss_tls_wrap(r, p->cert_file);
     if (tss_is_ok(r)) r = check_key_matches(x509, p, f);
     wolfSSL_X509_free(x509);
@@ -180,7 +183,8 @@ static tss_result inspect_own_cert(const tss_tls_config *cfg, const tss_tls_path
     char have[TSS_TLS_URN_MAX], want[TSS_TLS_URN_MAX];
     tss_tls_identity_format(&id, have, sizeof have);
     tss_tls_identity_format(&cfg->self, want, sizeof want);
-    TSS_ENSURE(cfg->web || tss_tls_identity_equal(&id, &cfg->self), TSS_E_INVALID,
+    TSS_ENSURE((cfg->web && cfg->side == TSS_TLS_SERVER) || tss_tls_identity_equal(&id, &cfg->self),
+               TSS_E_INVALID,
                "certificate %s is for %s but this daemon is %s", p->cert_file, have, want);
     time_t now = time(NULL);
     TSS_ENSURE(now >= info->not_before, TSS_E_INVALID, "certificate %s is not valid before %s",
@@ -228,8 +232,8 @@ static tss_result configure_ctx(WOLFSSL_CTX *w, const tss_tls_config *cfg, const
 tss_result tss_tls_gen_build(const tss_tls_config *cfg, const tss_tls_paths *paths,
                              tss_tls_gen **out) {
     TSS_GUARD(tss_tls_global_init());
-    TSS_ENSURE(cfg->web ? cfg->side == TSS_TLS_SERVER : cfg->self.role != TSS_TLS_ROLE_NONE,
-               TSS_E_USAGE, "TLS config lacks this daemon's own identity");
+    TSS_ENSURE(cfg->web || cfg->self.role != TSS_TLS_ROLE_NONE, TSS_E_USAGE,
+               "TLS config lacks this daemon's own identity");
     TSS_ENSURE(cfg->web || cfg->peers.coordinator || cfg->peers.parties || cfg->peers.n_operators,
                TSS_E_USAGE, "TLS config accepts no peer identity");
     loaded_files f;
@@ -238,7 +242,7 @@ tss_result tss_tls_gen_build(const tss_tls_config *cfg, const tss_tls_paths *pat
     tss_result r = files_read(paths, &f);
     tss_tls_cert_info info;
     if (tss_is_ok(r)) r = inspect_own_cert(cfg, paths, &f, &info);
-    if (tss_is_ok(r) && !cfg->web) r = verify_own_cert(paths, &f);
+    if (tss_is_ok(r) && !(cfg->web && cfg->side == TSS_TLS_SERVER)) r = verify_own_cert(paths, &f);
     if (tss_is_ok(r)) {
         g = calloc(1, sizeof *g);
         if (!g) r = tss_fail(TSS_E_NOMEM, "no memory for a TLS context");

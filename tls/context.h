@@ -43,7 +43,10 @@ typedef struct {
      * web server certificate (self.role NONE: no tssd identity required, and
      * it need not chain to the client CA bundle), and a client certificate
      * is optional because clients may authenticate with a bearer token
-     * instead. A certificate that is presented is checked as always. */
+     * instead. A certificate that is presented is checked as always.
+     * On the client side (a benchmark or test client of the gateway): the
+     * server's certificate must chain to the CA bundle but need carry no
+     * tssd identity (host names are not checked). */
     bool web;
 } tss_tls_config;
 

@@ -69,6 +69,16 @@ static tss_result setup_tls(gw *g) {
     return TSS_OK_RESULT;
 }
 
+/* Group commit of the audit log: one fdatasync a second at most. */
+static void on_audit_timer(void *arg) {
+    gw *g = arg;
+    if (tss_audit_has_unsynced(g->audit) || tss_audit_has_pending(g->audit))
+        if (!tss_is_ok(tss_audit_flush(g->audit, true, tss_wall_ms())))
+            tss_log(LOG_ERR, "audit: %s", tss_error_detail());
+    if (!tss_is_ok(tss_timer_arm(g->loop, &g->audit_timer, tss_now_ms() + 1000)))
+        tss_log(LOG_ERR, "audit: cannot arm the sync timer");
+}
+
 static void on_stop_timer(void *arg) {
     gw *g = arg;
     tss_loop_stop(g->loop);
@@ -184,6 +194,8 @@ int main(int argc, char **argv) {
     if (tss_is_ok(r)) r = open_listeners(g);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, g->loop);
     if (tss_is_ok(r)) r = gw_up_start(g);
+    tss_timer_init(&g->audit_timer, on_audit_timer, g);
+    if (tss_is_ok(r)) r = tss_timer_arm(g->loop, &g->audit_timer, tss_now_ms() + 1000);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "listen");
         goto out;

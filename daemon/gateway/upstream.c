@@ -101,7 +101,7 @@ static void keys_done(void *arg, const tss_wire_op_response *resp, const char *e
             continue;
         n++;
     }
-    if (n != g->n_keys) tss_log(LOG_INFO, "keys: %zu key(s) available", n);
+    if (n != g->n_keys) tss_log(LOG_NOTICE, "keys: %zu key(s) available", n);
     free(g->keys);
     g->keys = nk;
     g->n_keys = n;
