@@ -630,7 +630,10 @@ static bool run_call(rpc_call *c, json_t *o) {
                   cl->cfg->name);
         return false;
     }
-    return e->fn(c, params ? params : json_array());
+    json_t *none = params ? NULL : json_array();
+    bool later = e->fn(c, params ? params : none);
+    json_decref(none);
+    return later;
 }
 
 static rpc_req *new_req(gw *g, const gw_http_request *hr, gw_http_hold *h, size_t n) {
