@@ -207,12 +207,12 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR      ?= $(PREFIX)/share/doc/tssd
 MANDIR      ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
-INSTALL_BINS := tss-coordinator tss-party tssctl tss-keystore
+INSTALL_BINS := tss-coordinator tss-party tssctl tss-keystore tss-gateway
 INSTALL_UNITS := $(wildcard packaging/systemd/*.service packaging/systemd/*.socket)
 TSSD_VERSION ?= $(shell sed -n 's|.*TSS_SOFTWARE "tssd/\([^"]*\)".*|\1|p' daemon/process.h)
 DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_FILE     = $(BUILD)/tssd_$(TSSD_VERSION)_$(DEB_ARCH).deb
-DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libjansson4, libsystemd0, procps
+DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libsystemd0, libjansson4, libhttp-parser2.9, procps
 .PHONY: install deb
 
 install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
@@ -228,7 +228,7 @@ install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
 	install -m 644 packaging/sysusers.d/tssd.conf $(DESTDIR)$(SYSUSERSDIR)/tssd.conf
 	install -m 644 packaging/tmpfiles.d/tssd.conf $(DESTDIR)$(TMPFILESDIR)/tssd.conf
 	install -m 644 packaging/examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
-	install -m 644 README.md SECURITY.md docs/OPERATIONS.md docs/PROTOCOL.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md SECURITY.md docs/OPERATIONS.md docs/PROTOCOL.md docs/API.md $(DESTDIR)$(DOCDIR)/
 	for b in $(INSTALL_BINS); do \
 	    $(BUILD)/$$b --help > $(DESTDIR)$(DOCDIR)/help/$$b.txt 2>&1 || true; \
 	    chmod 644 $(DESTDIR)$(DOCDIR)/help/$$b.txt; \
