@@ -181,6 +181,10 @@ static json_t *rpc_error_obj(json_t *id, int code, const char *msg) {
                      "error", "code", code, "message", msg);
 }
 
+/* Metric label for a method: attacker-chosen names become "other" (no
+ * label injection, no unbounded series). */
+static const char *stat_name(const char *method);
+
 static void finish_call_audit(rpc_req *rq, rpc_call *c, const tss_wire_op_response *resp) {
     json_t *a = c->audit ? c->audit : json_object();
     c->audit = NULL;
@@ -202,7 +206,7 @@ static void finish_call_audit(rpc_req *rq, rpc_call *c, const tss_wire_op_respon
     } else {
         json_object_set_new(a, "outcome", json_string("ok"));
     }
-    gw_stats_count(rq->g, c->method, c->error ? 1 : 0);
+    gw_stats_count(rq->g, stat_name(c->method), c->error ? 1 : 0);
     gw_audit(rq->g, a, c->kind != K_NONE);
     json_decref(a);
 }
@@ -577,6 +581,13 @@ static const method_entry methods[] = {
     {"eth_signTypedData", m_sign_typed, false},
     {NULL, NULL, false},
 };
+
+static const char *stat_name(const char *method) {
+    for (const method_entry *e = methods; e->name; e++)
+        if (strcmp(e->name, method) == 0) return e->name;
+    if (strcmp(method, "eth1_sign") == 0) return "eth1_sign";
+    return method[0] ? "other" : "invalid";
+}
 
 /* One call object; returns true when it completes later (signing). */
 static bool run_call(rpc_call *c, json_t *o) {

@@ -17,13 +17,15 @@ static const double bounds[GW_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 
 void gw_stats_count(gw *g, const char *method, int outcome) {
     gw_stats *s = &g->stats;
+    const size_t cap = sizeof s->methods / sizeof s->methods[0];
     size_t i = 0;
     while (i < s->n_methods && strcmp(s->methods[i].method, method) != 0) i++;
     if (i == s->n_methods) {
-        /* Unknown method names are attacker-chosen: one "other" row, not one per name. */
-        if (s->n_methods == sizeof s->methods / sizeof s->methods[0] - 1) method = "other";
+        /* The last row is kept for "other", so the table can never overflow. */
+        if (s->n_methods >= cap - 1) method = "other";
         for (i = 0; i < s->n_methods && strcmp(s->methods[i].method, method) != 0; i++) {}
         if (i == s->n_methods) {
+            if (s->n_methods == cap) return;
             snprintf(s->methods[i].method, sizeof s->methods[i].method, "%s", method);
             s->n_methods++;
         }

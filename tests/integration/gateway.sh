@@ -184,6 +184,15 @@ SLOW=$(timeout 10 head -c 300 <&3 | tr -d '\r' | tr '\n' ' ')
 exec 3<&-
 expect_match "slowloris headers: 408 and close" "$SLOW" '^HTTP/1.1 408 .*Connection: close'
 [ $((SECONDS - T0)) -le 8 ] && ok "  ... within timeouts.request" || not_ok "  ... within timeouts.request" "took $((SECONDS - T0)) s"
+# Attacker-chosen method names never become metric labels (no label
+# injection, no unbounded series: the fixed table once overflowed).
+for i in $(seq 1 15); do
+    rpc "$H/" "[$(for j in 1 2 3 4; do printf '{"jsonrpc":"2.0","id":%d,"method":"nope\\"x%d_%d"},' $j $i $j; done | sed 's/,$//')]" -H "Authorization: Bearer $TOKEN"
+done
+expect_match "60 unknown methods: each answered -32601" "$OUT" '"id":4,"error":\{"code":-32601,"message":"method nope\\"x15_4 is not supported"'
+OUT=$(curl -s -m 10 -H "Authorization: Bearer $TOKEN" "$H/metrics")
+if printf '%s' "$OUT" | grep -q 'nope'; then not_ok "unknown method names are not metric labels" "$(printf '%s' "$OUT" | grep nope | head -3)"
+else expect_match "unknown method names are counted as method=\"other\"" "$OUT" 'tssd_gateway_requests_total\{method="other",outcome="error"\} 6[0-9]'; fi
 AFTER=$(signed_count)
 [ "$BEFORE" = "$AFTER" ] && ok "nothing signed by any refused request" || not_ok "nothing signed by any refused request" "$BEFORE -> $AFTER"
 alive "$GW" && accounts_ok && ok "gateway still serving after the refusals" || not_ok "gateway still serving after the refusals" "$OUT"
