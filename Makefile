@@ -235,7 +235,7 @@ install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
 	done
 	install -d -m 755 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 644 docs/man/tssctl.1 docs/man/tss-keystore.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 docs/man/tss-coordinator.8 docs/man/tss-party.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 docs/man/tss-coordinator.8 docs/man/tss-party.8 docs/man/tss-gateway.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 packaging/bash-completion/tssd $(DESTDIR)$(COMPLETIONDIR)/tssctl
 	for b in tss-keystore tss-coordinator tss-party; do ln -sf tssctl $(DESTDIR)$(COMPLETIONDIR)/$$b || exit 1; done
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/coordinator.h"
+#include "config/gateway.h"
 #include "config/operator.h"
 #include "config/party.h"
 
@@ -13,6 +14,8 @@ const tss_config_reference_file tss_config_reference_files[] = {
      &tss_config_coordinator_schema},
     {"party", "Party (`tss-party --config`, /etc/tssd/party-N.yaml)", &tss_config_party_schema},
     {"operator", "Operator client (`tssctl --config`)", &tss_config_operator_schema},
+    {"gateway", "Application gateway (`tss-gateway --config`, /etc/tssd/gateway.yaml)",
+     &tss_config_gateway_schema},
     {NULL, NULL, NULL},
 };
 

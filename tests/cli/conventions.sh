@@ -7,7 +7,7 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$WORK"
 
-for b in tss-coordinator tss-party tssctl tss-keystore tss-demo tss-bench; do
+for b in tss-coordinator tss-party tssctl tss-keystore tss-demo tss-bench tss-gateway; do
     expect_exit 0 "$b --version" "$BUILD/$b" --version
     expect_match "$b --version names the release" "$OUT" "^$b tssd/[0-9]+\.[0-9]+\.[0-9]+"
     expect_exit 0 "$b --help" "$BUILD/$b" --help
@@ -43,7 +43,7 @@ expect_match "tss-demo unknown option named" "$ERR" "'--bogus'"
 expect_exit 64 "tss-demo bad port in MPC_TSS_COORDINATOR_URL" env MPC_TSS_COORDINATOR_URL=127.0.0.1:99999 "$BUILD/tss-demo"
 
 # Man pages: every installed program has one and it formats without warnings.
-for m in tssctl.1 tss-keystore.1 tss-coordinator.8 tss-party.8; do
+for m in tssctl.1 tss-keystore.1 tss-coordinator.8 tss-party.8 tss-gateway.8; do
     f=$ROOT/docs/man/$m
     if [ -f "$f" ] && out=$(groff -man -ww -z "$f" 2>&1) && [ -z "$out" ]; then ok "man page $m formats cleanly"
     else not_ok "man page $m formats cleanly" "$out"; fi
