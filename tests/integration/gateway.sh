@@ -99,7 +99,11 @@ signed_count() { cat gwaudit/*.log 2>/dev/null | grep -c '"session"'; }
 
 # ---- ethers (client certificate) and viem (token) ---------------------------------------------
 if [ -n "$HAVE_LIBS" ]; then
-    NPM_DIR=$NPM_DIR GW_URL=$S/ ADDR=$ADDR CHAIN_ID=31337 TOKEN=$TOKEN CA=$WORK/ca/ca.pem \
+    # Typed data and transaction types 1/3/4 once eth/ has them (eip712 work).
+    TYPED=0; [ -f "$ROOT/eth/eip712.h" ] && TYPED=1
+    TXTYPES=0; grep -q TSS_ETH_TX_EIP7702 "$ROOT/eth/tx.h" && TXTYPES=1
+    [ "$TYPED" = 1 ] || echo "SKIP EIP-712 checks: eth/eip712.h not in this tree (eth_signTypedData_v4 answers -32601)"
+    TYPED=$TYPED TXTYPES=$TXTYPES NPM_DIR=$NPM_DIR GW_URL=$S/ ADDR=$ADDR CHAIN_ID=31337 TOKEN=$TOKEN CA=$WORK/ca/ca.pem \
         CLIENT_CERT=$WORK/cwallet/cert.pem CLIENT_KEY=$WORK/cwallet/key.pem \
         NODE_EXTRA_CA_CERTS=$WORK/ca/ca.pem timeout 120 node "$ROOT/tests/integration/gateway_clients.mjs" \
         > clients.out 2>&1

@@ -66,6 +66,48 @@ await step('ethers: signTransaction type 0', async () => {
         tx.type === 0 && tx.from === ADDR && tx.chainId === BigInt(CHAIN) && tx.gasPrice === 2n * 10n ** 9n,
         `type ${tx.type} from ${tx.from} chain ${tx.chainId}`);
 });
+// EIP-712 (when the build has eth/eip712.h; gateway.sh sets TYPED=1).
+const domain = { name: 'Ether Mail', version: '1', chainId: CHAIN,
+  verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' };
+const mailTypes = {
+  Person: [{ name: 'name', type: 'string' }, { name: 'wallet', type: 'address' }],
+  Mail: [{ name: 'from', type: 'Person' }, { name: 'to', type: 'Person' }, { name: 'contents', type: 'string' }],
+};
+const mail = {
+  from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
+  to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
+  contents: 'Hello, Bob!',
+};
+if (env.TYPED === '1') {
+  await step('ethers: signTypedData', async () => {
+    const signer = await provider.getSigner(ADDR);
+    const sig = await signer.signTypedData(domain, mailTypes, mail);
+    check('ethers: signTypedData (EIP-712 Mail) recovers the key address',
+          ethers.verifyTypedData(domain, mailTypes, mail, sig) === ADDR, sig);
+  });
+}
+// Transaction types 1, 3 (no blobs) and 4 (when eth/tx.h has them; TXTYPES=1).
+if (env.TXTYPES === '1') {
+  const authority = ethers.Wallet.createRandom();
+  const auth = await authority.authorize({ address: to, nonce: 0, chainId: CHAIN });
+  for (const [label, req] of [
+    ['type 1', { type: 1, chainId: CHAIN, nonce: 1, to, value: 2n, gasLimit: 30000n, gasPrice: 10n ** 9n,
+      accessList: [{ address: to, storageKeys: ['0x' + '00'.repeat(31) + '01'] }] }],
+    ['type 3', { type: 3, chainId: CHAIN, nonce: 2, to, value: 0n, gasLimit: 30000n,
+      maxFeePerGas: 2n * 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n, maxFeePerBlobGas: 10n ** 9n,
+      blobVersionedHashes: ['0x01' + '11'.repeat(31)] }],
+    ['type 4', { type: 4, chainId: CHAIN, nonce: 3, to, value: 0n, gasLimit: 60000n,
+      maxFeePerGas: 2n * 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n, authorizationList: [auth] }],
+  ]) {
+    await step(`ethers: signTransaction ${label}`, async () => {
+      const signer = await provider.getSigner(ADDR);
+      const raw = await signer.signTransaction(req);
+      const tx = ethers.Transaction.from(raw);
+      check(`ethers: ${label} transaction parsed back, from = key address`,
+            tx.type === req.type && tx.from === ADDR && tx.nonce === req.nonce, `type ${tx.type} from ${tx.from}`);
+    });
+  }
+}
 agent.destroy();
 
 // ---- viem with a bearer token ------------------------------------------------------------------
@@ -97,6 +139,14 @@ for (const [label, req] of [
     check(`viem: ${label} transaction parsed back, from = key address`,
           from === ADDR && tx.type === req.type && tx.nonce === req.nonce && tx.value === req.value &&
           tx.chainId === CHAIN, `from ${from} type ${tx.type} nonce ${tx.nonce}`);
+  });
+}
+if (env.TYPED === '1') {
+  await step('viem: signTypedData', async () => {
+    const signature = await wallet.signTypedData({ domain, types: mailTypes, primaryType: 'Mail', message: mail });
+    const rec = await viem.recoverTypedDataAddress({ domain, types: mailTypes, primaryType: 'Mail',
+      message: mail, signature });
+    check('viem: signTypedData (EIP-712 Mail) recovers the key address', rec === ADDR, rec);
   });
 }
 void viemAccounts;
