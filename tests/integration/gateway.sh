@@ -167,6 +167,10 @@ rpc "$H/" "$(printf '[%s]' "$(for i in 1 2 3 4 5; do printf '{"jsonrpc":"2.0","i
 expect_match "batch over the cap: -32600" "$OUT" '"code":-32600,"message":"invalid request: batch of 5 calls exceeds limits.max_batch \(4\)"'
 rpc "$H/" '[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"nope"}]' -H "Authorization: Bearer $TOKEN"
 expect_match "batch within the cap: per-call results and errors" "$OUT" '^\[\{"jsonrpc":"2.0","id":1,"result":"0x7a69"\},\{"jsonrpc":"2.0","id":2,"error":\{"code":-32601'
+if [ ! -f "$ROOT/eth/eip712.h" ]; then
+    rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"eth_signTypedData_v4\",\"params\":[\"$ADDR\",{}]}" -H "Authorization: Bearer $TOKEN"
+    expect_match "eth_signTypedData_v4 without the EIP-712 encoder: -32601 not yet available" "$OUT" '"code":-32601,"message":"eth_signTypedData_v4 is not yet available'
+fi
 rpc "$H/" '{"jsonrpc":"2.0","id":3,"method":"personal_sign","params":["0x01","0x1111111111111111111111111111111111111111"]}' -H "Authorization: Bearer $TOKEN"
 expect_match "unknown address: -32001" "$OUT" '"code":-32001,"message":"unknown account 0x1111111111111111111111111111111111111111'
 rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"eth_signTransaction\",\"params\":[{\"from\":\"$ADDR\",\"gas\":\"0x5208\",\"nonce\":\"0x0\",\"gasPrice\":\"0x1\",\"chainId\":\"0x1\"}]}" -H "Authorization: Bearer $TOKEN"
