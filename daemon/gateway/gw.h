@@ -140,6 +140,8 @@ struct gw {
 /* ---- HTTP connections (http.c) ------------------------------------------------------ */
 
 void gw_http_accept(void *arg, uint32_t events);
+/* Serve a connected, non-blocking socket (accept, and the HTTP fuzz target). */
+void gw_http_adopt(gw *g, int fd, bool plain, const char *addr);
 void gw_http_close_all(gw *g, const char *reason);
 
 /* A request as the router sees it. */

@@ -655,36 +655,40 @@ void gw_http_accept(void *arg, uint32_t events) {
         }
         int one = 1;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        gw_conn *c = calloc(1, sizeof *c);
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->g = g;
-        c->fd = fd;
-        c->plain = l->plain;
-        snprintf(c->addr, sizeof c->addr, "%s", addr);
-        http_parser_init(&c->parser, HTTP_REQUEST);
-        c->parser.data = c;
-        tss_timer_init(&c->timer, on_timer, c);
-        tss_result r = c->plain ? TSS_OK_RESULT : tss_tls_conn_new(g->https, fd, &c->tls);
-        if (tss_is_ok(r)) r = tss_loop_watch(g->loop, &c->watch, fd, EPOLLIN, on_io, c);
-        if (!tss_is_ok(r)) {
-            tss_log(LOG_ERR, "http: cannot serve %s: %s", addr, tss_error_detail());
-            tss_tls_conn_free(c->tls);
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = g->conns;
-        if (g->conns) g->conns->prev = c;
-        g->conns = c;
-        g->n_conns++;
-        g->stats.conns_total++;
-        c->request_deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.request;
-        c->idle_deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.idle;
-        c->state = c->plain ? ST_READING : ST_HANDSHAKE;
-        c->hs_want = TSS_TLS_IO_WANT_READ;
-        rearm(c);
+        gw_http_adopt(g, fd, l->plain, addr);
     }
+}
+
+void gw_http_adopt(gw *g, int fd, bool plain, const char *addr) {
+    gw_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->g = g;
+    c->fd = fd;
+    c->plain = plain;
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    tss_timer_init(&c->timer, on_timer, c);
+    tss_result r = c->plain ? TSS_OK_RESULT : tss_tls_conn_new(g->https, fd, &c->tls);
+    if (tss_is_ok(r)) r = tss_loop_watch(g->loop, &c->watch, fd, EPOLLIN, on_io, c);
+    if (!tss_is_ok(r)) {
+        tss_log(LOG_ERR, "http: cannot serve %s: %s", addr, tss_error_detail());
+        tss_tls_conn_free(c->tls);
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = g->conns;
+    if (g->conns) g->conns->prev = c;
+    g->conns = c;
+    g->n_conns++;
+    g->stats.conns_total++;
+    c->request_deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.request;
+    c->idle_deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.idle;
+    c->state = c->plain ? ST_READING : ST_HANDSHAKE;
+    c->hs_want = TSS_TLS_IO_WANT_READ;
+    rearm(c);
 }
