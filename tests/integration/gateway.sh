@@ -74,7 +74,7 @@ chain_id: 31337
 clients:
   - {name: wallet, token_sha256: [$(th "$TOKEN")], keys: [eth], methods: ["*"]}
   - {name: reader, certificate: false, token_sha256: [$(th "$TOKEN2")], keys: ["*"], methods: [eth_accounts]}
-limits: {max_body: 64KiB, max_batch: 4, max_headers: 16, max_header_size: 4KiB}
+limits: {max_body: 64KiB, max_batch: 4, max_headers: 16, max_header_size: 4KiB, max_connections_per_client: 3}
 timeouts: {request: 2s, idle: 10s, sign: 30s}
 audit_dir: $WORK/gwaudit
 log_level: info
@@ -201,6 +201,25 @@ expect_match "60 unknown methods: each answered -32601" "$OUT" '"id":4,"error":\
 OUT=$(curl -s -m 10 -H "Authorization: Bearer $TOKEN" "$H/metrics")
 if printf '%s' "$OUT" | grep -q 'nope'; then not_ok "unknown method names are not metric labels" "$(printf '%s' "$OUT" | grep nope | head -3)"
 else expect_match "unknown method names are counted as method=\"other\"" "$OUT" 'tssd_gateway_requests_total\{method="other",outcome="error"\} 6[0-9]'; fi
+# Connections per client: three kept-alive connections of client wallet are
+# served, a fourth gets 429 naming the cap; other clients are unaffected.
+REQ="POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $TOKEN\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}"
+held=""
+for fd in 5 6 7; do
+    eval "exec $fd<>/dev/tcp/127.0.0.1/$PP"
+    printf "$REQ" >&$fd
+    held="$held$(timeout 5 head -c 12 <&$fd) "
+done
+expect_match "three kept-alive connections of one client served" "$held" '^HTTP/1.1 200 HTTP/1.1 200 HTTP/1.1 200 $'
+exec 8<>"/dev/tcp/127.0.0.1/$PP"
+printf "$REQ" >&8
+FOURTH=$(timeout 5 cat <&8 | tr -d '\r' | tr '\n' ' ')
+exec 8<&-
+expect_match "a fourth connection of the same client: 429 naming the cap" "$FOURTH" '^HTTP/1.1 429 .*client wallet already has 3 connections \(limits.max_connections_per_client\)'
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN2"
+expect_match "  ... while another client is served" "$OUT" '"result":\['
+exec 5<&- 6<&- 7<&-
+if wait_until 10 accounts_ok; then ok "  ... and the client is served again once its connections close"; else not_ok "  ... served again after closing" "$OUT"; fi
 AFTER=$(signed_count)
 [ "$BEFORE" = "$AFTER" ] && ok "nothing signed by any refused request" || not_ok "nothing signed by any refused request" "$BEFORE -> $AFTER"
 alive "$GW" && accounts_ok && ok "gateway still serving after the refusals" || not_ok "gateway still serving after the refusals" "$OUT"
