@@ -95,6 +95,19 @@ static bool check_plain(const void *value, size_t count, tss_config_issue *issue
     return true;
 }
 
+/* http://host:port/path only: the node is local or on a private network
+ * (TLS to the node is not implemented). */
+static bool check_downstream(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    if (strncmp(s, "http://", 7) != 0)
+        return ISSUE(issue, "'%.64s': only http://host:port/path is supported", s);
+    for (const char *p = s; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\')
+            return ISSUE(issue, "'%.64s': invalid character in URL", s);
+    return true;
+}
+
 static const tss_config_item client_items[] = {
     {.name = "name", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_REQUIRED, .min = 1, .max = 64,
      .offset = offsetof(tss_gateway_client_config, name), .check = check_client_name},
@@ -184,6 +197,8 @@ static const tss_config_item gateway_items[] = {
      .offset = offsetof(tss_gateway_config, audit_dir)},
     {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
      .def = "info", .offset = offsetof(tss_gateway_config, log_level)},
+    {.name = "downstream", .type = TSS_CONFIG_STR, .min = 8, .max = 255,
+     .offset = offsetof(tss_gateway_config, downstream), .check = check_downstream},
     {0},
 };
 

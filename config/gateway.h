@@ -65,6 +65,7 @@ typedef struct tss_gateway_config {
     tss_gateway_limits_config limits;
     tss_gateway_timeouts_config timeouts;
     char *audit_dir; /* the gateway's hash-chained audit log (daemon/audit.h) */
+    char *downstream; /* "http://host:port/path" of an Ethereum node, or NULL */
     int log_level;
 } tss_gateway_config;
 

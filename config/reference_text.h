@@ -119,6 +119,7 @@ static const description descriptions[] = {
     {"gateway:timeouts.idle", "A kept-alive connection without a request is closed after this."},
     {"gateway:timeouts.sign", "Waiting for the coordinator's signature (-32003 beyond)."},
     {"gateway:audit_dir", "The gateway's hash-chained audit log (format of the coordinator's; tssctl audit verify --dir)."},
+    {"gateway:downstream", "Optional Ethereum node (http://host:port/path) for eth_sendTransaction (nonce, gas and fees filled from it, then eth_sendRawTransaction) and for every other method, proxied as Web3Signer does."},
     {"gateway:log_level", "Messages at this priority and more severe go to stderr/journal."},
     {NULL, NULL},
 };

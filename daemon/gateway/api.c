@@ -41,6 +41,7 @@
 #define RPC_SIGNING_REFUSED -32002
 #define RPC_QUORUM_UNAVAILABLE -32003
 #define RPC_NOT_PERMITTED -32004
+#define RPC_DOWNSTREAM -32005
 
 typedef enum { K_NONE, K_MESSAGE, K_TX, K_TYPED, K_REST } call_kind;
 
@@ -59,6 +60,11 @@ typedef struct {
     gw_up_call *up;
     int64_t t0;
     json_t *audit; /* the record's request part */
+    /* eth_sendTransaction: the transaction being completed from the node,
+     * which step is waiting, and whether to submit after signing. */
+    json_t *stx;
+    int fill;
+    bool submit;
 } rpc_call;
 
 struct rpc_req {
@@ -218,6 +224,7 @@ static void free_req(rpc_req *rq) {
         json_decref(c->result);
         json_decref(c->error);
         json_decref(c->audit);
+        json_decref(c->stx);
         tss_eth_tx_storage_free(&c->txs);
     }
     free(rq);
@@ -301,6 +308,8 @@ static void finish_tx(rpc_call *c, const tss_eth_sig *sig) {
     tss_writer_free(&w);
 }
 
+static bool submit_raw(rpc_call *c);
+
 static void on_signed(void *arg, const tss_wire_op_response *resp, const char *err) {
     rpc_call *c = arg;
     gw *g = c->req->g;
@@ -325,6 +334,7 @@ static void on_signed(void *arg, const tss_wire_op_response *resp, const char *e
             gw_stats_latency(g, resp->presigned, (double)(tss_now_ms() - c->t0) / 1000.0);
             if (c->kind == K_TX) {
                 finish_tx(c, &sig);
+                if (c->submit && !c->error && submit_raw(c)) return; /* completes later */
             } else {
                 uint8_t rsv[TSS_ETH_SIG_RSV_LEN];
                 if (tss_is_ok(tss_eth_sig_to_rsv(&sig, rsv))) c->result = json_hex(rsv, sizeof rsv);
@@ -574,6 +584,197 @@ static bool m_sign_typed(rpc_call *c, json_t *params) {
 #endif
 }
 
+/* ---- the downstream node: eth_sendTransaction and proxying ------------------------------ */
+
+/* Copy the node's result or error into the call. */
+static bool take_reply(rpc_call *c, json_t *reply, const char *err, json_t **result) {
+    *result = NULL;
+    if (!reply) {
+        set_error(c, RPC_DOWNSTREAM, "downstream node: %s", err);
+        return false;
+    }
+    json_t *e = json_object_get(reply, "error");
+    if (e) {
+        /* Only the JSON-RPC members: not the node's stack traces. */
+        json_t *code = json_object_get(e, "code"), *msg = json_object_get(e, "message");
+        json_decref(c->error);
+        c->error = json_pack("{s:I,s:s}", "code",
+                             json_is_integer(code) ? json_integer_value(code) : RPC_DOWNSTREAM,
+                             "message", json_is_string(msg) ? json_string_value(msg)
+                                                            : "downstream node: error");
+        if (json_object_get(e, "data")) json_object_set(c->error, "data", json_object_get(e, "data"));
+        return false;
+    }
+    *result = json_object_get(reply, "result");
+    if (!*result) {
+        set_error(c, RPC_DOWNSTREAM, "downstream node: answer without result");
+        return false;
+    }
+    return true;
+}
+
+static void on_sent(void *arg, json_t *reply, const char *err) {
+    rpc_call *c = arg;
+    json_t *res;
+    json_t *raw = c->result;
+    c->result = NULL;
+    if (take_reply(c, reply, err, &res)) c->result = json_incref(res);
+    if (raw) json_object_set_new(c->audit, "raw", raw);
+    finish_call_audit(c->req, c, NULL);
+    call_done(c);
+}
+
+static bool submit_raw(rpc_call *c) {
+    json_t *params = json_pack("[O]", c->result);
+    tss_result r = gw_down_request(c->req->g, "eth_sendRawTransaction", params, on_sent, c);
+    json_decref(params);
+    if (!tss_is_ok(r)) {
+        set_error(c, RPC_DOWNSTREAM, "downstream node: %s", tss_error_detail());
+        return false;
+    }
+    return true;
+}
+
+enum { FILL_NONE, FILL_NONCE, FILL_GAS, FILL_GAS_PRICE, FILL_PRIORITY, FILL_BASE_FEE };
+
+static bool fill_next(rpc_call *c);
+static bool m_sign_tx(rpc_call *c, json_t *params);
+
+/* maxFeePerGas = 2 * baseFee + priority fee (what wallets use). */
+static json_t *max_fee(const char *base_hex, json_t *prio) {
+    uint8_t base[32], p[32], out[32];
+    if (!base_hex || !json_is_string(prio) ||
+        !tss_is_ok(tss_eth_u256_parse(base, base_hex, "baseFeePerGas")) ||
+        !tss_is_ok(tss_eth_u256_parse(p, json_string_value(prio), "maxPriorityFeePerGas")))
+        return NULL;
+    unsigned carry = 0;
+    for (int i = 31; i >= 0; i--) {
+        unsigned v = 2u * base[i] + p[i] + carry;
+        out[i] = (uint8_t)v;
+        carry = v >> 8;
+    }
+    if (carry) return NULL;
+    char hex[67];
+    size_t i = 0;
+    while (i < 31 && out[i] == 0) i++;
+    tss_hex_encode(hex + 2, out + i, 32 - i);
+    hex[0] = '0';
+    hex[1] = 'x';
+    const char *h = hex + 2;
+    if (h[0] == '0' && h[1]) { /* quantities have no leading zero digit */
+        memmove(hex + 2, hex + 3, strlen(hex + 3) + 1);
+    }
+    return json_string(hex);
+}
+
+static void on_filled(void *arg, json_t *reply, const char *err) {
+    rpc_call *c = arg;
+    json_t *res;
+    bool ok = take_reply(c, reply, err, &res);
+    if (ok) {
+        switch (c->fill) {
+        case FILL_NONCE: json_object_set(c->stx, "nonce", res); break;
+        case FILL_GAS: json_object_set(c->stx, "gas", res); break;
+        case FILL_GAS_PRICE: json_object_set(c->stx, "gasPrice", res); break;
+        case FILL_PRIORITY: json_object_set(c->stx, "maxPriorityFeePerGas", res); break;
+        case FILL_BASE_FEE: {
+            json_t *mf = max_fee(json_string_value(json_object_get(res, "baseFeePerGas")),
+                                 json_object_get(c->stx, "maxPriorityFeePerGas"));
+            if (!mf) {
+                set_error(c, RPC_DOWNSTREAM, "downstream node: no usable baseFeePerGas in the "
+                                             "latest block");
+                ok = false;
+            } else {
+                json_object_set_new(c->stx, "maxFeePerGas", mf);
+            }
+            break;
+        }
+        default: break;
+        }
+    }
+    if (ok && fill_next(c)) return; /* another step or the signature is under way */
+    finish_call_audit(c->req, c, NULL);
+    call_done(c);
+}
+
+static bool ask(rpc_call *c, int step, const char *method, json_t *params) {
+    c->fill = step;
+    tss_result r = gw_down_request(c->req->g, method, params, on_filled, c);
+    json_decref(params);
+    if (!tss_is_ok(r)) {
+        set_error(c, RPC_DOWNSTREAM, "downstream node: %s", tss_error_detail());
+        return false;
+    }
+    return true;
+}
+
+/* The next missing field, or sign when none is missing. true: under way. */
+static bool fill_next(rpc_call *c) {
+    json_t *t = c->stx;
+    const char *from = json_string_value(json_object_get(t, "from"));
+    if (!json_object_get(t, "nonce"))
+        return ask(c, FILL_NONCE, "eth_getTransactionCount", json_pack("[s,s]", from, "pending"));
+    if (!json_object_get(t, "gas") && !json_object_get(t, "gasLimit")) {
+        json_t *est = json_deep_copy(t);
+        return ask(c, FILL_GAS, "eth_estimateGas", json_pack("[o]", est));
+    }
+    json_t *type = json_object_get(t, "type");
+    const char *ts = json_string_value(type);
+    bool legacy = json_object_get(t, "gasPrice") || (ts && strcmp(ts, "0x0") == 0) ||
+                  (json_is_integer(type) && json_integer_value(type) == 0);
+    if (legacy && !json_object_get(t, "gasPrice"))
+        return ask(c, FILL_GAS_PRICE, "eth_gasPrice", NULL);
+    if (!legacy && !json_object_get(t, "maxPriorityFeePerGas"))
+        return ask(c, FILL_PRIORITY, "eth_maxPriorityFeePerGas", NULL);
+    if (!legacy && !json_object_get(t, "maxFeePerGas"))
+        return ask(c, FILL_BASE_FEE, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0));
+    c->fill = FILL_NONE;
+    c->submit = true;
+    json_t *params = json_pack("[O]", t);
+    bool later = m_sign_tx(c, params);
+    json_decref(params);
+    return later;
+}
+
+static bool m_send_tx(rpc_call *c, json_t *params) {
+    if (!gw_down_enabled(c->req->g)) {
+        set_error(c, RPC_METHOD_NOT_FOUND, "eth_sendTransaction needs a downstream node "
+                                           "(config: downstream)");
+        return false;
+    }
+    json_t *t = json_array_get(params, 0);
+    if (!json_is_array(params) || json_array_size(params) != 1 || !json_is_object(t)) {
+        set_error(c, RPC_INVALID_PARAMS, "eth_sendTransaction expects [transaction object]");
+        return false;
+    }
+    if (!key_for(c, json_string_value(json_object_get(t, "from")))) return false;
+    c->stx = json_deep_copy(t);
+    if (!c->stx) {
+        set_error(c, RPC_INTERNAL, "out of memory");
+        return false;
+    }
+    if (!json_object_get(c->stx, "chainId"))
+        json_object_set_new(c->stx, "chainId", json_integer(c->req->g->cfg.chain_id));
+    return fill_next(c);
+}
+
+static void on_proxied(void *arg, json_t *reply, const char *err) {
+    rpc_call *c = arg;
+    json_t *res;
+    if (take_reply(c, reply, err, &res)) c->result = json_incref(res);
+    finish_call_audit(c->req, c, NULL);
+    call_done(c);
+}
+
+static bool proxy(rpc_call *c, json_t *params) {
+    tss_result r = gw_down_request(c->req->g, c->method, params, on_proxied, c);
+    if (!tss_is_ok(r)) {
+        set_error(c, RPC_DOWNSTREAM, "downstream node: %s", tss_error_detail());
+        return false;
+    }
+    return true;
+}
+
 typedef struct {
     const char *name;
     bool (*fn)(rpc_call *c, json_t *params); /* true: signing started, completes later */
@@ -590,6 +791,7 @@ static const method_entry methods[] = {
     {"eth_signTransaction", m_sign_tx, false},
     {"eth_signTypedData_v4", m_sign_typed, false},
     {"eth_signTypedData", m_sign_typed, false},
+    {"eth_sendTransaction", m_send_tx, false},
     {NULL, NULL, false},
 };
 
@@ -643,17 +845,17 @@ static bool run_call(rpc_call *c, json_t *o) {
     }
     const method_entry *e = methods;
     while (e->name && strcmp(e->name, c->method) != 0) e++;
-    if (!e->name) {
+    if (!e->name && !gw_down_enabled(c->req->g)) {
         set_error(c, RPC_METHOD_NOT_FOUND, "method %.64s is not supported", c->method);
         return false;
     }
-    if (!e->public_ && !gw_auth_method(cl, c->method)) {
+    if (!(e->name && e->public_) && !gw_auth_method(cl, c->method)) {
         set_error(c, RPC_NOT_PERMITTED, "method %s is not granted to client %s", c->method,
                   cl->cfg->name);
         return false;
     }
     json_t *none = params ? NULL : json_array();
-    bool later = e->fn(c, params ? params : none);
+    bool later = e->name ? e->fn(c, params ? params : none) : proxy(c, params ? params : none);
     json_decref(none);
     return later;
 }

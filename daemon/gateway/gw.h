@@ -81,6 +81,17 @@ const gw_key *gw_key_by_address(const gw *g, const uint8_t addr[TSS_ETH_ADDRESS_
 /* key id, 0x address, or 0x + 128 hex public key X||Y (Web3Signer's identifier). */
 const gw_key *gw_key_by_identifier(const gw *g, const char *ident);
 
+/* ---- the downstream node (downstream.c) ----------------------------------------------- */
+
+/* reply: the node's JSON-RPC answer object (borrowed), or NULL with err. */
+typedef void (*gw_down_done)(void *arg, json_t *reply, const char *err);
+typedef struct gw_down_call gw_down_call;
+TSS_MUST_CHECK tss_result gw_down_init(gw *g);
+bool gw_down_enabled(const gw *g);
+/* One call; fn runs exactly once, later. params is borrowed (NULL: []). */
+TSS_MUST_CHECK tss_result gw_down_request(gw *g, const char *method, json_t *params,
+                                          gw_down_done fn, void *arg);
+
 /* ---- metrics (stats.c) ------------------------------------------------------------------ */
 
 #define GW_LAT_BUCKETS 12

@@ -163,6 +163,7 @@ int main(int argc, char **argv) {
         return tss_err_exit_code(r.err);
     }
     r = gw_auth_init(g);
+    if (tss_is_ok(r)) r = gw_down_init(g);
     if (tss_is_ok(r)) r = setup_tls(g);
     if (args.check || !tss_is_ok(r)) {
         int code = 0;

@@ -78,6 +78,31 @@ bool gw_up_connected(const gw *g) {
     return false;
 }
 
+/* A downstream node that never answers usefully: every call fails later. */
+static bool down_on;
+typedef struct down_pending {
+    gw_down_done fn;
+    void *arg;
+    struct down_pending *next;
+} down_pending;
+static down_pending *downs;
+bool gw_down_enabled(const gw *g) {
+    (void)g;
+    return down_on;
+}
+tss_result gw_down_request(gw *g, const char *method, json_t *params, gw_down_done fn, void *arg) {
+    (void)g;
+    (void)method;
+    (void)params;
+    down_pending *d = calloc(1, sizeof *d);
+    if (!d) return tss_fail(TSS_E_NOMEM, "no memory");
+    d->fn = fn;
+    d->arg = arg;
+    d->next = downs;
+    downs = d;
+    return TSS_OK_RESULT;
+}
+
 static gw_key key;
 const gw_key *gw_key_by_address(const gw *g, const uint8_t addr[TSS_ETH_ADDRESS_LEN]) {
     (void)g;
@@ -155,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rq.body_len = size - 1;
     rq.peer = "fuzz";
     refuse_mode = (sel & 16) != 0;
+    down_on = (sel & 32) != 0;
     answers = 0;
     hold_now = gw_http_hold_new(NULL);
     gw_api_handle(&G, &rq, hold_now);
@@ -173,6 +199,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             c->fn(c->arg, NULL, "fuzz: coordinator unreachable");
         }
         free(c);
+    }
+    /* The node answers each call with an error object, or not at all. */
+    while (downs) {
+        down_pending *d = downs;
+        downs = d->next;
+        if (sel & 64) {
+            json_t *reply = json_pack("{s:s,s:i,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", 1, "error",
+                                      "code", -32000, "message", "fuzz node error");
+            d->fn(d->arg, reply, NULL);
+            json_decref(reply);
+        } else {
+            d->fn(d->arg, NULL, "fuzz: node unreachable");
+        }
+        free(d);
     }
     if (answers != 1) die("a request was not answered exactly once");
     free(body);

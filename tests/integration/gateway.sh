@@ -27,13 +27,14 @@ NPM_DIR=$BUILD/npm
 HAVE_LIBS=""
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "SKIP ethers/viem checks: npm not available (node/npm not installed)"
-elif [ -f "$NPM_DIR/node_modules/ethers/package.json" ] && [ -f "$NPM_DIR/node_modules/viem/package.json" ]; then
+elif [ -f "$NPM_DIR/node_modules/ethers/package.json" ] && [ -f "$NPM_DIR/node_modules/viem/package.json" ] \
+    && [ -f "$NPM_DIR/node_modules/ganache/package.json" ]; then
     HAVE_LIBS=1
 else
     mkdir -p "$NPM_DIR"
-    if timeout 300 npm install --prefix "$NPM_DIR" --no-audit --no-fund --no-save ethers@6 viem@2 \
+    if timeout 400 npm install --prefix "$NPM_DIR" --no-audit --no-fund --no-save ethers@6 viem@2 ganache@7 \
         >"$WORK/npm.log" 2>&1 && [ -f "$NPM_DIR/node_modules/viem/package.json" ]; then
-        HAVE_LIBS=1; ok "npm install ethers@6 viem@2"
+        HAVE_LIBS=1; ok "npm install ethers@6 viem@2 ganache@7"
     elif ! timeout 30 npm ping >/dev/null 2>&1; then
         echo "SKIP ethers/viem checks: the npm registry is unreachable"
     else
@@ -223,6 +224,47 @@ if wait_until 10 accounts_ok; then ok "  ... and the client is served again once
 AFTER=$(signed_count)
 [ "$BEFORE" = "$AFTER" ] && ok "nothing signed by any refused request" || not_ok "nothing signed by any refused request" "$BEFORE -> $AFTER"
 alive "$GW" && accounts_ok && ok "gateway still serving after the refusals" || not_ok "gateway still serving after the refusals" "$OUT"
+
+# ---- downstream node (ganache): eth_sendTransaction filled, signed, mined; proxying ----------
+GANACHE=$NPM_DIR/node_modules/ganache/dist/node/cli.js
+if [ -n "$HAVE_LIBS" ] && [ -f "$GANACHE" ]; then
+    NP=$(free_port); GP2=$(free_port)
+    timeout 300 node "$GANACHE" --chain.chainId 31337 --server.host 127.0.0.1 --server.port "$NP" \
+        --logging.quiet >ganache.log 2>&1 &
+    PIDS+=("$!")
+    node_rpc() { curl -s -m 10 -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:$NP/"; }
+    ganache_up() { node_rpc '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' | grep -q '"result":\["0x'; }
+    if wait_until 60 ganache_up; then
+        G0=$(node_rpc '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' | grep -o '0x[0-9a-fA-F]\{40\}' | head -1)
+        node_rpc "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_sendTransaction\",\"params\":[{\"from\":\"$G0\",\"to\":\"$ADDR\",\"value\":\"0x8ac7230489e80000\"}]}" >/dev/null
+        sed -e "s|^listen: .*|listen: []|" -e "s|^plain_listen: .*|plain_listen: [127.0.0.1:$GP2]|" \
+            -e "s|^audit_dir: .*|audit_dir: $WORK/gwaudit2|" gw.yaml > gw2.yaml
+        echo "downstream: http://127.0.0.1:$NP/" >> gw2.yaml
+        "$BUILD/tss-gateway" --config gw2.yaml 2>>gw2.log &
+        PIDS+=("$!")
+        H2="http://127.0.0.1:$GP2"
+        up2() { rpc "$H2/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN"; printf '%s' "$OUT" | grep -q "$ADDR"; }
+        wait_until 20 up2 || not_ok "second gateway (downstream) up" "$OUT" "$(tail -n 5 gw2.log)"
+        rpc "$H2/" "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"eth_sendTransaction\",\"params\":[{\"from\":\"$ADDR\",\"to\":\"0x000000000000000000000000000000000000dEaD\",\"value\":\"0x2a\"}]}" -H "Authorization: Bearer $TOKEN"
+        expect_match "eth_sendTransaction: nonce, gas and fees filled from ganache, signed, submitted" "$OUT" '"id":5,"result":"0x[0-9a-f]{64}"'
+        TXH=$(printf '%s' "$OUT" | grep -o '0x[0-9a-f]\{64\}' | head -1)
+        rpc "$H2/" "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"eth_getTransactionReceipt\",\"params\":[\"$TXH\"]}" -H "Authorization: Bearer $TOKEN"
+        LADDR=$(printf '%s' "$ADDR" | tr 'A-F' 'a-f')
+        expect_match "mined with the key as sender (receipt proxied from ganache)" "$OUT" "\"from\":\"$LADDR\""
+        expect_match "  ... and status 1" "$OUT" '"status":"0x1"'
+        rpc "$H2/" '{"jsonrpc":"2.0","id":7,"method":"eth_blockNumber"}' -H "Authorization: Bearer $TOKEN"
+        expect_match "an unknown method is proxied to the node" "$OUT" '"id":7,"result":"0x[0-9a-f]+"'
+        rpc "$H2/" '{"jsonrpc":"2.0","id":8,"method":"eth_blockNumber"}' -H "Authorization: Bearer $TOKEN2"
+        expect_match "proxying obeys the method grants" "$OUT" '"code":-32004,"message":"method eth_blockNumber is not granted to client reader"'
+        rpc "$H2/" '{"jsonrpc":"2.0","id":9,"method":"nope_nothing"}' -H "Authorization: Bearer $TOKEN"
+        expect_match "the node's own error is passed back (code and message only)" "$OUT" \
+            '^\{"jsonrpc":"2.0","id":9,"error":\{"code":-?[0-9]+,"message":"The method nope_nothing does not exist/is not available"\}\}$'
+    else
+        not_ok "ganache started" "$(tail -n 10 ganache.log)"
+    fi
+else
+    echo "SKIP downstream checks: ganache not available"
+fi
 
 # ---- audit -------------------------------------------------------------------------------------
 expect_exit 0 "gateway audit chain verifies" "$CTL" audit verify --dir "$WORK/gwaudit"
