@@ -241,7 +241,7 @@ if [ -n "$HAVE_LIBS" ] && [ -f "$GANACHE" ]; then
             -e "s|^audit_dir: .*|audit_dir: $WORK/gwaudit2|" gw.yaml > gw2.yaml
         echo "downstream: http://127.0.0.1:$NP/" >> gw2.yaml
         "$BUILD/tss-gateway" --config gw2.yaml 2>>gw2.log &
-        PIDS+=("$!")
+        GW2=$!; PIDS+=("$GW2")
         H2="http://127.0.0.1:$GP2"
         up2() { rpc "$H2/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN"; printf '%s' "$OUT" | grep -q "$ADDR"; }
         wait_until 20 up2 || not_ok "second gateway (downstream) up" "$OUT" "$(tail -n 5 gw2.log)"
@@ -259,6 +259,7 @@ if [ -n "$HAVE_LIBS" ] && [ -f "$GANACHE" ]; then
         rpc "$H2/" '{"jsonrpc":"2.0","id":9,"method":"nope_nothing"}' -H "Authorization: Bearer $TOKEN"
         expect_match "the node's own error is passed back (code and message only)" "$OUT" \
             '^\{"jsonrpc":"2.0","id":9,"error":\{"code":-?[0-9]+,"message":"The method nope_nothing does not exist/is not available"\}\}$'
+        kill -TERM "$GW2"; wait_until 10 bash -c "! kill -0 $GW2 2>/dev/null"
     else
         not_ok "ganache started" "$(tail -n 10 ganache.log)"
     fi
@@ -273,4 +274,10 @@ grep -q "\"client\":\"wallet\".*\"method\":\"eth_signTransaction\".*\"address\":
 grep -q '"tx":{"txType":2,"to":"0x000000000000000000000000000000000000dEaD","value":"1000000000000000","chainId":31337' gwaudit/*.log \
     && ok "audit: decoded transaction summary (to, value, chain id)" || { [ -z "$HAVE_LIBS" ] && ok "audit tx summary skipped (no npm)" || not_ok "audit: decoded transaction summary" "$(grep txType gwaudit/*.log | head -2)"; }
 grep -q '"outcome":"refused".*"status":401' gwaudit/*.log && ok "audit: refusals recorded" || not_ok "audit: refusals recorded" ""
+
+# Clean stop on SIGTERM (exit 0; under an ASan build, no sanitizer report).
+kill -TERM "$GW"; wait_until 10 bash -c "! kill -0 $GW 2>/dev/null"; wait "$GW"; rc=$?
+[ "$rc" = 0 ] && ok "SIGTERM: gateway exits 0" || not_ok "SIGTERM: gateway exits 0" "exit $rc" "$(tail -n 20 gw.log)"
+if grep -q 'Sanitizer' gw.log gw2.log 2>/dev/null; then not_ok "no sanitizer report" "$(grep -A 12 Sanitizer gw.log gw2.log | head -n 30)"
+else ok "no sanitizer report"; fi
 finish
