@@ -273,6 +273,10 @@ grep -q "\"client\":\"wallet\".*\"method\":\"eth_signTransaction\".*\"address\":
     && ok "audit: transaction record with client, key, digest, session" || not_ok "audit: transaction record" "$(tail -n 3 gwaudit/*.log)"
 grep -q '"tx":{"txType":2,"to":"0x000000000000000000000000000000000000dEaD","value":"1000000000000000","chainId":31337' gwaudit/*.log \
     && ok "audit: decoded transaction summary (to, value, chain id)" || { [ -z "$HAVE_LIBS" ] && ok "audit tx summary skipped (no npm)" || not_ok "audit: decoded transaction summary" "$(grep txType gwaudit/*.log | head -2)"; }
+if [ -n "$HAVE_LIBS" ] && [ -f "$ROOT/eth/eip712.h" ]; then
+    grep -q '"domain":{"primaryType":"Mail","name":"Ether Mail","version":"1","chainId":"31337","verifyingContract":"0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"}.*"method":"eth_signTypedData_v4"' gwaudit/*.log \
+        && ok "audit: typed-data domain recorded" || not_ok "audit: typed-data domain recorded" "$(grep TypedData gwaudit/*.log | head -2)"
+fi
 grep -q '"outcome":"refused".*"status":401' gwaudit/*.log && ok "audit: refusals recorded" || not_ok "audit: refusals recorded" ""
 
 # Clean stop on SIGTERM (exit 0; under an ASan build, no sanitizer report).
