@@ -26,7 +26,7 @@
 
 /* X(name, value, per-type payload cap; 0 = only the connection's max_frame) */
 #define TSS_WIRE_TYPE_TABLE(X)                                                    \
-    X(HELLO, 0x01, 256)                                                           \
+    X(HELLO, 0x01, 1536)                                                          \
     X(HELLO_ACK, 0x02, 256)                                                       \
     X(HEARTBEAT, 0x03, 16)                                                        \
     X(HEARTBEAT_ACK, 0x04, 16)                                                    \

@@ -65,6 +65,40 @@ static tss_result hello_check(uint16_t party_id, uint16_t version, uint16_t max_
     return TSS_OK_RESULT;
 }
 
+/* Pins: ids 1..32, distinct, never the reporting party's own. */
+static tss_result pins_check(const char *what, uint16_t self, const tss_wire_pin *pins,
+                             size_t count) {
+    TSS_ENSURE(count <= TSS_WIRE_MAX_PINS, TSS_E_TOO_LARGE, "%s: %zu pins exceed %u", what, count,
+               TSS_WIRE_MAX_PINS);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint16_t id = pins[i].party_id;
+        TSS_ENSURE(id >= 1 && id <= TSS_WIRE_MAX_PARTIES && id != self, TSS_E_INVALID,
+                   "%s: pin for party %u (own id %u)", what, id, self);
+        TSS_ENSURE(!(seen & (1ull << id)), TSS_E_INVALID, "%s: party %u pinned twice", what, id);
+        seen |= 1ull << id;
+    }
+    return TSS_OK_RESULT;
+}
+
+static void pins_write(tss_writer *w, const tss_wire_pin *pins, size_t count) {
+    tss_write_u8(w, (uint8_t)count);
+    for (size_t i = 0; i < count; i++) {
+        tss_write_u16(w, pins[i].party_id);
+        tss_write_bytes(w, pins[i].identity_key, sizeof pins[i].identity_key);
+    }
+}
+
+static uint8_t pins_read(tss_reader *r, tss_wire_pin *pins) {
+    uint8_t count = tss_read_u8(r);
+    if (count > TSS_WIRE_MAX_PINS) return count; /* refused by pins_check */
+    for (size_t i = 0; i < count; i++) {
+        pins[i].party_id = tss_read_u16(r);
+        tss_read_bytes(r, pins[i].identity_key, sizeof pins[i].identity_key);
+    }
+    return count;
+}
+
 tss_result tss_wire_hello_encode(tss_writer *w, const tss_wire_hello *m) {
     size_t sw;
     TSS_GUARD(hello_check(m->party_id, m->protocol_version, m->max_sessions));
@@ -73,7 +107,11 @@ tss_result tss_wire_hello_encode(tss_writer *w, const tss_wire_hello *m) {
     tss_write_u16(w, m->protocol_version);
     tss_write_bytes(w, m->identity_key, sizeof m->identity_key);
     tss_write_var(w, m->software, sw);
+    TSS_GUARD(pins_check("HELLO pins", m->party_id, m->pins, m->pin_count));
+    TSS_ENSURE(!m->pin_count || m->max_sessions, TSS_E_USAGE,
+               "HELLO pins need the max_sessions field before them");
     if (m->max_sessions) tss_write_u16(w, m->max_sessions);
+    if (m->pin_count) pins_write(w, m->pins, m->pin_count);
     return tss_writer_status(w, "HELLO");
 }
 
@@ -90,7 +128,13 @@ tss_result tss_wire_hello_decode(tss_wire_hello *out, const uint8_t *p, size_t n
      * present it is exactly a nonzero u16. */
     bool has_capacity = tss_reader_remaining(&r) > 0;
     m.max_sessions = has_capacity ? tss_read_u16(&r) : 0;
+    /* Then, optionally, the pins (diagnostics). */
+    bool has_pins = tss_reader_remaining(&r) > 0;
+    m.pin_count = has_pins ? pins_read(&r, m.pins) : 0;
     TSS_GUARD(tss_reader_finish(&r, "HELLO"));
+    TSS_ENSURE(!has_pins || m.pin_count != 0, TSS_E_INVALID,
+               "HELLO pins: empty pin list (omit the field instead)");
+    TSS_GUARD(pins_check("HELLO pins", m.party_id, m.pins, m.pin_count));
     TSS_ENSURE(!has_capacity || m.max_sessions != 0, TSS_E_INVALID,
                "HELLO max_sessions: 0 (omit the field instead)");
     TSS_GUARD(hello_check(m.party_id, m.protocol_version, m.max_sessions));
@@ -296,6 +340,12 @@ tss_result tss_wire_status_encode(tss_writer *w, const tss_wire_status *m) {
         tss_write_u64(w, e->last_heartbeat_ms);
         tss_write_var(w, e->address, addr);
     }
+    /* Trailing section: each party's reported pins, in party order. */
+    for (size_t i = 0; i < m->party_count; i++) {
+        const tss_wire_status_party *e = &m->parties[i];
+        TSS_GUARD(pins_check("STATUS pins", e->party_id, e->pins, e->pin_count));
+        pins_write(w, e->pins, e->pin_count);
+    }
     return tss_writer_status(w, "STATUS_RESPONSE");
 }
 
@@ -342,6 +392,14 @@ tss_result tss_wire_status_decode(tss_wire_status *out, const uint8_t *p, size_t
             res = check_text("STATUS party address", addr, len, 0, TSS_WIRE_MAX_ADDRESS_LEN);
         if (tss_is_ok(res)) copy_text(e->address, addr, len);
     }
+    /* The pins section is optional (absent from older coordinators). */
+    if (tss_is_ok(res) && tss_reader_remaining(&r) > 0)
+        for (size_t i = 0; tss_is_ok(res) && i < m->party_count; i++) {
+            tss_wire_status_party *e = &m->parties[i];
+            e->pin_count = pins_read(&r, e->pins);
+            res = tss_reader_status(&r, "STATUS_RESPONSE pins");
+            if (tss_is_ok(res)) res = pins_check("STATUS pins", e->party_id, e->pins, e->pin_count);
+        }
     if (tss_is_ok(res)) res = tss_reader_finish(&r, "STATUS_RESPONSE");
     if (tss_is_ok(res)) res = status_check(m);
     if (tss_is_ok(res)) *out = *m;

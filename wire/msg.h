@@ -28,6 +28,14 @@
 /* PROTOCOL_MSG envelope before the payload bytes: sid, round, sender, receiver, u32 length. */
 #define TSS_WIRE_PROTOCOL_ENVELOPE_LEN (TSS_WIRE_SESSION_ID_LEN + 1 + 2 + 2 + 4)
 
+/* A party's pin of a peer's Ed25519 identity (what it will verify that
+ * peer's messages with), reported for diagnostics only. */
+#define TSS_WIRE_MAX_PINS (TSS_WIRE_MAX_PARTIES - 1)
+typedef struct {
+    uint16_t party_id; /* 1..32, not the reporting party */
+    uint8_t identity_key[TSS_WIRE_IDENTITY_KEY_LEN];
+} tss_wire_pin;
+
 /* HELLO, party -> coordinator, first frame on a connection. */
 typedef struct {
     uint16_t party_id;         /* 1..32; must match the TLS identity */
@@ -38,6 +46,12 @@ typedef struct {
      * (its limits.max_sessions), so the coordinator never starts more.
      * 0 = not announced (a HELLO without the field, as older parties send). */
     uint16_t max_sessions;
+    /* Optional, after max_sessions: the peers' identities this party pinned
+     * (u8 count, then per pin u16 id and 32 bytes), so `tssctl status` can
+     * show a pin that differs from the peer's own identity. Diagnostics only:
+     * nothing trusts the coordinator's copy. */
+    uint8_t pin_count;
+    tss_wire_pin pins[TSS_WIRE_MAX_PINS];
 } tss_wire_hello;
 #define TSS_WIRE_MAX_PARTY_SESSIONS 4096 /* announced capacity cap */
 
@@ -142,6 +156,10 @@ typedef struct {
     uint64_t since_ms;        /* connected since, or disconnected since (0: never seen) */
     uint64_t last_heartbeat_ms;
     char address[TSS_WIRE_MAX_ADDRESS_LEN + 1]; /* peer address ("" if unknown) */
+    /* The pins this party reported in its last HELLO (optional trailing
+     * section of the response: per party u8 count and the pins). */
+    uint8_t pin_count;
+    tss_wire_pin pins[TSS_WIRE_MAX_PINS];
 } tss_wire_status_party;
 
 typedef struct {

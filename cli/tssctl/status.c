@@ -36,6 +36,50 @@ static void ago(uint64_t now, uint64_t then, char *out, size_t cap) {
     }
 }
 
+/* What party `peer` reports as its own identity, or NULL if not known. */
+static const uint8_t *reported_identity(const tss_wire_status *st, uint16_t peer) {
+    for (size_t i = 0; i < st->party_count; i++)
+        if (st->parties[i].party_id == peer && (st->parties[i].flags & TSS_WIRE_STATUS_KNOWN))
+            return st->parties[i].identity_key;
+    return NULL;
+}
+
+/* 1 the pin equals the peer's reported identity, 0 it differs, -1 unknown. */
+static int pin_matches(const tss_wire_status *st, const tss_wire_pin *pin) {
+    const uint8_t *own = reported_identity(st, pin->party_id);
+    if (!own) return -1;
+    return memcmp(own, pin->identity_key, TSS_WIRE_IDENTITY_KEY_LEN) == 0;
+}
+
+/* Each party's pins of its peers, checked against what each peer reports:
+ * a mismatched pin (every session with that peer would abort) is found here
+ * in one command. */
+static void print_pins_text(const tss_wire_status *st) {
+    bool header = false;
+    for (size_t i = 0; i < st->party_count; i++) {
+        const tss_wire_status_party *e = &st->parties[i];
+        if (!e->pin_count) continue;
+        if (!header) printf("\nPINS (each party's pinned peer identities, checked against the peers' own)\n");
+        header = true;
+        printf("party %u:", e->party_id);
+        for (size_t k = 0; k < e->pin_count; k++) {
+            int m = pin_matches(st, &e->pins[k]);
+            printf(" %u=%s", e->pins[k].party_id, m == 1 ? "ok" : m == 0 ? "MISMATCH" : "unknown");
+        }
+        printf("\n");
+        for (size_t k = 0; k < e->pin_count; k++)
+            if (pin_matches(st, &e->pins[k]) == 0) {
+                char pinned[TSS_IDENTITY_TEXT_LEN], own[TSS_IDENTITY_TEXT_LEN];
+                tss_identity_format(e->pins[k].identity_key, pinned);
+                tss_identity_format(reported_identity(st, e->pins[k].party_id), own);
+                printf("  party %u pins party %u as %s, but party %u reports %s: fix the pin in "
+                       "party %u's configuration (or check party %u's keystore)\n",
+                       e->party_id, e->pins[k].party_id, pinned, e->pins[k].party_id, own,
+                       e->party_id, e->pins[k].party_id);
+            }
+    }
+}
+
 static void print_text(const tss_wire_status *st, const tss_tls_cert_info *seen) {
     char fp[65], na[32], started[32];
     tss_hex_encode(fp, st->cert_fingerprint, sizeof st->cert_fingerprint);
@@ -63,6 +107,7 @@ static void print_text(const tss_wire_status *st, const tss_tls_cert_info *seen)
         printf("%-5u %-12s %-52s %-7s %-20s %-20s %-10s %s\n", e->party_id, state, ident, ver,
                known ? e->software : "-", cna, hb, known && e->address[0] ? e->address : "-");
     }
+    print_pins_text(st);
 }
 
 static void json_time(const char *key, uint64_t ms, bool comma) {
@@ -81,9 +126,9 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
     tss_hex_encode(fp, st->cert_fingerprint, sizeof st->cert_fingerprint);
     printf("{\"coordinator\":{\"software\":");
     tssctl_json_str(stdout, st->software);
-    printf(",\"cert_sha256\":\"%s\",", fp);
-    json_time("cert_not_after", st->cert_not_after * 1000, true);
-    printf("\"connection_cert_sha256\":\"%s\",\"tlsGeneration\":%u,\"connections\":%u,",
+    printf(",\"certSha256\":\"%s\",", fp);
+    json_time("certNotAfter", st->cert_not_after * 1000, true);
+    printf("\"connectionCertSha256\":\"%s\",\"tlsGeneration\":%u,\"connections\":%u,",
            seen->fingerprint, st->tls_generation, st->connections);
     json_time("started", st->started_ms, true);
     json_time("now", st->now_ms, false);
@@ -101,10 +146,10 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
             printf(",\"identity\":\"%s\",\"protocolVersion\":%u,\"software\":", ident,
                    e->protocol_version);
             tssctl_json_str(stdout, e->software);
-            printf(",\"cert_sha256\":\"%s\",", cfp);
-            json_time("cert_not_after", e->cert_not_after * 1000, true);
+            printf(",\"certSha256\":\"%s\",", cfp);
+            json_time("certNotAfter", e->cert_not_after * 1000, true);
             json_time("since", e->since_ms, true);
-            json_time("last_heartbeat", e->last_heartbeat_ms, true);
+            json_time("lastHeartbeat", e->last_heartbeat_ms, true);
             if (e->last_heartbeat_ms && e->last_heartbeat_ms <= st->now_ms)
                 printf("\"lastHeartbeatAgeMs\":%llu,",
                        (unsigned long long)(st->now_ms - e->last_heartbeat_ms));
@@ -112,6 +157,15 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
                 printf("\"lastHeartbeatAgeMs\":null,");
             printf("\"address\":");
             tssctl_json_str(stdout, e->address);
+            printf(",\"pins\":[");
+            for (size_t k = 0; k < e->pin_count; k++) {
+                char pinned[TSS_IDENTITY_TEXT_LEN];
+                tss_identity_format(e->pins[k].identity_key, pinned);
+                int m = pin_matches(st, &e->pins[k]);
+                printf("%s{\"id\":%u,\"identity\":\"%s\",\"matches\":%s}", k ? "," : "",
+                       e->pins[k].party_id, pinned, m == 1 ? "true" : m == 0 ? "false" : "null");
+            }
+            printf("]");
         } else {
             printf(",\"identity\":null");
         }

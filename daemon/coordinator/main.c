@@ -121,6 +121,8 @@ static tss_result send_status(peer *p) {
             e->since_ms = (uint64_t)s->since_ms;
             e->last_heartbeat_ms = (uint64_t)s->last_heartbeat_ms;
             snprintf(e->address, sizeof e->address, "%s", s->address);
+            e->pin_count = s->hello.pin_count;
+            memcpy(e->pins, s->hello.pins, sizeof e->pins);
         }
     }
     tss_writer w;

@@ -74,8 +74,15 @@ static void on_open(tss_dconn *c, void *arg) {
     };
     memcpy(h.identity_key, pt->keys->identity_public, sizeof h.identity_key);
     snprintf(h.software, sizeof h.software, "%s", TSS_SOFTWARE);
+    /* Our pins, so `tssctl status` can show one that differs from the peer's identity. */
+    for (size_t i = 0; i < pt->cfg.peer_count && h.pin_count < TSS_WIRE_MAX_PINS; i++) {
+        h.pins[h.pin_count].party_id = (uint16_t)pt->cfg.peers[i].id;
+        memcpy(h.pins[h.pin_count].identity_key, pt->cfg.peers[i].identity,
+               sizeof h.pins[h.pin_count].identity_key);
+        h.pin_count++;
+    }
     tss_writer w;
-    tss_writer_init(&w, 512);
+    tss_writer_init(&w, 2048);
     (void)c;
     send_msg(pt, TSS_WIRE_HELLO, tss_wire_hello_encode(&w, &h), &w);
     tss_writer_free(&w);

@@ -174,11 +174,12 @@ if wait_until 20 connected_is 3; then ok "status: all 3 parties connected"; else
     not_ok "status: all 3 parties connected" "$(status_json; cat status.err)" "$(tail -n 20 coord.log)"; fi
 expect_exit 0 "tssctl status (text)" "$CTL" --config op.yaml status
 expect_match "text status lists party 3 connected with its identity" "$OUT" "^3 +connected +$(sed 's/[+/]/\\&/g' id3)"
+expect_match "text status: every party's pins match the peers' identities" "$OUT" '^party 1: 2=ok 3=ok$'
 status_json > st.json
 for i in 1 2 3; do
     expect_match "status: party $i identity from HELLO" "$(cat st.json)" "\"id\":$i,\"connected\":true,\"certificateIdentity\":\"urn:tssd:party:$i\",\"identity\":\"$(sed 's/[+/]/\\&/g' id$i)\""
 done
-expect_match "status: version, notAfter and heartbeat" "$(cat st.json)" '"protocolVersion":1,"software":"tssd/0.1.0","cert_sha256":"[0-9a-f]{64}","cert_not_after":"20[0-9-]+T[0-9:]+Z","since":"[^"]+","last_heartbeat":'
+expect_match "status: version, notAfter and heartbeat" "$(cat st.json)" '"protocolVersion":1,"software":"tssd/0.1.0","certSha256":"[0-9a-f]{64}","certNotAfter":"20[0-9-]+T[0-9:]+Z","since":"[^"]+","lastHeartbeat":'
 sleep 1.2
 expect_match "status: heartbeats arrive" "$(status_json)" '"lastHeartbeatAgeMs":[0-9]+'
 
@@ -224,6 +225,19 @@ wait_until 10 party_connected 2 && ok "restarted party 2 is back" || not_ok "res
 m=$(lines coord.log)
 stop_pid "$P3" && ok "party stops on SIGTERM" || not_ok "party stops on SIGTERM"
 expect_log "graceful party stop is logged by the coordinator" coord.log "$m" 'party=3 disconnected: peer sent ERROR SHUTDOWN'
+# A wrong pin (party 3 pins another keystore's identity for party 1) is found in one command.
+"$BUILD/tss-keystore" init --dir "$WORK/ks-other" --party-id 1 --kdf interactive \
+    --passphrase-file "$WORK/pass" > id-other 2>>ks.log
+sed "s#$(cat id1)#$(cat id-other)#" party3.yaml > party3-badpin.yaml
+"$BUILD/tss-party" --config "$WORK/party3-badpin.yaml" 2>>"$WORK/party3.log" &
+BADPIN=$!; PIDS+=("$BADPIN")
+wait_until 10 connected_is 3
+expect_exit 0 "tssctl status with a wrong pin" "$CTL" --config op.yaml status
+expect_match "status flags the mismatched pin" "$OUT" '^party 3: 1=MISMATCH 2=ok$'
+expect_match "status says which pin differs and what the peer reports" "$OUT" \
+    "party 3 pins party 1 as $(sed 's/[+/]/\\&/g' id-other), but party 1 reports $(sed 's/[+/]/\\&/g' id1)"
+expect_match "status JSON: the pin does not match" "$(status_json)" '"pins":\[\{"id":1,"identity":"[^"]+","matches":false\}'
+stop_pid "$BADPIN"
 start_party 3
 wait_until 10 connected_is 3 && ok "party 3 back" || not_ok "party 3 back" "$(status_json)"
 

@@ -106,12 +106,12 @@ static void header_rejects_bad_fields(void) {
     b[2] = 0x80;
     CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_UNSUPPORTED);
     b[2] = 0;
-    /* HELLO is capped at 256 bytes whatever the connection allows. */
-    b[6] = 1, b[7] = 0;
+    /* HELLO is capped at 1536 bytes whatever the connection allows. */
+    b[6] = 6, b[7] = 0;
     CHECK_OK(tss_wire_header_decode(&h, b, 8, MAXF));
     b[7] = 1;
     CHECK_ERR(tss_wire_header_decode(&h, b, 8, MAXF), TSS_E_TOO_LARGE);
-    CHECK(detail_has("HELLO: payload length 257 exceeds limit 256"));
+    CHECK(detail_has("HELLO: payload length 1537 exceeds limit 1536"));
     /* PROTOCOL_MSG up to max_frame - 8 exactly. */
     b[1] = TSS_WIRE_PROTOCOL_MSG;
     uint32_t ok_len = MAXF - 8, bad_len = MAXF - 7;
@@ -129,8 +129,8 @@ static void header_rejects_bad_fields(void) {
 static void encoder_enforces_caps(void) {
     tss_writer w;
     tss_writer_init(&w, TSS_WIRE_MAX_FRAME);
-    uint8_t big[300] = {0};
-    CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_HELLO, big, 257, MAXF), TSS_E_TOO_LARGE);
+    uint8_t big[1600] = {0};
+    CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_HELLO, big, 1537, MAXF), TSS_E_TOO_LARGE);
     CHECK(w.len == 0);
     CHECK_ERR(tss_wire_frame_encode(&w, TSS_WIRE_HEARTBEAT, big, 17, MAXF), TSS_E_TOO_LARGE);
     CHECK_ERR(tss_wire_frame_encode(&w, (tss_wire_type)0x42, big, 1, MAXF), TSS_E_INTERNAL);
@@ -377,11 +377,12 @@ static void hello_round_trip_and_layout(void) {
     CHECK(memcmp(back.identity_key, h.identity_key, 32) == 0);
     CHECK(strcmp(back.software, "tssd/0.1.0") == 0);
 
-    /* One byte more is a cut capacity field (hello_capacity_field), three more trail. */
+    /* One byte more is a cut capacity field (hello_capacity_field); three more
+     * are a capacity and an empty pins field, refused (hello_pins_field). */
     tss_write_u8(&w, 0);
     CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRUNCATED);
     tss_write_u16(&w, 0x0100);
-    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
     w.len -= 3;
     /* Every truncation fails, none writes the output. */
     for (size_t n = 0; n < w.len - 1; n++) {
@@ -408,13 +409,14 @@ static void hello_capacity_field(void) {
     /* Without the field (as before): decodes with max_sessions 0. */
     CHECK_OK(tss_wire_hello_decode(&back, w.data, 50));
     CHECK(back.max_sessions == 0);
-    /* One byte of it: truncated; an explicit 0: refused; a third byte: trailing. */
+    /* One byte of it: truncated; an explicit 0: refused; a third byte starts
+     * the pins field, whose empty form is refused (omit it instead). */
     CHECK_ERR(tss_wire_hello_decode(&back, w.data, 51), TSS_E_TRUNCATED);
     w.data[51] = 0;
     CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
     w.data[51] = 16;
     tss_write_u8(&w, 0);
-    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_TRAILING);
+    CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
     tss_writer_free(&w);
     /* Above the cap, both ways. */
     tss_writer_init(&w, 4096);
@@ -424,6 +426,62 @@ static void hello_capacity_field(void) {
     CHECK_OK(tss_wire_hello_encode(&w, &h));
     w.data[50] = 0xff;
     CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+}
+
+/* The optional pins field (diagnostics for `tssctl status`): after the
+ * capacity, u8 count then (u16 id, 32-byte identity) per pin. */
+static void hello_pins_field(void) {
+    tss_wire_hello h = sample_hello(), back;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    h.max_sessions = 16;
+    h.pin_count = 2; /* we are party 3 */
+    h.pins[0].party_id = 1;
+    memset(h.pins[0].identity_key, 0x11, 32);
+    h.pins[1].party_id = 2;
+    memset(h.pins[1].identity_key, 0x22, 32);
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    CHECK(w.len == 52 + 1 + 2 * 34 && w.data[52] == 2 && w.data[53] == 0 && w.data[54] == 1);
+    memset(&back, 0x55, sizeof back);
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, w.len));
+    CHECK(back.pin_count == 2 && back.pins[1].party_id == 2 && back.pins[1].identity_key[31] == 0x22);
+    /* Every cut inside the pins is truncated; at 52 bytes it is a HELLO without pins. */
+    for (size_t n = 53; n < w.len; n++) CHECK(!tss_is_ok(tss_wire_hello_decode(&back, w.data, n)));
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, 52));
+    CHECK(back.pin_count == 0);
+    tss_writer_free(&w);
+    /* A pin for ourselves, a duplicate, an id out of range: refused both ways. */
+    uint16_t bad[][2] = {{3, 1}, {1, 1}, {1, 33}};
+    for (size_t i = 0; i < 3; i++) {
+        tss_wire_hello b = h;
+        b.pins[0].party_id = bad[i][0];
+        b.pins[1].party_id = bad[i][1];
+        tss_writer_init(&w, 4096);
+        CHECK_ERR(tss_wire_hello_encode(&w, &b), TSS_E_INVALID);
+        tss_writer_free(&w);
+        tss_writer_init(&w, 4096);
+        CHECK_OK(tss_wire_hello_encode(&w, &h));
+        w.data[53] = (uint8_t)(bad[i][0] >> 8), w.data[54] = (uint8_t)bad[i][0];
+        w.data[53 + 34] = (uint8_t)(bad[i][1] >> 8), w.data[54 + 34] = (uint8_t)bad[i][1];
+        CHECK_ERR(tss_wire_hello_decode(&back, w.data, w.len), TSS_E_INVALID);
+        tss_writer_free(&w);
+    }
+    /* Pins without the capacity field before them cannot be encoded. */
+    h.max_sessions = 0;
+    tss_writer_init(&w, 4096);
+    CHECK(!tss_is_ok(tss_wire_hello_encode(&w, &h)));
+    tss_writer_free(&w);
+    /* 31 pins (every other party) fit the HELLO frame cap. */
+    h.max_sessions = 16;
+    h.party_id = 32;
+    h.pin_count = TSS_WIRE_MAX_PINS;
+    for (unsigned i = 0; i < TSS_WIRE_MAX_PINS; i++) h.pins[i].party_id = (uint16_t)(i + 1);
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_hello_encode(&w, &h));
+    CHECK(w.len <= tss_wire_type_max_payload(TSS_WIRE_HELLO, TSS_WIRE_DEFAULT_MAX_FRAME));
+    CHECK_OK(tss_wire_hello_decode(&back, w.data, w.len));
+    CHECK(back.pin_count == TSS_WIRE_MAX_PINS);
     tss_writer_free(&w);
 }
 
@@ -752,6 +810,9 @@ static tss_wire_status *sample_status(void) {
         e->last_heartbeat_ms = i == 0 ? 1700000000100ull : 0;
         strcpy(e->address, "127.0.0.1:40000");
     }
+    st->parties[0].pin_count = 1;
+    st->parties[0].pins[0].party_id = 2;
+    memset(st->parties[0].pins[0].identity_key, 0x11, 32);
     return st;
 }
 
@@ -764,8 +825,15 @@ static void status_round_trip(void) {
     CHECK(memcmp(st, back, sizeof *st) == 0);
     /* Layout: software string first, then the fixed header fields. */
     CHECK(w.len > 4 && w.data[3] == 10 && memcmp(w.data + 4, "tssd/0.1.0", 10) == 0);
-    /* Every strict prefix is truncated; a trailing byte is refused. */
-    for (size_t n = 0; n < w.len; n++) CHECK(!tss_is_ok(tss_wire_status_decode(back, w.data, n)));
+    /* The trailing pins section: party 1 pins 2 (35 bytes), parties 2 and 3 none. */
+    size_t pins_at = w.len - (1 + 34) - 1 - 1;
+    CHECK(w.data[pins_at] == 1 && w.data[pins_at + 2] == 2 && w.data[w.len - 1] == 0);
+    /* Every strict prefix is truncated, except exactly before the pins
+     * section (an older coordinator's response: no pins); a trailing byte is refused. */
+    for (size_t n = 0; n < w.len; n++)
+        if (n != pins_at) CHECK(!tss_is_ok(tss_wire_status_decode(back, w.data, n)));
+    CHECK_OK(tss_wire_status_decode(back, w.data, pins_at));
+    CHECK(back->parties[0].pin_count == 0);
     tss_write_u8(&w, 0);
     CHECK_ERR(tss_wire_status_decode(back, w.data, w.len), TSS_E_TRAILING);
     /* The empty request, and nothing else. */
@@ -1116,6 +1184,7 @@ int main(void) {
     RUN(decoder_reuses_buffer_for_bigger_frames);
     RUN(hello_round_trip_and_layout);
     RUN(hello_capacity_field);
+    RUN(hello_pins_field);
     RUN(hello_field_bounds);
     RUN(hello_ack_round_trip_and_bounds);
     RUN(heartbeat_round_trip);
