@@ -237,7 +237,7 @@ install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
 	install -m 644 docs/man/tssctl.1 docs/man/tss-keystore.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 docs/man/tss-coordinator.8 docs/man/tss-party.8 docs/man/tss-gateway.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 packaging/bash-completion/tssd $(DESTDIR)$(COMPLETIONDIR)/tssctl
-	for b in tss-keystore tss-coordinator tss-party; do ln -sf tssctl $(DESTDIR)$(COMPLETIONDIR)/$$b || exit 1; done
+	for b in tss-keystore tss-coordinator tss-party tss-gateway; do ln -sf tssctl $(DESTDIR)$(COMPLETIONDIR)/$$b || exit 1; done
 
 # The package tree is staged outside $(BUILD): its sysusers.d/ and tmpfiles.d/
 # directories would otherwise match the dependency-file include below.
