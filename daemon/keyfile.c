@@ -78,8 +78,16 @@ tss_result tss_keyfile_render(const tss_keyfile *k, unsigned version, char *buf,
         ok = ok && put(buf, cap, &o, "%s%u", i ? ", " : "", info->parties[i]);
     ok = ok && put(buf, cap, &o,
                    "],\n  \"publicKey\": \"%s\",\n  \"publicKeyUncompressed\": \"%s\",\n"
-                   "  \"address\": \"%s\",\n  \"identities\": {",
+                   "  \"address\": \"%s\",\n",
                    pk_hex, unc_hex, addr_s);
+    /* The BIP-32 chain code (issue 15), format 2 only; absent in files written
+     * before tssd kept it (such a key has no xpub and signs only as itself). */
+    if (version >= 2 && info->has_chain_code) {
+        char cc_hex[2 * TSS_WIRE_CHAIN_CODE_LEN + 1];
+        tss_hex_encode(cc_hex, info->chain_code, TSS_WIRE_CHAIN_CODE_LEN);
+        ok = ok && put(buf, cap, &o, "  \"chainCode\": \"%s\",\n", cc_hex);
+    }
+    ok = ok && put(buf, cap, &o, "  \"identities\": {");
     for (size_t i = 0; i < info->count; i++) {
         char ih[65];
         tss_hex_encode(ih, k->identities[info->parties[i]], 32);
@@ -131,6 +139,12 @@ static tss_result parse_fields(const char *data, size_t len, tss_keyfile *k, boo
         r = tss_fail(TSS_E_CORRUPT, "createdMs out of range");
     if (tss_is_ok(r)) r = tss_json_get_string(root, "publicKey", &s, &sl);
     if (tss_is_ok(r)) r = tss_hex_decode(k->info.public_key, TSS_WIRE_POINT_LEN, s, "publicKey");
+    if (tss_is_ok(r) && tss_json_get(root, "chainCode")) { /* optional */
+        r = tss_json_get_string(root, "chainCode", &s, &sl);
+        if (tss_is_ok(r))
+            r = tss_hex_decode(k->info.chain_code, TSS_WIRE_CHAIN_CODE_LEN, s, "chainCode");
+        if (tss_is_ok(r)) k->info.has_chain_code = 1;
+    }
     if (tss_is_ok(r)) r = tss_json_get_string(root, "session", &s, &sl);
     if (tss_is_ok(r)) r = tss_hex_decode(k->session, sizeof k->session, s, "session");
     const tss_json_value *parties = tss_json_get(root, "parties");

@@ -20,6 +20,9 @@
  * passes here; it is caught when signing (the parties' shares disagree) and
  * for identities by comparing with what each party reports at connect.
  *
+ * "chainCode" (the key's BIP-32 chain code, after "address") is optional:
+ * files written before tssd kept it have none, and stay valid.
+ *
  * Format 1 (no "format" and "checksum" lines) is accepted only if step 2 and
  * 3 pass for it; the caller then rewrites it as format 2 (migration). */
 #ifndef TSS_DAEMON_KEYFILE_H
@@ -35,7 +38,8 @@
 #define TSS_KEYFILE_MAX (64 * 1024)
 
 typedef struct {
-    tss_wire_key_info info; /* key_id, threshold, count, parties, public_key, created_ms */
+    tss_wire_key_info info; /* key_id, threshold, count, parties, public_key, created_ms,
+                               chain code (optional, format 2) */
     uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32]; /* by party id */
     uint8_t session[16];                              /* keygen session id */
 } tss_keyfile;

@@ -608,7 +608,7 @@ tss_result tss_wire_session_start_decode(tss_wire_session_start *out, const uint
 static tss_result session_result_check(const tss_wire_session_result *m) {
     size_t want;
     switch (m->kind) {
-    case TSS_WIRE_KIND_KEYGEN: want = TSS_WIRE_POINT_LEN; break;
+    case TSS_WIRE_KIND_KEYGEN: want = TSS_WIRE_POINT_LEN + TSS_WIRE_CHAIN_CODE_LEN; break;
     case TSS_WIRE_KIND_PRESIGN: want = TSS_WIRE_PRESIGN_ID_LEN; break;
     case TSS_WIRE_KIND_SIGN:
     case TSS_WIRE_KIND_SIGN_PRESIG: want = 0; break;
@@ -757,6 +757,8 @@ static tss_result key_info_check(const tss_wire_key_info *k) {
                "key %s: threshold %u outside 2..%u", k->key_id, k->threshold, k->count);
     TSS_ENSURE(k->public_key[0] == 2 || k->public_key[0] == 3, TSS_E_INVALID,
                "key %s: public key is not a compressed point", k->key_id);
+    TSS_ENSURE(k->has_chain_code <= 1, TSS_E_INVALID, "key %s: has_chain_code %u", k->key_id,
+               k->has_chain_code);
     return TSS_OK_RESULT;
 }
 
@@ -795,6 +797,8 @@ tss_result tss_wire_op_response_encode(tss_writer *w, const tss_wire_op_response
         tss_write_u16(w, k->threshold);
         write_id_list(w, k->parties, k->count);
         tss_write_bytes(w, k->public_key, sizeof k->public_key);
+        tss_write_u8(w, k->has_chain_code);
+        if (k->has_chain_code) tss_write_bytes(w, k->chain_code, sizeof k->chain_code);
         tss_write_u32(w, k->presignatures);
         tss_write_u64(w, k->created_ms);
     }
@@ -829,9 +833,9 @@ tss_result tss_wire_op_response_decode(tss_wire_op_response *out, const uint8_t 
     TSS_GUARD(tss_reader_status(&r, "OP_RESPONSE"));
     TSS_ENSURE(m.key_count <= TSS_WIRE_MAX_KEYS, TSS_E_TOO_LARGE,
                "OP_RESPONSE: %zu keys exceed %u", m.key_count, TSS_WIRE_MAX_KEYS);
-    /* Each record is at least 1+2+1+33+4+8 bytes: refuse a count the payload cannot hold
+    /* Each record is at least 1+2+1+33+1+4+8 bytes: refuse a count the payload cannot hold
      * before allocating. */
-    TSS_ENSURE(m.key_count * 49 <= tss_reader_remaining(&r), TSS_E_TRUNCATED,
+    TSS_ENSURE(m.key_count * 50 <= tss_reader_remaining(&r), TSS_E_TRUNCATED,
                "OP_RESPONSE: %zu keys do not fit in %zu bytes", m.key_count,
                tss_reader_remaining(&r));
     tss_result res = TSS_OK_RESULT;
@@ -847,6 +851,8 @@ tss_result tss_wire_op_response_decode(tss_wire_op_response *out, const uint8_t 
         res = read_id_list(&r, "OP_RESPONSE key parties", k->parties, &k->count);
         if (!tss_is_ok(res)) break;
         tss_read_bytes(&r, k->public_key, sizeof k->public_key);
+        k->has_chain_code = tss_read_u8(&r);
+        if (k->has_chain_code == 1) tss_read_bytes(&r, k->chain_code, sizeof k->chain_code);
         k->presignatures = tss_read_u32(&r);
         k->created_ms = tss_read_u64(&r);
         res = tss_reader_status(&r, "OP_RESPONSE");

@@ -184,7 +184,8 @@ TSS_MUST_CHECK tss_result tss_wire_status_decode(tss_wire_status *out, const uin
 #define TSS_WIRE_DIGEST_LEN 32
 #define TSS_WIRE_PRESIGN_ID_LEN 32
 #define TSS_WIRE_POINT_LEN 33       /* compressed secp256k1 point */
-#define TSS_WIRE_MAX_RESULT_DATA 64
+#define TSS_WIRE_CHAIN_CODE_LEN 32   /* BIP-32 chain code of a key */
+#define TSS_WIRE_MAX_RESULT_DATA 96
 #define TSS_WIRE_MAX_KEYS 4096      /* key records in one OP_RESPONSE */
 #define TSS_WIRE_MAX_PRESIGN_COUNT 1000
 
@@ -212,7 +213,8 @@ typedef struct {
 } tss_wire_session_start;
 
 /* SESSION_RESULT, party -> coordinator: the party finished its part.
- * data: KEYGEN the group public key X (33 bytes), PRESIGN the presignature id
+ * data: KEYGEN the group public key X (33 bytes) followed by the key's BIP-32
+ * chain code (32 bytes), PRESIGN the presignature id
  * (32 bytes), SIGN and SIGN_PRESIG nothing (the final 0x61 broadcast is the
  * result). */
 typedef struct {
@@ -311,6 +313,8 @@ typedef struct {
     uint16_t count;
     uint16_t parties[TSS_WIRE_MAX_PARTIES];
     uint8_t public_key[TSS_WIRE_POINT_LEN]; /* compressed X */
+    uint8_t has_chain_code;                 /* 0 for a key registered before tssd kept it */
+    uint8_t chain_code[TSS_WIRE_CHAIN_CODE_LEN]; /* BIP-32 root chain code (public) */
     uint32_t presignatures;                 /* stock ready for online signing */
     uint64_t created_ms;                    /* Unix milliseconds */
 } tss_wire_key_info;

@@ -28,7 +28,9 @@ static void usage(FILE *out) {
             "  " PROG " typed-data-hash FILE.json [--json]\n"
             "  " PROG " tx-hash FILE.json [--signature RSV65] [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--signers 1,3] [--json]\n"
-            "  " PROG " --config FILE keys [--key-id ID] [--json]\n"
+            "  " PROG " --config FILE keys [--key-id ID] [--xpub [--testnet]] [--json]\n"
+            "  " PROG " [--config FILE] address (--key-id ID | --xpub XPUB)\n"
+            "                  (--path m/0/N ... | --paths FILE|-) [--json]\n"
             "  " PROG " pki init-ca --out DIR [--days N]\n"
             "  " PROG " pki issue --ca DIR --identity URN --out DIR [--dns NAME]... [--ip ADDR]...\n"
             "                  [--days N]\n"
@@ -67,7 +69,11 @@ static void usage(FILE *out) {
             "the signing hash and unsigned encoding of a transaction file and, with a\n"
             "signature made elsewhere the signed raw transaction. presign makes K\n"
             "presignatures ahead of time. keys lists the coordinator's key registry with\n"
-            "each key's presignature stock.\n"
+            "each key's presignature stock and BIP-32 extended public key; --xpub prints\n"
+            "only the xpub (--testnet: tpub), for a watch-only wallet. address derives the\n"
+            "Ethereum addresses of non-hardened BIP-32 children (m/0/N; hardened steps need\n"
+            "a private key no party holds) locally from the registry's key or an xpub;\n"
+            "--paths reads one path per line. Output: path, address, child public key.\n"
             "\n"
             "pki creates a private ECDSA P-256 CA (DIR/ca.pem, DIR/ca.key 0600) and leaf\n"
             "certificates for tssd identities: urn:tssd:coordinator, urn:tssd:party:<id>,\n"
@@ -152,6 +158,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "tx-hash") == 0) return tssctl_tx_hash(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "typed-data-hash") == 0) return tssctl_typed_data_hash(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "address") == 0) return tssctl_address(config, argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "pki") == 0) return tssctl_pki(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "config-reference") == 0)
         return tssctl_config_reference(argc - i - 1, argv + i + 1);

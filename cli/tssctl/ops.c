@@ -23,6 +23,7 @@
 #include "eth/tx.h"
 #include "eth/tx_json.h"
 #include "eth/u256.h"
+#include "mpc/bip32.h"
 #include "util/json.h"
 #include "tls/context.h"
 #include "util/hex.h"
@@ -78,6 +79,33 @@ static tss_result exchange(const tss_operator_config *cfg, const tss_wire_op_req
     return r;
 }
 
+tss_result tssctl_key_lookup(const char *config, const char *key_id, tss_wire_key_info *out) {
+    tss_wire_op_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.command = TSS_WIRE_OP_KEYS;
+    TSS_ENSURE(strlen(key_id) >= 1 && strlen(key_id) <= TSS_WIRE_MAX_KEY_ID, TSS_E_USAGE,
+               "--key-id: 1..%u characters", TSS_WIRE_MAX_KEY_ID);
+    snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
+    randombytes_buf(&rq.request_id, sizeof rq.request_id);
+    tss_log_set_level(getenv("TSSCTL_DEBUG") ? LOG_DEBUG : LOG_CRIT);
+    tss_operator_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    TSS_GUARD(tss_config_operator_load_file(&cfg, config));
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    tss_result r = exchange(&cfg, &rq, &resp);
+    tss_config_operator_free(&cfg);
+    TSS_GUARD(r);
+    if (resp.status != 0)
+        r = tss_fail(TSS_E_PROTOCOL, "keys failed: %s", resp.text);
+    else if (resp.key_count != 1 || strcmp(resp.keys[0].key_id, key_id) != 0)
+        r = tss_fail(TSS_E_NOT_FOUND, "no key %s in the coordinator's registry", key_id);
+    else
+        *out = resp.keys[0];
+    tss_wire_op_response_free(&resp);
+    return r;
+}
+
 /* Uncompressed key hex and EIP-55 address of a compressed key. */
 static tss_result key_views(const uint8_t pk[TSS_WIRE_POINT_LEN], uint8_t unc[65],
                             char unc_hex[131], char addr_s[TSS_ETH_ADDRESS_STR_SIZE]) {
@@ -103,11 +131,31 @@ static void print_ids_text(const uint16_t *ids, size_t n) {
     for (size_t i = 0; i < n; i++) printf("%s%u", i ? "," : "", ids[i]);
 }
 
-static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, const char *sid_hex) {
+tss_result tssctl_key_xpub(char out[TSS_BIP32_XPUB_TEXT], const tss_wire_key_info *k,
+                           bool testnet) {
+    TSS_ENSURE(k->has_chain_code, TSS_E_NOT_FOUND,
+               "key %s has no chain code in the coordinator's registry (registered before tssd "
+               "kept it): no extended public key", k->key_id);
+    tss_point X;
+    TSS_GUARD(tss_pt_decode(&X, k->public_key, "public key"));
+    tss_bip32_node root;
+    tss_bip32_root(&root, &X, k->chain_code);
+    return tss_bip32_xpub_encode(out, &root, testnet);
+}
+
+/* xpub: 0 no extended key, 1 also show it, 2 show only it. */
+static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, const char *sid_hex,
+                            int xpub, bool testnet) {
     uint8_t unc[65];
-    char unc_hex[131], addr[TSS_ETH_ADDRESS_STR_SIZE], cmp[67];
+    char unc_hex[131], addr[TSS_ETH_ADDRESS_STR_SIZE], cmp[67], x[TSS_BIP32_XPUB_TEXT] = "";
     TSS_GUARD(key_views(k->public_key, unc, unc_hex, addr));
     tss_hex_encode(cmp, k->public_key, TSS_WIRE_POINT_LEN);
+    if (k->has_chain_code) TSS_GUARD(tssctl_key_xpub(x, k, testnet));
+    if (xpub == 2 && !json) {
+        TSS_GUARD(tssctl_key_xpub(x, k, testnet)); /* names a key without one */
+        printf("%s%s%s\n", sid_hex ? "" : k->key_id, sid_hex ? "" : " ", x);
+        return TSS_OK_RESULT;
+    }
     if (json) {
         printf("{\"keyId\":");
         tssctl_json_str(stdout, k->key_id);
@@ -116,6 +164,7 @@ static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, co
         printf(",\"publicKey\":\"%s\",\"publicKeyCompressed\":\"%s\",\"address\":\"%s\","
                "\"presignatures\":%u,\"createdMs\":%llu",
                unc_hex, cmp, addr, k->presignatures, (unsigned long long)k->created_ms);
+        if (x[0]) printf(",\"%s\":\"%s\"", testnet ? "tpub" : "xpub", x);
         if (sid_hex) printf(",\"session\":\"%s\"", sid_hex);
         printf("}%s", last ? "" : ",");
     } else {
@@ -123,6 +172,7 @@ static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, co
         print_ids_text(k->parties, k->count);
         printf(", %u presignature(s)\n  public key: %s\n  address:    %s\n", k->presignatures,
                unc_hex, addr);
+        if (xpub && x[0]) printf("  %s:       %s\n", testnet ? "tpub" : "xpub", x);
     }
     return TSS_OK_RESULT;
 }
@@ -462,7 +512,8 @@ static tss_result print_authorization(const tss_wire_op_response *resp,
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_wire_op_request rq;
     memset(&rq, 0, sizeof rq);
-    bool json = false, have_digest = false, no_presign = false;
+    bool json = false, have_digest = false, no_presign = false, testnet = false;
+    int xpub = 0;
     const char *message = NULL, *hash = "sha256", *key_id = NULL, *tx_path = NULL;
     long threshold = 0, count = 0;
     tss_result r = TSS_OK_RESULT;
@@ -481,6 +532,11 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--json") == 0) { json = true; continue; }
+        if (strcmp(a, "--xpub") == 0 && rq.command == TSS_WIRE_OP_KEYS) { xpub = 2; continue; }
+        if (strcmp(a, "--testnet") == 0 && rq.command == TSS_WIRE_OP_KEYS) {
+            testnet = true;
+            continue;
+        }
         if (strcmp(a, "--no-presign") == 0 && rq.command == TSS_WIRE_OP_SIGN) {
             no_presign = true;
             continue;
@@ -651,7 +707,9 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         if (json && rq.command == TSS_WIRE_OP_KEYS) printf("{\"keys\":[");
         for (size_t i = 0; tss_is_ok(r) && i < resp.key_count; i++)
             r = print_key(&resp.keys[i], json, i + 1 == resp.key_count,
-                          rq.command == TSS_WIRE_OP_KEYGEN ? sid_hex : NULL);
+                          rq.command == TSS_WIRE_OP_KEYGEN ? sid_hex : NULL,
+                          xpub ? xpub : 1,
+                          testnet);
         if (json && rq.command == TSS_WIRE_OP_KEYS) printf("]}");
         if (json) printf("\n");
         if (!json && resp.key_count == 0) printf("no keys\n");

@@ -10,6 +10,7 @@
 #include "daemon/client.h"
 #include "util/result.h"
 #include "wire/frame.h"
+#include "wire/msg.h"
 
 #define PROG "tssctl"
 
@@ -22,6 +23,13 @@ void tssctl_json_str(FILE *out, const char *s);
 int tssctl_status(const char *config, int argc, char **argv);
 /* keygen, sign, sign-tx, sign-typed-data, presign, keys (ops.c). */
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv);
+/* One key's registry record (OP_REQUEST keys --key-id), for commands that compute locally. */
+TSS_MUST_CHECK tss_result tssctl_key_lookup(const char *config, const char *key_id,
+                                            tss_wire_key_info *out);
+/* The key's root extended public key (TSS_E_NOT_FOUND without a chain code). */
+TSS_MUST_CHECK tss_result tssctl_key_xpub(char out[112], const tss_wire_key_info *k, bool testnet);
+/* address (address.c): BIP-32 child addresses, from the registry or an xpub. */
+int tssctl_address(const char *config, int argc, char **argv);
 
 struct tss_operator_config;
 struct tss_tls_ctx;

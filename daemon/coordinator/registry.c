@@ -3,7 +3,8 @@
  *   <state>/keys/<key-id>.json  one file per key, written atomically once,
  *                               when every keygen party reported success
  *                               (format and integrity checks:
- *                               daemon/keyfile.h).
+ *                               daemon/keyfile.h; it carries the key's BIP-32
+ *                               chain code since issue 15).
  *   (the audit log, <state>/audit/, is audit.c's)
  *   <state>/presig/<key-id>.log the presignatures created for the key and
  *                               which of them have been handed out:

@@ -87,6 +87,7 @@ struct csession {
     uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32];
     uint8_t digest[TSS_WIRE_DIGEST_LEN];
     uint8_t X[TSS_WIRE_POINT_LEN];
+    uint8_t chain_code[TSS_WIRE_CHAIN_CODE_LEN];
     bool have_X;
     tss_sign_partial partials[TSS_WIRE_MAX_PARTIES];
     size_t n_partials;
@@ -612,6 +613,8 @@ static void keygen_done(csession *s) {
     info.count = s->count;
     memcpy(info.parties, s->parties, s->count * sizeof s->parties[0]);
     memcpy(info.public_key, s->X, sizeof info.public_key);
+    memcpy(info.chain_code, s->chain_code, sizeof info.chain_code);
+    info.has_chain_code = 1;
     info.created_ms = (uint64_t)tss_wall_ms();
     uint8_t sid[16];
     memcpy(sid, s->sid, sizeof sid);
@@ -770,12 +773,15 @@ static void on_result(peer *p, const tss_wire_frame *f) {
         return;
     }
     if (s->kind == TSS_WIRE_KIND_KEYGEN) {
-        if (s->have_X && memcmp(s->X, res.data, TSS_WIRE_POINT_LEN) != 0) {
+        if (s->have_X && (memcmp(s->X, res.data, TSS_WIRE_POINT_LEN) != 0 ||
+                          memcmp(s->chain_code, res.data + TSS_WIRE_POINT_LEN,
+                                 TSS_WIRE_CHAIN_CODE_LEN) != 0)) {
             session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, (uint16_t)from, 0,
-                         "party %u reported a different public key", from);
+                         "party %u reported a different public key or chain code", from);
             return;
         }
         memcpy(s->X, res.data, TSS_WIRE_POINT_LEN);
+        memcpy(s->chain_code, res.data + TSS_WIRE_POINT_LEN, TSS_WIRE_CHAIN_CODE_LEN);
         s->have_X = true;
     } else if (s->kind == TSS_WIRE_KIND_PRESIGN) {
         if (s->have_presign_id && memcmp(s->presign_id, res.data, 32) != 0) {

@@ -239,7 +239,8 @@ static void check_finished(psession *s) {
             return;
         }
         tss_pt_encode(res.data, &share->X);
-        res.data_len = TSS_WIRE_POINT_LEN;
+        memcpy(res.data + TSS_WIRE_POINT_LEN, share->chain_code, TSS_WIRE_CHAIN_CODE_LEN);
+        res.data_len = TSS_WIRE_POINT_LEN + TSS_WIRE_CHAIN_CODE_LEN;
         tss_keyshare_free(share);
     } else if (s->sign) {
         if (!tss_sign_finished(s->sign)) return;

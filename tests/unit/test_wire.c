@@ -997,18 +997,23 @@ static void session_result_and_abort(void) {
     tss_wire_session_result r, rd;
     memset(&r, 0, sizeof r);
     r.kind = TSS_WIRE_KIND_KEYGEN;
-    r.data_len = TSS_WIRE_POINT_LEN;
+    r.data_len = TSS_WIRE_POINT_LEN + TSS_WIRE_CHAIN_CODE_LEN; /* X || chain code */
     r.data[0] = 2;
+    r.data[64] = 0xcc;
     tss_writer w;
     tss_writer_init(&w, 4096);
     CHECK_OK(tss_wire_session_result_encode(&w, &r));
     CHECK_OK(tss_wire_session_result_decode(&rd, w.data, w.len));
-    CHECK(rd.kind == r.kind && rd.data_len == 33 && rd.data[0] == 2);
+    CHECK(rd.kind == r.kind && rd.data_len == 65 && rd.data[0] == 2 && rd.data[64] == 0xcc);
     tss_writer_free(&w);
-    r.data_len = 32; /* wrong size for a keygen */
-    tss_writer_init(&w, 4096);
-    CHECK_ERR(tss_wire_session_result_encode(&w, &r), TSS_E_INVALID);
-    tss_writer_free(&w);
+    /* Wrong sizes for a keygen: the old X-only form, one short, one long. */
+    size_t bad_len[] = {TSS_WIRE_POINT_LEN, 64, 66, TSS_WIRE_MAX_RESULT_DATA};
+    for (size_t i = 0; i < 4; i++) {
+        r.data_len = bad_len[i];
+        tss_writer_init(&w, 4096);
+        CHECK_ERR(tss_wire_session_result_encode(&w, &r), TSS_E_INVALID);
+        tss_writer_free(&w);
+    }
 
     tss_wire_session_abort a, ad;
     memset(&a, 0, sizeof a);
@@ -1141,6 +1146,8 @@ static void op_request_response(void) {
         keys[i].public_key[0] = 3;
         keys[i].presignatures = 5;
     }
+    keys[1].has_chain_code = 1; /* key0 has none (registered before tssd kept it) */
+    memset(keys[1].chain_code, 0xc7, sizeof keys[1].chain_code);
     tss_wire_op_response r, rd;
     memset(&r, 0, sizeof r);
     r.request_id = 9;
@@ -1156,6 +1163,9 @@ static void op_request_response(void) {
     CHECK_OK(tss_wire_op_response_decode(&rd, w.data, w.len));
     CHECK(rd.key_count == 2 && strcmp(rd.keys[1].key_id, "key1") == 0 && rd.recid == 1 &&
           rd.signer_count == 2 && rd.signers[1] == 3 && rd.keys[0].presignatures == 5);
+    CHECK(rd.keys[0].has_chain_code == 0 && rd.keys[1].has_chain_code == 1 &&
+          rd.keys[1].chain_code[0] == 0xc7 && rd.keys[1].chain_code[31] == 0xc7 &&
+          rd.keys[1].presignatures == 5);
     tss_wire_op_response_free(&rd);
     CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len - 1), TSS_E_TRUNCATED);
     /* A key count the payload cannot hold is refused before allocating. */
@@ -1163,6 +1173,11 @@ static void op_request_response(void) {
     w.data[at] = 0x0f, w.data[at + 1] = 0xff;
     CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len), TSS_E_TRUNCATED);
     tss_writer_free(&w);
+    keys[1].has_chain_code = 2; /* a flag is 0 or 1 */
+    tss_writer_init(&w, 1 << 20);
+    CHECK_ERR(tss_wire_op_response_encode(&w, &r), TSS_E_INVALID);
+    tss_writer_free(&w);
+    keys[1].has_chain_code = 1;
     r.recid = 2;
     tss_writer_init(&w, 1 << 20);
     CHECK_ERR(tss_wire_op_response_encode(&w, &r), TSS_E_INVALID);
