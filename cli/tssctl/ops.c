@@ -97,7 +97,7 @@ tss_result tssctl_key_lookup(const char *config, const char *key_id, tss_wire_ke
     tss_config_operator_free(&cfg);
     TSS_GUARD(r);
     if (resp.status != 0)
-        r = tss_fail(TSS_E_PROTOCOL, "keys failed: %s", resp.text);
+        r = tss_fail(TSS_E_PROTOCOL, "%s", resp.text);
     else if (resp.key_count != 1 || strcmp(resp.keys[0].key_id, key_id) != 0)
         r = tss_fail(TSS_E_NOT_FOUND, "no key %s in the coordinator's registry", key_id);
     else
@@ -143,9 +143,9 @@ tss_result tssctl_key_xpub(char out[TSS_BIP32_XPUB_TEXT], const tss_wire_key_inf
     return tss_bip32_xpub_encode(out, &root, testnet);
 }
 
-/* xpub: 0 no extended key, 1 also show it, 2 show only it. */
+/* xpub: 0 no extended key, 1 also show it, 2 show only it (xpub_alone: without the key id). */
 static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, const char *sid_hex,
-                            int xpub, bool testnet) {
+                            int xpub, bool testnet, bool xpub_alone) {
     uint8_t unc[65];
     char unc_hex[131], addr[TSS_ETH_ADDRESS_STR_SIZE], cmp[67], x[TSS_BIP32_XPUB_TEXT] = "";
     TSS_GUARD(key_views(k->public_key, unc, unc_hex, addr));
@@ -153,7 +153,8 @@ static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, co
     if (k->has_chain_code) TSS_GUARD(tssctl_key_xpub(x, k, testnet));
     if (xpub == 2 && !json) {
         TSS_GUARD(tssctl_key_xpub(x, k, testnet)); /* names a key without one */
-        printf("%s%s%s\n", sid_hex ? "" : k->key_id, sid_hex ? "" : " ", x);
+        if (xpub_alone) printf("%s\n", x);
+        else printf("%s %s\n", k->key_id, x);
         return TSS_OK_RESULT;
     }
     if (json) {
@@ -708,8 +709,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         for (size_t i = 0; tss_is_ok(r) && i < resp.key_count; i++)
             r = print_key(&resp.keys[i], json, i + 1 == resp.key_count,
                           rq.command == TSS_WIRE_OP_KEYGEN ? sid_hex : NULL,
-                          xpub ? xpub : 1,
-                          testnet);
+                          xpub ? xpub : 1, testnet, rq.key_id[0] != '\0');
         if (json && rq.command == TSS_WIRE_OP_KEYS) printf("]}");
         if (json) printf("\n");
         if (!json && resp.key_count == 0) printf("no keys\n");
