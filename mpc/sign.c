@@ -55,6 +55,8 @@ struct tss_sign {
     tss_scalar r, phi, sk;
     tss_scalar rvole_in[TSS_RVOLE_L]; /* (r, sk) as one array, wiped after round 2 */
     tss_point R_i, pk_i;
+    tss_point X_signing; /* X, or the child key X + tweak*G under a path */
+    tss_scalar tweak;    /* public; added by the lowest signer id only */
     uint8_t contrib[TSS_SID_BYTES], salt[TSS_SALT_BYTES], commit[TSS_COMMIT_BYTES];
     uint8_t raw_r1b[TSS_SIGN_R1_BCAST_BYTES];
     tss_presig *presig;
@@ -160,9 +162,21 @@ static tss_result check_signers(const tss_keyshare *ks, const uint16_t *signers,
     return TSS_OK_RESULT;
 }
 
+tss_result tss_sign_child_key(tss_point *child, tss_scalar *tweak, const tss_keyshare *share,
+                              const tss_bip32_path *path) {
+    tss_bip32_node root, node;
+    tss_bip32_root(&root, &share->X, share->chain_code);
+    TSS_GUARD(tss_bip32_derive(&node, tweak, &root, path));
+    *child = node.key;
+    return TSS_OK_RESULT;
+}
+
 tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg) {
     TSS_ENSURE(cfg->share, TSS_E_USAGE, "sign: no key share");
     TSS_GUARD(check_signers(cfg->share, cfg->signers, cfg->count));
+    tss_point X_signing;
+    tss_scalar tweak;
+    TSS_GUARD(tss_sign_child_key(&X_signing, &tweak, cfg->share, &cfg->path));
     for (uint16_t k = 0; k < cfg->count && cfg->bans.is_banned; k++)
         TSS_ENSURE(cfg->signers[k] == cfg->share->self ||
                        !cfg->bans.is_banned(cfg->bans.ctx, cfg->signers[k]),
@@ -185,6 +199,8 @@ tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg) {
         next += peer_size;
     }
     s->scratch = (sign_scratch *)next;
+    s->X_signing = X_signing;
+    s->tweak = tweak;
     tss_sign_sid(s->sid, cfg->share, cfg->session_id, cfg->signers, cfg->count);
     *out = s;
     return TSS_OK_RESULT;
@@ -281,6 +297,13 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
     tss_tr_append(&t, s->sid, TSS_SID_BYTES);
     for (int k = 0; k < s->cfg.count; k++)
         tss_tr_append(&t, k == s->self_pos ? s->contrib : s->peer[k]->contrib, TSS_SID_BYTES);
+    /* The derivation path (if any) is bound into sid2, hence into the zero
+     * shares: signers given different paths all fail the sum check below (not
+     * only those whose child key differs from the designated signer's). */
+    if (s->cfg.path.depth) {
+        tss_tr_append_u32(&t, s->cfg.path.depth);
+        for (unsigned i = 0; i < s->cfg.path.depth; i++) tss_tr_append_u32(&t, s->cfg.path.index[i]);
+    }
     tss_tr_final(&t, s->sid2);
     tss_tr_init(&t, "sign-echo-round1");
     tss_tr_append(&t, s->sid, TSS_SID_BYTES);
@@ -296,6 +319,9 @@ static tss_result send_round2(tss_sign *s, tss_mpc_outbox *out) {
     tss_sc_mul(&s->sk, &lambda, &ks->x);
     tss_sc_add(&s->sk, &s->sk, &zeta);
     tss_sc_wipe(&zeta, 1);
+    /* HD derivation: exactly one signer (the lowest id, a public choice every
+     * signer makes alike) adds the public tweak, so sum sk_j = x + t. */
+    if (ks->self == s->cfg.signers[0]) tss_sc_add(&s->sk, &s->sk, &s->tweak);
     /* Public: sk_i = 0 would show anyway as pk_i = O (probability 2^-256). */
     int sk_zero = tss_sc_is_zero(&s->sk);
     tss_declassify(&sk_zero, sizeof sk_zero);
@@ -488,8 +514,11 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
     }
     tss_sc_wipe(&term, 1);
     tss_point sum, R;
-    if (!tss_is_ok(tss_pt_sum(&sum, pks, s->cfg.count)) || !tss_pt_eq(&sum, &ks->X))
-        return abort_plain(s, 0, "the signers' public key shares do not sum to the public key");
+    if (!tss_is_ok(tss_pt_sum(&sum, pks, s->cfg.count)) || !tss_pt_eq(&sum, &s->X_signing))
+        return abort_plain(s, 0, s->cfg.path.depth
+                                     ? "the signers' public key shares do not sum to the derived "
+                                       "child key (signers with different derivation paths?)"
+                                     : "the signers' public key shares do not sum to the public key");
     if (!tss_is_ok(tss_pt_sum(&R, Rs, s->cfg.count)))
         return abort_plain(s, 0, "R is the point at infinity");
     if (!x_coordinate_below_n(&R))
@@ -506,6 +535,7 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
     p->self = ks->self;
     p->count = s->cfg.count;
     memcpy(p->signers, s->cfg.signers, sizeof p->signers);
+    p->path = s->cfg.path;
     p->R = R;
     p->phi = s->phi;
     p->u = u;
@@ -520,8 +550,8 @@ static tss_result finish_round2(tss_sign *s, tss_mpc_outbox *out) {
         s->presig = p;
         return TSS_OK_RESULT;
     }
-    tss_result r = tss_presig_finish(p, ks, s->cfg.signers, s->cfg.count, s->cfg.digest,
-                                     &s->cfg.consume, out);
+    tss_result r = tss_presig_finish_at(p, ks, s->cfg.signers, s->cfg.count, &s->cfg.path,
+                                        s->cfg.digest, &s->cfg.consume, out);
     tss_wipe(p, sizeof *p);
     if (!tss_is_ok(r)) s->failed = true;
     return r;
@@ -630,6 +660,14 @@ void tss_presig_free(tss_presig *p) { tss_secret_free(p); }
 tss_result tss_presig_finish(tss_presig *p, const tss_keyshare *share, const uint16_t *signers,
                              uint16_t count, const uint8_t digest[TSS_DIGEST_BYTES],
                              const tss_consume_hook *consume, tss_mpc_outbox *out) {
+    static const tss_bip32_path root; /* depth 0 */
+    return tss_presig_finish_at(p, share, signers, count, &root, digest, consume, out);
+}
+
+tss_result tss_presig_finish_at(tss_presig *p, const tss_keyshare *share, const uint16_t *signers,
+                                uint16_t count, const tss_bip32_path *path,
+                                const uint8_t digest[TSS_DIGEST_BYTES],
+                                const tss_consume_hook *consume, tss_mpc_outbox *out) {
     TSS_ENSURE(!p->used, TSS_E_PROTOCOL, "presignature already used; refusing to reuse it");
     tss_result r = TSS_OK_RESULT;
     if (strcmp(p->key_id, share->key_id) != 0 ||
@@ -637,7 +675,17 @@ tss_result tss_presig_finish(tss_presig *p, const tss_keyshare *share, const uin
         r = tss_fail(TSS_E_INVALID, "presignature belongs to another key");
     else if (count != p->count || memcmp(signers, p->signers, count * sizeof *signers) != 0)
         r = tss_fail(TSS_E_INVALID, "presignature was made for another signer set");
-    else if (!consume || !consume->consume)
+    else if (!tss_bip32_path_eq(&p->path, path)) {
+        /* Never re-target a presignature: its v_i carries the tweak of p->path,
+         * and a tweak chosen after R is known is what Groth-Shoup warn of. */
+        char have[TSS_BIP32_PATH_TEXT_MAX], want[TSS_BIP32_PATH_TEXT_MAX];
+        tss_bip32_path_format(have, sizeof have, &p->path);
+        tss_bip32_path_format(want, sizeof want, path);
+        r = tss_fail(TSS_E_INVALID,
+                     "presignature was made for derivation path %.60s, not %.60s: a "
+                     "presignature is bound to its path when presigning (a tweak chosen after "
+                     "the nonce is fixed is refused)", have, want);
+    } else if (!consume || !consume->consume)
         r = tss_fail(TSS_E_USAGE, "presignature finish needs a consumption hook");
     if (!tss_is_ok(r)) return r; /* a mismatch does not consume it */
 
@@ -674,7 +722,9 @@ tss_result tss_presig_finish(tss_presig *p, const tss_keyshare *share, const uin
 }
 
 #define PRESIG_MAGIC "TSSPRSIG"
-#define PRESIG_VERSION 1
+/* Version 2 adds the derivation path after the signers; version 1 (no path)
+ * still decodes, as the key itself (depth 0). */
+#define PRESIG_VERSION 2
 
 tss_result tss_presig_encode(const tss_presig *p, tss_writer *w) {
     TSS_ENSURE(!p->used, TSS_E_USAGE, "a used presignature is not stored");
@@ -687,6 +737,7 @@ tss_result tss_presig_encode(const tss_presig *p, tss_writer *w) {
     tss_write_u16(w, p->self);
     tss_write_u16(w, p->count);
     for (int k = 0; k < p->count; k++) tss_write_u16(w, p->signers[k]);
+    tss_bip32_path_write(w, &p->path);
     tss_pt_write(w, &p->R);
     tss_sc_to_bytes(b, &p->phi);
     tss_write_bytes(w, b, sizeof b);
@@ -704,8 +755,9 @@ tss_result tss_presig_decode(tss_presig **out, const uint8_t *in, size_t len) {
     const uint8_t *magic = tss_read_view(&r, 8);
     TSS_ENSURE(magic && memcmp(magic, PRESIG_MAGIC, 8) == 0, TSS_E_CORRUPT,
                "not a tssd presignature (bad magic)");
-    TSS_ENSURE(tss_read_u8(&r) == PRESIG_VERSION, TSS_E_UNSUPPORTED,
-               "presignature format version not supported");
+    uint8_t version = tss_read_u8(&r);
+    TSS_ENSURE(version == 1 || version == PRESIG_VERSION, TSS_E_UNSUPPORTED,
+               "presignature format version %u not supported", version);
     tss_presig *p = tss_secret_alloc(sizeof *p);
     TSS_ENSURE(p, TSS_E_NOMEM, "secret memory allocation failed");
     memset(p, 0, sizeof *p);
@@ -720,6 +772,7 @@ tss_result tss_presig_decode(tss_presig **out, const uint8_t *in, size_t len) {
     if (tss_is_ok(res) && (p->count < 2 || p->count > MAXP))
         res = tss_fail(TSS_E_CORRUPT, "presignature: signer count %u out of range", p->count);
     for (int k = 0; tss_is_ok(res) && k < p->count; k++) p->signers[k] = tss_read_u16(&r);
+    if (tss_is_ok(res) && version >= 2) res = tss_bip32_path_read(&r, &p->path);
     if (tss_is_ok(res)) res = tss_pt_read(&r, &p->R, "presignature R");
     uint8_t b[3][TSS_SC_BYTES];
     tss_read_bytes(&r, b[0], TSS_SC_BYTES);

@@ -13,6 +13,14 @@
  *  presignature. Online: w_i = e*phi_i + x(R)*v_i; broadcast (R, u_i, w_i).
  *  Anyone assembles s = sum w / sum u and verifies against X.
  *
+ * HD derivation (BIP-32, non-hardened; mpc/bip32.h): with a path, every
+ * signer derives the same public tweak t (child key X' = X + t*G) from X and
+ * the chain code in its own share; the lowest signer id adds t to its additive
+ * share (sk_i += t), so sum pk_j = X' is what each signer checks, and the
+ * signature verifies under X'. A presignature is bound to the path it was made
+ * for: finishing it under another path (a tweak chosen after the nonce is
+ * fixed, the case Groth-Shoup, Eurocrypt 2022, analyse) is refused.
+ *
  * Sign sid: sid = H(keygen sid, coordinator session id, S). A party must
  * never run two sessions with one sid (OT-extension pads would repeat); the
  * caller supplies a registry that refuses a used sid and records a new one
@@ -25,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mpc/bip32.h"
 #include "mpc/keyshare.h"
 #include "mpc/msg.h"
 #include "mpc/rvole.h"
@@ -72,6 +81,7 @@ typedef struct {
     uint16_t self;
     uint16_t count;
     uint16_t signers[TSS_MPC_MAX_PARTIES];
+    tss_bip32_path path; /* the derivation it was made for (depth 0: the key itself) */
     tss_point R;
     tss_scalar phi; /* secret */
     tss_scalar u;
@@ -84,6 +94,7 @@ typedef struct {
     uint16_t count;
     uint16_t signers[TSS_MPC_MAX_PARTIES]; /* ascending, includes share->self */
     uint8_t session_id[TSS_SID_BYTES];    /* from the coordinator */
+    tss_bip32_path path;                  /* sign/presign under this path; depth 0: X itself */
     tss_sid_registry registry;
     /* Full signing: the digest and the consumption hook. Presigning: has_digest false. */
     bool has_digest;
@@ -99,7 +110,15 @@ void tss_sign_sid(uint8_t sid[TSS_SID_BYTES], const tss_keyshare *share,
                   const uint8_t session_id[TSS_SID_BYTES], const uint16_t *signers,
                   uint16_t count);
 
-/* Refuses a signer set of the wrong size, with unknown or banned parties. */
+/* The signing key under a path: child = X + tweak*G from the share's X and
+ * chain code (tweak may be NULL). Fails for an invalid child (BIP-32: use the
+ * next index). */
+TSS_MUST_CHECK tss_result tss_sign_child_key(tss_point *child, tss_scalar *tweak,
+                                             const tss_keyshare *share,
+                                             const tss_bip32_path *path);
+
+/* Refuses a signer set of the wrong size, with unknown or banned parties, and
+ * a path with an invalid child. */
 TSS_MUST_CHECK tss_result tss_sign_new(tss_sign **out, const tss_sign_config *cfg);
 /* Claims the sid in the registry, then emits round 1. */
 TSS_MUST_CHECK tss_result tss_sign_start(tss_sign *s, tss_mpc_outbox *out);
@@ -131,6 +150,16 @@ TSS_MUST_CHECK tss_result tss_presig_finish(tss_presig *p, const tss_keyshare *s
                                             const uint16_t *signers, uint16_t count,
                                             const uint8_t digest[TSS_DIGEST_BYTES],
                                             const tss_consume_hook *consume, tss_mpc_outbox *out);
+/* The same under a derivation path. The path must be the one the presignature
+ * was made for (p->path); any other is refused without consuming it: the
+ * tweak must be fixed before the nonce R is (docs/PROTOCOL.md "HD derivation").
+ * tss_presig_finish is this with the empty path. */
+TSS_MUST_CHECK tss_result tss_presig_finish_at(tss_presig *p, const tss_keyshare *share,
+                                               const uint16_t *signers, uint16_t count,
+                                               const tss_bip32_path *path,
+                                               const uint8_t digest[TSS_DIGEST_BYTES],
+                                               const tss_consume_hook *consume,
+                                               tss_mpc_outbox *out);
 void tss_presig_free(tss_presig *p);
 /* Versioned encoding for the presignature store (secret: seal it). */
 TSS_MUST_CHECK tss_result tss_presig_encode(const tss_presig *p, tss_writer *w);
@@ -153,8 +182,8 @@ typedef struct {
     uint8_t recid; /* 0 or 1: parity of R's y after normalisation */
 } tss_signature;
 
-/* s = sum w / sum u, low-s, recovery id; verified against X (and recovery
- * checked) before it is returned. All partials must agree on R. Fails if
+/* s = sum w / sum u, low-s, recovery id; verified against X (the child key
+ * when signing under a path) and recovery checked before it is returned. All partials must agree on R. Fails if
  * x(R) >= n (Ethereum cannot encode it: sign again). */
 TSS_MUST_CHECK tss_result tss_sign_assemble(const tss_sign_partial *partials, size_t count,
                                             const tss_point *X,

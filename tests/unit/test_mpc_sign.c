@@ -48,6 +48,8 @@ static tss_result consume(void *ctx, const uint8_t id[TSS_SID_BYTES]) {
 }
 
 static party_ctx pctx[TSS_MPC_MAX_PARTIES];
+/* The derivation path each party is given (by party id; depth 0: the key itself). */
+static tss_bip32_path g_path[TSS_MPC_MAX_PARTIES + 1];
 
 /* ---- running a session ---------------------------------------------------- */
 
@@ -107,6 +109,7 @@ static void run_session(session *s, tss_keyshare **shares, const uint16_t *signe
         memcpy(c.session_id, &session_no, sizeof session_no);
         c.registry = (tss_sid_registry){claim, &pctx[signers[k]]};
         c.consume = (tss_consume_hook){consume, &pctx[signers[k]]};
+        c.path = g_path[signers[k]];
         if (digest) {
             c.has_digest = true;
             memcpy(c.digest, digest, TSS_DIGEST_BYTES);
@@ -569,6 +572,197 @@ static void replay_from_another_session_aborts(void) {
     }
 }
 
+/* ---- HD derivation -------------------------------------------------------------- */
+
+static void random_path(tss_bip32_path *p) {
+    p->depth = (uint8_t)(1 + randombytes_uniform(5));
+    for (unsigned i = 0; i < p->depth; i++)
+        p->index[i] = randombytes_uniform(2) ? randombytes_uniform(100)
+                                             : randombytes_uniform(TSS_BIP32_HARDENED);
+}
+
+static void set_all_paths(const tss_bip32_path *p) {
+    for (size_t i = 0; i <= TSS_MPC_MAX_PARTIES; i++) g_path[i] = *p;
+}
+
+/* The child key as a watch-only wallet computes it: from the root xpub. */
+static void child_from_xpub(tss_point *child, const tss_keyshare *ks, const tss_bip32_path *p) {
+    tss_bip32_node root, node, parsed;
+    char x[TSS_BIP32_XPUB_TEXT];
+    tss_bip32_root(&root, &ks->X, ks->chain_code);
+    CHECK_OK(tss_bip32_xpub_encode(x, &root, false));
+    CHECK_OK(tss_bip32_xpub_decode(&parsed, NULL, x));
+    CHECK_OK(tss_bip32_derive(&node, NULL, &parsed, p));
+    *child = node.key;
+}
+
+/* Verifies under the child key, recovers the child's address, and not X. */
+static void check_child_signature(const tss_signature *sig, const uint8_t digest[32],
+                                  const tss_point *child, const tss_point *X) {
+    const secp256k1_context *ctx = tss_pt_context();
+    uint8_t compact[64];
+    memcpy(compact, sig->r, 32);
+    memcpy(compact + 32, sig->s, 32);
+    secp256k1_ecdsa_signature esig;
+    CHECK(secp256k1_ecdsa_signature_parse_compact(ctx, &esig, compact));
+    CHECK(secp256k1_ecdsa_verify(ctx, &esig, digest, &child->pk));
+    CHECK(!secp256k1_ecdsa_verify(ctx, &esig, digest, &X->pk));
+    tss_eth_sig es;
+    memcpy(es.r, sig->r, 32);
+    memcpy(es.s, sig->s, 32);
+    es.recid = sig->recid;
+    uint8_t addr[20], want[20];
+    CHECK_OK(tss_eth_sig_recover_address(digest, &es, addr));
+    CHECK_OK(tss_eth_address_from_secp(want, &child->pk));
+    CHECK(memcmp(addr, want, 20) == 0);
+}
+
+/* 2-of-3 and 3-of-5, every signer subset, a fresh random path each time. */
+static void derived_sign_every_subset(void) {
+    static const struct { size_t n; uint16_t t; } cfg[] = {{3, 2}, {5, 3}};
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+        if (SANITIZED && cfg[c].n > 3) continue;
+        tss_keyshare *shares[TSS_MPC_MAX_PARTIES];
+        sim_keygen(cfg[c].n, cfg[c].t, (uint8_t)(90 + c), shares);
+        size_t n = cfg[c].n;
+        for (unsigned mask = 0; mask < (1u << n); mask++) {
+            if ((unsigned)__builtin_popcount(mask) != cfg[c].t) continue;
+            uint16_t signers[TSS_MPC_MAX_PARTIES], t = 0;
+            for (size_t i = 0; i < n; i++)
+                if (mask >> i & 1) signers[t++] = (uint16_t)(i + 1);
+            tss_bip32_path path;
+            random_path(&path);
+            set_all_paths(&path);
+            tss_point child, child2;
+            tss_scalar tweak;
+            CHECK_OK(tss_sign_child_key(&child, &tweak, shares[0], &path));
+            child_from_xpub(&child2, shares[0], &path);
+            CHECK(tss_pt_eq(&child, &child2));
+            uint8_t digest[32];
+            randombytes_buf(digest, sizeof digest);
+            reset_registries();
+            session s;
+            run_session(&s, shares, signers, t, digest, unique_session(), NULL, NULL);
+            bool ok = s.col.npartials == t;
+            for (size_t k = 0; k < t; k++) ok &= s.net.error[k] == TSS_OK;
+            CHECK(ok);
+            tss_signature sig;
+            /* Assembly checks against the key it is given: X refuses, the child accepts. */
+            CHECK_ERR(tss_sign_assemble(s.col.partials, s.col.npartials, &shares[0]->X, digest,
+                                        &sig), TSS_E_PROTOCOL);
+            CHECK_OK(tss_sign_assemble(s.col.partials, s.col.npartials, &child, digest, &sig));
+            if (ok) check_child_signature(&sig, digest, &child, &shares[0]->X);
+            free_session(&s);
+        }
+        for (size_t i = 0; i < n; i++) tss_keyshare_free(shares[i]);
+    }
+    static const tss_bip32_path root;
+    set_all_paths(&root);
+}
+
+/* A signer given another path aborts: the public key shares do not sum to its
+ * child key. No culprit (the parties' views differ; nobody provably cheated),
+ * no ban, no signature. */
+static void derived_path_mismatch_aborts(void) {
+    tss_bip32_path a, b;
+    CHECK_OK(tss_bip32_path_parse(&a, "m/0/7"));
+    CHECK_OK(tss_bip32_path_parse(&b, "m/0/8"));
+    static const tss_bip32_path root;
+    const tss_bip32_path *other[] = {&b, &root};
+    for (int v = 0; v < 2; v++) {
+        set_all_paths(&a);
+        g_path[2] = *other[v];
+        reset_registries();
+        uint8_t digest[32] = {9};
+        session s;
+        run_session(&s, k3, S12, 2, digest, unique_session(), NULL, NULL);
+        CHECK(s.col.npartials == 0);
+        for (int k = 0; k < 2; k++) {
+            CHECK(s.net.error[k] == TSS_E_PROTOCOL);
+            CHECK(strstr(s.net.detail[k], "do not sum") != NULL);
+            CHECK(tss_sign_culprit(s.sign[k]) == 0 && tss_sign_ban(s.sign[k]) == 0);
+        }
+        free_session(&s);
+    }
+    set_all_paths(&root);
+    /* A hardened index never reaches the protocol. */
+    tss_sign *sg = NULL;
+    tss_sign_config c = {.share = k3[0], .count = 2, .signers = {1, 2}};
+    c.registry = (tss_sid_registry){claim, &pctx[1]};
+    c.path.depth = 1;
+    c.path.index[0] = TSS_BIP32_HARDENED;
+    CHECK_ERR(tss_sign_new(&sg, &c), TSS_E_INVALID);
+    CHECK(strstr(tss_error_detail(), "hardened") != NULL);
+}
+
+/* A presignature is bound to its path (pool per path): finishing it under the
+ * key itself or another path (a tweak chosen after R is fixed) is refused
+ * without consuming it; under its own path it signs for the child key. */
+static void derived_presignature_bound_to_path(void) {
+    tss_bip32_path path, other;
+    CHECK_OK(tss_bip32_path_parse(&path, "m/44/60/0/0/5"));
+    CHECK_OK(tss_bip32_path_parse(&other, "m/44/60/0/0/6"));
+    static const tss_bip32_path root;
+    set_all_paths(&path);
+    reset_registries();
+    session s;
+    run_session(&s, k3, S12, 2, NULL, unique_session(), NULL, NULL);
+    tss_presig *p[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) CHECK_OK(tss_sign_take_presig(s.sign[k], &p[k]));
+    free_session(&s);
+    set_all_paths(&root);
+    if (!p[0] || !p[1]) return;
+    CHECK(tss_bip32_path_eq(&p[0]->path, &path));
+    /* The path survives the store encoding (format version 2). */
+    tss_writer w;
+    tss_writer_init(&w, 8192);
+    CHECK_OK(tss_presig_encode(p[1], &w));
+    tss_presig *copy = NULL;
+    CHECK_OK(tss_presig_decode(&copy, w.data, w.len));
+    tss_writer_free(&w);
+    if (!copy) return;
+    CHECK(tss_bip32_path_eq(&copy->path, &path));
+    tss_presig_free(p[1]);
+    p[1] = copy;
+    uint8_t digest[32];
+    randombytes_buf(digest, sizeof digest);
+    tss_mpc_outbox out;
+    tss_mpc_outbox_init(&out);
+    tss_consume_hook hook = {consume, &pctx[1]};
+    CHECK_ERR(tss_presig_finish(p[0], k3[0], S12, 2, digest, &hook, &out), TSS_E_INVALID);
+    CHECK(strstr(tss_error_detail(), "bound to its path") != NULL);
+    CHECK_ERR(tss_presig_finish_at(p[0], k3[0], S12, 2, &other, digest, &hook, &out),
+              TSS_E_INVALID);
+    CHECK(out.count == 0 && !p[0]->used && pctx[1].consumed == 0);
+    for (int k = 0; k < 2; k++) {
+        tss_consume_hook h = {consume, &pctx[k + 1]};
+        CHECK_OK(tss_presig_finish_at(p[k], k3[k], S12, 2, &path, digest, &h, &out));
+    }
+    tss_sign_partial partials[2];
+    for (size_t k = 0; k < out.count && k < 2; k++)
+        CHECK_OK(tss_sign_partial_decode(&partials[k], out.msgs[k].from, out.msgs[k].data,
+                                         out.msgs[k].len));
+    tss_point child;
+    CHECK_OK(tss_sign_child_key(&child, NULL, k3[0], &path));
+    tss_signature sig;
+    CHECK(out.count == 2);
+    CHECK_OK(tss_sign_assemble(partials, 2, &child, digest, &sig));
+    check_child_signature(&sig, digest, &child, &k3[0]->X);
+    tss_mpc_outbox_clear(&out);
+    tss_presig_free(p[0]);
+    tss_presig_free(p[1]);
+    /* A presignature made for the key itself is refused under a path too. */
+    reset_registries();
+    run_session(&s, k3, S12, 2, NULL, unique_session(), NULL, NULL);
+    tss_presig *q = NULL;
+    CHECK_OK(tss_sign_take_presig(s.sign[0], &q));
+    free_session(&s);
+    if (!q) return;
+    CHECK_ERR(tss_presig_finish_at(q, k3[0], S12, 2, &path, digest, &hook, &out), TSS_E_INVALID);
+    CHECK(!q->used && out.count == 0);
+    tss_presig_free(q);
+}
+
 static void statistics_of_many_signatures(void) {
     size_t total = SANITIZED ? 200 : 10000;
     uint8_t (*rs)[32] = malloc(total * 32);
@@ -624,6 +818,9 @@ int main(void) {
     RUN(failed_ot_check_bans_peer);
     RUN(dropped_messages_leave_party_waiting);
     RUN(replay_from_another_session_aborts);
+    RUN(derived_sign_every_subset);
+    RUN(derived_path_mismatch_aborts);
+    RUN(derived_presignature_bound_to_path);
     RUN(statistics_of_many_signatures);
     for (int i = 0; i < 3; i++) tss_keyshare_free(k3[i]);
     return harness_finish("mpc_sign");
