@@ -36,6 +36,11 @@ size_t tss_precord_line(char *out, const char *key_id, uint64_t index, char op,
         for (size_t i = 0; i < p->count; i++)
             o += (size_t)snprintf(out + o, TSS_PRECORD_LINE_MAX - o, "%s%u", i ? "," : "",
                                   p->signers[i]);
+        if (p->path.depth) { /* without a path the line keeps the earlier form */
+            out[o++] = ' ';
+            tss_bip32_path_format(out + o, TSS_PRECORD_LINE_MAX - o, &p->path);
+            o += strlen(out + o);
+        }
     }
     char sum[SUM_HEX + 1];
     sum_hex(sum, key_id, index, out, o);
@@ -115,6 +120,15 @@ static tss_result parse_line(tss_precord *r, const tss_precord_key *key, unsigne
     }
     TSS_ENSURE(*rest == ' ', TSS_E_CORRUPT, "line %zu: malformed record", lineno);
     rest++;
+    char *sp = strchr(buf + 2 + HEX_ID + 1, ' '); /* optional path after the signers */
+    if (sp) {
+        *sp = '\0';
+        char canon[TSS_BIP32_PATH_TEXT_MAX];
+        tss_result pr = tss_bip32_path_parse(&p.path, sp + 1);
+        if (tss_is_ok(pr)) tss_bip32_path_format(canon, sizeof canon, &p.path);
+        TSS_ENSURE(tss_is_ok(pr) && p.path.depth > 0 && strcmp(canon, sp + 1) == 0,
+                   TSS_E_CORRUPT, "line %zu: bad derivation path", lineno);
+    }
     while (*rest) {
         char *end;
         TSS_ENSURE(*rest >= '0' && *rest <= '9', TSS_E_CORRUPT, "line %zu: bad signer list",
@@ -151,8 +165,9 @@ static bool torn_prefix_ok(const char *t, size_t n, size_t *hexlen) {
         if (!is_hex(t[i])) return false;
     *hexlen = i > 2 ? i - 2 : 0;
     if (n > TSS_PRECORD_LINE_MAX) return false;
-    for (; i < n; i++) /* signers, separators, checksum */
-        if (!is_hex(t[i]) && t[i] != ' ' && t[i] != ',') return false;
+    for (; i < n; i++) /* signers, separators, path, checksum */
+        if (!is_hex(t[i]) && t[i] != ' ' && t[i] != ',' && t[i] != 'm' && t[i] != '/')
+            return false;
     return true;
 }
 

@@ -5,11 +5,14 @@
  *
  * Format 2:
  *   "# tssd coordinator presignature record v2\n"
- *   "+ <64 hex id> <signer ids, comma-separated, ascending> <32 hex sum>\n"
+ *   "+ <64 hex id> <signer ids, comma-separated, ascending>[ <path>] <32 hex sum>\n"
  *   "- <64 hex id> <32 hex sum>\n"
  * sum = BLAKE2b-128(key = "tssd/v2/presig-record", key id || 0x0a ||
  *                   u64le(record number) || the line before " <sum>")
- * Records are numbered from 0 after the header, so a flipped byte, a line
+ * <path> (issue 15) is the BIP-32 derivation path the presignature was made
+ * for, "m/a/b/..." (non-hardened, canonical); a record without one serves the
+ * key itself, as every record written before. Records are numbered from 0
+ * after the header, so a flipped byte, a line
  * moved, removed or copied from another key's record fails its sum.
  * Cross-checks: a "+" id is new, its signers are threshold-many parties of
  * the key; a "-" names an id recorded by an earlier "+" and not yet taken.
@@ -41,14 +44,17 @@
 #define TSS_PRECORD_HEADER "# tssd coordinator presignature record v2\n"
 #define TSS_PRECORD_HEADER_V1 "# tssd coordinator presignature record v1\n"
 #define TSS_PRECORD_MAX (64u * 1024 * 1024)
-/* "+ " id " " signers (up to 32 ids of up to 2 digits and commas) " " sum "\n" */
-#define TSS_PRECORD_LINE_MAX (2 + 64 + 1 + 3 * TSS_WIRE_MAX_PARTIES + 1 + 32 + 2)
+/* "+ " id " " signers (up to 32 ids of up to 2 digits and commas) [" " path]
+ * " " sum "\n" */
+#define TSS_PRECORD_LINE_MAX \
+    (2 + 64 + 1 + 3 * TSS_WIRE_MAX_PARTIES + 1 + TSS_BIP32_PATH_TEXT_MAX + 1 + 32 + 2)
 
 /* A presignature the coordinator has created and not yet handed out. */
 typedef struct {
     uint8_t id[TSS_WIRE_PRESIGN_ID_LEN];
     uint16_t count;
     uint16_t signers[TSS_WIRE_MAX_PARTIES]; /* ascending: the set it is bound to */
+    tss_bip32_path path; /* and the derivation path (depth 0: the key itself) */
 } tss_precord_entry;
 
 typedef struct {

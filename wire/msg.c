@@ -567,6 +567,11 @@ static tss_result session_start_check(const tss_wire_session_start *m) {
     TSS_ENSURE(m->kind == TSS_WIRE_KIND_SIGN_PRESIG || all_zero(m->presign_id, sizeof m->presign_id),
                TSS_E_INVALID, "SESSION_START: presign id given for a %s session",
                tss_wire_kind_name(m->kind));
+    TSS_ENSURE(m->kind != TSS_WIRE_KIND_KEYGEN || m->path.depth == 0, TSS_E_INVALID,
+               "SESSION_START: derivation path given for a keygen session");
+    for (unsigned i = 0; i < m->path.depth; i++)
+        TSS_ENSURE(m->path.index[i] < TSS_BIP32_HARDENED, TSS_E_INVALID,
+                   "SESSION_START path: level %u is hardened (index >= 2^31)", i + 1);
     return TSS_OK_RESULT;
 }
 
@@ -582,6 +587,7 @@ tss_result tss_wire_session_start_encode(tss_writer *w, const tss_wire_session_s
     tss_write_u32(w, m->round_timeout_ms);
     tss_write_bytes(w, m->digest, sizeof m->digest);
     tss_write_bytes(w, m->presign_id, sizeof m->presign_id);
+    tss_bip32_path_write(w, &m->path);
     return tss_writer_status(w, "SESSION_START");
 }
 
@@ -599,6 +605,7 @@ tss_result tss_wire_session_start_decode(tss_wire_session_start *out, const uint
     m.round_timeout_ms = tss_read_u32(&r);
     tss_read_bytes(&r, m.digest, sizeof m.digest);
     tss_read_bytes(&r, m.presign_id, sizeof m.presign_id);
+    TSS_GUARD(tss_bip32_path_read(&r, &m.path));
     TSS_GUARD(tss_reader_finish(&r, "SESSION_START"));
     TSS_GUARD(session_start_check(&m));
     *out = m;
@@ -712,6 +719,12 @@ static tss_result op_request_check(const tss_wire_op_request *m) {
                    name);
     TSS_ENSURE((m->flags & ~TSS_WIRE_OP_FLAGS) == 0 && (sign || m->flags == 0), TSS_E_INVALID,
                "OP_REQUEST %s: flags 0x%02x not allowed", name, m->flags);
+    TSS_ENSURE(sign || presign || m->path.depth == 0, TSS_E_INVALID,
+               "OP_REQUEST %s: no derivation path expected", name);
+    for (unsigned i = 0; i < m->path.depth; i++)
+        TSS_ENSURE(m->path.index[i] < TSS_BIP32_HARDENED, TSS_E_INVALID,
+                   "OP_REQUEST path: level %u is hardened (index >= 2^31); hardened derivation "
+                   "needs the parent private key, which no party holds", i + 1);
     return TSS_OK_RESULT;
 }
 
@@ -728,6 +741,7 @@ tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *
     tss_write_bytes(w, m->digest, sizeof m->digest);
     tss_write_u16(w, m->presign_count);
     tss_write_u8(w, m->flags);
+    tss_bip32_path_write(w, &m->path);
     return tss_writer_status(w, "OP_REQUEST");
 }
 
@@ -745,6 +759,7 @@ tss_result tss_wire_op_request_decode(tss_wire_op_request *out, const uint8_t *p
     tss_read_bytes(&r, m.digest, sizeof m.digest);
     m.presign_count = tss_read_u16(&r);
     m.flags = tss_read_u8(&r);
+    TSS_GUARD(tss_bip32_path_read(&r, &m.path));
     TSS_GUARD(tss_reader_finish(&r, "OP_REQUEST"));
     TSS_GUARD(op_request_check(&m));
     *out = m;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "util/bytes.h"
+#include "mpc/bip32.h"
 #include "util/result.h"
 
 #define TSS_WIRE_MAX_PARTIES 32       /* party ids are 1..32 (DESIGN.md §3) */
@@ -210,6 +211,9 @@ typedef struct {
     uint32_t round_timeout_ms;                   /* 1..3600000 */
     uint8_t digest[TSS_WIRE_DIGEST_LEN];         /* SIGN, SIGN_PRESIG; else zero */
     uint8_t presign_id[TSS_WIRE_PRESIGN_ID_LEN]; /* SIGN_PRESIG; else zero */
+    tss_bip32_path path;                         /* SIGN, PRESIGN, SIGN_PRESIG: BIP-32
+                                                    non-hardened path (depth 0: the key
+                                                    itself); KEYGEN: depth 0 */
 } tss_wire_session_start;
 
 /* SESSION_RESULT, party -> coordinator: the party finished its part.
@@ -300,6 +304,7 @@ typedef struct {
     uint8_t digest[TSS_WIRE_DIGEST_LEN];    /* SIGN */
     uint16_t presign_count;                 /* PRESIGN: 1..TSS_WIRE_MAX_PRESIGN_COUNT */
     uint8_t flags;                          /* SIGN: TSS_WIRE_OP_FLAG_*; else 0 */
+    tss_bip32_path path;                    /* SIGN, PRESIGN: derivation path; else depth 0 */
 } tss_wire_op_request;
 
 /* OP_REQUEST flags (SIGN only). */

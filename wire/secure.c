@@ -175,6 +175,18 @@ void tss_secure_context_init(tss_secure_context *c, const tss_wire_session_start
     for (size_t i = 0; i < st->count && i < TSS_WIRE_MAX_PARTIES; i++) put_u16(&h, st->parties[i]);
     crypto_generichash_update(&h, st->digest, TSS_WIRE_DIGEST_LEN);
     crypto_generichash_update(&h, st->presign_id, TSS_WIRE_PRESIGN_ID_LEN);
+    /* A derivation path (issue 15) is appended only when present, so the
+     * context of a session without one is unchanged; the encoding stays
+     * injective (every earlier field has a fixed or prefixed length). */
+    if (st->path.depth) {
+        uint8_t d = st->path.depth;
+        crypto_generichash_update(&h, &d, 1);
+        for (unsigned i = 0; i < st->path.depth; i++) {
+            uint32_t v = st->path.index[i];
+            uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+            crypto_generichash_update(&h, b, 4);
+        }
+    }
     crypto_generichash_final(&h, c->pub, TSS_SECURE_CONTEXT_LEN);
     crypto_generichash_init(&h, (const uint8_t *)LABEL_CONTEXT_FULL, strlen(LABEL_CONTEXT_FULL),
                             TSS_SECURE_CONTEXT_LEN);

@@ -180,6 +180,25 @@ static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, co
 
 static void print_typed_data(const tss_eip712_result *td, bool json);
 
+/* The --path of this sign/sign-tx/presign ("" without one): printed with the result. */
+static char g_path_text[TSS_BIP32_PATH_TEXT_MAX];
+
+/* Under a path the signature is for the child key: derive it here from the
+ * response's X and chain code (as the parties did from their shares) and put
+ * it in place of X, so that every check and view below is of the child. */
+static tss_result signing_key_view(tss_wire_op_response *resp, const tss_bip32_path *path) {
+    if (path->depth == 0) return TSS_OK_RESULT;
+    TSS_ENSURE(resp->key_count == 1, TSS_E_PROTOCOL, "sign response without the key");
+    tss_wire_key_info *k = &resp->keys[0];
+    char x[TSS_BIP32_XPUB_TEXT];
+    tss_bip32_node root, child;
+    TSS_GUARD(tssctl_key_xpub(x, k, false));
+    TSS_GUARD(tss_bip32_xpub_decode(&root, NULL, x));
+    TSS_GUARD(tss_bip32_derive(&child, NULL, &root, path));
+    tss_pt_encode(k->public_key, &child.key);
+    return TSS_OK_RESULT;
+}
+
 static tss_result print_signature(const tss_wire_op_response *resp, bool json, const char *sid_hex,
                                   const char *message, const char *hash,
                                   const tss_eip712_result *td) {
@@ -235,14 +254,17 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
                "\"ethereum\":\"%s\",\"signers\":",
                dh, rh, sh, resp->recid, derh, rsvh);
         print_ids_json(resp->signers, resp->signer_count);
+        if (g_path_text[0]) printf(",\"path\":\"%s\"", g_path_text);
         printf(",\"publicKey\":\"%s\",\"address\":\"%s\",\"presigned\":%s,\"verified\":true,"
                "\"session\":\"%s\"}\n",
                unc_hex, addr, resp->presigned ? "true" : "false", sid_hex);
     } else {
         if (td) print_typed_data(td, false);
-        printf("key:       %s (%s)\ndigest:    %s\nr:         %s\ns:         %s\nv:         %u\n"
+        printf("key:       %s (%s)\n", k->key_id, addr);
+        if (g_path_text[0]) printf("path:      %s\n", g_path_text);
+        printf("digest:    %s\nr:         %s\ns:         %s\nv:         %u\n"
                "der:       %s\nethereum:  0x%s\nsigners:   ",
-               k->key_id, addr, dh, rh, sh, resp->recid, derh, rsvh);
+               dh, rh, sh, resp->recid, derh, rsvh);
         print_ids_text(resp->signers, resp->signer_count);
         printf("\nmode:      %s\nverified:  yes (by the coordinator and by tssctl)\n",
                resp->presigned ? "presigned (one online round)" : "full signing");
@@ -431,6 +453,7 @@ static tss_result print_tx(const tss_wire_op_response *resp, const tss_eth_tx *t
     if (json) {
         printf("{\"keyId\":");
         tssctl_json_str(stdout, k->key_id);
+        if (g_path_text[0]) printf(",\"path\":\"%s\"", g_path_text);
         printf(",\"type\":%u,\"chainId\":%llu,\"nonce\":%llu,\"from\":\"%s\",\"signingHash\":\"0x%s\","
                "\"hash\":\"0x%s\",\"r\":\"0x%s\",\"s\":\"0x%s\",\"v\":%s,\"yParity\":%d,"
                "\"raw\":\"0x%s\",\"signers\":",
@@ -575,6 +598,12 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         else if (strcmp(a, "--nonce") == 0 && sign_auth) auth_nonce = v;
         else if (strcmp(a, "--count") == 0 && rq.command == TSS_WIRE_OP_PRESIGN)
             count = strtol(v, NULL, 10);
+        else if (strcmp(a, "--path") == 0 &&
+                 (rq.command == TSS_WIRE_OP_SIGN || rq.command == TSS_WIRE_OP_PRESIGN)) {
+            r = tss_bip32_path_parse(&rq.path, v);
+            if (!tss_is_ok(r)) return tssctl_fail(r);
+            if (rq.path.depth) tss_bip32_path_format(g_path_text, sizeof g_path_text, &rq.path);
+        }
         else return tssctl_usage_error("%s: unknown option '%s'", cmd, a);
     }
     if (rq.command != TSS_WIRE_OP_KEYS && !key_id) return tssctl_usage_error("%s needs --key-id", cmd);
@@ -695,6 +724,9 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         fprintf(stderr, PROG ": %s failed: %s%s", cmd, resp.text, resp.culprit ? "" : "\n");
         if (resp.culprit) fprintf(stderr, " (culprit: party %u)\n", resp.culprit);
         code = 76;
+    } else if (rq.command == TSS_WIRE_OP_SIGN &&
+               !tss_is_ok(r = signing_key_view(&resp, &rq.path))) {
+        /* r names what is wrong */
     } else if (sign_tx) {
         r = print_tx(&resp, &tx, rq.digest, json, sid_hex);
     } else if (sign_auth) {
@@ -702,8 +734,13 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     } else if (rq.command == TSS_WIRE_OP_SIGN) {
         r = print_signature(&resp, json, sid_hex, message, hash, sign_td ? &td : NULL);
     } else if (rq.command == TSS_WIRE_OP_PRESIGN) {
-        if (json) printf("{\"keyId\":\"%s\",\"presigned\":%u}\n", rq.key_id, resp.presigned);
-        else printf("%u presignature(s) made for key %s\n", resp.presigned, rq.key_id);
+        if (json)
+            printf("{\"keyId\":\"%s\",%s%s%s\"presigned\":%u}\n", rq.key_id,
+                   g_path_text[0] ? "\"path\":\"" : "", g_path_text, g_path_text[0] ? "\"," : "",
+                   resp.presigned);
+        else
+            printf("%u presignature(s) made for key %s%s%s\n", resp.presigned, rq.key_id,
+                   g_path_text[0] ? " path " : "", g_path_text);
     } else {
         if (json && rq.command == TSS_WIRE_OP_KEYS) printf("{\"keys\":[");
         for (size_t i = 0; tss_is_ok(r) && i < resp.key_count; i++)

@@ -192,13 +192,19 @@ struct key_entry {
 };
 
 /* registry.c: the durable presignature record, presig/<key-id>.log in the
- * state directory. add appends "+ id signers" and fdatasyncs it; take
+ * state directory. add appends "+ id signers[ path]" (the path only when
+ * there is one) and fdatasyncs it; take
  * appends "- id" and fdatasyncs it BEFORE it returns the record, so an id is
  * handed out at most once, across restarts too (a failed write also drops
  * the record from memory: it may be on disk). */
 TSS_MUST_CHECK tss_result coord_presig_add(coord *co, key_entry *k,
                                            const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN],
-                                           const uint16_t *signers, uint16_t count);
+                                           const uint16_t *signers, uint16_t count,
+                                           const tss_bip32_path *path);
+/* The key a signature under path must verify with: X (depth 0) or its BIP-32
+ * child from the registry's chain code (TSS_E_NOT_FOUND without one). */
+TSS_MUST_CHECK tss_result coord_signing_key(tss_point *out, const key_entry *k,
+                                            const tss_bip32_path *path);
 TSS_MUST_CHECK tss_result coord_presig_take(coord *co, key_entry *k, size_t idx,
                                             coord_presig *out);
 

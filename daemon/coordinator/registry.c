@@ -292,11 +292,12 @@ static tss_result presig_append(key_entry *k, const char *line, size_t n) {
 }
 
 tss_result coord_presig_add(coord *co, key_entry *k, const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN],
-                            const uint16_t *signers, uint16_t count) {
+                            const uint16_t *signers, uint16_t count, const tss_bip32_path *path) {
     coord_presig p;
     memset(&p, 0, sizeof p);
     memcpy(p.id, id, sizeof p.id);
     p.count = count;
+    p.path = *path;
     memcpy(p.signers, signers, count * sizeof signers[0]);
     TSS_GUARD(presig_open(co, k));
     for (size_t i = 0; i < k->n_presigs; i++)

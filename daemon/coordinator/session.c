@@ -147,16 +147,19 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     resp->request_id = rq->rq.request_id;
     resp->command = rq->rq.command;
     char digest[65] = "", signers[160] = "", detail[TSS_WIRE_MAX_ERROR_TEXT + 1], sid[33];
+    char path[TSS_BIP32_PATH_TEXT_MAX];
+    tss_bip32_path_format(path, sizeof path, &rq->rq.path);
     if (rq->rq.command == TSS_WIRE_OP_SIGN) tss_hex_encode(digest, rq->rq.digest, 32);
     if (resp->has_signature) list_ids(signers, sizeof signers, resp->signers, resp->signer_count);
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
     bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
     coord_audit(co, rq->op_name, durable,
-                "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
+                "\"request\":\"%s\",\"key\":\"%s\",\"path\":\"%s\",\"digest\":\"%s\","
+                "\"signers\":[%s],"
                 "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
                 "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u",
-                tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, path, digest, signers,
                 resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
                 (long long)(tss_now_ms() - rq->started), resp->presigned);
     if (rq->op && tss_dconn_is_open(rq->op->conn)) {
@@ -403,6 +406,7 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
         memcpy(st.digest, rq->rq.digest, sizeof st.digest);
     if (kind == TSS_WIRE_KIND_SIGN_PRESIG)
         memcpy(st.presign_id, rq->presign_id, sizeof st.presign_id);
+    if (kind != TSS_WIRE_KIND_KEYGEN) st.path = rq->rq.path;
     tss_secure_context_init(&s->ctx, &st, NULL, 0); /* only ctx.pub is used: no share here */
     tss_writer w;
     tss_writer_init(&w, 4096);
@@ -420,8 +424,11 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     rq->attempts++;
     char list[160];
     list_ids(list, sizeof list, parties, count);
-    tss_log(LOG_INFO, "session=%s kind=%s key=%s parties=%s threshold=%u operator=%s: starting",
-            s->sid_hex, tss_wire_kind_name(kind), rq->rq.key_id, list, s->threshold, rq->op_name);
+    char path[TSS_BIP32_PATH_TEXT_MAX];
+    tss_bip32_path_format(path, sizeof path, &st.path);
+    tss_log(LOG_INFO, "session=%s kind=%s key=%s path=%s parties=%s threshold=%u operator=%s: "
+            "starting", s->sid_hex, tss_wire_kind_name(kind), rq->rq.key_id, path, list,
+            s->threshold, rq->op_name);
     for (size_t i = 0; i < count; i++) send_to_party(co, parties[i], TSS_WIRE_SESSION_START, w.data, w.len);
     tss_writer_free(&w);
     touch(s);
@@ -483,6 +490,8 @@ static long find_presig(request *rq) {
         if (rq->rq.count && (p->count != rq->rq.count ||
                              memcmp(p->signers, rq->rq.parties, p->count * sizeof p->signers[0])))
             continue;
+        /* Pool per path: a presignature serves only the path it was made for. */
+        if (!tss_bip32_path_eq(&p->path, &rq->rq.path)) continue;
         bool usable = true;
         for (size_t j = 0; usable && j < p->count; j++)
             usable = party_online(rq->co, p->signers[j]) &&
@@ -635,11 +644,31 @@ static void keygen_done(csession *s) {
     request_finish(rq, &resp);
 }
 
+tss_result coord_signing_key(tss_point *out, const key_entry *k, const tss_bip32_path *path) {
+    tss_point X;
+    TSS_GUARD(tss_pt_decode(&X, k->info.public_key, "public key"));
+    if (path->depth == 0) {
+        *out = X;
+        return TSS_OK_RESULT;
+    }
+    TSS_ENSURE(k->info.has_chain_code, TSS_E_NOT_FOUND,
+               "key %s has no chain code in the registry (registered before tssd kept it): it "
+               "cannot sign under a derivation path", k->info.key_id);
+    tss_bip32_node root, child;
+    tss_bip32_root(&root, &X, k->info.chain_code);
+    TSS_GUARD(tss_bip32_derive(&child, NULL, &root, path));
+    *out = child.key;
+    return TSS_OK_RESULT;
+}
+
 static void sign_done(csession *s) {
     request *rq = s->req;
     tss_point X;
     tss_signature sig;
-    tss_result r = tss_pt_decode(&X, rq->key->info.public_key, "public key");
+    /* Verified before release against the key it was made for: the child key
+     * under the request's path (computed here from the registry's X and chain
+     * code, as every signer computed it from its share). */
+    tss_result r = coord_signing_key(&X, rq->key, &rq->rq.path);
     if (tss_is_ok(r)) r = tss_sign_assemble(s->partials, s->n_partials, &X, s->digest, &sig);
     if (!tss_is_ok(r)) {
         session_fail(s, TSS_WIRE_ABORT_MISBEHAVIOUR, 0, 0, "assembly failed: %s",
@@ -667,7 +696,8 @@ static void sign_done(csession *s) {
 
 static void presign_done(csession *s) {
     request *rq = s->req;
-    tss_result r = coord_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count);
+    tss_result r = coord_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count,
+                                    &rq->rq.path);
     if (!tss_is_ok(r)) {
         session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot record the presignature: %s",
                      tss_error_detail());
@@ -978,6 +1008,11 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
                               q.key_id, damaged);
             else
                 request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
+            return;
+        }
+        tss_point child; /* the path must give a valid child of a key with a chain code */
+        if (!tss_is_ok(coord_signing_key(&child, rq->key, &q.path))) {
+            request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "%s", tss_error_detail());
             return;
         }
         if (q.count) {

@@ -513,7 +513,9 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
         tss_presig *p = NULL;
         TSS_GUARD(tss_presig_store_take(s->key->presigs, st->presign_id, &p));
         tss_consume_hook hook = tss_presig_store_consume_hook(s->key->presigs);
-        tss_result r = tss_presig_finish(p, s->share, st->parties, st->count, st->digest, &hook, out);
+        /* Bound to the path it was made for: another path is refused unconsumed. */
+        tss_result r = tss_presig_finish_at(p, s->share, st->parties, st->count, &st->path,
+                                            st->digest, &hook, out);
         tss_presig_free(p);
         return r;
     }
@@ -528,6 +530,7 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     if (c.has_digest) memcpy(c.digest, st->digest, sizeof c.digest);
     c.consume = (tss_consume_hook){no_consume, NULL};
     c.bans = (tss_ban_view){tss_ban_state_view, &s->key->bans};
+    c.path = st->path; /* tss_sign_new derives the tweak from our own share */
     TSS_GUARD(tss_sign_new(&s->sign, &c));
     return tss_sign_start(s->sign, out);
 }
@@ -571,8 +574,10 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     pt->sessions = s;
     pt->n_sessions++;
     pt->n_active++;
-    tss_log(LOG_INFO, "session=%s kind=%s key=%s parties=%u threshold=%u: starting", s->sid_hex,
-            tss_wire_kind_name(st.kind), st.key_id, st.count, st.threshold);
+    char path[TSS_BIP32_PATH_TEXT_MAX];
+    tss_bip32_path_format(path, sizeof path, &st.path);
+    tss_log(LOG_INFO, "session=%s kind=%s key=%s path=%s parties=%u threshold=%u: starting",
+            s->sid_hex, tss_wire_kind_name(st.kind), st.key_id, path, st.count, st.threshold);
     tss_mpc_outbox out;
     tss_mpc_outbox_init(&out);
     tss_result r = session_setup(s, &out);
