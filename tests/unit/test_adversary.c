@@ -296,6 +296,7 @@ static void hp_start(world *w, hparty *p, uint16_t id, const tss_wire_session_st
         c.consume = (tss_consume_hook){consume, NULL};
         c.has_digest = view->kind == TSS_WIRE_KIND_SIGN;
         memcpy(c.digest, view->digest, sizeof c.digest);
+        c.path = view->path;
         CHECK_OK(tss_sign_new(&p->sign, &c));
         CHECK_OK(tss_sign_start(p->sign, &out));
     }
@@ -368,7 +369,9 @@ static bool coordinator_assembles(const world *w, const tss_wire_session_start *
     }
     if (n != NP) return false;
     tss_signature sig;
-    return tss_is_ok(tss_sign_assemble(parts, n, &key3[0]->X, st->digest, &sig));
+    tss_point key; /* X, or the child key under the session's path */
+    if (!tss_is_ok(tss_sign_child_key(&key, NULL, key3[0], &st->path))) return false;
+    return tss_is_ok(tss_sign_assemble(parts, n, &key, st->digest, &sig));
 }
 
 /* ---- assertions -------------------------------------------------------------------- */
@@ -562,6 +565,36 @@ static void attack_c_mixed_kinds(void) {
     world_free(w);
 }
 
+/* HD derivation: signing under a path through the channel verifies under
+ * the child key only; a party told another path (by a relay) cannot open the
+ * others' messages (the path is in the session context): it aborts naming the
+ * relay or the sender, nobody is banned, no signature comes out. */
+static void hd_path_in_context(void) {
+    tss_wire_session_start sg = start_of(TSS_WIRE_KIND_SIGN, key3[0]->key_id, NP, 0x30);
+    CHECK_OK(tss_bip32_path_parse(&sg.path, "m/0/7/42"));
+    world *w = run_same(&sg, NULL, NULL, NULL, false);
+    CHECK(all_finished(w));
+    no_bans(w);
+    CHECK(coordinator_assembles(w, &sg));
+    tss_wire_session_start root = sg;
+    root.path.depth = 0; /* the same partials do not verify as the key's own signature */
+    CHECK(!coordinator_assembles(w, &root));
+    world_free(w);
+    tss_wire_session_start odd = start_of(TSS_WIRE_KIND_SIGN, key3[0]->key_id, NP, 0x31);
+    sg = odd;
+    CHECK_OK(tss_bip32_path_parse(&sg.path, "m/0/7/42"));
+    CHECK_OK(tss_bip32_path_parse(&odd.path, "m/0/7/43"));
+    tss_wire_session_start views[NP] = {sg, sg, odd};
+    w = run(views, NULL, NULL, NULL, false);
+    no_bans(w);
+    CHECK(none_finished(w));
+    CHECK(relay_or_party(&w->p[0], 3) && relay_or_party(&w->p[1], 3));
+    CHECK(strstr(w->p[0].text, "forged or altered in transit") != NULL);
+    CHECK(w->p[2].aborted);
+    CHECK(!coordinator_assembles(w, &sg));
+    world_free(w);
+}
+
 /* Attack B through the channel: a base-OT message of another keygen under
  * the same wire session id (refused before the fix only while the first was
  * live), substituted in transit. It no longer opens (the key id differs, so
@@ -710,6 +743,7 @@ int main(void) {
     RUN(honest_signing_and_presigning);
     RUN(attack_a_replay_presign_into_sign);
     RUN(attack_c_mixed_kinds);
+    RUN(hd_path_in_context);
     RUN(attack_b_replayed_base_ot);
     RUN(attack_b_rerun_same_context);
     RUN(replay_from_another_session);

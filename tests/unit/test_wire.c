@@ -957,8 +957,8 @@ static void session_start_round_trip_and_bounds(void) {
     tss_writer w;
     tss_writer_init(&w, 4096);
     CHECK_OK(tss_wire_session_start_encode(&w, &m));
-    /* sid 16 | kind 1 | u32 len + 9 | u16 t | u8 n | 2*u16 | u32 timeout | 32 | 32 */
-    CHECK(w.len == 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32);
+    /* sid 16 | kind 1 | u32 len + 9 | u16 t | u8 n | 2*u16 | u32 timeout | 32 | 32 | path depth 0 */
+    CHECK(w.len == 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32 + 1);
     CHECK(w.data[16] == TSS_WIRE_KIND_SIGN);
     CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
     CHECK(memcmp(&d, &m, sizeof m) == 0 || (d.count == 2 && d.parties[1] == 3 &&
@@ -969,6 +969,29 @@ static void session_start_round_trip_and_bounds(void) {
     buf[w.len] = 0;
     CHECK_ERR(tss_wire_session_start_decode(&d, buf, w.len + 1), TSS_E_TRAILING);
     free(buf);
+    tss_writer_free(&w);
+    /* A derivation path travels at the end: depth, then u32 indices. */
+    tss_wire_session_start pm = m;
+    pm.path.depth = 2, pm.path.index[0] = 44, pm.path.index[1] = 0x7fffffff;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_start_encode(&w, &pm));
+    CHECK(w.len == 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32 + 1 + 8);
+    CHECK(w.data[w.len - 9] == 2 && w.data[w.len - 1] == 0xff && w.data[w.len - 5] == 44);
+    CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+    CHECK(tss_bip32_path_eq(&d.path, &pm.path));
+    w.data[w.len - 4] = 0x80; /* index >= 2^31: hardened, refused */
+    CHECK_ERR(tss_wire_session_start_decode(&d, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+    pm.path.index[1] = 0x80000000u;
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_start_encode(&w, &pm), TSS_E_INVALID);
+    tss_writer_free(&w);
+    pm.path.index[1] = 1;
+    pm.kind = TSS_WIRE_KIND_KEYGEN; /* a keygen has no path */
+    memset(pm.digest, 0, sizeof pm.digest);
+    pm.threshold = 2;
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_start_encode(&w, &pm), TSS_E_INVALID);
     tss_writer_free(&w);
     /* Refusals. */
     tss_wire_session_start b = m;
@@ -1127,7 +1150,7 @@ static void op_request_response(void) {
     CHECK_OK(tss_wire_op_request_encode(&w, &q));
     CHECK_OK(tss_wire_op_request_decode(&qd, w.data, w.len));
     CHECK(qd.flags == TSS_WIRE_OP_FLAG_NO_PRESIGN);
-    w.data[w.len - 1] = 0x80; /* unknown flag */
+    w.data[w.len - 2] = 0x80; /* unknown flag (the last byte is the path depth, 0) */
     CHECK_ERR(tss_wire_op_request_decode(&qd, w.data, w.len), TSS_E_INVALID);
     q.flags = 0x02;
     tss_writer_free(&w);
