@@ -7,7 +7,11 @@
 # .derivePath(p).address for 1,000 random non-hardened paths. Also: hardened
 # steps and indices >= 2^31 refused with exit 65, the chain code survives a
 # coordinator restart, and a registry file without one (written before tssd
-# kept it) still loads, with a clear error for its xpub. Without npm the
+# kept it) still loads, with a clear error for its xpub. Signing under a path
+# (every 2-of-3 signer set, random paths): the coordinator and tssctl verify
+# under the child key, ethers recovers the child address, the audit log has
+# the path; sign-tx under a path is sent from the child address; a
+# presignature made for one path serves that path only. Without npm the
 # ethers checks print a SKIP line; every other check still runs.
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -134,6 +138,56 @@ EOF
         || not_ok "ethers: the xpub's own address is the key's address" "$res vs $ADDR"
 fi
 
+# ---- signing under a path -----------------------------------------------------------------------
+D=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+for signers in 1,2 1,3 2,3; do
+    P="m/$((RANDOM % 100))/$((RANDOM * 65536 + RANDOM))/$((RANDOM % 7))"
+    expect_exit 0 "sign under $P by $signers" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --path "$P" --signers "$signers" --no-presign --json
+    SIG=$OUT
+    CHILD=$("$CTL" --config op.yaml address --key-id hd --path "$P" | cut -d' ' -f2)
+    expect_match "signature under $P is for the child address" "$SIG" "\"path\":\"$P\",\"publicKey\":\"04[0-9a-f]{128}\",\"address\":\"$CHILD\""
+    expect_match "signed by $signers, verified" "$SIG" "\"signers\":\[$signers\].*\"verified\":true"
+    [ "$CHILD" != "$ADDR" ] && ok "the child address differs from the key's" || not_ok "the child address differs from the key's"
+    if [ -n "$ETHERS" ]; then
+        res=$(timeout 30 node -e '
+const {ethers}=require(process.argv[1]); const o=JSON.parse(process.argv[2]);
+console.log(ethers.recoverAddress("0x"+o.digest, {r:"0x"+o.r, s:"0x"+o.s, v:27+o.v}));' "$ETHERS" "$SIG" 2>&1)
+        [ "$res" = "$CHILD" ] && ok "ethers recovers the child address from the signature under $P" \
+            || not_ok "ethers recovers the child address from the signature under $P" "$res vs $CHILD"
+    fi
+done
+expect_exit 65 "sign refuses a hardened path" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --path "m/1'"
+expect_match "hardened refusal explains why" "$ERR" 'hardened derivation needs the parent private key'
+expect_exit 65 "sign refuses an index >= 2^31" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --path m/2147483648
+AUDIT=$(cat cstate/audit/*.log 2>/dev/null)
+expect_match "the audit log records the path of a signature" "$AUDIT" '"request":"sign","key":"hd","path":"m/[0-9]+/[0-9]+/[0-9]"'
+
+# sign-tx under a path: the sender is the child address.
+printf '%s\n' '{"type": 2, "chainId": 1, "nonce": 0, "maxPriorityFeePerGas": "1", "maxFeePerGas": "2",' \
+    ' "gasLimit": 21000, "to": "0x000000000000000000000000000000000000dEaD", "value": "1"}' > tx.json
+CHILD5=$("$CTL" --config op.yaml address --key-id hd --path m/5 | cut -d' ' -f2)
+expect_exit 0 "sign-tx --path m/5" "$CTL" --config op.yaml sign-tx --key-id hd --tx tx.json --path m/5 --json
+expect_match "sign-tx under m/5 is sent from the child address" "$OUT" "\"path\":\"m/5\".*\"from\":\"$CHILD5\""
+if [ -n "$ETHERS" ]; then
+    RAW=$(json_field "$OUT" raw)
+    res=$(timeout 30 node -e 'const {ethers}=require(process.argv[1]); console.log(ethers.Transaction.from(process.argv[2]).from)' "$ETHERS" "$RAW" 2>&1)
+    [ "$res" = "$CHILD5" ] && ok "ethers: the transaction's sender is the child address" \
+        || not_ok "ethers: the transaction's sender is the child address" "$res vs $CHILD5"
+fi
+
+# Presignatures: a pool per path. One made for m/9 serves m/9 only.
+expect_exit 0 "presign --path m/9" "$CTL" --config op.yaml presign --key-id hd --count 1 --path m/9 --json
+expect_match "presign reports the path" "$OUT" '"path":"m/9","presigned":1'
+grep -q ' m/9$' cstate/presig/hd.log && ok "the presignature record keeps the path" \
+    || not_ok "the presignature record keeps the path" "$(cat cstate/presig/hd.log)"
+expect_exit 0 "sign without a path" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --json
+expect_match "m/9's presignature does not serve the key itself" "$OUT" '"presigned":false'
+expect_exit 0 "sign under m/10" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --path m/10 --json
+expect_match "m/9's presignature does not serve m/10" "$OUT" '"presigned":false'
+CHILD9=$("$CTL" --config op.yaml address --key-id hd --path m/9 | cut -d' ' -f2)
+expect_exit 0 "sign under m/9" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --path m/9 --json
+expect_match "m/9 signs with its presignature, for the child address" "$OUT" "\"address\":\"$CHILD9\",\"presigned\":true,\"verified\":true"
+
 # ---- the chain code in the registry -------------------------------------------------------------
 grep -q '"chainCode": "[0-9a-f]\{64\}"' cstate/keys/hd.json && ok "registry file records the chain code" \
     || not_ok "registry file records the chain code" "$(cat cstate/keys/hd.json)"
@@ -154,4 +208,6 @@ if printf '%s' "$OUT" | grep -q xpub; then not_ok "old key has no xpub" "$OUT"; 
 expect_exit 66 "keys --xpub for a key without a chain code" "$CTL" --config op.yaml keys --key-id old --xpub
 expect_match "the missing chain code is explained" "$ERR" 'no chain code'
 expect_exit 66 "address for a key without a chain code" "$CTL" --config op.yaml address --key-id old --path m/1
+expect_exit 76 "signing under a path needs the chain code" "$CTL" --config op.yaml sign --key-id old --digest "$D" --path m/1
+expect_match "the coordinator names the missing chain code" "$ERR" 'no chain code'
 finish
