@@ -107,18 +107,34 @@ static tss_result consume_any(void *ctx, const uint8_t id[TSS_SID_BYTES]) {
 
 typedef struct {
     double full, presign, online; /* CPU seconds for all signers */
+    double derived;               /* full signing under a BIP-32 path (depth 5) */
     size_t bytes;
     bool ok;
 } sign_times;
 
-/* Full signing and presign+online, both verified. */
-static sign_times sign_once(tss_keyshare **shares, uint16_t t) {
+/* Full signing, presign+online, and full signing under a derivation path
+ * (m/44/60/0/0/N, as wallets use), all verified (the derived one against the
+ * child key). Each party derives the tweak itself in tss_sign_new, inside the
+ * timed region. */
+static sign_times sign_once(tss_keyshare **shares, uint16_t t, int run) {
     sign_times st = {.ok = true};
     uint16_t signers[TSS_MPC_MAX_PARTIES];
     for (uint16_t k = 0; k < t; k++) signers[k] = (uint16_t)(k + 1);
     uint8_t digest[32];
     randombytes_buf(digest, sizeof digest);
-    for (int mode = 0; mode < 2; mode++) {
+    tss_bip32_path path = {.depth = 5, .index = {44, 60, 0, 0, randombytes_uniform(1u << 31)}};
+    /* Steady state of a wallet back-end: the account prefix m/44/60/0/0 has
+     * signed before (each party memoises it at its first signature under
+     * it; that first, cold derivation is reported as cold_us). The address
+     * index itself is new, so one CKDpub step per party stays in the timing. */
+    tss_bip32_path warm = path;
+    warm.index[4] ^= 1;
+    tss_point ignored;
+    if (!tss_is_ok(tss_sign_child_key(&ignored, NULL, shares[0], &warm))) st.ok = false;
+    /* Odd runs measure derived signing before plain signing, so that warm-up
+     * and drift on a shared machine do not favour either in the medians. */
+    for (int step = 0; step < 3; step++) {
+        int mode = run % 2 ? 2 - step : step;
         net nt = {.n = t, .handle = sign_handle};
         tss_mpc_outbox_init(&nt.finals);
         tss_mpc_outbox out;
@@ -132,8 +148,9 @@ static sign_times sign_once(tss_keyshare **shares, uint16_t t) {
             memcpy(c.session_id, session_id, sizeof session_id);
             c.registry = (tss_sid_registry){claim_any, NULL};
             c.consume = (tss_consume_hook){consume_any, NULL};
-            c.has_digest = mode == 0;
+            c.has_digest = mode != 1;
             memcpy(c.digest, digest, 32);
+            if (mode == 2) c.path = path;
             nt.ids[k] = signers[k];
             if (!tss_is_ok(tss_sign_new((tss_sign **)&nt.party[k], &c)) ||
                 !tss_is_ok(tss_sign_start(nt.party[k], &out)))
@@ -144,6 +161,8 @@ static sign_times sign_once(tss_keyshare **shares, uint16_t t) {
         if (mode == 0) {
             st.full = cpu;
             st.bytes = nt.bytes_sent;
+        } else if (mode == 2) {
+            st.derived = cpu;
         } else {
             st.presign = cpu;
             tss_mpc_outbox finals;
@@ -169,7 +188,9 @@ static sign_times sign_once(tss_keyshare **shares, uint16_t t) {
             st.ok &= tss_is_ok(tss_sign_partial_decode(&partials[i], nt.finals.msgs[i].from,
                                                        nt.finals.msgs[i].data,
                                                        nt.finals.msgs[i].len));
-        st.ok = st.ok && tss_is_ok(tss_sign_assemble(partials, t, &shares[0]->X, digest, &sig));
+        tss_point key = shares[0]->X;
+        if (mode == 2) st.ok = st.ok && tss_is_ok(tss_sign_child_key(&key, NULL, shares[0], &path));
+        st.ok = st.ok && tss_is_ok(tss_sign_assemble(partials, t, &key, digest, &sig));
         tss_mpc_outbox_clear(&nt.finals);
         for (uint16_t k = 0; k < t; k++) tss_sign_free(nt.party[k]);
     }
@@ -196,20 +217,54 @@ static double secp256k1_sign_us(void) {
     return bench_median(samples, 21);
 }
 
+/* Median microseconds of one signer's derivation work for a new address
+ * m/44/60/0/0/N (tss_sign_child_key, the account prefix memoised: one
+ * CKDpub step), the extra cost of derived signing per party; *cold: the
+ * same path from the root (5 steps, nothing memoised). */
+static double derive_us(const tss_keyshare *share, double *cold) {
+    double samples[21];
+    tss_bip32_node root, node;
+    tss_bip32_root(&root, &share->X, share->chain_code);
+    for (int r = 0; r < 21; r++) {
+        tss_bip32_path p = {.depth = 5, .index = {44, 60, 0, 0, 0}};
+        double t0 = bench_cpu_seconds();
+        for (int i = 0; i < 20; i++) {
+            p.index[2] = (uint32_t)(r * 20 + i);
+            if (!tss_is_ok(tss_bip32_derive(&node, NULL, &root, &p))) abort();
+        }
+        samples[r] = (bench_cpu_seconds() - t0) * 1e6 / 20;
+    }
+    *cold = bench_median(samples, 21);
+    tss_bip32_path path = {.depth = 5, .index = {44, 60, 0, 0, 0}};
+    for (int r = 0; r < 21; r++) {
+        double t0 = bench_cpu_seconds();
+        for (int i = 0; i < 50; i++) {
+            tss_point child;
+            path.index[4] = (uint32_t)(r * 50 + i);
+            if (!tss_is_ok(tss_sign_child_key(&child, NULL, share, &path))) abort();
+        }
+        samples[r] = (bench_cpu_seconds() - t0) * 1e6 / 50;
+    }
+    return bench_median(samples, 21);
+}
+
 int bench_mpc(const bench_options *o) {
     double base_us = secp256k1_sign_us();
     if (o->json)
         printf("\"secp256k1_sign_us\":%.2f,\"cases\":[", base_us);
     else
-        printf("plain libsecp256k1 ecdsa_sign: %.2f us (median)\n\n%-6s %12s %14s %10s %12s %12s %10s %8s\n",
+        printf("plain libsecp256k1 ecdsa_sign: %.2f us (median)\n\n%-6s %12s %14s %10s %12s %12s "
+               "%10s %8s %12s %9s %10s %10s\n",
                base_us, "case", "keygen_ms/p", "keygen_B/peer", "sign_ms/p", "presign_ms/p",
-               "online_ms/p", "sign_B/peer", "ratio");
+               "online_ms/p", "sign_B/peer", "ratio", "derived_ms/p", "hd_over%", "derive_us", "cold_us");
     int rc = 0;
     for (size_t c = 0; c < o->ncases; c++) {
         size_t n = o->cases[c].n;
         uint16_t t = (uint16_t)o->cases[c].t;
-        double kg[BENCH_MAX_RUNS], sf[BENCH_MAX_RUNS], sp[BENCH_MAX_RUNS], so[BENCH_MAX_RUNS];
+        double kg[BENCH_MAX_RUNS], sf[BENCH_MAX_RUNS], sp[BENCH_MAX_RUNS], so[BENCH_MAX_RUNS],
+            sd[BENCH_MAX_RUNS];
         size_t kg_bytes = 0, sign_bytes = 0;
+        double hd_us = 0, hd_cold_us = 0;
         for (int r = 0; r < o->runs; r++) {
             tss_keyshare *shares[TSS_MPC_MAX_PARTIES] = {0};
             double cpu = keygen(n, t, shares, &kg_bytes);
@@ -218,7 +273,8 @@ int bench_mpc(const bench_options *o) {
                 return 1;
             }
             kg[r] = cpu * 1e3 / (double)n;
-            sign_times st = sign_once(shares, t);
+            sign_times st = sign_once(shares, t, r);
+            if (r == 0) hd_us = derive_us(shares[0], &hd_cold_us);
             if (!st.ok) {
                 fprintf(stderr, "tss-bench: a benchmarked signature (%zux%u) failed to verify\n", n, t);
                 rc = 1;
@@ -226,22 +282,30 @@ int bench_mpc(const bench_options *o) {
             sf[r] = st.full * 1e3 / t;
             sp[r] = st.presign * 1e3 / t;
             so[r] = st.online * 1e3 / t;
+            sd[r] = st.derived * 1e3 / t;
             sign_bytes = st.bytes;
             for (size_t i = 0; i < n; i++) tss_keyshare_free(shares[i]);
         }
         double kgm = bench_median(kg, (size_t)o->runs), sfm = bench_median(sf, (size_t)o->runs),
-               spm = bench_median(sp, (size_t)o->runs), som = bench_median(so, (size_t)o->runs);
+               spm = bench_median(sp, (size_t)o->runs), som = bench_median(so, (size_t)o->runs),
+               sdm = bench_median(sd, (size_t)o->runs);
+        double hd_over = sfm > 0 ? (sdm - sfm) * 100.0 / sfm : 0;
         size_t kg_per_peer = kg_bytes / (n * (n - 1)), sign_per_peer = sign_bytes / ((size_t)t * (t - 1));
         double ratio = sfm * 1000.0 / base_us;
         if (o->json)
             printf("%s{\"n\":%zu,\"t\":%u,\"runs\":%d,\"keygen_ms_per_party\":%.2f,"
                    "\"keygen_bytes_per_peer\":%zu,\"sign_ms_per_party\":%.3f,"
                    "\"presign_ms_per_party\":%.3f,\"online_ms_per_party\":%.4f,"
-                   "\"sign_bytes_per_peer\":%zu,\"sign_ratio_vs_secp256k1\":%.1f}",
-                   c ? "," : "", n, t, o->runs, kgm, kg_per_peer, sfm, spm, som, sign_per_peer, ratio);
+                   "\"sign_bytes_per_peer\":%zu,\"sign_ratio_vs_secp256k1\":%.1f,"
+                   "\"derived_sign_ms_per_party\":%.3f,\"derived_overhead_pct\":%.2f,"
+                   "\"derive_new_address_us\":%.1f,\"derive_cold_depth5_us\":%.1f,"
+                   "\"derive_share_of_sign_pct\":%.2f}",
+                   c ? "," : "", n, t, o->runs, kgm, kg_per_peer, sfm, spm, som, sign_per_peer, ratio,
+                   sdm, hd_over, hd_us, hd_cold_us, hd_us / (sfm * 10.0));
         else
-            printf("%zux%-4u %12.2f %14zu %10.3f %12.3f %12.4f %10zu %8.1f\n", n, t, kgm, kg_per_peer,
-                   sfm, spm, som, sign_per_peer, ratio);
+            printf("%zux%-4u %12.2f %14zu %10.3f %12.3f %12.4f %10zu %8.1f %12.3f %9.2f %10.1f %10.1f\n",
+                   n, t, kgm, kg_per_peer, sfm, spm, som, sign_per_peer, ratio, sdm, hd_over, hd_us,
+                   hd_cold_us);
     }
     if (o->json) printf("]");
     return rc;

@@ -108,8 +108,10 @@ tss_result tss_bip32_fingerprint(uint8_t fp[4], const tss_point *P) {
     return TSS_OK_RESULT;
 }
 
-tss_result tss_bip32_ckd_pub(tss_bip32_node *child, tss_scalar *il, const tss_bip32_node *parent,
-                             uint32_t index) {
+/* One CKDpub step; the parent fingerprint (two hashes) only when asked:
+ * along a path only the last node's is ever serialised. */
+static tss_result ckd_step(tss_bip32_node *child, tss_scalar *il, const tss_bip32_node *parent,
+                           uint32_t index, bool want_fp) {
     TSS_ENSURE(index < TSS_BIP32_HARDENED, TSS_E_INVALID,
                "bip32: index %u >= 2^31 is hardened; " HARDENED_WHY, (unsigned)index);
     TSS_ENSURE(parent->depth < TSS_BIP32_MAX_DEPTH, TSS_E_INVALID,
@@ -131,22 +133,25 @@ tss_result tss_bip32_ckd_pub(tss_bip32_node *child, tss_scalar *il, const tss_bi
                (unsigned)index);
     tss_bip32_node c;
     memset(&c, 0, sizeof c);
-    if (tss_sc_is_zero(&l)) {
-        c.key = parent->key; /* I_L = 0: K + 0*G = K (never in practice) */
-    } else {
-        tss_point lg;
-        TSS_GUARD(tss_pt_mul_base(&lg, &l));
-        TSS_ENSURE(tss_is_ok(tss_pt_add(&c.key, &parent->key, &lg)), TSS_E_INVALID,
-                   "bip32: index %u gives the point at infinity, an invalid child (BIP-32: use "
-                   "the next index)", (unsigned)index);
-    }
+    c.key = parent->key;
+    /* K + I_L*G with libsecp256k1's variable-time tweak (all public here): it
+     * fails only when the sum is infinity (I_L < n was checked; I_L = 0 leaves
+     * K unchanged, a valid child). */
+    TSS_ENSURE(secp256k1_ec_pubkey_tweak_add(tss_pt_context(), &c.key.pk, I), TSS_E_INVALID,
+               "bip32: index %u gives the point at infinity, an invalid child (BIP-32: use the "
+               "next index)", (unsigned)index);
     memcpy(c.chain_code, I + 32, TSS_BIP32_CHAIN_CODE_BYTES);
     c.depth = (uint8_t)(parent->depth + 1);
     c.child_number = index;
-    TSS_GUARD(tss_bip32_fingerprint(c.parent_fp, &parent->key));
+    if (want_fp) TSS_GUARD(tss_bip32_fingerprint(c.parent_fp, &parent->key));
     *child = c;
     if (il) *il = l;
     return TSS_OK_RESULT;
+}
+
+tss_result tss_bip32_ckd_pub(tss_bip32_node *child, tss_scalar *il, const tss_bip32_node *parent,
+                             uint32_t index) {
+    return ckd_step(child, il, parent, index, true);
 }
 
 tss_result tss_bip32_derive(tss_bip32_node *child, tss_scalar *tweak, const tss_bip32_node *parent,
@@ -158,7 +163,7 @@ tss_result tss_bip32_derive(tss_bip32_node *child, tss_scalar *tweak, const tss_
     tss_scalar t, l;
     tss_sc_set_zero(&t);
     for (unsigned i = 0; i < path->depth; i++) {
-        TSS_GUARD(tss_bip32_ckd_pub(&n, &l, &n, path->index[i]));
+        TSS_GUARD(ckd_step(&n, &l, &n, path->index[i], i + 1 == path->depth));
         tss_sc_add(&t, &t, &l);
     }
     *child = n;

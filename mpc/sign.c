@@ -162,12 +162,64 @@ static tss_result check_signers(const tss_keyshare *ks, const uint16_t *signers,
     return TSS_OK_RESULT;
 }
 
+/* Wallets sign under many paths that share a prefix (m/44/60/0/0/N): the
+ * node of the prefix (all but the last level) and its tweak are memoised per
+ * thread, so a new address costs one CKDpub step instead of depth steps. All
+ * of it is public data; an entry is used only for the same X, chain code and
+ * prefix. */
+#define PREFIX_CACHE 4
+typedef struct {
+    bool valid;
+    tss_point X;
+    uint8_t chain_code[TSS_CHAIN_CODE_BYTES];
+    tss_bip32_path prefix;
+    tss_bip32_node node;
+    tss_scalar tweak;
+} prefix_entry;
+static _Thread_local prefix_entry g_prefix[PREFIX_CACHE];
+static _Thread_local unsigned g_prefix_next;
+
+static tss_result prefix_node(tss_bip32_node *node, tss_scalar *tweak, const tss_keyshare *share,
+                              const tss_bip32_path *prefix) {
+    for (unsigned i = 0; i < PREFIX_CACHE; i++) {
+        const prefix_entry *e = &g_prefix[i];
+        if (e->valid && tss_pt_eq(&e->X, &share->X) &&
+            memcmp(e->chain_code, share->chain_code, TSS_CHAIN_CODE_BYTES) == 0 &&
+            tss_bip32_path_eq(&e->prefix, prefix)) {
+            *node = e->node;
+            *tweak = e->tweak;
+            return TSS_OK_RESULT;
+        }
+    }
+    tss_bip32_node root;
+    tss_bip32_root(&root, &share->X, share->chain_code);
+    TSS_GUARD(tss_bip32_derive(node, tweak, &root, prefix));
+    prefix_entry *e = &g_prefix[g_prefix_next++ % PREFIX_CACHE];
+    e->valid = true;
+    e->X = share->X;
+    memcpy(e->chain_code, share->chain_code, TSS_CHAIN_CODE_BYTES);
+    e->prefix = *prefix;
+    e->node = *node;
+    e->tweak = *tweak;
+    return TSS_OK_RESULT;
+}
+
 tss_result tss_sign_child_key(tss_point *child, tss_scalar *tweak, const tss_keyshare *share,
                               const tss_bip32_path *path) {
-    tss_bip32_node root, node;
-    tss_bip32_root(&root, &share->X, share->chain_code);
-    TSS_GUARD(tss_bip32_derive(&node, tweak, &root, path));
+    tss_scalar t, l;
+    if (path->depth == 0) {
+        *child = share->X;
+        if (tweak) tss_sc_set_zero(tweak);
+        return TSS_OK_RESULT;
+    }
+    tss_bip32_path prefix = *path;
+    prefix.depth = (uint8_t)(path->depth - 1);
+    tss_bip32_node parent, node;
+    TSS_GUARD(prefix_node(&parent, &t, share, &prefix));
+    TSS_GUARD(tss_bip32_ckd_pub(&node, &l, &parent, path->index[path->depth - 1]));
+    tss_sc_add(&t, &t, &l);
     *child = node.key;
+    if (tweak) *tweak = t;
     return TSS_OK_RESULT;
 }
 

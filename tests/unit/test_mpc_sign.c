@@ -617,6 +617,33 @@ static void check_child_signature(const tss_signature *sig, const uint8_t digest
     CHECK(memcmp(addr, want, 20) == 0);
 }
 
+/* tss_sign_child_key memoises the prefix node per thread: it must equal a
+ * fresh derivation for every key, chain code and path, interleaved so that
+ * entries are hit, missed and evicted (same X with another chain code too). */
+static void child_key_prefix_cache(void) {
+    static tss_keyshare fake[3]; /* only X and chain_code are read */
+    for (int k = 0; k < 3; k++) {
+        tss_scalar x;
+        CHECK_OK(tss_sc_random_nonzero(&x));
+        CHECK_OK(tss_pt_mul_base(&fake[k].X, &x));
+        randombytes_buf(fake[k].chain_code, sizeof fake[k].chain_code);
+    }
+    fake[2].X = fake[1].X; /* same key, other chain code */
+    for (int i = 0; i < 300; i++) {
+        const tss_keyshare *ks = &fake[randombytes_uniform(3)];
+        tss_bip32_path p = {.depth = (uint8_t)(1 + randombytes_uniform(4))};
+        for (unsigned j = 0; j < p.depth; j++) p.index[j] = randombytes_uniform(3); /* shared prefixes */
+        if (randombytes_uniform(4) == 0) p.index[p.depth - 1] = randombytes_uniform(TSS_BIP32_HARDENED);
+        tss_point got;
+        tss_scalar t_got, t_want;
+        tss_bip32_node root, want;
+        CHECK_OK(tss_sign_child_key(&got, &t_got, ks, &p));
+        tss_bip32_root(&root, &ks->X, ks->chain_code);
+        CHECK_OK(tss_bip32_derive(&want, &t_want, &root, &p));
+        CHECK(tss_pt_eq(&got, &want.key) && tss_sc_eq(&t_got, &t_want));
+    }
+}
+
 /* 2-of-3 and 3-of-5, every signer subset, a fresh random path each time. */
 static void derived_sign_every_subset(void) {
     static const struct { size_t n; uint16_t t; } cfg[] = {{3, 2}, {5, 3}};
@@ -818,6 +845,7 @@ int main(void) {
     RUN(failed_ot_check_bans_peer);
     RUN(dropped_messages_leave_party_waiting);
     RUN(replay_from_another_session_aborts);
+    RUN(child_key_prefix_cache);
     RUN(derived_sign_every_subset);
     RUN(derived_path_mismatch_aborts);
     RUN(derived_presignature_bound_to_path);
