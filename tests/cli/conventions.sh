@@ -16,6 +16,8 @@ for c in status keygen sign sign-tx sign-typed-data sign-authorization presign k
     expect_exit 0 "tssctl $c --help works without a configuration" "$BUILD/tssctl" "$c" --help
     expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl --config FILE $c"
 done
+expect_exit 0 "tssctl address --help works without a configuration" "$BUILD/tssctl" address --help
+expect_match "tssctl address --help prints the usage" "$OUT" "tssctl \[--config FILE\] address"
 for c in typed-data-hash tx-hash; do
     expect_exit 0 "tssctl $c --help" "$BUILD/tssctl" "$c" --help
     expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl $c FILE.json"
