@@ -77,6 +77,36 @@ static void keyfile_round_trip(void) {
     CHECK(ver == 1 && same_key(&k, &back));
 }
 
+/* The BIP-32 chain code (issue 15): kept in format 2 when the key has one,
+ * covered by the checksum; a file without it (written before) stays valid. */
+static void keyfile_chain_code(void) {
+    tss_keyfile k, back;
+    sample_key(&k);
+    k.info.has_chain_code = 1;
+    randombytes_buf(k.info.chain_code, sizeof k.info.chain_code);
+    size_t len = 0;
+    unsigned ver = 0;
+    CHECK_OK(tss_keyfile_render(&k, TSS_KEYFILE_VERSION, kbuf, sizeof kbuf, &len));
+    char *cc = strstr(kbuf, "\"chainCode\": \"");
+    CHECK(cc != NULL);
+    CHECK_OK(tss_keyfile_parse(kbuf, len, "treasury-1", &back, &ver));
+    CHECK(same_key(&k, &back) && back.info.has_chain_code &&
+          memcmp(back.info.chain_code, k.info.chain_code, 32) == 0);
+    /* Changed without recomputing the checksum: refused. */
+    if (cc) {
+        memcpy(kbad, kbuf, len);
+        size_t at = (size_t)(cc - kbuf) + 14;
+        kbad[at] = kbad[at] == '0' ? '1' : '0';
+        CHECK_ERR(tss_keyfile_parse(kbad, len, "treasury-1", &back, &ver), TSS_E_CORRUPT);
+    }
+    /* Without a chain code: no line, still valid, reported as absent. */
+    k.info.has_chain_code = 0;
+    CHECK_OK(tss_keyfile_render(&k, TSS_KEYFILE_VERSION, kbuf, sizeof kbuf, &len));
+    CHECK(strstr(kbuf, "chainCode") == NULL);
+    CHECK_OK(tss_keyfile_parse(kbuf, len, "treasury-1", &back, &ver));
+    CHECK(!back.info.has_chain_code);
+}
+
 /* Every single-byte change and every cut of a format-2 key file is refused. */
 static void keyfile_every_flip_and_cut(void) {
     tss_keyfile k, back;
@@ -221,6 +251,55 @@ static void precord_round_trip(void) {
     }
 }
 
+/* A record carries the derivation path its presignature was made for (issue
+ * 15); records without one serve the key itself. A path that is not
+ * canonical, or hardened, is damage. */
+static void precord_path(void) {
+    static char buf[4096];
+    const char *hdr = TSS_PRECORD_HEADER;
+    size_t o = strlen(hdr);
+    memcpy(buf, hdr, o);
+    tss_precord_entry e[2];
+    memset(e, 0, sizeof e);
+    for (int i = 0; i < 2; i++) {
+        randombytes_buf(e[i].id, sizeof e[i].id);
+        e[i].count = 2, e[i].signers[0] = 1, e[i].signers[1] = 5;
+    }
+    CHECK_OK(tss_bip32_path_parse(&e[1].path, "m/44/60/0/0/2147483647"));
+    size_t l0 = o;
+    o += tss_precord_line(buf + o, KEY.key_id, 0, '+', &e[0]);
+    size_t l1 = o;
+    o += tss_precord_line(buf + o, KEY.key_id, 1, '+', &e[1]);
+    CHECK(memmem(buf + l0, l1 - l0, " m/", 3) == NULL);
+    CHECK(memmem(buf + l1, o - l1, " 1,5 m/44/60/0/0/2147483647 ", 28) != NULL);
+    tss_precord r;
+    memset(&r, 0, sizeof r);
+    CHECK_OK(tss_precord_parse(buf, o, &KEY, &r));
+    CHECK(r.n_avail == 2 && r.avail[0].path.depth == 0 &&
+          tss_bip32_path_eq(&r.avail[1].path, &e[1].path));
+    tss_precord_free(&r);
+    /* A torn "+" with a path (crash mid-append) is dropped, not damage. */
+    memset(&r, 0, sizeof r);
+    CHECK_OK(tss_precord_parse(buf, l1 + (o - l1) / 2, &KEY, &r));
+    CHECK(r.n_avail == 1 && r.torn > 0);
+    tss_precord_free(&r);
+    /* Non-canonical, empty or hardened paths: refused as damage (format 1
+     * lines, which carry no sum, so that only the path is at fault). */
+    static const char *bad[] = {"m/01", "m/1'", "m/2147483648", "m", "m/1/"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char hex[65];
+        tss_hex_encode(hex, e[0].id, 32);
+        static char f[4096];
+        const char *h1 = TSS_PRECORD_HEADER_V1;
+        size_t fo = strlen(h1);
+        memcpy(f, h1, fo);
+        fo += (size_t)snprintf(f + fo, sizeof f - fo, "+ %s 1,5 %s\n", hex, bad[i]);
+        memset(&r, 0, sizeof r);
+        CHECK_ERR(tss_precord_parse(f, fo, &KEY, &r), TSS_E_CORRUPT);
+        tss_precord_free(&r);
+    }
+}
+
 /* Every single-byte change is refused (format 2); the old reader accepted a
  * changed "-" id, making a used presignature available again. */
 static void precord_every_flip(void) {
@@ -336,6 +415,8 @@ static void precord_v1_cross_checks(void) {
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     RUN(keyfile_round_trip);
+    RUN(keyfile_chain_code);
+    RUN(precord_path);
     RUN(keyfile_every_flip_and_cut);
     RUN(keyfile_cross_checks);
     RUN(precord_round_trip);
