@@ -155,13 +155,12 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     json_safe(detail, sizeof detail, resp->text);
     bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
     coord_audit(co, rq->op_name, durable,
-                "\"request\":\"%s\",\"key\":\"%s\",\"path\":\"%s\",\"digest\":\"%s\","
-                "\"signers\":[%s],"
+                "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
                 "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
-                "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u",
-                tss_wire_op_name(rq->rq.command), rq->rq.key_id, path, digest, signers,
+                "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"",
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
                 resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
-                (long long)(tss_now_ms() - rq->started), resp->presigned);
+                (long long)(tss_now_ms() - rq->started), resp->presigned, path);
     if (rq->op && tss_dconn_is_open(rq->op->conn)) {
         tss_writer w;
         tss_writer_init(&w, co->lim.max_frame);

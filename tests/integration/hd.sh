@@ -160,7 +160,7 @@ expect_exit 65 "sign refuses a hardened path" "$CTL" --config op.yaml sign --key
 expect_match "hardened refusal explains why" "$ERR" 'hardened derivation needs the parent private key'
 expect_exit 65 "sign refuses an index >= 2^31" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --path m/2147483648
 AUDIT=$(cat cstate/audit/*.log 2>/dev/null)
-expect_match "the audit log records the path of a signature" "$AUDIT" '"request":"sign","key":"hd","path":"m/[0-9]+/[0-9]+/[0-9]"'
+expect_match "the audit log records the path of a signature" "$AUDIT" '"request":"sign","key":"hd",.*"presigned":0,"path":"m/[0-9]+/[0-9]+/[0-9]"'
 
 # sign-tx under a path: the sender is the child address.
 printf '%s\n' '{"type": 2, "chainId": 1, "nonce": 0, "maxPriorityFeePerGas": "1", "maxFeePerGas": "2",' \
@@ -178,7 +178,7 @@ fi
 # Presignatures: a pool per path. One made for m/9 serves m/9 only.
 expect_exit 0 "presign --path m/9" "$CTL" --config op.yaml presign --key-id hd --count 1 --path m/9 --json
 expect_match "presign reports the path" "$OUT" '"path":"m/9","presigned":1'
-grep -q ' m/9$' cstate/presig/hd.log && ok "the presignature record keeps the path" \
+grep -Eq ' m/9 [0-9a-f]{32}$' cstate/presig/hd.log && ok "the presignature record keeps the path" \
     || not_ok "the presignature record keeps the path" "$(cat cstate/presig/hd.log)"
 expect_exit 0 "sign without a path" "$CTL" --config op.yaml sign --key-id hd --digest "$D" --json
 expect_match "m/9's presignature does not serve the key itself" "$OUT" '"presigned":false'
@@ -198,8 +198,11 @@ expect_exit 0 "keys --xpub after a coordinator restart" "$CTL" --config op.yaml 
 [ "$OUT" = "$XPUB" ] && ok "the xpub survives a restart" || not_ok "the xpub survives a restart" "$OUT"
 # A key file from before the chain code was kept: still loads, no xpub, a clear error.
 stop_pid "$COORD"
-sed '/"chainCode"/d' cstate/keys/hd.json > cstate/keys/old.json
-sed -i 's/"keyId": "hd"/"keyId": "old"/' cstate/keys/old.json
+# Written as format 1 (no format, chainCode, checksum lines): what an older
+# coordinator left; it is checked and migrated at start.
+sed -e '/"format"/d' -e '/"chainCode"/d' -e '/"checksum"/d' \
+    -e 's/^\(  "session": "[0-9a-f]*"\),$/\1/' -e 's/"keyId": "hd"/"keyId": "old"/' \
+    cstate/keys/hd.json > cstate/keys/old.json
 start_coord
 wait_until 20 connected_is 3 || true
 expect_exit 0 "an old registry file without chainCode loads" "$CTL" --config op.yaml keys --key-id old --json
