@@ -2,6 +2,8 @@
  * daemon can trust without re-validating them per request. */
 #include "config/gateway.h"
 
+#include "mpc/bip32.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +110,19 @@ static bool check_downstream(const void *value, size_t count, tss_config_issue *
     return true;
 }
 
+static bool check_path(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    tss_bip32_path p;
+    if (!tss_is_ok(tss_bip32_path_parse(&p, s)))
+        return ISSUE(issue, "'%.64s': %s", s, tss_error_detail());
+    if (p.depth == 0) return ISSUE(issue, "'%.64s': the key itself is granted by keys, not paths", s);
+    char canon[TSS_BIP32_PATH_TEXT_MAX];
+    tss_bip32_path_format(canon, sizeof canon, &p);
+    if (strcmp(canon, s) != 0) return ISSUE(issue, "'%.64s': write it as %.64s", s, canon);
+    return true;
+}
+
 static const tss_config_item client_items[] = {
     {.name = "name", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_REQUIRED, .min = 1, .max = 64,
      .offset = offsetof(tss_gateway_client_config, name), .check = check_client_name},
@@ -125,6 +140,10 @@ static const tss_config_item client_items[] = {
      .min = 1, .max = 64, .offset = offsetof(tss_gateway_client_config, methods),
      .count_offset = offsetof(tss_gateway_client_config, method_count), .min_count = 1,
      .max_count = TSS_GATEWAY_MAX_GRANTS, .check = check_grant},
+    {.name = "paths", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_LIST, .min = 1, .max = 200,
+     .offset = offsetof(tss_gateway_client_config, paths),
+     .count_offset = offsetof(tss_gateway_client_config, path_count),
+     .max_count = TSS_GATEWAY_MAX_PATHS, .check = check_path},
     {0},
 };
 

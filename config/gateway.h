@@ -16,6 +16,7 @@
 #define TSS_GATEWAY_MAX_CLIENTS 256
 #define TSS_GATEWAY_MAX_GRANTS 256
 #define TSS_GATEWAY_MAX_TOKENS 4 /* per client: old and new during a rotation */
+#define TSS_GATEWAY_MAX_PATHS 64 /* derived accounts per client */
 
 typedef struct {
     char *name; /* [a-z0-9._-]{1,64}: the certificate's urn:tssd:client:<name> */
@@ -26,6 +27,8 @@ typedef struct {
     size_t key_count;
     char **methods; /* JSON-RPC methods and REST names; "*" grants all */
     size_t method_count;
+    char **paths; /* BIP-32 non-hardened paths "m/a/b": derived accounts of the granted keys */
+    size_t path_count;
 } tss_gateway_client_config;
 
 typedef struct {

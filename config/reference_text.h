@@ -105,6 +105,7 @@ static const description descriptions[] = {
     {"gateway:clients[].certificate", "Accept a client certificate with this client's identity."},
     {"gateway:clients[].token_sha256", "SHA-256 (64 lower-case hex digits) of each bearer token of this client (up to 4, for rotation); never the token itself."},
     {"gateway:clients[].keys", "Keys this client may see and use: key ids, 0x addresses, or \"*\" for all."},
+    {"gateway:clients[].paths", "BIP-32 non-hardened paths (m/0/7, canonical, up to 64): the derived accounts of the granted keys this client sees in eth_accounts and may sign from (issue 15). Empty: the keys themselves only."},
     {"gateway:clients[].methods", "JSON-RPC methods and REST names (eth1_sign, eth1_publicKeys, healthcheck, metrics) this client may call, or \"*\"."},
     {"gateway:limits", "Caps on what an application can make the gateway hold."},
     {"gateway:limits.max_connections", "Application connections open at once; more are closed at accept."},

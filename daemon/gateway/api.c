@@ -354,6 +354,7 @@ static bool start_sign(rpc_call *c) {
     rq.command = TSS_WIRE_OP_SIGN;
     snprintf(rq.key_id, sizeof rq.key_id, "%s", c->key.info.key_id);
     memcpy(rq.digest, c->digest, 32);
+    rq.path = c->key.path; /* a derived account: the parties sign as its child key */
     c->t0 = tss_now_ms();
     tss_result r = gw_up_request(g, &rq, on_signed, c, &c->up);
     if (!tss_is_ok(r)) {

@@ -60,7 +60,17 @@ bool gw_auth_method(const gw_client *c, const char *method) {
     return false;
 }
 
+static bool granted_path(const gw_client *c, const gw_key *k) {
+    char p[TSS_BIP32_PATH_TEXT_MAX];
+    tss_bip32_path_format(p, sizeof p, &k->path);
+    for (size_t i = 0; i < c->cfg->path_count; i++)
+        if (strcmp(c->cfg->paths[i], p) == 0) return true;
+    return false;
+}
+
 bool gw_auth_key(const gw_client *c, const gw_key *k) {
+    /* A derived account: the client must list its path, and be granted the key. */
+    if (k->path.depth && !granted_path(c, k)) return false;
     if (c->all_keys) return true;
     for (size_t i = 0; i < c->cfg->key_count; i++) {
         const char *gr = c->cfg->keys[i];

@@ -61,6 +61,7 @@ typedef struct gw_key {
     uint8_t unc[65]; /* 0x04 || X || Y */
     uint8_t addr[TSS_ETH_ADDRESS_LEN];
     char addr_s[TSS_ETH_ADDRESS_STR_SIZE]; /* EIP-55 */
+    tss_bip32_path path; /* depth 0: the key itself; else a derived account (unc, addr: the child) */
 } gw_key;
 
 /* resp is NULL when no answer came: err says why (coordinator unreachable,

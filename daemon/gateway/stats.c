@@ -143,8 +143,9 @@ char *gw_stats_metrics(gw *g) {
         gw_up_connected(g) ? 1 : 0, parties_connected(g));
     put(&b, "# TYPE tssd_presignatures gauge\n");
     for (size_t i = 0; i < g->n_keys; i++)
-        put(&b, "tssd_presignatures{key=\"%s\"} %u\n", g->keys[i].info.key_id,
-            g->keys[i].info.presignatures);
+        if (!g->keys[i].path.depth) /* derived accounts repeat their key */
+            put(&b, "tssd_presignatures{key=\"%s\"} %u\n", g->keys[i].info.key_id,
+                g->keys[i].info.presignatures);
     put(&b, "# TYPE tssd_cert_expiry_seconds gauge\n");
     time_t now = time(NULL);
     tss_tls_cert_info ci;
@@ -182,6 +183,7 @@ json_t *gw_stats_health(gw *g, int *http_status) {
     bool all = gw_up_connected(g) && g->status;
     for (size_t i = 0; i < g->n_keys; i++) {
         const gw_key *k = &g->keys[i];
+        if (k->path.depth) continue; /* derived accounts repeat their key */
         unsigned up = key_quorum(g, k);
         bool q = gw_up_connected(g) && up >= k->info.threshold;
         all = all && q;

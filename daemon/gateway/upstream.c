@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "daemon/gateway/gw.h"
+#include "mpc/bip32.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -83,7 +84,12 @@ static void keys_done(void *arg, const tss_wire_op_response *resp, const char *e
         tss_log(LOG_WARNING, "key refresh failed: %s", resp ? resp->text : err);
         return;
     }
-    gw_key *nk = calloc(resp->key_count ? resp->key_count : 1, sizeof *nk);
+    /* Every path any client lists (issue 15): each key with a chain code gets
+     * a derived account per path, visible only to clients listing it. */
+    size_t n_paths = 0;
+    for (size_t c = 0; c < g->cfg.client_count; c++) n_paths += g->cfg.clients[c].path_count;
+    size_t cap = resp->key_count * (1 + n_paths);
+    gw_key *nk = calloc(cap ? cap : 1, sizeof *nk);
     if (!nk) return;
     size_t n = 0;
     for (size_t i = 0; i < resp->key_count; i++) {
@@ -101,7 +107,40 @@ static void keys_done(void *arg, const tss_wire_op_response *resp, const char *e
             continue;
         n++;
     }
-    if (n != g->n_keys) tss_log(LOG_NOTICE, "keys: %zu key(s) available", n);
+    size_t roots = n;
+    for (size_t i = 0; i < roots; i++) {
+        if (!nk[i].info.has_chain_code) continue;
+        tss_point X;
+        if (!tss_is_ok(tss_pt_decode(&X, nk[i].info.public_key, "public key"))) continue;
+        tss_bip32_node root, child;
+        tss_bip32_root(&root, &X, nk[i].info.chain_code);
+        for (size_t c = 0; c < g->cfg.client_count; c++)
+            for (size_t j = 0; j < g->cfg.clients[c].path_count; j++) {
+                tss_bip32_path p;
+                if (!tss_is_ok(tss_bip32_path_parse(&p, g->cfg.clients[c].paths[j]))) continue;
+                bool dup = false; /* the same path listed by several clients */
+                for (size_t d = roots; d < n && !dup; d++)
+                    dup = tss_bip32_path_eq(&nk[d].path, &p) &&
+                          strcmp(nk[d].info.key_id, nk[i].info.key_id) == 0;
+                if (dup) continue;
+                if (!tss_is_ok(tss_bip32_derive(&child, NULL, &root, &p))) {
+                    tss_log(LOG_WARNING, "key=%s: path %s gives an invalid child; skipped",
+                            nk[i].info.key_id, g->cfg.clients[c].paths[j]);
+                    continue;
+                }
+                gw_key *k = &nk[n];
+                *k = nk[i];
+                k->path = p;
+                size_t len = sizeof k->unc;
+                (void)secp256k1_ec_pubkey_serialize(secp256k1_context_static, k->unc, &len,
+                                                    &child.key.pk, SECP256K1_EC_UNCOMPRESSED);
+                if (!tss_is_ok(tss_eth_address_from_pubkey(k->addr, k->unc, sizeof k->unc)) ||
+                    !tss_is_ok(tss_eth_address_to_string(k->addr_s, k->addr)))
+                    continue;
+                n++;
+            }
+    }
+    if (n != g->n_keys) tss_log(LOG_NOTICE, "keys: %zu key(s) and derived account(s) available", n);
     free(g->keys);
     g->keys = nk;
     g->n_keys = n;

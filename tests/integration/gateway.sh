@@ -62,6 +62,7 @@ COLD=$(json_field "$OUT" address)
 
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 TOKEN2=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TOKEN3=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 th() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 GP=$(free_port); PP=$(free_port)
 cat > gw.yaml <<EOG
@@ -75,6 +76,7 @@ chain_id: 31337
 clients:
   - {name: wallet, token_sha256: [$(th "$TOKEN")], keys: [eth], methods: ["*"]}
   - {name: reader, certificate: false, token_sha256: [$(th "$TOKEN2")], keys: ["*"], methods: [eth_accounts]}
+  - {name: hd, certificate: false, token_sha256: [$(th "$TOKEN3")], keys: [eth], methods: ["*"], paths: [m/0/7, m/1/2147483647]}
 limits: {max_body: 64KiB, max_batch: 4, max_headers: 16, max_header_size: 4KiB, max_connections_per_client: 3}
 timeouts: {request: 2s, idle: 10s, sign: 30s}
 audit_dir: $WORK/gwaudit
@@ -160,6 +162,30 @@ rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"personal_sign\",\"params\"
 expect_match "method not granted: -32004" "$OUT" '"code":-32004,"message":"method personal_sign is not granted to client reader"'
 rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN2"
 expect_match "reader (all keys) lists both keys" "$OUT" "\"result\":\\[.*\"$ADDR\".*\\]"
+# Derived accounts (issue 15): the hd client lists the key and its two paths'
+# children; others do not see them; signing from a child address signs as it.
+C7=$("$CTL" --config op.yaml address --key-id eth --path m/0/7 | cut -d' ' -f2)
+C1=$("$CTL" --config op.yaml address --key-id eth --path m/1/2147483647 | cut -d' ' -f2)
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN3"
+expect_match "paths: eth_accounts lists the key and its derived accounts" "$OUT" "\"result\":\[\"$ADDR\",\"$C7\",\"$C1\"\]"
+rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN2"
+if printf '%s' "$OUT" | grep -q "$C7"; then not_ok "a client without paths does not see derived accounts" "$OUT"
+else ok "a client without paths does not see derived accounts"; fi
+rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"personal_sign\",\"params\":[\"0xdeadbeef\",\"$C7\"]}" -H "Authorization: Bearer $TOKEN3"
+expect_match "personal_sign from the derived account m/0/7" "$OUT" '"id":4,"result":"0x[0-9a-f]{128}(1b|1c)"'
+SIG7=$(printf '%s' "$OUT" | grep -o '0x[0-9a-f]\{130\}')
+BEFORE=$((BEFORE + 1)) # this request was granted: one signature more, the refusals add none
+if [ -n "$HAVE_LIBS" ]; then
+    REC=$(cd "$NPM_DIR" && node -e "const e=require('ethers');console.log(e.verifyMessage(e.getBytes('0xdeadbeef'),'$SIG7'))" 2>&1)
+    expect_match "ethers: the signature recovers the derived address" "$REC" "^$C7\$"
+fi
+grep -q '"path":"m/0/7"' cstate/audit/audit-*.log && ok "the coordinator's audit records the path of the gateway's request" \
+    || not_ok "the coordinator's audit records the path of the gateway's request" "$(tail -n 2 cstate/audit/audit-*.log)"
+rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"personal_sign\",\"params\":[\"0x01\",\"$C7\"]}" -H "Authorization: Bearer $TOKEN"
+expect_match "a client without the path cannot sign from the derived account" "$OUT" '"id":5,"error":\{"code":-3200[0-9]'
+sed 's|paths: \[m/0/7,|paths: [m/0h,|' gw.yaml > badpath.yaml
+expect_exit 78 "a hardened path in a client's paths is refused at start" "$BUILD/tss-gateway" --config badpath.yaml --check
+expect_match "  ... saying why" "$ERR" "paths.*hardened derivation needs the parent private key"
 rpc "$H/" '{"jsonrpc":"2.0","id":1,"method":' -H "Authorization: Bearer $TOKEN"
 expect_match "malformed JSON: -32700" "$OUT" '"id":null,"error":\{"code":-32700,"message":"parse error: '
 rpc "$H/" '{"jsonrpc":"2.0","id":1,"id":2,"method":"eth_accounts"}' -H "Authorization: Bearer $TOKEN"
