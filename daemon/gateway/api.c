@@ -17,6 +17,7 @@
 #include <http_parser.h>
 
 #include "daemon/gateway/gw.h"
+#include "mpc/bip32.h"
 #include "eth/eip191.h"
 #include "eth/keccak.h"
 #include "eth/sig.h"
@@ -1011,6 +1012,32 @@ static void rest_public_keys(gw *g, const gw_http_request *hr, gw_http_hold *h) 
     respond_json(h, 200, a);
 }
 
+/* GET /api/v1/tssd/xpubs: each granted key's BIP-32 extended public key
+ * (mainnet and testnet forms) for a watch-only wallet (issue 15); keys
+ * without a chain code are listed with null. */
+static void rest_xpubs(gw *g, const gw_http_request *hr, gw_http_hold *h) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < g->n_keys; i++) {
+        const gw_key *k = &g->keys[i];
+        if (k->path.depth || !gw_auth_key(hr->client, k)) continue;
+        json_t *o = json_pack("{s:s,s:s}", "keyId", k->info.key_id, "address", k->addr_s);
+        tss_point X;
+        tss_bip32_node root;
+        char x[TSS_BIP32_XPUB_TEXT], t[TSS_BIP32_XPUB_TEXT];
+        bool have = k->info.has_chain_code &&
+                    tss_is_ok(tss_pt_decode(&X, k->info.public_key, "public key"));
+        if (have) {
+            tss_bip32_root(&root, &X, k->info.chain_code);
+            have = tss_is_ok(tss_bip32_xpub_encode(x, &root, false)) &&
+                   tss_is_ok(tss_bip32_xpub_encode(t, &root, true));
+        }
+        json_object_set_new(o, "xpub", have ? json_string(x) : json_null());
+        json_object_set_new(o, "tpub", have ? json_string(t) : json_null());
+        json_array_append_new(a, o);
+    }
+    respond_json(h, 200, a);
+}
+
 void gw_api_handle(gw *g, const gw_http_request *hr, gw_http_hold *h) {
     char path[256];
     size_t pl = strcspn(hr->path, "?#");
@@ -1028,6 +1055,7 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_http_hold *h) {
     const char *what = strcmp(path, "/") == 0                                ? "json-rpc"
                        : strncmp(path, sign_prefix, sizeof sign_prefix - 1) == 0 ? "eth1_sign"
                        : strcmp(path, "/api/v1/eth1/publicKeys") == 0        ? "eth1_publicKeys"
+                       : strcmp(path, "/api/v1/tssd/xpubs") == 0             ? "tssd_xpubs"
                        : strcmp(path, "/healthcheck") == 0                  ? "healthcheck"
                        : strcmp(path, "/metrics") == 0                      ? "metrics"
                                                                             : NULL;
@@ -1060,6 +1088,8 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_http_hold *h) {
         rest_sign(g, hr, h, path + sizeof sign_prefix - 1);
     } else if (strcmp(what, "eth1_publicKeys") == 0) {
         rest_public_keys(g, hr, h);
+    } else if (strcmp(what, "tssd_xpubs") == 0) {
+        rest_xpubs(g, hr, h);
     } else if (strcmp(what, "healthcheck") == 0) {
         int st = 200;
         json_t *j = gw_stats_health(g, &st);

@@ -183,6 +183,12 @@ grep -q '"path":"m/0/7"' cstate/audit/audit-*.log && ok "the coordinator's audit
     || not_ok "the coordinator's audit records the path of the gateway's request" "$(tail -n 2 cstate/audit/audit-*.log)"
 rpc "$H/" "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"personal_sign\",\"params\":[\"0x01\",\"$C7\"]}" -H "Authorization: Bearer $TOKEN"
 expect_match "a client without the path cannot sign from the derived account" "$OUT" '"id":5,"error":\{"code":-3200[0-9]'
+XPUB=$("$CTL" --config op.yaml keys --key-id eth --xpub)
+OUT=$(curl -s -m 10 -H "Authorization: Bearer $TOKEN3" "$H/api/v1/tssd/xpubs")
+expect_match "REST xpubs: the granted key's xpub and tpub (as tssctl keys --xpub)" "$OUT" \
+    "^\\[\\{\"keyId\":\"eth\",\"address\":\"$ADDR\",\"xpub\":\"$XPUB\",\"tpub\":\"tpub[1-9A-HJ-NP-Za-km-z]{107}\"\\}\\]\$"
+rpc "$H/api/v1/tssd/xpubs" '' -G -H "Authorization: Bearer $TOKEN2"
+expect_match "REST xpubs needs its grant (tssd_xpubs)" "$CODE" '^403$'
 sed 's|paths: \[m/0/7,|paths: [m/0h,|' gw.yaml > badpath.yaml
 expect_exit 78 "a hardened path in a client's paths is refused at start" "$BUILD/tss-gateway" --config badpath.yaml --check
 expect_match "  ... saying why" "$ERR" "paths.*hardened derivation needs the parent private key"
