@@ -21,8 +21,7 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 CACHE=${TSSD_NSPAWN_CACHE:-/var/cache/tssd-test}
-BASE_PKGS=systemd,systemd-sysv,dbus,procps,libsecp256k1-1,libsodium23,libwolfssl35,libyaml-0-2,libsystemd0
-BASE=$CACHE/bookworm-$(printf '%s' "$BASE_PKGS" | sha256sum | cut -c1-12)
+BASE_PKGS=systemd,systemd-sysv,dbus,procps
 MACHINE=tssd-live-$$
 NSPAWN_PID=""
 
@@ -54,7 +53,22 @@ for b in tss-coordinator tss-party tssctl tss-keystore; do
     [ -x "$BUILD/$b" ] || { not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; }
 done
 
-# ---- the base tree (cached) and the package ------------------------------------------------
+# ---- the package, then the base tree (cached, with the package's dependencies) -----------------
+
+MAKE_BUILD=$BUILD
+case "$BUILD" in "$ROOT"/*) MAKE_BUILD=${BUILD#"$ROOT"/} ;; esac
+if timeout 300 make --no-print-directory -C "$ROOT" BUILD="$MAKE_BUILD" \
+        -o "$MAKE_BUILD/tss-coordinator" -o "$MAKE_BUILD/tss-party" -o "$MAKE_BUILD/tssctl" \
+        -o "$MAKE_BUILD/tss-keystore" deb >"$WORK/deb.log" 2>&1; then
+    ok "make deb"
+else
+    not_ok "make deb" "$(tail -n 20 "$WORK/deb.log")"; finish; exit 1
+fi
+DEB=$(ls "$BUILD"/tssd_*.deb | head -n 1)
+# The container has no network: its base tree carries everything the .deb depends on.
+DEB_DEPS=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g' | grep -v '^$' | sort -u | paste -sd, -)
+BASE_PKGS=$BASE_PKGS,$DEB_DEPS
+BASE=$CACHE/bookworm-$(printf '%s' "$BASE_PKGS" | sha256sum | cut -c1-12)
 
 if [ ! -x "$BASE/usr/lib/systemd/systemd" ]; then
     mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
@@ -69,19 +83,10 @@ if [ ! -x "$BASE/usr/lib/systemd/systemd" ]; then
     fi
     rm -rf "$BASE.tmp/var/cache/apt/archives/"*.deb
     mv "$BASE.tmp" "$BASE"
+    # Trees for other dependency sets are stale now.
+    for old in "$CACHE"/bookworm-*; do [ "$old" = "$BASE" ] || rm -rf "$old"; done
 fi
 ok "Debian 12 base tree ($BASE)"
-
-MAKE_BUILD=$BUILD
-case "$BUILD" in "$ROOT"/*) MAKE_BUILD=${BUILD#"$ROOT"/} ;; esac
-if timeout 300 make --no-print-directory -C "$ROOT" BUILD="$MAKE_BUILD" \
-        -o "$MAKE_BUILD/tss-coordinator" -o "$MAKE_BUILD/tss-party" -o "$MAKE_BUILD/tssctl" \
-        -o "$MAKE_BUILD/tss-keystore" deb >"$WORK/deb.log" 2>&1; then
-    ok "make deb"
-else
-    not_ok "make deb" "$(tail -n 20 "$WORK/deb.log")"; finish; exit 1
-fi
-DEB=$(ls "$BUILD"/tssd_*.deb | head -n 1)
 
 R=$WORK/rootfs
 cp -a "$BASE" "$R" && chmod 755 "$R"
