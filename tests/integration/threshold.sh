@@ -148,9 +148,13 @@ t0=$SECONDS
 expect_exit 76 "keygen with a hung party fails" "$CTL" --config op.yaml keygen --key-id kx --threshold 3
 expect_match "the hung party is named" "$ERR" 'party 4'
 [ $((SECONDS - t0)) -le 8 ] && ok "keygen failure within the round timeout" || not_ok "keygen failure within the round timeout" "$((SECONDS - t0))s"
+m4=$(wc -l < "$WORK/party4.log")
 kill -CONT "$P4"
-# Party 4 may have been dropped while stopped (idle/liveness timeouts): let it
-# reconnect, so the next keygen fails on party 5 alone.
+# Party 4 was stopped longer than the idle timeouts: on resuming it (or the
+# coordinator) drops the stale connection and it reconnects. Let that happen
+# first, so the next keygen fails on party 5 alone.
+p4_reconnected() { tail -n +"$((m4 + 1))" "$WORK/party4.log" | grep -q 'connected to coordinator='; }
+wait_until 8 p4_reconnected
 wait_until 20 connected_is 5
 kill -STOP "$P5"
 t0=$SECONDS
