@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "mpc/ote.h"
 
 static tss_ote_receiver_seeds rs;
@@ -22,6 +24,8 @@ static void setup(void) {
     static int done;
     if (done) return;
     done = 1;
+    /* The OT-extension scratch lives in guarded secret memory (sodium_malloc). */
+    if (sodium_init() < 0) abort();
     for (size_t i = 0; i < TSS_OTE_KAPPA; i++) {
         for (size_t k = 0; k < TSS_OTE_SEED_BYTES; k++) {
             rs.seed[0][i][k] = (uint8_t)(i * 7 + k);
