@@ -42,8 +42,8 @@ if build_evil_party "$EVIL" 2>"$WORK/evil.err"; then ok "build the OT-tampering 
 
 cluster_setup 3 20s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
 # Party 3 blocks while it holds its first message: the coordinator must not
-# drop it as idle meanwhile.
-sed -i 's/idle: 4s/idle: 30s/' coord.yaml
+# drop it as idle or unresponsive (liveness) meanwhile.
+sed -i 's/idle: 4s/idle: 30s, liveness: 30s/' coord.yaml
 HOLD=$WORK/hold
 start_coord; start_party 1; start_party 2
 EVIL_MODE=ote EVIL_HOLD=$HOLD EVIL_HOLD_MAX_MS=20000 "$EVIL" --config "$WORK/party3.yaml" 2>>"$WORK/party3.log" &
@@ -68,7 +68,7 @@ for i in $(seq 1 $N); do
     fi
     CPIDS+=("$!")
 done
-started() { [ "$(count_since party1.log "$M1" 'kind=(sign|presign) key=kb parties=2 threshold=2: starting')" -ge "$N" ]; }
+started() { [ "$(count_since party1.log "$M1" 'kind=(sign|presign) key=kb (path=[^ ]+ )?parties=2 threshold=2: starting')" -ge "$N" ]; }
 if wait_until 18 started; then ok "party 1 has $N sign/presign sessions with party 3 open at once"; else
     not_ok "party 1 has $N sign/presign sessions with party 3 open at once" \
         "$(count_since party1.log "$M1" 'starting') started"; fi
