@@ -340,12 +340,16 @@ tss_result tss_wire_status_encode(tss_writer *w, const tss_wire_status *m) {
         tss_write_u64(w, e->last_heartbeat_ms);
         tss_write_var(w, e->address, addr);
     }
-    /* Trailing section: each party's reported pins, in party order. */
+    /* Trailing section: each party's reported pins, in party order; present
+     * only when some party reported pins (one encoding per response). */
+    bool any_pins = false;
     for (size_t i = 0; i < m->party_count; i++) {
         const tss_wire_status_party *e = &m->parties[i];
         TSS_GUARD(pins_check("STATUS pins", e->party_id, e->pins, e->pin_count));
-        pins_write(w, e->pins, e->pin_count);
+        any_pins = any_pins || e->pin_count;
     }
+    for (size_t i = 0; any_pins && i < m->party_count; i++)
+        pins_write(w, m->parties[i].pins, m->parties[i].pin_count);
     return tss_writer_status(w, "STATUS_RESPONSE");
 }
 
@@ -392,14 +396,20 @@ tss_result tss_wire_status_decode(tss_wire_status *out, const uint8_t *p, size_t
             res = check_text("STATUS party address", addr, len, 0, TSS_WIRE_MAX_ADDRESS_LEN);
         if (tss_is_ok(res)) copy_text(e->address, addr, len);
     }
-    /* The pins section is optional (absent from older coordinators). */
-    if (tss_is_ok(res) && tss_reader_remaining(&r) > 0)
+    /* The pins section is optional (absent from older coordinators, and when
+     * no party reported pins); present, some party must have pins. */
+    if (tss_is_ok(res) && tss_reader_remaining(&r) > 0) {
+        bool any_pins = false;
         for (size_t i = 0; tss_is_ok(res) && i < m->party_count; i++) {
             tss_wire_status_party *e = &m->parties[i];
             e->pin_count = pins_read(&r, e->pins);
             res = tss_reader_status(&r, "STATUS_RESPONSE pins");
             if (tss_is_ok(res)) res = pins_check("STATUS pins", e->party_id, e->pins, e->pin_count);
+            any_pins = any_pins || e->pin_count;
         }
+        if (tss_is_ok(res) && !any_pins)
+            res = tss_fail(TSS_E_INVALID, "STATUS_RESPONSE pins: section without any pin (omit it)");
+    }
     if (tss_is_ok(res)) res = tss_reader_finish(&r, "STATUS_RESPONSE");
     if (tss_is_ok(res)) res = status_check(m);
     if (tss_is_ok(res)) *out = *m;

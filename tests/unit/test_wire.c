@@ -834,6 +834,19 @@ static void status_round_trip(void) {
         if (n != pins_at) CHECK(!tss_is_ok(tss_wire_status_decode(back, w.data, n)));
     CHECK_OK(tss_wire_status_decode(back, w.data, pins_at));
     CHECK(back->parties[0].pin_count == 0);
+    /* Without any pin the section is omitted, and an all-empty one is refused
+     * (one encoding per response). */
+    {
+        tss_writer w2;
+        tss_writer_init(&w2, 1u << 20);
+        st->parties[0].pin_count = 0;
+        CHECK_OK(tss_wire_status_encode(&w2, st));
+        CHECK(w2.len == pins_at);
+        for (int i = 0; i < 3; i++) tss_write_u8(&w2, 0);
+        CHECK_ERR(tss_wire_status_decode(back, w2.data, w2.len), TSS_E_INVALID);
+        st->parties[0].pin_count = 1;
+        tss_writer_free(&w2);
+    }
     tss_write_u8(&w, 0);
     CHECK_ERR(tss_wire_status_decode(back, w.data, w.len), TSS_E_TRAILING);
     /* The empty request, and nothing else. */
