@@ -22,9 +22,11 @@
  *       frame, and report whether the server answered or hung up.
  *       Exit 0 answered, 1 refused.
  *
- *   tls_poke idle --addr H:P --count N --secs S
+ *   tls_poke idle --addr H:P --count N --secs S [--source IPV4]
  *       Open N plain TCP connections, say nothing, hold them S seconds;
- *       print how many the server had closed by then.
+ *       print how many the server had closed by then. --source binds them
+ *       to another loopback address (127.0.0.2): the flood comes from an
+ *       attacker's address, not from the operator's own.
  *
  *   tls_poke issue-expired --ca DIR --identity URN --out DIR
  *       A certificate that expired yesterday (tls/pki.h issue_ex). */
@@ -57,6 +59,7 @@
 static const char *addr_s, *cert, *key, *ca;
 static bool tls12;
 static int idle_count, idle_secs = 5;
+static const char *idle_source;
 
 static int die(const char *what) {
     fprintf(stderr, "tls_poke: %s: %s\n", what, tss_error_detail());
@@ -323,6 +326,24 @@ static int run_issue_expired(const char *ca_dir, const char *urn, const char *ou
     return 0;
 }
 
+/* A non-blocking IPv4 connect bound to a chosen source address. */
+static bool connect_from(const char *source, const tss_config_addr *a, int *fd) {
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    dst.sin_port = htons(a->port);
+    if (inet_pton(AF_INET, source, &src.sin_addr) != 1 ||
+        inet_pton(AF_INET, a->host, &dst.sin_addr) != 1)
+        return false;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return false;
+    if (bind(s, (struct sockaddr *)&src, sizeof src) != 0 ||
+        (connect(s, (struct sockaddr *)&dst, sizeof dst) != 0 && errno != EINPROGRESS)) {
+        close(s);
+        return false;
+    }
+    *fd = s;
+    return true;
+}
+
 static int idle_mode(int n, int secs) {
     tss_config_addr a;
     if (!addr_s || !parse_addr(addr_s, &a) || n <= 0) {
@@ -334,7 +355,11 @@ static int idle_mode(int n, int secs) {
     for (int i = 0; fds && i < n; i++) {
         int in_progress = 0;
         fds[i] = -1;
-        if (tss_is_ok(tss_net_connect(&a, &fds[i], &in_progress))) opened++;
+        if (idle_source) {
+            if (connect_from(idle_source, &a, &fds[i])) opened++;
+        } else if (tss_is_ok(tss_net_connect(&a, &fds[i], &in_progress))) {
+            opened++;
+        }
     }
     printf("opened %d idle connections\n", opened);
     fflush(stdout);
@@ -369,6 +394,7 @@ int main(int argc, char **argv) {
         else if (strcmp(o, "--tls12") == 0) tls12 = true;
         else if (strcmp(o, "--count") == 0 && has) idle_count = atoi(argv[++i]);
         else if (strcmp(o, "--secs") == 0 && has) idle_secs = atoi(argv[++i]);
+        else if (strcmp(o, "--source") == 0 && has) idle_source = argv[++i];
         else break;
     }
     if (strcmp(mode, "steps") == 0) return run_steps(argc - i, argv + i);
