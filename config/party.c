@@ -86,9 +86,47 @@ static bool check_timeouts(const void *value, size_t count, tss_config_issue *is
     return true;
 }
 
+static bool same_addr(const tss_config_addr *a, const tss_config_addr *b) {
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* Two entries sharing an address would be one coordinator dialled twice: the
+ * second connection would replace the first, over and over. */
+static bool check_coordinators(const void *value, size_t count, tss_config_issue *issue) {
+    const tss_party_coordinator_config *c = value;
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < i; j++)
+            for (size_t a = 0; a < c[i].address_count; a++)
+                for (size_t b = 0; b < c[j].address_count; b++)
+                    if (same_addr(&c[i].address[a], &c[j].address[b])) {
+                        issue->index = (long)i;
+                        return ISSUE(issue, "address %.64s:%u is also in coordinators[%zu]: "
+                                     "list each coordinator once (its alternative addresses "
+                                     "go in one entry's address list)",
+                                     c[i].address[a].host, c[i].address[a].port, j);
+                    }
+    issue->index = -1;
+    return true;
+}
+
 static bool check_party(const void *value, size_t count, tss_config_issue *issue) {
     (void)count;
     const tss_party_config *c = value;
+    bool one = c->coordinator.address_count > 0, many = c->coordinator_count > 0;
+    if (!one && c->coordinator.server_name) {
+        issue->key = "coordinator";
+        return ISSUE(issue, "address: required key is missing");
+    }
+    if (one && many) {
+        issue->key = "coordinators";
+        return ISSUE(issue, "give either coordinator (one coordinator) or coordinators (several), "
+                     "not both");
+    }
+    if (!one && !many) {
+        issue->key = "coordinators";
+        return ISSUE(issue, "missing: give coordinator (one coordinator) or coordinators (a list "
+                     "of them)");
+    }
     for (size_t i = 0; i < c->peer_count; i++) {
         if (c->peers[i].id == c->party_id) {
             issue->key = "peers";
@@ -121,6 +159,18 @@ static const tss_config_item keystore_items[] = {
 
 static const tss_config_item coordinator_items[] = {
     {.name = "address", .type = TSS_CONFIG_ADDR, .flags = TSS_CONFIG_REQUIRED | TSS_CONFIG_LIST,
+     .offset = offsetof(tss_party_coordinator_config, address),
+     .count_offset = offsetof(tss_party_coordinator_config, address_count), .min_count = 1,
+     .max_count = 8},
+    {.name = "server_name", .type = TSS_CONFIG_STR, .min = 1, .max = TSS_CONFIG_HOST_MAX,
+     .offset = offsetof(tss_party_coordinator_config, server_name), .check = check_hostname},
+    {0},
+};
+
+/* The single `coordinator` form: optional as a whole (`coordinators` may be
+ * given instead), so its address list is required by check_party. */
+static const tss_config_item single_coordinator_items[] = {
+    {.name = "address", .type = TSS_CONFIG_ADDR, .flags = TSS_CONFIG_LIST,
      .offset = offsetof(tss_party_coordinator_config, address),
      .count_offset = offsetof(tss_party_coordinator_config, address_count), .min_count = 1,
      .max_count = 8},
@@ -167,9 +217,14 @@ static const tss_config_item party_items[] = {
     {.name = "keystore", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_REQUIRED,
      .offset = offsetof(tss_party_config, keystore), .sub = keystore_items,
      .size = sizeof(tss_party_keystore_config)},
-    {.name = "coordinator", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_REQUIRED,
-     .offset = offsetof(tss_party_config, coordinator), .sub = coordinator_items,
+    {.name = "coordinator", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_party_config, coordinator), .sub = single_coordinator_items,
      .size = sizeof(tss_party_coordinator_config)},
+    {.name = "coordinators", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_LIST,
+     .offset = offsetof(tss_party_config, coordinators), .sub = coordinator_items,
+     .size = sizeof(tss_party_coordinator_config),
+     .count_offset = offsetof(tss_party_config, coordinator_count), .min_count = 1,
+     .max_count = TSS_PARTY_MAX_COORDINATORS, .check_list = check_coordinators},
     {.name = "tls", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_REQUIRED,
      .offset = offsetof(tss_party_config, tls), .sub = tss_config_tls_items,
      .size = sizeof(tss_config_tls)},
@@ -205,4 +260,14 @@ tss_result tss_config_party_load_buffer(tss_party_config *out, const char *name,
 
 void tss_config_party_free(tss_party_config *cfg) {
     tss_config_free(&tss_config_party_schema, cfg);
+}
+
+const tss_party_coordinator_config *tss_config_party_coordinators(const tss_party_config *cfg,
+                                                                  size_t *count) {
+    if (cfg->coordinator_count > 0) {
+        *count = cfg->coordinator_count;
+        return cfg->coordinators;
+    }
+    *count = 1;
+    return &cfg->coordinator;
 }

@@ -29,11 +29,15 @@ typedef struct {
     tss_config_passphrase passphrase;
 } tss_party_keystore_config;
 
+/* One coordinator: its addresses are alternatives for that one coordinator. */
 typedef struct {
     tss_config_addr *address; /* tried in order, at least one */
     size_t address_count;
     char *server_name; /* TLS SNI; NULL: the host of the address being dialled */
 } tss_party_coordinator_config;
+
+/* Coordinators a party serves at once (`coordinators:` list). */
+#define TSS_PARTY_MAX_COORDINATORS 8
 
 typedef struct {
     int64_t id;
@@ -56,7 +60,12 @@ typedef struct { /* all in milliseconds */
 typedef struct tss_party_config {
     int64_t party_id;
     tss_party_keystore_config keystore;
+    /* Exactly one of the two is given: `coordinator` (one coordinator, the
+     * original form) or `coordinators` (several, all served at once). Read
+     * them through tss_config_party_coordinators. */
     tss_party_coordinator_config coordinator;
+    tss_party_coordinator_config *coordinators;
+    size_t coordinator_count;
     tss_config_tls tls;
     tss_config_peer *peers; /* the other parties, never this one */
     size_t peer_count;
@@ -72,5 +81,10 @@ TSS_MUST_CHECK tss_result tss_config_party_load_file(tss_party_config *out, cons
 TSS_MUST_CHECK tss_result tss_config_party_load_buffer(tss_party_config *out, const char *name,
                                                        const char *buf, size_t len);
 void tss_config_party_free(tss_party_config *cfg);
+
+/* The coordinators this party connects to (1..TSS_PARTY_MAX_COORDINATORS):
+ * the `coordinators` list, or the single `coordinator`. */
+const tss_party_coordinator_config *tss_config_party_coordinators(const tss_party_config *cfg,
+                                                                  size_t *count);
 
 #endif

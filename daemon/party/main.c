@@ -1,7 +1,11 @@
-/* tss-party: unseals its keystore, dials the coordinator over mutual TLS 1.3,
- * introduces itself (HELLO: party id, protocol version, Ed25519 identity),
- * keeps the connection alive with heartbeats, and reconnects with capped
- * exponential backoff and jitter when the coordinator goes away.
+/* tss-party: unseals its keystore, dials every configured coordinator over
+ * mutual TLS 1.3 (one connection each, all at once), introduces itself
+ * (HELLO: party id, protocol version, Ed25519 identity), keeps each
+ * connection alive with heartbeats, and reconnects each with capped
+ * exponential backoff and jitter when its coordinator goes away. The
+ * durable guarantees (a wire session id, a sign sid, a presignature used
+ * once) live in this party's state directory, so they hold across
+ * coordinators.
  *
  * One thread, one epoll loop (daemon/loop.h); parties never listen. */
 #include <errno.h>
@@ -37,39 +41,69 @@
 #define DEAD_AFTER_INTERVALS 3
 
 
-static void schedule_reconnect(party *pt);
+static void schedule_reconnect(pcoord *co);
 
-/* ---- the coordinator connection ------------------------------------------------------ */
+/* ---- the coordinator connections ---------------------------------------------------- */
 
-static void send_msg(party *pt, tss_wire_type type, tss_result encoded, const tss_writer *w) {
+static size_t n_connected(const party *pt) {
+    size_t n = 0;
+    for (size_t i = 0; i < pt->n_coords; i++) n += pt->coords[i].acked;
+    return n;
+}
+
+/* systemd's STATUS= line: every coordinator and whether it is connected. */
+static void notify_status(party *pt, bool ready) {
+    if (pt->n_coords == 1) { /* the single-coordinator wording, as before */
+        tss_daemon_notify("%sSTATUS=%s", ready ? "READY=1\n" : "",
+                          pt->coords[0].acked ? "connected to the coordinator"
+                                              : "reconnecting to the coordinator");
+        return;
+    }
+    char line[1024];
+    size_t o = (size_t)snprintf(line, sizeof line, "connected to %zu of %zu coordinator(s):",
+                                n_connected(pt), pt->n_coords);
+    for (size_t i = 0; i < pt->n_coords && o < sizeof line; i++) {
+        const pcoord *co = &pt->coords[i];
+        o += (size_t)snprintf(line + o, sizeof line - o, " %s %s%s", co->addr,
+                              co->acked ? "up" : co->conn ? "connecting" : "reconnecting",
+                              i + 1 < pt->n_coords ? "," : "");
+    }
+    tss_daemon_notify("%sSTATUS=%s", ready ? "READY=1\n" : "", line);
+}
+
+static void send_msg(pcoord *co, tss_wire_type type, tss_result encoded, const tss_writer *w) {
     tss_result r = encoded;
-    if (tss_is_ok(r)) r = tss_dconn_send(pt->conn, type, w->data, w->len);
-    if (!tss_is_ok(r) && pt->conn && tss_dconn_is_open(pt->conn)) {
+    if (tss_is_ok(r)) r = tss_dconn_send(co->conn, type, w->data, w->len);
+    if (!tss_is_ok(r) && co->conn && tss_dconn_is_open(co->conn)) {
         char reason[400];
         snprintf(reason, sizeof reason, "cannot send %s: %s", tss_wire_type_name(type),
                  tss_error_detail());
-        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_INTERNAL, reason);
+        tss_dconn_fail(co->conn, TSS_WIRE_ERR_INTERNAL, reason);
     }
 }
 
 static void on_hb_timer(void *arg) {
-    party *pt = arg;
-    if (!pt->conn || !pt->acked) return;
-    tss_wire_heartbeat hb = {.sequence = ++pt->hb_seq, .timestamp_ms = (uint64_t)tss_now_ms()};
+    pcoord *co = arg;
+    if (!co->conn || !co->acked) return;
+    tss_wire_heartbeat hb = {.sequence = ++co->hb_seq, .timestamp_ms = (uint64_t)tss_now_ms()};
     tss_writer w;
     tss_writer_init(&w, 64);
-    send_msg(pt, TSS_WIRE_HEARTBEAT, tss_wire_heartbeat_encode(&w, &hb), &w);
+    send_msg(co, TSS_WIRE_HEARTBEAT, tss_wire_heartbeat_encode(&w, &hb), &w);
     tss_writer_free(&w);
-    if (pt->conn && !tss_is_ok(tss_timer_arm(pt->loop, &pt->hb_timer, tss_now_ms() + pt->hb_interval)))
-        tss_dconn_close(pt->conn, LOG_ERR, "cannot arm the heartbeat timer");
+    if (co->conn &&
+        !tss_is_ok(tss_timer_arm(co->pt->loop, &co->hb_timer, tss_now_ms() + co->hb_interval)))
+        tss_dconn_close(co->conn, LOG_ERR, "cannot arm the heartbeat timer");
 }
 
 static void on_open(tss_dconn *c, void *arg) {
-    party *pt = arg;
+    pcoord *co = arg;
+    party *pt = co->pt;
     tss_wire_hello h = {
         .party_id = (uint16_t)pt->cfg.party_id,
         .protocol_version = TSS_PROTOCOL_VERSION,
-        /* The coordinator never starts more sessions here than this. */
+        /* This coordinator never starts more sessions here than this (the
+         * party's cap holds for all coordinators together: a surplus START
+         * is answered "busy"). */
         .max_sessions = (uint16_t)pt->cfg.limits.max_sessions,
     };
     memcpy(h.identity_key, pt->keys->identity_public, sizeof h.identity_key);
@@ -84,54 +118,56 @@ static void on_open(tss_dconn *c, void *arg) {
     tss_writer w;
     tss_writer_init(&w, 2048);
     (void)c;
-    send_msg(pt, TSS_WIRE_HELLO, tss_wire_hello_encode(&w, &h), &w);
+    send_msg(co, TSS_WIRE_HELLO, tss_wire_hello_encode(&w, &h), &w);
     tss_writer_free(&w);
 }
 
-static void on_hello_ack(party *pt, const tss_wire_frame *f) {
+static void on_hello_ack(pcoord *co, const tss_wire_frame *f) {
+    party *pt = co->pt;
     tss_wire_hello_ack ack;
     tss_result r = tss_wire_hello_ack_decode(&ack, f->payload, f->len);
     char reason[400];
     if (!tss_is_ok(r)) {
         snprintf(reason, sizeof reason, "bad HELLO_ACK: %s", tss_error_detail());
-        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        tss_dconn_fail(co->conn, TSS_WIRE_ERR_PROTOCOL, reason);
         return;
     }
     if (ack.party_id != pt->cfg.party_id || ack.protocol_version != TSS_PROTOCOL_VERSION) {
         snprintf(reason, sizeof reason, "HELLO_ACK for party %u version %u, expected party %lld "
                  "version %u", ack.party_id, ack.protocol_version, (long long)pt->cfg.party_id,
                  TSS_PROTOCOL_VERSION);
-        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_VERSION, reason);
+        tss_dconn_fail(co->conn, TSS_WIRE_ERR_VERSION, reason);
         return;
     }
-    pt->acked = true;
-    pt->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
-    pt->hb_interval = (int64_t)pt->cfg.timeouts.heartbeat;
-    if ((int64_t)ack.heartbeat_interval_ms < pt->hb_interval) pt->hb_interval = ack.heartbeat_interval_ms;
-    tss_dconn_set_idle(pt->conn, DEAD_AFTER_INTERVALS * pt->hb_interval);
-    const tss_tls_cert_info *cc = tss_dconn_peer_cert(pt->conn);
-    const tss_tls_cert_info *own = tss_dconn_own_cert(pt->conn);
+    co->acked = true;
+    co->connects++;
+    co->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
+    co->hb_interval = (int64_t)pt->cfg.timeouts.heartbeat;
+    if ((int64_t)ack.heartbeat_interval_ms < co->hb_interval) co->hb_interval = ack.heartbeat_interval_ms;
+    tss_dconn_set_idle(co->conn, DEAD_AFTER_INTERVALS * co->hb_interval);
+    const tss_tls_cert_info *cc = tss_dconn_peer_cert(co->conn);
+    const tss_tls_cert_info *own = tss_dconn_own_cert(co->conn);
     tss_log(LOG_NOTICE,
-            "party=%lld connected to coordinator=%s software=\"%s\" heartbeat=%lldms "
+            "party=%lld connected to coordinator=%s (%zu of %zu) software=\"%s\" heartbeat=%lldms "
             "coordinator_cert_sha256=%s own_cert_sha256=%s",
-            (long long)pt->cfg.party_id, pt->coord_addr, ack.software, (long long)pt->hb_interval,
-            cc->fingerprint, own->fingerprint);
+            (long long)pt->cfg.party_id, co->addr, co->idx + 1, pt->n_coords, ack.software,
+            (long long)co->hb_interval, cc->fingerprint, own->fingerprint);
     (void)tss_daemon_check_expiry(cc, "coordinator");
     if (!pt->ever_ready) {
         pt->ever_ready = true;
-        tss_daemon_notify("READY=1\nSTATUS=connected to the coordinator");
+        notify_status(pt, true);
     } else {
-        tss_daemon_notify("STATUS=connected to the coordinator");
+        notify_status(pt, false);
     }
-    if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->hb_timer, tss_now_ms() + pt->hb_interval))) {
-        tss_dconn_close(pt->conn, LOG_ERR, "cannot arm the heartbeat timer");
+    if (!tss_is_ok(tss_timer_arm(pt->loop, &co->hb_timer, tss_now_ms() + co->hb_interval))) {
+        tss_dconn_close(co->conn, LOG_ERR, "cannot arm the heartbeat timer");
         return;
     }
-    party_presig_inventory(pt); /* reconcile.c: before any session of this connection */
+    party_presig_inventory(co); /* reconcile.c: before any session of this connection */
 }
 
 static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
-    party *pt = arg;
+    pcoord *co = arg;
     char reason[400];
     if (f->type == TSS_WIRE_ERROR) {
         tss_wire_error e;
@@ -145,9 +181,9 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         tss_dconn_close(c, LOG_WARNING, reason);
         return;
     }
-    if (!pt->acked) {
+    if (!co->acked) {
         if (f->type == TSS_WIRE_HELLO_ACK) {
-            on_hello_ack(pt, f);
+            on_hello_ack(co, f);
         } else {
             snprintf(reason, sizeof reason, "expected HELLO_ACK, got %s", tss_wire_type_name(f->type));
             tss_dconn_fail(c, TSS_WIRE_ERR_PROTOCOL, reason);
@@ -162,7 +198,8 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
             tss_dconn_fail(c, TSS_WIRE_ERR_PROTOCOL, reason);
             return;
         }
-        tss_log(LOG_DEBUG, "heartbeat seq=%llu rtt=%lldms", (unsigned long long)hb.sequence,
+        tss_log(LOG_DEBUG, "coordinator=%s heartbeat seq=%llu rtt=%lldms", co->addr,
+                (unsigned long long)hb.sequence,
                 (long long)(tss_now_ms() - (int64_t)hb.timestamp_ms));
         return;
     }
@@ -175,14 +212,14 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         }
         tss_writer w;
         tss_writer_init(&w, 64);
-        send_msg(pt, TSS_WIRE_HEARTBEAT_ACK, tss_wire_heartbeat_encode(&w, &hb), &w);
+        send_msg(co, TSS_WIRE_HEARTBEAT_ACK, tss_wire_heartbeat_encode(&w, &hb), &w);
         tss_writer_free(&w);
         return;
     }
     case TSS_WIRE_SESSION_START:
     case TSS_WIRE_PROTOCOL_MSG:
-    case TSS_WIRE_SESSION_ABORT: party_session_frame(pt, f); return;
-    case TSS_WIRE_PRESIG_DELETE: party_presig_delete(pt, f); return;
+    case TSS_WIRE_SESSION_ABORT: party_session_frame(co, f); return;
+    case TSS_WIRE_PRESIG_DELETE: party_presig_delete(co, f); return;
     default:
         snprintf(reason, sizeof reason, "%s is not accepted by this party",
                  tss_wire_type_name(f->type));
@@ -191,58 +228,69 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
     }
 }
 
+static bool all_closed(const party *pt) {
+    for (size_t i = 0; i < pt->n_coords; i++)
+        if (pt->coords[i].conn) return false;
+    return true;
+}
+
 static void on_close(tss_dconn *c, const char *reason, void *arg) {
-    party *pt = arg;
+    pcoord *co = arg;
+    party *pt = co->pt;
     (void)c;
-    bool was = pt->acked;
-    pt->conn = NULL;
-    pt->acked = false;
-    tss_timer_disarm(pt->loop, &pt->hb_timer);
-    party_sessions_drop(pt, reason);
+    bool was = co->acked;
+    co->conn = NULL;
+    co->acked = false;
+    tss_timer_disarm(pt->loop, &co->hb_timer);
+    party_sessions_drop(co, reason);
     if (was)
-        tss_log(pt->stopping ? LOG_NOTICE : LOG_WARNING, "party=%lld disconnected from coordinator=%s: %s",
-                (long long)pt->cfg.party_id, pt->coord_addr, reason);
+        tss_log(pt->stopping ? LOG_NOTICE : LOG_WARNING,
+                "party=%lld disconnected from coordinator=%s (%zu of %zu still connected): %s",
+                (long long)pt->cfg.party_id, co->addr, n_connected(pt), pt->n_coords, reason);
     if (pt->stopping) {
-        tss_loop_stop(pt->loop);
+        if (all_closed(pt)) tss_loop_stop(pt->loop);
         return;
     }
-    tss_daemon_notify("STATUS=reconnecting to the coordinator");
-    schedule_reconnect(pt);
+    if (was) notify_status(pt, false);
+    schedule_reconnect(co);
 }
 
 static const tss_dconn_ops coord_ops = {on_open, on_frame, on_close};
 
 static void connect_now(void *arg) {
-    party *pt = arg;
-    if (pt->stopping || pt->conn) return;
-    const tss_config_addr *a = &pt->cfg.coordinator.address[pt->addr_idx];
-    tss_net_addr_format(a, pt->coord_addr, sizeof pt->coord_addr);
+    pcoord *co = arg;
+    party *pt = co->pt;
+    if (pt->stopping || co->conn) return;
+    const tss_config_addr *a = &co->cfg->address[co->addr_idx];
+    tss_net_addr_format(a, co->addr, sizeof co->addr);
     int fd = -1, in_progress = 0;
     tss_result r = tss_net_connect(a, &fd, &in_progress);
     if (tss_is_ok(r))
-        r = tss_dconn_new(pt->loop, pt->tls, fd, true, &pt->lim, &coord_ops, pt, pt->coord_addr,
-                          &pt->conn);
+        r = tss_dconn_new(pt->loop, pt->tls, fd, true, &pt->lim, &coord_ops, co, co->addr,
+                          &co->conn);
     if (!tss_is_ok(r)) {
-        tss_log(LOG_WARNING, "connect to coordinator=%s failed: %s", pt->coord_addr,
+        tss_log(LOG_WARNING, "connect to coordinator=%s failed: %s", co->addr,
                 tss_error_detail());
-        schedule_reconnect(pt);
+        schedule_reconnect(co);
         return;
     }
-    tss_log(LOG_DEBUG, "connecting to coordinator=%s", pt->coord_addr);
+    tss_log(LOG_DEBUG, "connecting to coordinator=%s", co->addr);
 }
 
-/* Capped exponential backoff with jitter: wait a uniform time in
- * [delay/2, delay], then double delay up to backoff_max. Addresses are tried
- * in turn. */
-static void schedule_reconnect(party *pt) {
-    int64_t delay = pt->backoff;
+/* Capped exponential backoff with jitter, per coordinator: wait a uniform
+ * time in [delay/2, delay], then double delay up to backoff_max. A
+ * coordinator's addresses are tried in turn. */
+static void schedule_reconnect(pcoord *co) {
+    party *pt = co->pt;
+    int64_t delay = co->backoff;
     int64_t wait = delay / 2 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
-    pt->backoff = delay * 2 > (int64_t)pt->cfg.timeouts.backoff_max
+    co->backoff = delay * 2 > (int64_t)pt->cfg.timeouts.backoff_max
                       ? (int64_t)pt->cfg.timeouts.backoff_max
                       : delay * 2;
-    pt->addr_idx = (pt->addr_idx + 1) % pt->cfg.coordinator.address_count;
-    tss_log(LOG_INFO, "reconnecting to the coordinator in %lld ms", (long long)wait);
-    if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->reconnect_timer, tss_now_ms() + wait))) {
+    co->addr_idx = (co->addr_idx + 1) % co->cfg->address_count;
+    tss_log(LOG_INFO, "reconnecting to the coordinator in %lld ms (coordinator %zu of %zu, "
+            "last tried %s)", (long long)wait, co->idx + 1, pt->n_coords, co->addr);
+    if (!tss_is_ok(tss_timer_arm(pt->loop, &co->reconnect_timer, tss_now_ms() + wait))) {
         tss_log(LOG_ERR, "cannot arm the reconnect timer: %s", tss_error_detail());
         tss_loop_stop(pt->loop);
     }
@@ -266,7 +314,9 @@ static void on_expiry_timer(void *arg) {
     tss_tls_cert_info info;
     tss_tls_ctx_cert_info(pt->tls, &info);
     (void)tss_daemon_check_expiry(&info, "own");
-    if (pt->conn && pt->acked) (void)tss_daemon_check_expiry(tss_dconn_peer_cert(pt->conn), "coordinator");
+    for (size_t i = 0; i < pt->n_coords; i++)
+        if (pt->coords[i].conn && pt->coords[i].acked)
+            (void)tss_daemon_check_expiry(tss_dconn_peer_cert(pt->coords[i].conn), "coordinator");
     if (!tss_is_ok(tss_timer_arm(pt->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS)))
         tss_log(LOG_ERR, "cannot arm the certificate expiry timer: %s", tss_error_detail());
 }
@@ -292,9 +342,7 @@ static void on_signal(void *arg, int signo) {
             tss_log(LOG_ERR, "reload: failed, keeping certificate sha256=%s notAfter=%s in service: %s",
                     info.fingerprint, info.not_after_iso, tss_error_detail());
         }
-        tss_daemon_notify("READY=1\nSTATUS=%s", pt->conn && pt->acked
-                                                     ? "connected to the coordinator"
-                                                     : "connecting to the coordinator");
+        notify_status(pt, true);
         return;
     }
     if (pt->stopping) {
@@ -304,12 +352,14 @@ static void on_signal(void *arg, int signo) {
     pt->stopping = true;
     tss_daemon_notify("STOPPING=1");
     tss_log(LOG_NOTICE, "stop: %s received", strsignal(signo));
-    tss_timer_disarm(pt->loop, &pt->reconnect_timer);
-    if (pt->conn) {
-        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_SHUTDOWN, "party shutting down");
-        if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->stop_timer, tss_now_ms() + STOP_GRACE_MS)))
-            tss_loop_stop(pt->loop);
-    } else {
+    for (size_t i = 0; i < pt->n_coords; i++) {
+        pcoord *co = &pt->coords[i];
+        tss_timer_disarm(pt->loop, &co->reconnect_timer);
+        if (co->conn) tss_dconn_fail(co->conn, TSS_WIRE_ERR_SHUTDOWN, "party shutting down");
+    }
+    if (all_closed(pt)) {
+        tss_loop_stop(pt->loop);
+    } else if (!tss_is_ok(tss_timer_arm(pt->loop, &pt->stop_timer, tss_now_ms() + STOP_GRACE_MS))) {
         tss_loop_stop(pt->loop);
     }
 }
@@ -444,8 +494,15 @@ int main(int argc, char **argv) {
         .frame_ms = (int64_t)pt->cfg.timeouts.connect,
         .idle_ms = DEAD_AFTER_INTERVALS * (int64_t)pt->cfg.timeouts.heartbeat,
     };
-    pt->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
-    pt->addr_idx = 0;
+    const tss_party_coordinator_config *coords = tss_config_party_coordinators(&pt->cfg, &pt->n_coords);
+    for (size_t i = 0; i < pt->n_coords; i++) {
+        pcoord *co = &pt->coords[i];
+        co->pt = pt;
+        co->idx = i;
+        co->cfg = &coords[i];
+        co->backoff = (int64_t)pt->cfg.timeouts.backoff_initial;
+        tss_net_addr_format(&co->cfg->address[0], co->addr, sizeof co->addr);
+    }
     pt->store = (tss_store_ctx){.state_dir = pt->cfg.state_dir,
                                 .party_id = (uint16_t)pt->cfg.party_id,
                                 .keys = pt->keys};
@@ -456,8 +513,10 @@ int main(int argc, char **argv) {
         code = tss_daemon_exit(r, "event loop");
         goto out;
     }
-    tss_timer_init(&pt->reconnect_timer, connect_now, pt);
-    tss_timer_init(&pt->hb_timer, on_hb_timer, pt);
+    for (size_t i = 0; i < pt->n_coords; i++) {
+        tss_timer_init(&pt->coords[i].reconnect_timer, connect_now, &pt->coords[i]);
+        tss_timer_init(&pt->coords[i].hb_timer, on_hb_timer, &pt->coords[i]);
+    }
     tss_timer_init(&pt->stop_timer, on_stop_timer, pt);
     tss_timer_init(&expiry_timer, on_expiry_timer, pt);
     r = tss_timer_arm(pt->loop, &expiry_timer, tss_now_ms() + TSS_EXPIRY_CHECK_MS);
@@ -465,13 +524,14 @@ int main(int argc, char **argv) {
         code = tss_daemon_exit(r, "event loop");
         goto out;
     }
-    tss_log(LOG_NOTICE, "start: %s party=%lld pid %ld", TSS_SOFTWARE, (long long)pt->cfg.party_id,
-            (long)getpid());
-    connect_now(pt);
+    tss_log(LOG_NOTICE, "start: %s party=%lld coordinators=%zu pid %ld", TSS_SOFTWARE,
+            (long long)pt->cfg.party_id, pt->n_coords, (long)getpid());
+    for (size_t i = 0; i < pt->n_coords; i++) connect_now(&pt->coords[i]);
     r = tss_loop_run(pt->loop);
     if (!tss_is_ok(r)) code = tss_daemon_exit(r, "event loop");
     pt->stopping = true; /* the deferred on_close must not reconnect */
-    if (pt->conn) tss_dconn_close(pt->conn, LOG_INFO, "party exiting");
+    for (size_t i = 0; i < pt->n_coords; i++)
+        if (pt->coords[i].conn) tss_dconn_close(pt->coords[i].conn, LOG_INFO, "party exiting");
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
     party_sessions_free(pt);

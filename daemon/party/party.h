@@ -21,8 +21,28 @@
 
 typedef struct psession psession;
 typedef struct pkey pkey;
+typedef struct party party;
 
-typedef struct {
+/* One coordinator this party serves (config `coordinator` or one entry of
+ * `coordinators`): its own connection, heartbeat and reconnect backoff. A
+ * session belongs to the coordinator that started it; only that
+ * coordinator's frames reach it. */
+typedef struct pcoord {
+    party *pt;
+    size_t idx; /* in the configured list; names the coordinator in logs */
+    const tss_party_coordinator_config *cfg;
+    tss_dconn *conn;
+    bool acked; /* HELLO_ACK received on conn */
+    size_t addr_idx;
+    int64_t backoff;
+    int64_t hb_interval;
+    uint64_t hb_seq;
+    uint64_t connects; /* HELLO_ACKs so far (for the status line) */
+    tss_timer reconnect_timer, hb_timer;
+    char addr[300];
+} pcoord;
+
+struct party {
     tss_party_config cfg;
     const char *config_path; /* for diagnostics that point at the pins */
     tss_loop *loop;
@@ -30,25 +50,30 @@ typedef struct {
     tss_tls_paths paths;
     tss_party_keys *keys; /* secret memory, for the process lifetime */
     tss_keystore_info info;
-    tss_dconn *conn;
-    bool acked; /* HELLO_ACK received on conn */
+    pcoord coords[TSS_PARTY_MAX_COORDINATORS];
+    size_t n_coords;
     bool ever_ready;
-    size_t addr_idx;
-    int64_t backoff;
-    int64_t hb_interval;
-    uint64_t hb_seq;
-    tss_timer reconnect_timer, hb_timer, stop_timer;
+    tss_timer stop_timer;
     tss_dconn_limits lim;
     bool stopping;
-    char coord_addr[300];
     /* sessions (session.c) */
     tss_store_ctx store;
     psession *sessions;
     size_t n_sessions; /* allocated, ended ones included until their deferred free */
-    size_t n_active;   /* not yet ended: what limits.max_sessions caps */
+    size_t n_active;   /* not yet ended: what limits.max_sessions caps, all coordinators together */
     pkey *keys_open; /* per-key store handles (sid log, presignature store) */
     struct tss_session_log *wire_sids; /* every wire session id accepted, ever (opened lazily) */
-} party;
+};
+
+/* Presignatures this process stored recently, and through which coordinator:
+ * reconciliation with another coordinator leaves them alone until the
+ * storing coordinator has had time to record them (reconcile.c). */
+#define PARTY_RECENT_PRESIGS 4096
+typedef struct {
+    uint8_t id[32];
+    int64_t at_ms;
+    size_t coord;
+} party_recent_presig;
 
 /* Per-key store handles, open for the process lifetime. */
 struct pkey {
@@ -57,10 +82,13 @@ struct pkey {
     tss_sid_log *sids;
     tss_presig_store *presigs;
     tss_ban_state bans; /* shared by every session of the key */
-    /* reconcile.c: the presignature ids listed in PRESIG_INVENTORY on the
-     * current connection, ascending; only these may be deleted. */
-    uint8_t (*inventory)[32];
-    size_t n_inventory;
+    /* reconcile.c: per coordinator, the presignature ids listed in
+     * PRESIG_INVENTORY on its current connection, ascending; only these may
+     * be deleted by that coordinator. */
+    uint8_t (*inventory[TSS_PARTY_MAX_COORDINATORS])[32];
+    size_t n_inventory[TSS_PARTY_MAX_COORDINATORS];
+    party_recent_presig *recent; /* ring of PARTY_RECENT_PRESIGS, allocated on first use */
+    size_t n_recent, recent_head;
 };
 
 /* The handles of key_id (opened on first use). */
@@ -69,14 +97,16 @@ TSS_MUST_CHECK tss_result party_key_handles(party *pt, const char *key_id, pkey 
 /* reconcile.c: after HELLO_ACK, list every key's presignatures to the
  * coordinator (PRESIG_INVENTORY); on PRESIG_DELETE, consume the listed ones
  * it names durably. */
-void party_presig_inventory(party *pt);
-void party_presig_delete(party *pt, const tss_wire_frame *f);
+void party_presig_inventory(pcoord *co);
+void party_presig_delete(pcoord *co, const tss_wire_frame *f);
+/* A presignature stored by a session of coordinator co (session.c). */
+void party_presig_note(pkey *k, const uint8_t id[32], const pcoord *co);
 
-/* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from the coordinator. */
-void party_session_frame(party *pt, const tss_wire_frame *f);
-/* The coordinator connection is gone: every session ends (the coordinator
- * aborts them on its side too). */
-void party_sessions_drop(party *pt, const char *why);
+/* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from coordinator co. */
+void party_session_frame(pcoord *co, const tss_wire_frame *f);
+/* Coordinator co's connection is gone: every session it started ends (it
+ * aborts them on its side too); other coordinators' sessions go on. */
+void party_sessions_drop(pcoord *co, const char *why);
 /* Close every per-key store handle and free every session (exit). */
 void party_sessions_free(party *pt);
 

@@ -17,7 +17,16 @@
  * was dropped), so a presignature made after the listing, which the
  * coordinator may be about to record, is never touched, whatever the
  * coordinator names. A coordinator can at worst make the party discard
- * presignatures, which costs availability (full signing), never safety. */
+ * presignatures, which costs availability (full signing), never safety.
+ *
+ * Several coordinators (config `coordinators`): each connection has its own
+ * listing and may delete only what it listed. Another coordinator's sessions
+ * do run during a listing, so a presignature that coordinator A's session
+ * stored moments ago, which A is about to record in the shared ledger, would
+ * look orphaned to coordinator B; the listing to B therefore leaves out every
+ * presignature stored through another coordinator within the record grace
+ * (3 x timeouts.round, at least a minute). A real orphan among them is listed
+ * at the next reconciliation. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +41,7 @@
 
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 32); }
 
-static tss_result send_ids(party *pt, tss_wire_type type, const char *key_id,
+static tss_result send_ids(pcoord *co, tss_wire_type type, const char *key_id,
                            const uint8_t (*ids)[32], size_t n) {
     tss_wire_presig_ids m;
     memset(&m, 0, sizeof m);
@@ -43,19 +52,56 @@ static tss_result send_ids(party *pt, tss_wire_type type, const char *key_id,
     tss_writer_init(&w, 64 + 32 * TSS_WIRE_MAX_INVENTORY_IDS + 64);
     tss_result r = tss_wire_presig_ids_encode(&w, &m);
     if (tss_is_ok(r)) {
-        TSS_ENSURE(pt->conn != NULL, TSS_E_IO, "not connected to the coordinator");
-        r = tss_dconn_send(pt->conn, type, w.data, w.len);
+        TSS_ENSURE(co->conn != NULL, TSS_E_IO, "not connected to coordinator %s", co->addr);
+        r = tss_dconn_send(co->conn, type, w.data, w.len);
     }
     tss_writer_free(&w);
     return r;
 }
 
-/* List one key's presignatures (snapshot kept in k) and send them. */
-static tss_result list_key(party *pt, pkey *k, size_t *listed) {
-    free(k->inventory);
-    k->inventory = NULL;
-    k->n_inventory = 0;
+static int64_t record_grace_ms(const party *pt) {
+    int64_t g = 3 * (int64_t)pt->cfg.timeouts.round;
+    return g < 60000 ? 60000 : g;
+}
+
+void party_presig_note(pkey *k, const uint8_t id[32], const pcoord *co) {
+    if (!k) return;
+    if (!k->recent) {
+        k->recent = calloc(PARTY_RECENT_PRESIGS, sizeof *k->recent);
+        if (!k->recent) return; /* worst case: B may delete it, costing stock, never safety */
+    }
+    party_recent_presig *e = &k->recent[k->recent_head];
+    memcpy(e->id, id, sizeof e->id);
+    e->at_ms = tss_now_ms();
+    e->coord = co->idx;
+    k->recent_head = (k->recent_head + 1) % PARTY_RECENT_PRESIGS;
+    if (k->n_recent < PARTY_RECENT_PRESIGS) k->n_recent++;
+}
+
+/* The ids stored through another coordinator than co within the record
+ * grace, ascending (NULL when none). */
+static uint8_t (*held_back(const party *pt, const pkey *k, const pcoord *co, size_t *n))[32] {
+    *n = 0;
+    if (!k->n_recent) return NULL;
+    uint8_t(*out)[32] = malloc(k->n_recent * sizeof *out);
+    if (!out) return NULL;
+    int64_t now = tss_now_ms(), grace = record_grace_ms(pt);
+    for (size_t i = 0; i < k->n_recent; i++) {
+        const party_recent_presig *e = &k->recent[i];
+        if (e->coord != co->idx && now - e->at_ms < grace) memcpy(out[(*n)++], e->id, 32);
+    }
+    qsort(out, *n, sizeof *out, cmp_id);
+    return out;
+}
+
+/* List one key's presignatures (snapshot kept in k for co) and send them. */
+static tss_result list_key(pcoord *co, pkey *k, size_t *listed, size_t *withheld) {
+    party *pt = co->pt;
+    free(k->inventory[co->idx]);
+    k->inventory[co->idx] = NULL;
+    k->n_inventory[co->idx] = 0;
     *listed = 0;
+    *withheld = 0;
     size_t n = 0;
     TSS_GUARD(tss_presig_store_count(k->presigs, &n));
     if (n == 0) return TSS_OK_RESULT;
@@ -63,16 +109,29 @@ static tss_result list_key(party *pt, pkey *k, size_t *listed) {
     uint8_t(*ids)[32] = malloc(n * sizeof *ids);
     TSS_ENSURE(ids != NULL, TSS_E_NOMEM, "no memory for the presignature inventory");
     tss_result r = tss_presig_store_list(k->presigs, ids, n, &n);
+    if (tss_is_ok(r) && k->n_recent) {
+        size_t n_held = 0, kept = 0;
+        uint8_t(*held)[32] = held_back(pt, k, co, &n_held);
+        if (k->n_recent && !held) r = tss_fail(TSS_E_NOMEM, "no memory for the inventory");
+        for (size_t i = 0; tss_is_ok(r) && i < n; i++)
+            if (!n_held || !bsearch(ids[i], held, n_held, sizeof *held, cmp_id))
+                memmove(ids[kept++], ids[i], 32);
+        free(held);
+        if (tss_is_ok(r)) {
+            *withheld = n - kept;
+            n = kept;
+        }
+    }
     if (!tss_is_ok(r) || n == 0) {
         free(ids);
         return r;
     }
     qsort(ids, n, sizeof *ids, cmp_id);
-    k->inventory = ids;
-    k->n_inventory = n;
+    k->inventory[co->idx] = ids;
+    k->n_inventory[co->idx] = n;
     for (size_t off = 0; off < n; off += TSS_WIRE_MAX_INVENTORY_IDS) {
         size_t c = n - off < TSS_WIRE_MAX_INVENTORY_IDS ? n - off : TSS_WIRE_MAX_INVENTORY_IDS;
-        TSS_GUARD(send_ids(pt, TSS_WIRE_PRESIG_INVENTORY, k->key_id,
+        TSS_GUARD(send_ids(co, TSS_WIRE_PRESIG_INVENTORY, k->key_id,
                            (const uint8_t(*)[32])ids + off, c));
     }
     *listed = n;
@@ -97,12 +156,13 @@ static bool has_presig_files(party *pt, const char *key_id) {
     return found;
 }
 
-void party_presig_inventory(party *pt) {
+void party_presig_inventory(pcoord *co) {
+    party *pt = co->pt;
     /* A snapshot of a previous connection is void: sessions have run since. */
     for (pkey *k = pt->keys_open; k; k = k->next) {
-        free(k->inventory);
-        k->inventory = NULL;
-        k->n_inventory = 0;
+        free(k->inventory[co->idx]);
+        k->inventory[co->idx] = NULL;
+        k->n_inventory[co->idx] = 0;
     }
     tss_key_id_list keys;
     memset(&keys, 0, sizeof keys);
@@ -113,30 +173,32 @@ void party_presig_inventory(party *pt) {
     }
     for (size_t i = 0; i < keys.count; i++) {
         pkey *k;
-        size_t listed = 0;
+        size_t listed = 0, withheld = 0;
         /* Open a key's handles (file descriptors held for the process
          * lifetime) only if it has presignature files at all. */
         if (!has_presig_files(pt, keys.ids[i])) continue;
         r = party_key_handles(pt, keys.ids[i], &k);
-        if (tss_is_ok(r)) r = list_key(pt, k, &listed);
+        if (tss_is_ok(r)) r = list_key(co, k, &listed, &withheld);
         if (!tss_is_ok(r)) {
             tss_log(LOG_WARNING, "key=%s: presignature inventory not sent: %s", keys.ids[i],
                     tss_error_detail());
             continue;
         }
-        if (listed)
-            tss_log(LOG_INFO, "key=%s: %zu presignatures listed to the coordinator", keys.ids[i],
-                    listed);
+        if (listed || withheld)
+            tss_log(LOG_INFO, "key=%s: %zu presignatures listed to coordinator=%s (%zu just made "
+                    "through another coordinator held back)", keys.ids[i], listed, co->addr,
+                    withheld);
     }
     tss_key_id_list_free(&keys);
 }
 
-void party_presig_delete(party *pt, const tss_wire_frame *f) {
+void party_presig_delete(pcoord *co, const tss_wire_frame *f) {
+    party *pt = co->pt;
     tss_wire_presig_ids m;
     if (!tss_is_ok(tss_wire_presig_ids_decode(&m, f->payload, f->len))) {
         char reason[400];
         snprintf(reason, sizeof reason, "bad PRESIG_DELETE: %s", tss_error_detail());
-        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        tss_dconn_fail(co->conn, TSS_WIRE_ERR_PROTOCOL, reason);
         return;
     }
     pkey *k = NULL;
@@ -145,8 +207,9 @@ void party_presig_delete(party *pt, const tss_wire_frame *f) {
     size_t deleted = 0, ignored = 0, failed = 0;
     for (size_t i = 0; i < m.count; i++) {
         const uint8_t *id = m.ids + 32 * i;
-        if (!k || !k->inventory ||
-            !bsearch(id, k->inventory, k->n_inventory, sizeof k->inventory[0], cmp_id)) {
+        if (!k || !k->inventory[co->idx] ||
+            !bsearch(id, k->inventory[co->idx], k->n_inventory[co->idx],
+                     sizeof k->inventory[co->idx][0], cmp_id)) {
             ignored++; /* not listed on this connection: never deleted */
             continue;
         }
@@ -162,6 +225,6 @@ void party_presig_delete(party *pt, const tss_wire_frame *f) {
     }
     tss_log(deleted || failed ? LOG_NOTICE : LOG_INFO,
             "key=%s: reconciliation with the coordinator deleted %zu orphaned presignature(s), "
-            "ignored %zu not listed on this connection, %zu failed",
-            m.key_id, deleted, ignored, failed);
+            "ignored %zu not listed on this connection, %zu failed (coordinator=%s)",
+            m.key_id, deleted, ignored, failed, co->addr);
 }

@@ -50,6 +50,7 @@ typedef struct {
 struct psession {
     psession *next;
     party *pt;
+    pcoord *co; /* the coordinator that started it: its frames only, its connection only */
     tss_wire_session_start st;
     char sid_hex[2 * TSS_WIRE_SESSION_ID_LEN + 1];
     tss_secure_session *sec;
@@ -68,13 +69,13 @@ struct psession {
 
 /* ---- sending ----------------------------------------------------------------------- */
 
-static tss_result send_frame(party *pt, tss_wire_type type, tss_writer *w, const char *what) {
+static tss_result send_frame(pcoord *co, tss_wire_type type, tss_writer *w, const char *what) {
     TSS_GUARD(tss_writer_status(w, what));
-    TSS_ENSURE(pt->conn != NULL, TSS_E_IO, "not connected to the coordinator");
-    return tss_dconn_send(pt->conn, type, w->data, w->len);
+    TSS_ENSURE(co->conn != NULL, TSS_E_IO, "not connected to coordinator %s", co->addr);
+    return tss_dconn_send(co->conn, type, w->data, w->len);
 }
 
-static void send_abort(party *pt, const uint8_t sid[TSS_WIRE_SESSION_ID_LEN], uint8_t reason,
+static void send_abort(pcoord *co, const uint8_t sid[TSS_WIRE_SESSION_ID_LEN], uint8_t reason,
                        uint16_t culprit, const char *text) {
     tss_wire_session_abort a;
     memset(&a, 0, sizeof a);
@@ -89,7 +90,7 @@ static void send_abort(party *pt, const uint8_t sid[TSS_WIRE_SESSION_ID_LEN], ui
     tss_writer w;
     tss_writer_init(&w, 1024);
     tss_result r = tss_wire_session_abort_encode(&w, &a);
-    if (tss_is_ok(r)) r = send_frame(pt, TSS_WIRE_SESSION_ABORT, &w, "SESSION_ABORT");
+    if (tss_is_ok(r)) r = send_frame(co, TSS_WIRE_SESSION_ABORT, &w, "SESSION_ABORT");
     if (!tss_is_ok(r)) tss_log(LOG_WARNING, "cannot send SESSION_ABORT: %s", tss_error_detail());
     tss_writer_free(&w);
 }
@@ -161,7 +162,7 @@ static void session_fail(psession *s, uint8_t reason, uint16_t culprit, const ch
     tss_log(LOG_WARNING, "session=%s kind=%s key=%s aborted (%s%s%u): %s", s->sid_hex,
             tss_wire_kind_name(s->st.kind), s->st.key_id, tss_wire_abort_reason_name(reason),
             culprit ? ", culprit party=" : ", culprit ", culprit, text);
-    send_abort(s->pt, s->st.session_id, reason, culprit, text);
+    send_abort(s->co, s->st.session_id, reason, culprit, text);
     session_end(s);
 }
 
@@ -206,7 +207,7 @@ static tss_result send_outbox(psession *s, tss_mpc_outbox *out) {
         tss_wire_protocol_msg env;
         r = tss_secure_seal(s->sec, &out->msgs[i], &env, &payload);
         if (tss_is_ok(r)) r = tss_wire_protocol_msg_encode(&frame, &env, TSS_SECURE_MAX_SEALED);
-        if (tss_is_ok(r)) r = send_frame(s->pt, TSS_WIRE_PROTOCOL_MSG, &frame, "PROTOCOL_MSG");
+        if (tss_is_ok(r)) r = send_frame(s->co, TSS_WIRE_PROTOCOL_MSG, &frame, "PROTOCOL_MSG");
         tss_writer_free(&payload);
         tss_writer_free(&frame);
     }
@@ -256,6 +257,7 @@ static void check_finished(psession *s) {
                 return;
             }
             memcpy(res.data, p->presign_id, TSS_WIRE_PRESIGN_ID_LEN);
+            party_presig_note(s->key, p->presign_id, s->co);
             res.data_len = TSS_WIRE_PRESIGN_ID_LEN;
             tss_presig_free(p);
         }
@@ -265,7 +267,7 @@ static void check_finished(psession *s) {
     tss_writer w;
     tss_writer_init(&w, 256);
     tss_result r = tss_wire_session_result_encode(&w, &res);
-    if (tss_is_ok(r)) r = send_frame(pt, TSS_WIRE_SESSION_RESULT, &w, "SESSION_RESULT");
+    if (tss_is_ok(r)) r = send_frame(s->co, TSS_WIRE_SESSION_RESULT, &w, "SESSION_RESULT");
     tss_writer_free(&w);
     if (!tss_is_ok(r)) tss_log(LOG_WARNING, "session=%s: cannot send SESSION_RESULT: %s",
                                s->sid_hex, tss_error_detail());
@@ -377,14 +379,17 @@ static bool feed(psession *s, const uint8_t *payload, size_t len, bool *was_broa
     return true;
 }
 
-static void on_protocol_msg(party *pt, const tss_wire_frame *f) {
+static void on_protocol_msg(pcoord *co, const tss_wire_frame *f) {
+    party *pt = co->pt;
     tss_wire_protocol_msg env;
     if (!tss_is_ok(tss_wire_protocol_msg_decode(&env, f->payload, f->len, TSS_SECURE_MAX_SEALED))) {
         tss_log(LOG_WARNING, "dropping a malformed PROTOCOL_MSG: %s", tss_error_detail());
         return;
     }
+    /* Another coordinator's session is not this one's to feed. */
     psession *s = pt->sessions;
-    while (s && memcmp(s->st.session_id, env.session_id, TSS_WIRE_SESSION_ID_LEN) != 0)
+    while (s && (s->co != co || memcmp(s->st.session_id, env.session_id,
+                                       TSS_WIRE_SESSION_ID_LEN) != 0))
         s = s->next;
     if (!s || s->done) {
         tss_log(LOG_DEBUG, "dropping a PROTOCOL_MSG for an unknown or finished session");
@@ -535,17 +540,20 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     return tss_sign_start(s->sign, out);
 }
 
-static void on_session_start(party *pt, const tss_wire_frame *f) {
+static void on_session_start(pcoord *co, const tss_wire_frame *f) {
+    party *pt = co->pt;
     tss_wire_session_start st;
     if (!tss_is_ok(tss_wire_session_start_decode(&st, f->payload, f->len))) {
         char reason[400];
         snprintf(reason, sizeof reason, "bad SESSION_START: %s", tss_error_detail());
-        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        tss_dconn_fail(co->conn, TSS_WIRE_ERR_PROTOCOL, reason);
         return;
     }
+    /* Any coordinator's session: ids are unique across coordinators (the
+     * durable session log refuses a reuse below as well). */
     for (psession *o = pt->sessions; o; o = o->next)
         if (memcmp(o->st.session_id, st.session_id, sizeof st.session_id) == 0) {
-            send_abort(pt, st.session_id, TSS_WIRE_ABORT_REFUSED, 0, "duplicate session id");
+            send_abort(co, st.session_id, TSS_WIRE_ABORT_REFUSED, 0, "duplicate session id");
             return;
         }
     /* Capacity counts sessions not yet ended: one the coordinator cancelled
@@ -557,15 +565,16 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
         char text[128];
         snprintf(text, sizeof text, "party %lld busy: at limits.max_sessions (%lld)",
                  (long long)pt->cfg.party_id, (long long)pt->cfg.limits.max_sessions);
-        send_abort(pt, st.session_id, TSS_WIRE_ABORT_BUSY, 0, text);
+        send_abort(co, st.session_id, TSS_WIRE_ABORT_BUSY, 0, text);
         return;
     }
     psession *s = calloc(1, sizeof *s);
     if (!s) {
-        send_abort(pt, st.session_id, TSS_WIRE_ABORT_INTERNAL, 0, "out of memory");
+        send_abort(co, st.session_id, TSS_WIRE_ABORT_INTERNAL, 0, "out of memory");
         return;
     }
     s->pt = pt;
+    s->co = co;
     s->st = st;
     s->started = tss_now_ms();
     tss_hex_encode(s->sid_hex, st.session_id, sizeof st.session_id);
@@ -576,8 +585,9 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     pt->n_active++;
     char path[TSS_BIP32_PATH_TEXT_MAX];
     tss_bip32_path_format(path, sizeof path, &st.path);
-    tss_log(LOG_INFO, "session=%s kind=%s key=%s path=%s parties=%u threshold=%u: starting",
-            s->sid_hex, tss_wire_kind_name(st.kind), st.key_id, path, st.count, st.threshold);
+    tss_log(LOG_INFO, "session=%s kind=%s key=%s path=%s parties=%u threshold=%u "
+            "coordinator=%s: starting", s->sid_hex, tss_wire_kind_name(st.kind), st.key_id, path,
+            st.count, st.threshold, co->addr);
     tss_mpc_outbox out;
     tss_mpc_outbox_init(&out);
     tss_result r = session_setup(s, &out);
@@ -599,7 +609,7 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
         tss_wire_session_result res = {.kind = st.kind};
         memcpy(res.session_id, st.session_id, sizeof res.session_id);
         r = tss_wire_session_result_encode(&w, &res);
-        if (tss_is_ok(r)) r = send_frame(pt, TSS_WIRE_SESSION_RESULT, &w, "SESSION_RESULT");
+        if (tss_is_ok(r)) r = send_frame(co, TSS_WIRE_SESSION_RESULT, &w, "SESSION_RESULT");
         tss_writer_free(&w);
         session_end(s);
         return;
@@ -607,14 +617,16 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     touch(s);
 }
 
-static void on_session_abort(party *pt, const tss_wire_frame *f) {
+static void on_session_abort(pcoord *co, const tss_wire_frame *f) {
+    party *pt = co->pt;
     tss_wire_session_abort a;
     if (!tss_is_ok(tss_wire_session_abort_decode(&a, f->payload, f->len))) {
         tss_log(LOG_WARNING, "dropping a malformed SESSION_ABORT: %s", tss_error_detail());
         return;
     }
     for (psession *s = pt->sessions; s; s = s->next)
-        if (!s->done && memcmp(s->st.session_id, a.session_id, sizeof a.session_id) == 0) {
+        if (!s->done && s->co == co &&
+            memcmp(s->st.session_id, a.session_id, sizeof a.session_id) == 0) {
             tss_log(LOG_NOTICE, "session=%s aborted by the coordinator (%s): %s", s->sid_hex,
                     tss_wire_abort_reason_name(a.reason), a.text);
             session_end(s);
@@ -622,18 +634,18 @@ static void on_session_abort(party *pt, const tss_wire_frame *f) {
         }
 }
 
-void party_session_frame(party *pt, const tss_wire_frame *f) {
+void party_session_frame(pcoord *co, const tss_wire_frame *f) {
     switch (f->type) {
-    case TSS_WIRE_SESSION_START: on_session_start(pt, f); return;
-    case TSS_WIRE_PROTOCOL_MSG: on_protocol_msg(pt, f); return;
-    case TSS_WIRE_SESSION_ABORT: on_session_abort(pt, f); return;
+    case TSS_WIRE_SESSION_START: on_session_start(co, f); return;
+    case TSS_WIRE_PROTOCOL_MSG: on_protocol_msg(co, f); return;
+    case TSS_WIRE_SESSION_ABORT: on_session_abort(co, f); return;
     default: return;
     }
 }
 
-void party_sessions_drop(party *pt, const char *why) {
-    for (psession *s = pt->sessions; s; s = s->next)
-        if (!s->done) {
+void party_sessions_drop(pcoord *co, const char *why) {
+    for (psession *s = co->pt->sessions; s; s = s->next)
+        if (!s->done && s->co == co) {
             tss_log(LOG_NOTICE, "session=%s kind=%s key=%s dropped: %s", s->sid_hex,
                     tss_wire_kind_name(s->st.kind), s->st.key_id, why);
             session_end(s);
@@ -658,7 +670,8 @@ void party_sessions_free(party *pt) {
                     k->key_id, k->bans.reason);
         tss_sid_log_close(k->sids);
         tss_presig_store_close(k->presigs);
-        free(k->inventory);
+        for (size_t i = 0; i < TSS_PARTY_MAX_COORDINATORS; i++) free(k->inventory[i]);
+        free(k->recent);
         free(k);
     }
 }

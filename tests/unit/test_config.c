@@ -312,7 +312,7 @@ static void coordinator_defaults_applied(void) {
 static void unknown_keys(void) {
     PARTY_FAILS(PARTY_BASE "bogus: 1\n",
                 "party.yaml:15:1: bogus: unknown key (expected one of: party_id, keystore, "
-                "coordinator, tls, peers, limits, timeouts, state_dir, log_level)");
+                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level)");
     PARTY_FAILS(PARTY_BASE "limits:\n  max_frame_size: 4096\n  max_frames: 3\n",
                 "party.yaml:17:3: limits.max_frames: unknown key "
                 "(expected one of: max_frame_size, max_sessions)");
@@ -321,7 +321,7 @@ static void unknown_keys(void) {
     /* Keys are case-sensitive. */
     PARTY_FAILS(PARTY_BASE "Log_level: info\n",
                 "party.yaml:15:1: Log_level: unknown key (expected one of: party_id, keystore, "
-                "coordinator, tls, peers, limits, timeouts, state_dir, log_level)");
+                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level)");
 }
 
 static void wrong_types(void) {
@@ -349,7 +349,7 @@ static void wrong_types(void) {
                 "party.yaml:15:11: state_dir: value is empty (expected an absolute path)");
     PARTY_FAILS(PARTY_BASE "peers2: 1\n",
                 "party.yaml:15:1: peers2: unknown key (expected one of: party_id, keystore, "
-                "coordinator, tls, peers, limits, timeouts, state_dir, log_level)");
+                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level)");
     /* A list where one value is expected, and the other way round. */
     PARTY_FAILS("party_id: [1]\n", "party.yaml:1:11: party_id: expected an integer, got a list");
     PARTY_FAILS("peers: {id: 1}\n", "party.yaml:1:8: peers: expected a list of mappings, got a mapping");
@@ -692,10 +692,59 @@ static void failures_free_partial_results(void) {
                 "identity)");
 }
 
+#define PARTY_NO_COORD                                                            \
+    "party_id: 2\n"                                                               \
+    "keystore: {dir: /k, passphrase: {file: /p}}\n"                               \
+    "tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}\n"                             \
+    "peers: [{id: 1, identity: \"" KEY1 "\"}]\n"
+
+/* Several coordinators (issue 18): `coordinators` is a list of entries, the
+ * single `coordinator` form stays valid, exactly one of the two is given,
+ * and no address appears in two entries (one coordinator dialled twice). */
+static void party_coordinators(void) {
+    tss_party_config c;
+    size_t n = 0;
+    CHECK_OK(party(PARTY_BASE, &c));
+    const tss_party_coordinator_config *co = tss_config_party_coordinators(&c, &n);
+    CHECK(n == 1 && co == &c.coordinator && co->address_count == 1 && co->address[0].port == 7400);
+    tss_config_party_free(&c);
+    CHECK_OK(party(PARTY_NO_COORD "coordinators:\n"
+                   "  - {address: ['a.example:7400', 'a2.example:7400'], server_name: a.example}\n"
+                   "  - {address: ['b.example:7401']}\n", &c));
+    co = tss_config_party_coordinators(&c, &n);
+    CHECK(n == 2 && co == c.coordinators && co[0].address_count == 2 &&
+          strcmp(co[0].server_name, "a.example") == 0 && co[1].address[0].port == 7401 &&
+          co[1].server_name == NULL);
+    tss_config_party_free(&c);
+    PARTY_FAILS(PARTY_NO_COORD,
+                "party.yaml:1:1: coordinators: missing: give coordinator (one coordinator) or "
+                "coordinators (a list of them)");
+    PARTY_FAILS(PARTY_BASE "coordinators: [{address: ['b:1']}]\n",
+                "party.yaml:15:15: coordinators: give either coordinator (one coordinator) or "
+                "coordinators (several), not both");
+    PARTY_FAILS(PARTY_NO_COORD "coordinators:\n  - {address: ['a:1', 'b:2']}\n"
+                "  - {address: ['c:3', 'b:2']}\n",
+                "party.yaml:7:5: coordinators[1]: address b:2 is also in coordinators[0]: list "
+                "each coordinator once (its alternative addresses go in one entry's address "
+                "list)");
+    PARTY_FAILS(PARTY_NO_COORD "coordinators: []\n",
+                "party.yaml:5:15: coordinators: at least 1 entry is required");
+    PARTY_FAILS(PARTY_NO_COORD "coordinators: [{server_name: a.example}]\n",
+                "party.yaml:5:16: coordinators[0].address: required key is missing");
+    PARTY_FAILS(PARTY_NO_COORD "coordinator: {server_name: a.example}\n",
+                "party.yaml:5:14: coordinator: address: required key is missing");
+    PARTY_FAILS(PARTY_NO_COORD "coordinators:\n" "  - {address: ['a:1']}\n" "  - {address: ['a:2']}\n"
+                "  - {address: ['a:3']}\n" "  - {address: ['a:4']}\n" "  - {address: ['a:5']}\n"
+                "  - {address: ['a:6']}\n" "  - {address: ['a:7']}\n" "  - {address: ['a:8']}\n"
+                "  - {address: ['a:9']}\n",
+                "party.yaml:14:5: coordinators[8]: too many entries (at most 8)");
+}
+
 int main(void) {
     RUN(scalar_syntax_is_strict);
     RUN(examples_load);
     RUN(party_defaults_applied);
+    RUN(party_coordinators);
     RUN(coordinator_defaults_applied);
     RUN(unknown_keys);
     RUN(wrong_types);
