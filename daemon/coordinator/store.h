@@ -47,6 +47,8 @@ const char *coord_store_unavailable(coord *co);
 /* The key, from memory or (postgresql) from the store when another
  * coordinator registered it; NULL if unknown or unreachable. */
 key_entry *coord_store_key_find(coord *co, const char *key_id);
+/* As key_find, and (postgresql) re-read its ready presignatures now. */
+key_entry *coord_store_key_sync(coord *co, const char *key_id);
 TSS_MUST_CHECK tss_result coord_store_key_add(coord *co, const tss_wire_key_info *info,
                                               const uint8_t identities[][32],
                                               const uint8_t session_id[16]);
@@ -59,10 +61,13 @@ TSS_MUST_CHECK tss_result coord_store_presig_add(coord *co, key_entry *k,
 TSS_MUST_CHECK tss_result coord_store_presig_claim(coord *co, key_entry *k, size_t idx,
                                                    coord_presig *out);
 
-/* The audit record of a request's outcome (body: JSON object as
- * coord_audit builds it). durable: see above. */
+/* The audit record of a request's outcome (audit.c): fmt continues the
+ * JSON object after time and operator, as for coord_audit. durable: see
+ * above; the files back-end returns once the record is queued for the
+ * group commit that precedes the held reply (audit.c). */
 TSS_MUST_CHECK tss_result coord_store_release(coord *co, const char *op, bool durable,
-                                              const char *body, size_t len);
+                                              const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 TSS_MUST_CHECK tss_result coord_store_session_id_claim(coord *co, const uint8_t sid[16]);
 
