@@ -202,6 +202,10 @@ static bool check_storage(const void *value, size_t count, tss_config_issue *iss
         issue->key = "conninfo";
         return ISSUE(issue, "required with backend postgresql");
     }
+    if (st->password.file && st->password.credential) {
+        issue->key = "password";
+        return ISSUE(issue, "give at most one of file, credential");
+    }
     return true;
 }
 
@@ -219,10 +223,9 @@ static const tss_config_item storage_items[] = {
      .offset = offsetof(tss_coordinator_storage_config, backend)},
     {.name = "conninfo", .type = TSS_CONFIG_STR, .min = 1, .max = 1024,
      .offset = offsetof(tss_coordinator_storage_config, conninfo), .check = check_conninfo},
-    {.name = "password", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_ONE_OF,
+    {.name = "password", .type = TSS_CONFIG_SECTION,
      .offset = offsetof(tss_coordinator_storage_config, password), .sub = storage_password_items,
-     .size = sizeof(tss_coordinator_storage_password),
-     .choice_offset = offsetof(tss_coordinator_storage_password, kind)},
+     .size = sizeof(tss_coordinator_storage_password)},
     {.name = "timeout", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = MINUTES(1),
      .def = "2s", .offset = offsetof(tss_coordinator_storage_config, timeout)},
     {.name = "name", .type = TSS_CONFIG_STR, .min = 1, .max = 64,

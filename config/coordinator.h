@@ -66,9 +66,8 @@ typedef enum {
 
 /* storage.password: at most one source (never argv or the environment). */
 typedef struct {
-    int kind; /* 1: file (mode 0600 or stricter), 2: systemd credential */
-    char *file;
-    char *credential;
+    char *file; /* mode 0600 or stricter */
+    char *credential; /* systemd credential name */
 } tss_coordinator_storage_password;
 
 typedef struct {

@@ -162,7 +162,10 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
     struct coord_pg *g = co->pg;
     *r = pg_ready(co);
     if (!tss_is_ok(*r)) return NULL;
-    PGresult *res = PQexecParams(g->conn, sql, n, NULL, params, NULL, NULL, 0);
+    /* No parameters: the simple protocol, which takes several statements
+     * (a migration). */
+    PGresult *res = n ? PQexecParams(g->conn, sql, n, NULL, params, NULL, NULL, 0)
+                      : PQexec(g->conn, sql);
     if (res && PQresultStatus(res) == want) return res;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     char msg[400];
@@ -507,9 +510,9 @@ tss_result coord_pg_open(coord *co, bool load) {
     co->pg = g;
     if (sc->name) snprintf(g->name, sizeof g->name, "%s", sc->name);
     else if (gethostname(g->name, sizeof g->name - 1) != 0) snprintf(g->name, sizeof g->name, "?");
-    if (sc->password.kind) {
-        tss_passphrase_source src = {.kind = sc->password.kind == 1 ? TSS_PASS_FILE
-                                                                    : TSS_PASS_CREDENTIAL,
+    if (sc->password.file || sc->password.credential) {
+        tss_passphrase_source src = {.kind = sc->password.file ? TSS_PASS_FILE
+                                                               : TSS_PASS_CREDENTIAL,
                                      .path = sc->password.file,
                                      .name = sc->password.credential};
         tss_result r = tss_passphrase_read(&src, NULL, false, &g->pw);
