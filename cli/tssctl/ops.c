@@ -65,9 +65,26 @@ static tss_result exchange(const tss_operator_config *cfg, const tss_wire_op_req
     tss_writer w;
     tss_writer_init(&w, 8192);
     tss_result r = tss_wire_op_request_encode(&w, rq);
+    /* keys and sign are repeated on the next coordinator if one fails
+     * mid-request: keys reads; a repeated sign runs a fresh session (new
+     * session id, another presignature or full signing: parties never reuse
+     * either) over the same digest, so it grants nothing the first did not.
+     * keygen and presign are not (see not_retried). */
+    const char *not_retried = NULL;
+    char hint[320];
+    if (rq->command == TSS_WIRE_OP_KEYGEN) {
+        snprintf(hint, sizeof hint, "keygen is not retried: `tssctl keys --key-id %s` shows "
+                 "whether the key exists; running keygen again with this id can never make a "
+                 "second key", rq->key_id);
+        not_retried = hint;
+    } else if (rq->command == TSS_WIRE_OP_PRESIGN) {
+        snprintf(hint, sizeof hint, "presign is not retried (it may have made some): `tssctl "
+                 "keys --key-id %s` shows the stock", rq->key_id);
+        not_retried = hint;
+    }
     if (tss_is_ok(r))
-        r = tssctl_request(cfg, TSS_WIRE_OP_REQUEST, w.data, w.len, TSS_WIRE_OP_RESPONSE, &ctx,
-                           &cl, &f);
+        r = tssctl_request(cfg, TSS_WIRE_OP_REQUEST, w.data, w.len, TSS_WIRE_OP_RESPONSE,
+                           not_retried, &ctx, &cl, &f);
     tss_writer_free(&w);
     if (tss_is_ok(r)) r = tss_wire_op_response_decode(resp, f.payload, f.len);
     if (tss_is_ok(r) && (resp->request_id != rq->request_id || resp->command != rq->command)) {

@@ -7,6 +7,7 @@
 #include "cli/tssctl/tssctl.h"
 #include "config/operator.h"
 #include "daemon/client.h"
+#include "daemon/net.h"
 #include "keystore/derive.h"
 #include "tls/certinfo.h"
 #include "tls/context.h"
@@ -193,33 +194,107 @@ tss_result tssctl_operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out
     return tss_tls_ctx_new(&tc, &paths, out);
 }
 
+/* The certificate-refusal case: in TLS 1.3 the server checks our certificate
+ * after our side of the handshake is done, so its refusal shows up as a
+ * closed connection on the first read: say what that most likely means. */
+static bool cert_refused(void) {
+    return strstr(tss_error_detail(), "closed by the peer") ||
+           strstr(tss_error_detail(), "alert: bad_certificate");
+}
+
+static tss_result cert_refused_error(const tss_operator_config *cfg) {
+    tss_tls_cert_info info;
+    char urn[TSS_TLS_URN_MAX] = "?";
+    if (tss_is_ok(tss_tls_cert_info_from_file(cfg->tls.cert, &info)))
+        tss_tls_identity_format(&info.identity, urn, sizeof urn);
+    return tss_fail(TSS_E_PROTOCOL,
+                    "the coordinator closed the connection without answering: it most likely "
+                    "refused this operator certificate (identity %s, %s). Check that the "
+                    "identity is listed under operators: in the coordinator's configuration, "
+                    "and that the certificate chains to its CA and is neither expired nor "
+                    "revoked; the coordinator's log names the reason (\"TLS handshake "
+                    "refused: ...\")",
+                    urn, cfg->tls.cert);
+}
+
+/* An answer that says the request never ran here, so another coordinator
+ * may take it whatever the command: an ERROR frame SHUTDOWN, or an
+ * OP_RESPONSE refused before any session (zero session id) because this
+ * coordinator is stopping (SHUTDOWN), lacks a quorum of connected parties or
+ * room (LIMIT), or cannot write its storage (INTERNAL). A PROTOCOL refusal
+ * (a bad request, an unknown or existing key) is the same everywhere. */
+static bool refused_untouched(const tss_wire_frame *f) {
+    if (f->type == TSS_WIRE_ERROR) {
+        tss_wire_error e;
+        return tss_is_ok(tss_wire_error_decode(&e, f->payload, f->len)) &&
+               e.code == TSS_WIRE_ERR_SHUTDOWN;
+    }
+    if (f->type != TSS_WIRE_OP_RESPONSE) return false;
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    if (!tss_is_ok(tss_wire_op_response_decode(&resp, f->payload, f->len))) return false;
+    static const uint8_t none[TSS_WIRE_SESSION_ID_LEN];
+    bool untouched = (resp.status == TSS_WIRE_ERR_SHUTDOWN || resp.status == TSS_WIRE_ERR_LIMIT ||
+                      resp.status == TSS_WIRE_ERR_INTERNAL) &&
+                     resp.presigned == 0 && memcmp(resp.session_id, none, sizeof none) == 0;
+    tss_wire_op_response_free(&resp);
+    return untouched;
+}
+
 tss_result tssctl_request(const tss_operator_config *cfg, uint8_t type, const uint8_t *payload,
-                          size_t len, uint8_t want, tss_tls_ctx **ctx, tss_client **cl,
-                          tss_wire_frame *reply) {
+                          size_t len, uint8_t want, const char *not_retried,
+                          tss_tls_ctx **ctx, tss_client **cl, tss_wire_frame *reply) {
     *ctx = NULL;
     *cl = NULL;
     TSS_GUARD(tssctl_operator_ctx(cfg, ctx));
-    TSS_GUARD(tss_client_connect(*ctx, cfg->coordinator.address, cfg->coordinator.address_count,
-                                 (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, cl));
-    tss_result r = tss_client_send(*cl, type, payload, len, (int)cfg->timeouts.request);
-    if (tss_is_ok(r)) r = tss_client_recv(*cl, reply, (int)cfg->timeouts.request);
-    if (!tss_is_ok(r) && (strstr(tss_error_detail(), "closed by the peer") ||
-                          strstr(tss_error_detail(), "alert: bad_certificate"))) {
-        /* In TLS 1.3 the server checks our certificate after our side of the
-         * handshake is done, so its refusal shows up as a closed connection
-         * on the first read: say what that most likely means. */
-        tss_tls_cert_info info;
-        char urn[TSS_TLS_URN_MAX] = "?";
-        if (tss_is_ok(tss_tls_cert_info_from_file(cfg->tls.cert, &info)))
-            tss_tls_identity_format(&info.identity, urn, sizeof urn);
-        return tss_fail(TSS_E_PROTOCOL,
-                        "the coordinator closed the connection without answering: it most likely "
-                        "refused this operator certificate (identity %s, %s). Check that the "
-                        "identity is listed under operators: in the coordinator's configuration, "
-                        "and that the certificate chains to its CA and is neither expired nor "
-                        "revoked; the coordinator's log names the reason (\"TLS handshake "
-                        "refused: ...\")",
-                        urn, cfg->tls.cert);
+    size_t n = cfg->coordinator.address_count;
+    tss_result r = tss_fail(TSS_E_USAGE, "no coordinator address");
+    for (size_t i = 0; i < n; i++) {
+        char where[300];
+        tss_net_addr_format(&cfg->coordinator.address[i], where, sizeof where);
+        bool last = i + 1 == n;
+        tss_client_free(*cl);
+        *cl = NULL;
+        r = tss_client_connect(*ctx, &cfg->coordinator.address[i], 1,
+                               (uint32_t)cfg->max_frame_size, (int)cfg->timeouts.connect, cl);
+        if (!tss_is_ok(r)) {
+            /* A refused handshake is an answer: another coordinator of the
+             * same deployment would refuse this certificate too. */
+            if (r.err == TSS_E_PROTOCOL || last) return r;
+            fprintf(stderr, PROG ": coordinator %s: %s; trying the next one\n", where,
+                    tss_error_detail());
+            continue;
+        }
+        r = tss_client_send(*cl, type, payload, len, (int)cfg->timeouts.request);
+        if (tss_is_ok(r)) r = tss_client_recv(*cl, reply, (int)cfg->timeouts.request);
+        /* A close without an answer is a refused certificate, or a
+         * coordinator that died mid-request: fail over like any loss, and
+         * name the certificate only if the last coordinator did it too. */
+        if (!tss_is_ok(r) && cert_refused() && last && !not_retried) return cert_refused_error(cfg);
+        if (!tss_is_ok(r)) {
+            /* Sent, and the coordinator died or went silent: it may have done
+             * the work. Only a request whose repetition changes nothing goes
+             * to the next coordinator (docs/OPERATIONS.md, "Failover"). */
+            char detail[400];
+            snprintf(detail, sizeof detail, "%s", tss_error_detail());
+            if (not_retried)
+                return tss_fail(TSS_E_IO, "coordinator %s failed mid-request (%s): the outcome is "
+                                "unknown and %s%s", where, detail, not_retried,
+                                cert_refused() ? " (a close at once on every request means the "
+                                                 "coordinator refuses this operator "
+                                                 "certificate: see `tssctl status`)" : "");
+            if (last) return tss_fail(r.err, "coordinator %s: %s (no coordinator left to try)",
+                                      where, detail);
+            fprintf(stderr, PROG ": coordinator %s failed mid-request (%s); retrying on the next "
+                    "coordinator\n", where, detail);
+            continue;
+        }
+        if (!last && refused_untouched(reply)) {
+            fprintf(stderr, PROG ": coordinator %s refused before starting (stopping, no quorum "
+                    "connected, or storage unavailable); trying the next coordinator\n", where);
+            continue;
+        }
+        break;
     }
     TSS_GUARD(r);
     if (reply->type == TSS_WIRE_ERROR) {
@@ -243,7 +318,7 @@ static tss_result run(const tss_operator_config *cfg, bool json) {
     tss_result r = tss_wire_status_request_encode(&w);
     if (tss_is_ok(r))
         r = tssctl_request(cfg, TSS_WIRE_STATUS_REQUEST, w.data, w.len, TSS_WIRE_STATUS_RESPONSE,
-                           &ctx, &cl, &f);
+                           NULL, &ctx, &cl, &f);
     tss_writer_free(&w);
     if (tss_is_ok(r)) {
         tss_wire_status *st = calloc(1, sizeof *st);

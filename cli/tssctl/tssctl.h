@@ -39,11 +39,16 @@ TSS_MUST_CHECK tss_result tssctl_operator_ctx(const struct tss_operator_config *
  * of `type`, receive the reply and require type `want` (an ERROR frame
  * becomes a failure with the coordinator's text). reply->payload lives in
  * *cl: decode it, then free *cl and *ctx — also after a failure (either may
- * be NULL). */
+ * be NULL).
+ * Failover over the configured coordinator addresses, in order: a connect
+ * failure or a "shutting down" refusal moves to the next; so does a
+ * connection lost or silent after the request was sent, unless not_retried
+ * is given (a request that is not safe to repeat): then the failure says
+ * "the outcome is unknown and <not_retried>". */
 TSS_MUST_CHECK tss_result tssctl_request(const struct tss_operator_config *cfg, uint8_t type,
                                          const uint8_t *payload, size_t len, uint8_t want,
-                                         struct tss_tls_ctx **ctx, tss_client **cl,
-                                         tss_wire_frame *reply);
+                                         const char *not_retried, struct tss_tls_ctx **ctx,
+                                         tss_client **cl, tss_wire_frame *reply);
 /* typed-data-hash FILE (ops.c): the EIP-712 digest, offline. */
 int tssctl_typed_data_hash(int argc, char **argv);
 /* tx-hash FILE [--signature RSV] (ops.c): signing hash / encodings, offline. */

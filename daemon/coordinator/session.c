@@ -148,6 +148,11 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     resp->request_id = rq->rq.request_id;
     resp->command = rq->rq.command;
     char digest[65] = "", signers[160] = "", detail[TSS_WIRE_MAX_ERROR_TEXT + 1], sid[33];
+    /* The presignature a presigned signature used: with several coordinators
+     * on one ledger, an audit reader can check no id was ever used twice. */
+    char presign[2 * TSS_WIRE_PRESIGN_ID_LEN + 1] = "";
+    if (rq->rq.command == TSS_WIRE_OP_SIGN && resp->status == 0 && resp->presigned)
+        tss_hex_encode(presign, rq->presign_id, sizeof rq->presign_id);
     char path[TSS_BIP32_PATH_TEXT_MAX];
     tss_bip32_path_format(path, sizeof path, &rq->rq.path);
     if (rq->rq.command == TSS_WIRE_OP_SIGN) tss_hex_encode(digest, rq->rq.digest, 32);
@@ -159,10 +164,11 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
         co, rq->op_name, durable,
         "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
         "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
-        "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"",
+        "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"%s%s%s",
         tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
         resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
-        (long long)(tss_now_ms() - rq->started), resp->presigned, path);
+        (long long)(tss_now_ms() - rq->started), resp->presigned, path,
+        presign[0] ? ",\"presignId\":\"" : "", presign, presign[0] ? "\"" : "");
     if (!tss_is_ok(ar) && durable) {
         /* Fail closed: an outcome whose audit row is not committed is not
          * released (a signature is withheld; the operator may retry). */

@@ -2,9 +2,13 @@
  * OP_REQUESTs multiplexed by request id, a heartbeat so the coordinator's
  * idle timeout never drops a quiet gateway, and a key cache refreshed with
  * OP_KEYS (addresses, presignature stock) and STATUS (parties connected)
- * every REFRESH_MS. A lost connection fails every call in flight at once
- * ("quorum unavailable" to the application) and is re-established with
- * capped backoff. */
+ * every REFRESH_MS. A lost connection is re-established with capped
+ * backoff on the next configured coordinator address (failover); the sign
+ * and keys calls in flight are sent again, with the same request id, on the
+ * new connection (a repeated sign runs a fresh session over the same digest:
+ * it authorises nothing the first did not, and parties never reuse a
+ * presignature or session id), still bounded by timeouts.sign. Any other
+ * call fails at once ("quorum unavailable" to the application). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +35,10 @@ struct gw_up_call {
     gw_up_done fn;
     void *arg;
     bool internal; /* a key refresh, not an application's call */
+    uint8_t *req;  /* the encoded OP_REQUEST, kept to resend after a failover */
+    size_t req_len;
+    bool resend;   /* safe to send again on another coordinator */
+    bool sent;     /* on the current connection */
     gw_up_call *prev, *next;
 };
 
@@ -61,12 +69,30 @@ static void unlink_call(gw_up *u, gw_up_call *c) {
     u->n_calls--;
 }
 
+static void call_free(gw_up_call *c) {
+    free(c->req);
+    free(c);
+}
+
 static void fail_all(gw_up *u, const char *why) {
     while (u->calls) {
         gw_up_call *c = u->calls;
         unlink_call(u, c);
         if (c->fn) c->fn(c->arg, NULL, why);
-        free(c);
+        call_free(c);
+    }
+}
+
+/* The connection is gone: calls safe to repeat wait for the next one (their
+ * deadline still runs); the others fail now. */
+static void fail_unrepeatable(gw_up *u, const char *why) {
+    for (gw_up_call *c = u->calls, *next; c; c = next) {
+        next = c->next;
+        c->sent = false;
+        if (c->resend && c->fn && !c->internal) continue;
+        unlink_call(u, c);
+        if (c->fn) c->fn(c->arg, NULL, why);
+        call_free(c);
     }
 }
 
@@ -175,11 +201,17 @@ const gw_key *gw_key_by_identifier(const gw *g, const char *ident) {
 
 /* ---- the connection ------------------------------------------------------------------ */
 
-static tss_result send_op(gw_up *u, tss_wire_op_request *rq) {
+static tss_result encode_op(gw_up *u, const tss_wire_op_request *rq, gw_up_call *c) {
     tss_writer w;
     tss_writer_init(&w, u->lim.max_frame);
     tss_result r = tss_wire_op_request_encode(&w, rq);
-    if (tss_is_ok(r)) r = tss_dconn_send(u->conn, TSS_WIRE_OP_REQUEST, w.data, w.len);
+    if (tss_is_ok(r)) r = tss_writer_status(&w, "OP_REQUEST");
+    if (tss_is_ok(r)) {
+        c->req = malloc(w.len);
+        if (!c->req) r = tss_fail(TSS_E_NOMEM, "no memory");
+        else memcpy(c->req, w.data, w.len);
+        c->req_len = w.len;
+    }
     tss_writer_free(&w);
     return r;
 }
@@ -196,11 +228,14 @@ tss_result gw_up_request(gw *g, tss_wire_op_request *rq, gw_up_done fn, void *ar
     c->fn = fn;
     c->arg = arg;
     c->deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.sign;
-    tss_result r = send_op(u, rq);
+    c->resend = rq->command == TSS_WIRE_OP_SIGN || rq->command == TSS_WIRE_OP_KEYS;
+    tss_result r = encode_op(u, rq, c);
+    if (tss_is_ok(r)) r = tss_dconn_send(u->conn, TSS_WIRE_OP_REQUEST, c->req, c->req_len);
     if (!tss_is_ok(r)) {
-        free(c);
+        call_free(c);
         return r;
     }
+    c->sent = true;
     c->next = u->calls;
     if (u->calls) u->calls->prev = c;
     u->calls = c;
@@ -234,6 +269,16 @@ static void on_open(tss_dconn *c, void *arg) {
     u->open = true;
     u->backoff = BACKOFF_MIN_MS;
     tss_log(LOG_NOTICE, "connected to coordinator=%s", u->addr);
+    size_t resent = 0;
+    for (gw_up_call *k = u->calls; k; k = k->next) {
+        if (k->sent || !k->req) continue;
+        if (!tss_is_ok(tss_dconn_send(u->conn, TSS_WIRE_OP_REQUEST, k->req, k->req_len))) break;
+        k->sent = true;
+        resent++;
+    }
+    if (resent)
+        tss_log(LOG_NOTICE, "failover: %zu request(s) in flight on the lost coordinator sent "
+                "again to coordinator=%s", resent, u->addr);
     refresh(u);
 }
 
@@ -250,7 +295,7 @@ static void on_response(gw_up *u, const tss_wire_frame *f) {
     if (c) {
         unlink_call(u, c);
         if (c->fn) c->fn(c->arg, &resp, NULL);
-        free(c);
+        call_free(c);
     } else {
         tss_log(LOG_DEBUG, "coordinator answered request %u which is no longer waited for",
                 resp.request_id);
@@ -308,8 +353,14 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
     else tss_log(LOG_WARNING, "cannot connect to coordinator=%s: %s", u->addr, reason);
     free(u->g->status);
     u->g->status = NULL;
-    fail_all(u, "the coordinator is not reachable");
-    if (!u->g->stopping) schedule_reconnect(u);
+    if (u->g->stopping) {
+        fail_all(u, "the coordinator is not reachable");
+        return;
+    }
+    fail_unrepeatable(u, "the coordinator is not reachable");
+    /* Failover: straight to the next address (its backoff still applies
+     * when every address keeps failing). */
+    schedule_reconnect(u);
 }
 
 static const tss_dconn_ops up_ops = {on_open, on_frame, on_close};
@@ -352,7 +403,7 @@ static void on_tick(void *arg) {
         unlink_call(u, c);
         if (c->internal) u->keys_pending = false;
         if (c->fn) c->fn(c->arg, NULL, "the coordinator did not answer in time (timeouts.sign)");
-        free(c);
+        call_free(c);
     }
     if (u->open) {
         tss_wire_heartbeat hb = {.sequence = ++u->hb_seq, .timestamp_ms = (uint64_t)tss_now_ms()};

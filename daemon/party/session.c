@@ -585,9 +585,16 @@ static void on_session_start(pcoord *co, const tss_wire_frame *f) {
     pt->n_active++;
     char path[TSS_BIP32_PATH_TEXT_MAX];
     tss_bip32_path_format(path, sizeof path, &st.path);
+    /* The presignature a presigned sign asks for, so the logs of all
+     * coordinators' sessions can be checked for an id used twice. */
+    char presign[2 * TSS_WIRE_PRESIGN_ID_LEN + 16] = "";
+    if (st.kind == TSS_WIRE_KIND_SIGN_PRESIG) {
+        memcpy(presign, " presign_id=", 12);
+        tss_hex_encode(presign + 12, st.presign_id, TSS_WIRE_PRESIGN_ID_LEN);
+    }
     tss_log(LOG_INFO, "session=%s kind=%s key=%s path=%s parties=%u threshold=%u "
-            "coordinator=%s: starting", s->sid_hex, tss_wire_kind_name(st.kind), st.key_id, path,
-            st.count, st.threshold, co->addr);
+            "coordinator=%s%s: starting", s->sid_hex, tss_wire_kind_name(st.kind), st.key_id, path,
+            st.count, st.threshold, co->addr, presign);
     tss_mpc_outbox out;
     tss_mpc_outbox_init(&out);
     tss_result r = session_setup(s, &out);
