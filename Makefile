@@ -192,6 +192,8 @@ bench: deps
 	bash bench/faults.sh $(BUILD)
 	@# JSON-RPC over HTTPS through tss-gateway vs. the native operator channel: $(BUILD)/bench-gateway.json.
 	bash bench/gateway.sh $(BUILD)
+	@# One vs two coordinators on one PostgreSQL, same parties (issue 18): $(BUILD)/bench-multicoord.json.
+	bash bench/multicoord.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -25,6 +25,7 @@ typedef struct {
     size_t ncases;
     /* e2e suite (against a running cluster, see bench/e2e.sh) */
     const char *op_config;
+    const char *op_config2; /* multicoord suite: the second coordinator */
     int e2e_threshold, e2e_concurrency, e2e_per_worker, e2e_presign;
     /* chatty suite: signing while another operator floods (bench/chatty.sh) */
     const char *chatty_config;
@@ -67,6 +68,8 @@ typedef struct bench_op bench_op;
 TSS_MUST_CHECK tss_result bench_op_open(const char *op_config, bench_op **out);
 TSS_MUST_CHECK tss_result bench_op_sign(bench_op *b, const char *key_id, bool *ok);
 void bench_op_close(bench_op *b);
+/* One vs two coordinators on one PostgreSQL, same parties (bench/multicoord.sh). */
+int bench_multicoord(const bench_options *o);
 /* JSON-RPC over HTTPS to a running tss-gateway (bench/gateway.sh; settings from GW_* env). */
 int bench_gateway(const bench_options *o);
 

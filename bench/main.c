@@ -19,7 +19,9 @@ static int usage(void) {
                     "       tss-bench --suite chatty --op-config FILE --chatty-config FILE [--json] "
                     "[--seconds S] [--concurrency C] [--flooders F]\n"
                     "       tss-bench --suite overload --op-config FILE [--json] "
-                    "[--threshold T] [--levels 8,32,128] [--requests N]\n");
+                    "[--threshold T] [--levels 8,32,128] [--requests N]\n"
+                    "       tss-bench --suite multicoord --op-config A --op-config2 B [--json] "
+                    "[--concurrency C] [--per-worker M]\n");
     return 64;
 }
 
@@ -83,6 +85,8 @@ int main(int argc, char **argv) {
             runs_given = true;
         } else if (!strcmp(argv[i], "--op-config") && i + 1 < argc) {
             o.op_config = argv[++i];
+        } else if (!strcmp(argv[i], "--op-config2") && i + 1 < argc) {
+            o.op_config2 = argv[++i];
         } else if (!strcmp(argv[i], "--chatty-config") && i + 1 < argc) {
             o.chatty_config = argv[++i];
         } else if (!strcmp(argv[i], "--flooders") && i + 1 < argc) {
@@ -126,6 +130,12 @@ int main(int argc, char **argv) {
         return orc;
     }
     if (!strcmp(o.suite, "gateway")) return bench_gateway(&o); /* bench/gateway.sh */
+    if (!strcmp(o.suite, "multicoord")) { /* bench/multicoord.sh */
+        if (o.json) printf("{");
+        int mrc = bench_multicoord(&o);
+        if (o.json) printf("}\n");
+        return mrc;
+    }
     if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
         if (!runs_given) o.runs = 200;
         if (o.json) printf("{");
