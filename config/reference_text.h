@@ -85,7 +85,7 @@ static const description descriptions[] = {
     {"party:log_level", "Lowest priority logged."},
     /* ---- operator ---- */
     {"operator:coordinator", "How to reach the coordinator."},
-    {"operator:coordinator.address", "Coordinator addresses, tried in order."},
+    {"operator:coordinator.address", "Coordinator addresses (one or several coordinators), tried in order: a request that cannot connect or is refused before starting goes to the next; status, keys and sign also when their coordinator dies mid-request (docs/OPERATIONS.md, \"Several coordinators\")."},
     {"operator:tls", "The operator's certificate (urn:tssd:operator:<name>), key and trust."},
     {"operator:tls.cert", "Certificate (PEM) with SAN URI urn:tssd:operator:<name>."},
     {"operator:tls.key", "Private key (PEM), mode 0600."},
@@ -104,7 +104,7 @@ static const description descriptions[] = {
     {"gateway:tls.ca", "CA bundle (PEM) that client certificates (urn:tssd:client:<name>) must chain to."},
     {"gateway:tls.crl", "Optional revocation list (PEM) for client certificates."},
     {"gateway:coordinator", "The operator channel to the coordinator."},
-    {"gateway:coordinator.address", "Coordinator addresses, tried in turn on reconnect."},
+    {"gateway:coordinator.address", "Coordinator addresses (one or several coordinators), tried in turn on reconnect; sign calls in flight when a connection is lost are sent again on the next (docs/OPERATIONS.md, \"Several coordinators\")."},
     {"gateway:coordinator.tls", "The gateway's operator certificate (urn:tssd:operator:<name>, listed in the coordinator's operators), key and trust."},
     {"gateway:coordinator.tls.cert", "Operator certificate (PEM) with SAN URI urn:tssd:operator:<name>."},
     {"gateway:coordinator.tls.key", "Private key (PEM), mode 0600."},

@@ -15,7 +15,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "Usage:\n"
-            "  " PROG " --config FILE status [--json]\n"
+            "  " PROG " --config FILE status [--all] [--json]\n"
             "  " PROG " --config FILE keygen --key-id ID --threshold T [--parties 1,2,3] [--json]\n"
             "  " PROG " --config FILE sign --key-id ID (--digest HEX32 | --message TEXT\n"
             "                  [--hash sha256|keccak256|eip191]) [--path m/0/N] [--signers 1,3]\n"
@@ -43,7 +43,10 @@ static void usage(FILE *out) {
             "\n"
             "status asks the coordinator, over mutual TLS with an operator certificate\n"
             "(urn:tssd:operator:<name>), for its view of every configured party: connected\n"
-            "or not, Ed25519 identity, protocol version, certificate notAfter, last heartbeat.\n"
+            "or not, Ed25519 identity, protocol version, certificate notAfter, last heartbeat;\n"
+            "with --all, every coordinator in the address list in turn (several coordinators:\n"
+            "each one's view; exit 74 if any does not answer). Other commands fail over\n"
+            "along the list (docs/OPERATIONS.md, \"Several coordinators\").\n"
             "FILE is the operator configuration (YAML):\n"
             "    coordinator:\n"
             "      address: [coordinator.example.net:7400]\n"

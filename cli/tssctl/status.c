@@ -172,7 +172,7 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
         }
         printf("}");
     }
-    printf("]}\n");
+    printf("]}");
 }
 
 tss_result tssctl_operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out) {
@@ -309,7 +309,7 @@ tss_result tssctl_request(const tss_operator_config *cfg, uint8_t type, const ui
     return TSS_OK_RESULT;
 }
 
-static tss_result run(const tss_operator_config *cfg, bool json) {
+static tss_result run(const tss_operator_config *cfg, bool json, bool inline_json) {
     tss_tls_ctx *ctx;
     tss_client *cl;
     tss_wire_frame f;
@@ -327,6 +327,7 @@ static tss_result run(const tss_operator_config *cfg, bool json) {
         if (tss_is_ok(r)) {
             if (json) print_json(st, tss_client_server_cert(cl));
             else print_text(st, tss_client_server_cert(cl));
+            if (json && !inline_json) printf("\n");
         }
         free(st);
     }
@@ -335,10 +336,46 @@ static tss_result run(const tss_operator_config *cfg, bool json) {
     return r;
 }
 
+/* --all: every configured coordinator in turn, each with its own view (with
+ * several coordinators, which parties each one has connected). JSON: one
+ * object per line, with "coordinator" and either the status or "error".
+ * Fails (74) if any coordinator does not answer. */
+static tss_result run_all(const tss_operator_config *cfg, bool json) {
+    tss_result worst = TSS_OK_RESULT;
+    size_t down = 0;
+    for (size_t i = 0; i < cfg->coordinator.address_count; i++) {
+        tss_operator_config one = *cfg;
+        one.coordinator.address = &cfg->coordinator.address[i];
+        one.coordinator.address_count = 1;
+        char where[300];
+        tss_net_addr_format(&cfg->coordinator.address[i], where, sizeof where);
+        if (json) printf("{\"coordinator\":\"%s\",\"status\":", where);
+        else printf("%s== coordinator %s\n", i ? "\n" : "", where);
+        fflush(stdout);
+        tss_result r = run(&one, json, true);
+        if (!tss_is_ok(r)) {
+            down++;
+            if (json) {
+                printf("null,\"error\":");
+                tssctl_json_str(stdout, tss_error_detail());
+                printf("}\n");
+            } else {
+                printf("not answering: %s\n", tss_error_detail());
+            }
+            worst = tss_fail(TSS_E_IO, "%zu of %zu coordinator(s) did not answer", down,
+                             cfg->coordinator.address_count);
+        } else if (json) {
+            printf("}\n");
+        }
+    }
+    return worst;
+}
+
 int tssctl_status(const char *config, int argc, char **argv) {
-    bool json = false;
+    bool json = false, all = false;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = true;
+        else if (strcmp(argv[i], "--all") == 0) all = true;
         else return tssctl_usage_error("status: unknown argument '%s'", argv[i]);
     }
     /* Library diagnostics (e.g. the TLS module's refusal lines) only when debugging. */
@@ -347,7 +384,7 @@ int tssctl_status(const char *config, int argc, char **argv) {
     memset(&cfg, 0, sizeof cfg);
     tss_result r = tss_config_operator_load_file(&cfg, config);
     if (!tss_is_ok(r)) return tssctl_fail(r);
-    r = run(&cfg, json);
+    r = all ? run_all(&cfg, json) : run(&cfg, json, false);
     tss_config_operator_free(&cfg);
     if (!tss_is_ok(r)) return tssctl_fail(r);
     fflush(stdout);

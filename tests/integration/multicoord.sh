@@ -136,7 +136,9 @@ wait_until 60 bash -c "[ \$(cat signs.? 2>/dev/null | grep -c '\"verified\":true
 kill -KILL "$CA" 2>/dev/null && ok "coordinator A killed (SIGKILL) mid-load after $(done_sigs) signature(s)" \
     || not_ok "coordinator A killed mid-load" "not running"
 wait "$CA" 2>/dev/null
-sleep 1
+expect_exit 74 "status --all while A is down" "$CTL" --config opAB.yaml status --all --json
+expect_match "... A's line: not answering" "$OUT" "^\\{\"coordinator\":\"127.0.0.1:$PA\",\"status\":null,\"error\":"
+expect_match "... B's line: its view, parties connected" "$OUT" "^\\{\"coordinator\":\"127.0.0.1:$PB\",\"status\":\\{.*\"connected\":true"
 MA=$(lines coordA.log)
 start_a
 expect_log "coordinator A restarted on the database" coordA.log "$MA" 'storage: postgresql' 15
