@@ -7,8 +7,10 @@
  * and keys calls in flight are sent again, with the same request id, on the
  * new connection (a repeated sign runs a fresh session over the same digest:
  * it authorises nothing the first did not, and parties never reuse a
- * presignature or session id), still bounded by timeouts.sign. Any other
- * call fails at once ("quorum unavailable" to the application). */
+ * presignature or session id), still bounded by timeouts.sign; a sign that
+ * arrives between the loss and the next connection waits for it. If no
+ * coordinator answers within FAILOVER_WAIT_MS these fail; any other call
+ * fails at once ("quorum unavailable" to the application). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,10 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define MAX_CALLS 4096 /* calls in flight: more are refused, not queued */
+/* After a lost connection, sign calls wait this long for the next
+ * coordinator (failover) instead of failing at once; beyond it, with no
+ * coordinator reachable, they fail ("quorum unavailable"). */
+#define FAILOVER_WAIT_MS 5000
 
 struct gw_up_call {
     uint32_t id;
@@ -54,6 +60,7 @@ typedef struct gw_up {
     gw_up_call *calls;
     size_t n_calls;
     uint32_t next_id;
+    int64_t lost_at; /* when an open connection was lost; 0 while connected or never */
     uint64_t hb_seq;
     bool status_pending, keys_pending;
 } gw_up;
@@ -216,10 +223,17 @@ static tss_result encode_op(gw_up *u, const tss_wire_op_request *rq, gw_up_call 
     return r;
 }
 
+static bool in_failover(const gw_up *u, int64_t now) {
+    return !u->open && u->lost_at && now - u->lost_at < FAILOVER_WAIT_MS && !u->g->stopping;
+}
+
 tss_result gw_up_request(gw *g, tss_wire_op_request *rq, gw_up_done fn, void *arg,
                          gw_up_call **out) {
     gw_up *u = g->up;
-    TSS_ENSURE(u->open, TSS_E_IO, "the coordinator is not connected");
+    bool repeatable = rq->command == TSS_WIRE_OP_SIGN || rq->command == TSS_WIRE_OP_KEYS;
+    /* Between a lost coordinator and the next: a sign waits for it. */
+    bool wait = repeatable && fn && in_failover(u, tss_now_ms());
+    TSS_ENSURE(u->open || wait, TSS_E_IO, "the coordinator is not connected");
     TSS_ENSURE(u->n_calls < MAX_CALLS, TSS_E_TOO_LARGE, "too many requests in flight");
     gw_up_call *c = calloc(1, sizeof *c);
     TSS_ENSURE(c != NULL, TSS_E_NOMEM, "no memory");
@@ -228,14 +242,14 @@ tss_result gw_up_request(gw *g, tss_wire_op_request *rq, gw_up_done fn, void *ar
     c->fn = fn;
     c->arg = arg;
     c->deadline = tss_now_ms() + (int64_t)g->cfg.timeouts.sign;
-    c->resend = rq->command == TSS_WIRE_OP_SIGN || rq->command == TSS_WIRE_OP_KEYS;
+    c->resend = repeatable;
     tss_result r = encode_op(u, rq, c);
-    if (tss_is_ok(r)) r = tss_dconn_send(u->conn, TSS_WIRE_OP_REQUEST, c->req, c->req_len);
+    if (tss_is_ok(r) && u->open) r = tss_dconn_send(u->conn, TSS_WIRE_OP_REQUEST, c->req, c->req_len);
     if (!tss_is_ok(r)) {
         call_free(c);
         return r;
     }
-    c->sent = true;
+    c->sent = u->open; /* else sent by on_open */
     c->next = u->calls;
     if (u->calls) u->calls->prev = c;
     u->calls = c;
@@ -267,6 +281,7 @@ static void on_open(tss_dconn *c, void *arg) {
     gw_up *u = arg;
     (void)c;
     u->open = true;
+    u->lost_at = 0;
     u->backoff = BACKOFF_MIN_MS;
     tss_log(LOG_NOTICE, "connected to coordinator=%s", u->addr);
     size_t resent = 0;
@@ -358,8 +373,11 @@ static void on_close(tss_dconn *c, const char *reason, void *arg) {
         return;
     }
     fail_unrepeatable(u, "the coordinator is not reachable");
-    /* Failover: straight to the next address (its backoff still applies
-     * when every address keeps failing). */
+    if (was_open) u->lost_at = tss_now_ms();
+    if (!in_failover(u, tss_now_ms())) fail_all(u, "the coordinator is not reachable");
+    /* Failover: the next address (its backoff applies when every address
+     * keeps failing; it restarts from the minimum after a loss). */
+    if (was_open) u->backoff = BACKOFF_MIN_MS;
     schedule_reconnect(u);
 }
 
@@ -397,6 +415,11 @@ static void schedule_reconnect(gw_up *u) {
 static void on_tick(void *arg) {
     gw_up *u = arg;
     int64_t now = tss_now_ms();
+    /* No coordinator came back within the failover wait: fail the waiting calls. */
+    if (!u->open && u->lost_at && !in_failover(u, now)) {
+        u->lost_at = 0;
+        fail_all(u, "no coordinator reachable (failover wait over)");
+    }
     for (gw_up_call *c = u->calls, *next; c; c = next) {
         next = c->next;
         if (now < c->deadline) continue;

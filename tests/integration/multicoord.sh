@@ -65,6 +65,10 @@ json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d
 
 # ---- two coordinators, three parties connected to both ---------------------------------------
 cluster_setup 3 5s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
+sed -i 's/^operators:/operators:\n  - {name: gateway, identity: "urn:tssd:operator:gateway"}/' coord.yaml
+echo "rate_limit: {operator_rate: 0}" >> coord.yaml
+"$CTL" pki issue --ca ca --days 30 --identity urn:tssd:operator:gateway --out gwop >/dev/null 2>>pki.log
+"$CTL" pki issue --ca ca --days 30 --identity urn:tssd:operator:web --out web --ip 127.0.0.1 >/dev/null 2>>pki.log
 printf '%s\n' "$PGPW" > pgpass; chmod 600 pgpass
 PA=$PORT PB=$(free_port)
 storage() { echo "storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: $1, timeout: 2s}"; }
@@ -116,6 +120,29 @@ expect_exit 0 "B hands out a presignature A made" "$CTL" --config opB.yaml sign 
 expect_match "... presigned" "$OUT" '"presigned":true'
 check_sig "... and verifies" "$OUT" "$PUBA"
 
+# tss-gateway in front, listing A then B.
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+GP=$(free_port) PP=$(free_port)
+cat > gw.yaml <<EOG
+listen: [127.0.0.1:$GP]
+plain_listen: [127.0.0.1:$PP]
+tls: {cert: $WORK/web/cert.pem, key: $WORK/web/key.pem, ca: $WORK/ca/ca.pem}
+coordinator:
+  address: [127.0.0.1:$PA, 127.0.0.1:$PB]
+  tls: {cert: $WORK/gwop/cert.pem, key: $WORK/gwop/key.pem, ca: $WORK/ca/ca.pem}
+chain_id: 31337
+clients:
+  - {name: app, certificate: false, token_sha256: [$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)], keys: [kb], methods: ["*"]}
+timeouts: {sign: 60s}
+audit_dir: $WORK/gwaudit
+log_level: info
+EOG
+"$BUILD/tss-gateway" --config gw.yaml 2>>gw.log & GW=$!; PIDS+=("$GW")
+gw_sign() { curl -s -m 70 -H "Authorization: Bearer $TOKEN" -d "{\"data\":\"0x$1\"}" "http://127.0.0.1:$PP/api/v1/eth1/sign/kb"; }
+gw_ready() { [[ $(gw_sign 00) =~ ^0x[0-9a-f]{130}$ ]]; }
+if wait_until 20 gw_ready; then ok "tss-gateway signs through A"; else
+    not_ok "tss-gateway signs through A" "$(gw_sign 00)" "$(tail -n 5 gw.log)"; fi
+
 # ---- load on both, A killed mid-load and restarted ---------------------------------------------------
 : > signs.out
 load() { # NAME OPCONFIG KEY COUNT [--no-presign]
@@ -131,6 +158,9 @@ load b opBA.yaml kb 6 & LOADS+=("$!"); PIDS+=("$!")
 load c opAB.yaml kb 4 --no-presign & LOADS+=("$!"); PIDS+=("$!")
 load d opBA.yaml ka 4 --no-presign & LOADS+=("$!"); PIDS+=("$!")
 "$CTL" --config opB.yaml presign --key-id ka --count 3 --json >presign.out 2>&1 </dev/null & PRE=$!; PIDS+=("$PRE")
+: > gw.out
+gw_load() { local i; for i in $(seq 1 40); do [ -f gw.stop ] && break; echo "$(gw_sign "$(printf '%04x' "$i")")" >>gw.out; done; }
+gw_load & GWL=$!; PIDS+=("$GWL")
 done_sigs() { cat signs.? 2>/dev/null | grep -c '"verified":true'; }
 wait_until 60 bash -c "[ \$(cat signs.? 2>/dev/null | grep -c '\"verified\":true') -ge 3 ]"
 kill -KILL "$CA" 2>/dev/null && ok "coordinator A killed (SIGKILL) mid-load after $(done_sigs) signature(s)" \
@@ -143,6 +173,12 @@ MA=$(lines coordA.log)
 start_a
 expect_log "coordinator A restarted on the database" coordA.log "$MA" 'storage: postgresql' 15
 for p in "${LOADS[@]}" "$PRE"; do wait "$p" 2>/dev/null; done
+touch gw.stop; wait "$GWL" 2>/dev/null
+N_GW=$(grep -c . gw.out); N_GWOK=$(grep -cE '^0x[0-9a-f]{128}(1b|1c)$' gw.out)
+[ "$N_GW" -ge 2 ] && [ "$N_GW" = "$N_GWOK" ] && ok "tss-gateway: all $N_GW signatures across the kill returned" \
+    || not_ok "tss-gateway: every signature across the kill returned" "$N_GWOK of $N_GW" "$(grep -vE '^0x' gw.out | head -3)" "$(tail -n 8 gw.log)"
+grep -q "connected to coordinator=127.0.0.1:$PB" gw.log && ok "tss-gateway failed over to B" \
+    || not_ok "tss-gateway failed over to B" "$(tail -n 8 gw.log)"
 cat signs.a signs.b signs.c signs.d > signs.out
 N_REQ=$(grep -c '^exit=' signs.out)
 N_FAIL=$(grep '^exit=' signs.out | grep -vc '^exit=0 ')

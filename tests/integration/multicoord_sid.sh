@@ -7,7 +7,10 @@
 # session id). B knows A's key (its public registry file copied over).
 #  - every party refuses B's session ("session id already used at this
 #    party"), nobody is banned;
-#  - A's connection and sessions are untouched: A signs afterwards;
+#  - A's connection and sessions are untouched: A signs afterwards, with a
+#    presignature it made just before B connected: the parties did not list
+#    it to B's reconciliation (B, which knows the key but has no record of
+#    it, would have had it deleted as an orphan);
 #  - a tssctl listing B then A does not move the refused sign to A (B ran a
 #    session: the refusal is an answer, not a failover case).
 # Every process is killed by the EXIT trap; every wait is bounded.
@@ -48,6 +51,7 @@ expect_exit 0 "sign through A" "$CTL" --config op.yaml sign --key-id ka --messag
 SID=$(printf '%s' "$OUT" | grep -o '"session":"[0-9a-f]*"' | cut -d'"' -f4)
 [ ${#SID} = 32 ] && ok "A's session id: $SID" || not_ok "A's session id" "$OUT"
 
+expect_exit 0 "presign 3 through A" "$CTL" --config op.yaml presign --key-id ka --count 3 --signers 1,2 --json
 mkdir -p cstateB/keys && chmod 700 cstateB && cp cstate/keys/ka.json cstateB/keys/
 EVIL_SID=$SID "$EVILC" --config "$WORK/coordB.yaml" 2>>"$WORK/coordB.log" & CB=$!; PIDS+=("$CB")
 if wait_until 30 bash -c "[ \$('$CTL' --config '$WORK/opB.yaml' status --json 2>/dev/null | grep -o '\"connected\":true' | wc -l) = 3 ]"; then
@@ -72,6 +76,16 @@ if grep -Eq 'banned|ban list' party1.log party2.log party3.log; then
 else ok "nobody is banned for B's replay"; fi
 expect_exit 76 "a refusal after B ran a session is an answer: not moved to A" "$CTL" --config opBA.yaml sign --key-id ka --message "B then A" --json
 [ "$(n_conn op.yaml)" = 3 ] && ok "A kept every party connected" || not_ok "A kept every party connected" "$(n_conn op.yaml)"
-expect_exit 0 "A still signs" "$CTL" --config op.yaml sign --key-id ka --message "A again" --json
-expect_match "... presigned or full, verified" "$OUT" '"verified":true'
+# B knows the key but not A's presignatures: had the parties listed them to
+# B, B would have named them orphans. They were held back (stored through
+# another coordinator moments ago), so A's stock is intact.
+for i in 1 2; do
+    if grep -q "key=ka: 0 presignatures listed to coordinator=127.0.0.1:$PB (3 just made through another coordinator held back)" party$i.log; then
+        ok "party $i held A's 3 new presignatures back from B's reconciliation"
+    else not_ok "party $i held A's new presignatures back from B" "$(grep -E 'listed to|reconciliation' party$i.log)"; fi
+done
+grep -q 'reconciliation with the coordinator deleted [1-9]' party1.log party2.log \
+    && not_ok "no presignature deleted" "$(grep 'reconciliation' party1.log party2.log)" || ok "no presignature deleted"
+expect_exit 0 "A still signs, with a presignature it made" "$CTL" --config op.yaml sign --key-id ka --message "A again" --json
+expect_match "... presigned and verified" "$OUT" '"presigned":true,"verified":true'
 finish
