@@ -89,10 +89,11 @@ start_b() { "$BUILD/tss-coordinator" --config "$WORK/coordB.yaml" 2>>"$WORK/coor
 n_conn() { "$CTL" --config "$1" status --json 2>/dev/null | grep -o '"connected":true' | wc -l; }
 both_connected() { [ "$(n_conn opA.yaml)" = 3 ] && [ "$(n_conn opB.yaml)" = 3 ]; }
 start_a
-wait_until 20 port_open "$PA" || true
+wait_until 30 port_open "$PA" || true # A applies the schema migration first
 start_b
+wait_until 30 port_open "$PB" || true
 for i in 1 2 3; do start_party "$i"; done
-if wait_until 30 both_connected; then ok "every party is connected to both coordinators"; else
+if wait_until 40 both_connected; then ok "every party is connected to both coordinators"; else
     not_ok "every party is connected to both coordinators" "A: $(n_conn opA.yaml) B: $(n_conn opB.yaml)" \
         "$(tail -n 5 party1.log coordA.log coordB.log)"; finish; exit 1; fi
 grep -q 'connected to coordinator=.*(2 of 2)' party1.log && ok "party log names each coordinator" \
