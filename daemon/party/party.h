@@ -71,6 +71,8 @@ TSS_MUST_CHECK tss_result party_key_handles(party *pt, const char *key_id, pkey 
  * it names durably. */
 void party_presig_inventory(party *pt);
 void party_presig_delete(party *pt, const tss_wire_frame *f);
+/* PRESIG_RELIST: list one key again (a new snapshot), as after HELLO_ACK. */
+void party_presig_relist(party *pt, const tss_wire_frame *f);
 
 /* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from the coordinator. */
 void party_session_frame(party *pt, const tss_wire_frame *f);
