@@ -1,6 +1,7 @@
 /* daemon/pool_policy: refill decisions and retirement (sans-I/O), and the
  * coordinator's pool: configuration section. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/coordinator.h"
@@ -146,6 +147,19 @@ static void config_defaults_and_entries(void) {
     tss_config_coordinator_free(&c);
 }
 
+static void example_config_has_a_pool(void) {
+    const char *d = getenv("TSS_EXAMPLES_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/coordinator.yaml", d && *d ? d : "packaging/examples");
+    tss_coordinator_config c;
+    CHECK_OK(tss_config_coordinator_load_file(&c, path));
+    CHECK(c.pool.target == 0 && c.pool.rate == 50 && c.pool.key_count == 1);
+    CHECK(c.pool.key_count == 1 && strcmp(c.pool.keys[0].key, "treasury") == 0 &&
+          c.pool.keys[0].target == 64 && c.pool.keys[0].max_age == 86400000 &&
+          c.pool.keys[0].signer_count == 0);
+    tss_config_coordinator_free(&c);
+}
+
 static void config_errors_name_the_key(void) {
     fails(BASE "pool: {target: 4, low: 4}\n", "pool.low: must be below target (4)");
     fails(BASE "pool: {target: 4, low: 1, high: 3}\n", "pool.high: must be at least target (4)");
@@ -168,5 +182,6 @@ int main(void) {
     RUN(retires_by_age);
     RUN(config_defaults_and_entries);
     RUN(config_errors_name_the_key);
+    RUN(example_config_has_a_pool);
     return harness_finish("pool_policy");
 }
