@@ -190,6 +190,8 @@ bench: deps
 	bash bench/faults.sh $(BUILD)
 	@# JSON-RPC over HTTPS through tss-gateway vs. the native operator channel: $(BUILD)/bench-gateway.json.
 	bash bench/gateway.sh $(BUILD)
+	@# Sustained signing with the presignature pool refilling (issue 14): $(BUILD)/bench-pool.json.
+	bash bench/pool.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

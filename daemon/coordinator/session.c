@@ -532,7 +532,7 @@ static bool start_presigned(request *rq) {
         snprintf(rq->fallback, sizeof rq->fallback, "%s",
                  for_path == 0 ? "no presignature ready (pool empty)"
                  : rq->rq.count ? "no presignature ready for the named signers"
-                                : "no presignature whose signers are all available");
+                                : "no presignature whose signers are all available with room");
         return false;
     }
     /* Before taking one: a key-file mismatch must not burn presignatures. */
