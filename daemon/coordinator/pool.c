@@ -24,7 +24,7 @@ typedef struct {
     uint32_t running;
     int64_t backoff_until;
     uint32_t backoff_ms;
-    uint64_t refills, retired, failures;
+    uint64_t failures; /* refills failed in a row */
     bool warned; /* the last "cannot refill" reason was logged */
     bool seen;   /* the key is in the registry (this tick) */
 } pool_key;
@@ -136,7 +136,6 @@ static int64_t retire(coord *co, key_entry *k, pool_key *pk, int64_t now) {
         n++;
     }
     if (n) {
-        pk->retired += n;
         tss_log(LOG_NOTICE,
                 "key=%s: %zu presignature(s) older than pool max_age retired (%zu left); asking "
                 "the parties to delete them",
@@ -279,30 +278,16 @@ void coord_pool_refill_done(coord *co, const char *key_id, bool made, bool faile
     if (pk) {
         if (pk->running) pk->running--;
         if (made) {
-            pk->refills++;
+            pk->failures = 0;
             pk->backoff_ms = 0;
         } else if (failed) {
             pk->failures++;
             pk->backoff_ms = pk->backoff_ms ? pk->backoff_ms * 2 : POOL_BACKOFF_MIN_MS;
             if (pk->backoff_ms > POOL_BACKOFF_MAX_MS) pk->backoff_ms = POOL_BACKOFF_MAX_MS;
             pk->backoff_until = tss_now_ms() + pk->backoff_ms;
+            tss_log(LOG_NOTICE, "key=%s: pool refill failed (%llu in a row); next in %u ms",
+                    key_id, (unsigned long long)pk->failures, pk->backoff_ms);
         }
     }
     coord_pool_kick(co);
-}
-
-bool coord_pool_info_get(coord *co, const char *key_id, coord_pool_info *out) {
-    struct coord_pool *pl = co->pool;
-    key_entry *k = coord_registry_find(co, key_id);
-    if (!pl || !k) return false;
-    pool_key *pk = get_key(pl, key_id);
-    if (!pk || (pk->params.target == 0 && pk->params.max_age_ms == 0)) return false;
-    count_stock(co, k, pk);
-    *out = (coord_pool_info){
-        .target = pk->params.target, .low = pk->params.low, .high = pk->params.high,
-        .usable = pk->st.usable, .total = pk->st.total, .running = pk->running,
-        .refills = pk->refills, .retired = pk->retired, .failures = pk->failures,
-        .refilling = pk->st.refilling,
-    };
-    return true;
 }

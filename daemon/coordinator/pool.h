@@ -24,14 +24,6 @@
 
 #include "daemon/coordinator/coord.h"
 
-/* One key's pool as status reports it. */
-typedef struct {
-    uint32_t target, low, high;
-    uint32_t usable, total, running;
-    uint64_t refills, retired, failures; /* since start */
-    bool refilling;
-} coord_pool_info;
-
 TSS_MUST_CHECK tss_result coord_pool_start(coord *co);
 void coord_pool_stop(coord *co);
 /* Something changed (capacity, stock, a party): evaluate soon. */
@@ -40,8 +32,6 @@ void coord_pool_kick(coord *co);
  * recorded; failed: it failed, and the key backs off; neither: a party was
  * busy, nobody's fault). */
 void coord_pool_refill_done(coord *co, const char *key_id, bool made, bool failed);
-/* The pool of key_id (false: the key has none). */
-bool coord_pool_info_get(coord *co, const char *key_id, coord_pool_info *out);
 
 /* session.c: start one refill presign session of key k (signers: a fixed
  * set, count 0: the coordinator chooses). false: no room now (nothing was

@@ -628,9 +628,16 @@ static void request_wait(request *rq, bool at_head) {
             tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->op_name, rq->co->queue.n);
 }
 
-/* Start the (next) session of a request, or queue it. */
+/* Start the (next) session of a request, or queue it (a pool refill is
+ * dropped instead: the pool tries again when there is room). */
 static void request_next(request *rq) {
-    if (try_start(rq) == COORD_ADMIT_WAIT) request_wait(rq, false);
+    if (try_start(rq) != COORD_ADMIT_WAIT) return;
+    if (rq->pool) {
+        coord_pool_refill_done(rq->co, rq->rq.key_id, false, false);
+        request_free(rq);
+        return;
+    }
+    request_wait(rq, false);
 }
 
 coord_admit coord_request_admit(request *rq) { return try_start(rq); }
