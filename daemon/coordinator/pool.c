@@ -32,7 +32,7 @@ typedef struct {
 struct coord_pool {
     coord *co;
     tss_timer timer;
-    int64_t last_eval;
+    int64_t started, last_eval;
     tss_bucket bucket;
     pool_key *keys;
     size_t n_keys, cap_keys;
@@ -148,7 +148,7 @@ static int64_t retire(coord *co, key_entry *k, pool_key *pk, int64_t now) {
 
 /* Whether a refill can run now (the signers it needs are online); logs the
  * reason once per change. */
-static bool can_refill(coord *co, const key_entry *k, pool_key *pk) {
+static bool can_refill(coord *co, const key_entry *k, pool_key *pk, bool quiet) {
     const char *why = NULL;
     if (pk->signer_count) {
         if (pk->signer_count != k->info.threshold)
@@ -167,6 +167,7 @@ static bool can_refill(coord *co, const key_entry *k, pool_key *pk) {
             online += coord_party_available(co, k->info.parties[i]);
         if (online < k->info.threshold) why = "fewer than threshold parties are available";
     }
+    if (why && quiet) return false; /* parties are still connecting after a start */
     if (why && !pk->warned)
         tss_log(LOG_WARNING, "key=%s: presignature pool not refilling: %s", k->info.key_id, why);
     else if (!why && pk->warned)
@@ -210,7 +211,9 @@ static void on_timer(void *arg) {
             if (want && pk->backoff_until < next) next = pk->backoff_until;
             continue;
         }
-        if (!can_refill(co, k, pk)) continue;
+        bool quiet = now - pl->started <
+                     (int64_t)(co->cfg.timeouts.handshake + co->cfg.timeouts.liveness);
+        if (!can_refill(co, k, pk, quiet)) continue;
         for (uint32_t j = 0; j < want && now >= pk->backoff_until; j++) {
             uint32_t retry = 0;
             if (!tss_bucket_take(&pl->bucket, (uint32_t)co->cfg.pool.rate,
@@ -240,6 +243,7 @@ tss_result coord_pool_start(coord *co) {
     struct coord_pool *pl = calloc(1, sizeof *pl);
     TSS_ENSURE(pl != NULL, TSS_E_NOMEM, "no memory for the presignature pool");
     pl->co = co;
+    pl->started = tss_now_ms();
     tss_timer_init(&pl->timer, on_timer, pl);
     co->pool = pl;
     bool any = co->cfg.pool.target > 0 || co->cfg.pool.max_age > 0 || co->cfg.pool.key_count > 0;

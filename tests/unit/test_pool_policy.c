@@ -7,6 +7,9 @@
 #include "config/coordinator.h"
 #include "daemon/pool_policy.h"
 #include "tests/unit/harness.h"
+#include "util/bytes.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
 
 static const tss_pool_load idle = {.running_all = 0, .max_refill = 8, .sessions = 0,
                                    .max_sessions = 64, .queued = 0};
@@ -103,6 +106,37 @@ static void retires_by_age(void) {
     CHECK(tss_pool_expiry(&late, INT64_MAX - 5) == INT64_MAX);
 }
 
+/* ---- PRESIG_RELIST (the pool's one frame) ---------------------------------------------- */
+
+static void relist_frame_is_strict(void) {
+    tss_writer w;
+    tss_writer_init(&w, 256);
+    CHECK_OK(tss_wire_presig_relist_encode(&w, "treasury"));
+    CHECK(w.len == 4 + 8 && memcmp(w.data + 4, "treasury", 8) == 0);
+    char key[TSS_WIRE_MAX_KEY_ID + 1];
+    CHECK_OK(tss_wire_presig_relist_decode(key, w.data, w.len));
+    CHECK(strcmp(key, "treasury") == 0);
+    uint8_t buf[80];
+    memcpy(buf, w.data, w.len);
+    buf[w.len] = 0;
+    CHECK_ERR(tss_wire_presig_relist_decode(key, buf, w.len + 1), TSS_E_TRAILING);
+    CHECK(tss_wire_presig_relist_decode(key, buf, w.len - 1).err != TSS_OK);
+    buf[6] = '\n'; /* not printable */
+    CHECK(tss_wire_presig_relist_decode(key, buf, w.len).err != TSS_OK);
+    const uint8_t empty[4] = {0, 0, 0, 0};
+    CHECK(tss_wire_presig_relist_decode(key, empty, 4).err != TSS_OK);
+    tss_writer_free(&w);
+    tss_writer_init(&w, 256);
+    CHECK(tss_wire_presig_relist_encode(&w, "").err != TSS_OK);
+    char longer[TSS_WIRE_MAX_KEY_ID + 2];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    CHECK(tss_wire_presig_relist_encode(&w, longer).err != TSS_OK);
+    tss_writer_free(&w);
+    CHECK(tss_wire_type_known(TSS_WIRE_PRESIG_RELIST) &&
+          strcmp(tss_wire_type_name(TSS_WIRE_PRESIG_RELIST), "PRESIG_RELIST") == 0);
+}
+
 /* ---- configuration -------------------------------------------------------------------- */
 
 #define BASE                                                                      \
@@ -180,6 +214,7 @@ int main(void) {
     RUN(high_caps_the_whole_stock);
     RUN(yields_to_online_requests);
     RUN(retires_by_age);
+    RUN(relist_frame_is_strict);
     RUN(config_defaults_and_entries);
     RUN(config_errors_name_the_key);
     RUN(example_config_has_a_pool);
