@@ -71,6 +71,7 @@ struct request {
     csession *active;
     int64_t started;
     bool finished;
+    coord_store_cost db; /* storage round trips made for this request (store.h) */
 };
 
 struct csession {
@@ -155,6 +156,7 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
     bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
+    coord_store_cost_take(co, NULL);
     tss_result ar = coord_store_release(
         co, rq->op_name, durable,
         "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
@@ -163,6 +165,11 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
         tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
         resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
         (long long)(tss_now_ms() - rq->started), resp->presigned, path);
+    coord_store_cost_take(co, &rq->db);
+    if (rq->db.calls)
+        tss_log(LOG_INFO, "request %s key=%s: storage %u round trip(s) %llu us",
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->db.calls,
+                (unsigned long long)rq->db.us);
     if (!tss_is_ok(ar) && durable) {
         /* Fail closed: an outcome whose audit row is not committed is not
          * released (a signature is withheld; the operator may retry). */
@@ -406,7 +413,9 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     randombytes_buf(s->sid, sizeof s->sid);
     tss_hex_encode(s->sid_hex, s->sid, sizeof s->sid);
     /* Used once per store, across coordinators sharing it (store.h). */
+    coord_store_cost_take(co, NULL);
     tss_result cr = coord_store_session_id_claim(co, s->sid);
+    coord_store_cost_take(co, &rq->db);
     if (!tss_is_ok(cr)) {
         free(s);
         return cr;
@@ -543,6 +552,7 @@ static bool start_presigned(request *rq) {
     if (!tss_is_ok(identities_match(rq, rq->key->presigs[i].signers, rq->key->presigs[i].count)))
         return false;
     coord_presig p;
+    coord_store_cost_take(co, NULL);
     tss_result r = coord_store_presig_claim(co, rq->key, (size_t)i, &p);
     char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
     tss_hex_encode(hex, p.id, sizeof p.id);
@@ -553,6 +563,7 @@ static bool start_presigned(request *rq) {
         r = coord_store_presig_claim(co, rq->key, (size_t)i, &p);
         tss_hex_encode(hex, p.id, sizeof p.id);
     }
+    coord_store_cost_take(co, &rq->db);
     if (!tss_is_ok(r)) {
         tss_log(LOG_ERR, "key=%s: cannot mark presignature %s used (%s); signing in full",
                 rq->rq.key_id, hex, tss_error_detail());
@@ -1005,6 +1016,7 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
         return;
     }
+    coord_store_cost_take(co, NULL);
     const char *down = q.command != TSS_WIRE_OP_KEYS ? coord_store_unavailable(co) : NULL;
     if (down) {
         request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, NULL, "%s", down);
@@ -1042,6 +1054,7 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     case TSS_WIRE_OP_SIGN:
     case TSS_WIRE_OP_PRESIGN: {
         rq->key = coord_store_key_find(co, q.key_id);
+        coord_store_cost_take(co, &rq->db);
         if (!rq->key) {
             const char *damaged = coord_registry_damaged(co, q.key_id);
             if (damaged)

@@ -89,6 +89,16 @@ tss_result coord_store_presig_claim(coord *co, key_entry *k, size_t idx, coord_p
     return coord_pg_presig_claim(co, k, out);
 }
 
+void coord_store_cost_take(coord *co, coord_store_cost *into) {
+    unsigned calls = 0;
+    uint64_t us = 0;
+    if (co->pg) coord_pg_cost_take(co, &calls, &us);
+    if (into) {
+        into->calls += calls;
+        into->us += us;
+    }
+}
+
 tss_result coord_store_session_id_claim(coord *co, const uint8_t sid[16]) {
     return on_pg(co) ? coord_pg_session_id(co, sid) : TSS_OK_RESULT;
 }

@@ -71,6 +71,16 @@ TSS_MUST_CHECK tss_result coord_store_release(coord *co, const char *op, bool du
 
 TSS_MUST_CHECK tss_result coord_store_session_id_claim(coord *co, const uint8_t sid[16]);
 
+/* Round trips to the store and the time they took (postgresql; the files
+ * back-end counts nothing): take adds what was spent since the last take
+ * to *into (NULL: drop it) and restarts the count. For the per-request
+ * figure in the log and the benchmark (bench/pg.sh). */
+typedef struct {
+    unsigned calls;
+    uint64_t us;
+} coord_store_cost;
+void coord_store_cost_take(coord *co, coord_store_cost *into);
+
 /* tss-coordinator --migrate-storage: copy the file store in state_dir
  * (keys, presignature records with used ids, audit history) into the
  * postgresql store of the config. Idempotent for identical rows; a

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -33,7 +34,22 @@ struct coord_pg {
     char name[65];
     char why[600];
     int64_t retry_at;
+    unsigned calls; /* round trips since the last coord_pg_cost_take */
+    uint64_t us;
 };
+
+static uint64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void coord_pg_cost_take(coord *co, unsigned *calls, uint64_t *us) {
+    *calls = co->pg->calls;
+    *us = co->pg->us;
+    co->pg->calls = 0;
+    co->pg->us = 0;
+}
 
 /* ---- schema ------------------------------------------------------------------------------ */
 
@@ -164,8 +180,11 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
     if (!tss_is_ok(*r)) return NULL;
     /* No parameters: the simple protocol, which takes several statements
      * (a migration). */
+    uint64_t t0 = mono_us();
     PGresult *res = n ? PQexecParams(g->conn, sql, n, NULL, params, NULL, NULL, 0)
                       : PQexec(g->conn, sql);
+    g->calls++;
+    g->us += mono_us() - t0;
     if (res && PQresultStatus(res) == want) return res;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     char msg[400];

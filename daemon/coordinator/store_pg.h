@@ -32,4 +32,6 @@ TSS_MUST_CHECK tss_result coord_pg_begin(coord *co);
 TSS_MUST_CHECK tss_result coord_pg_commit(coord *co);
 void coord_pg_rollback(coord *co);
 
+void coord_pg_cost_take(coord *co, unsigned *calls, uint64_t *us);
+
 #endif
