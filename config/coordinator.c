@@ -3,6 +3,7 @@
  * they agree with the ids and names next to them. */
 #include "config/coordinator.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,8 +185,8 @@ static bool check_conninfo(const void *value, size_t count, tss_config_issue *is
     const char *s = *(char *const *)value;
     for (const char *p = s; (p = strstr(p, "password")) != NULL; p++) {
         const char *q = p + 8;
-        while (*q == ' ') q++;
-        if (*q == '=' && (p == s || p[-1] == ' '))
+        while (isspace((unsigned char)*q)) q++;
+        if (*q == '=' && (p == s || isspace((unsigned char)p[-1])))
             return ISSUE(issue, "must not contain password=: use storage.password.file or "
                                 "storage.password.credential");
     }
