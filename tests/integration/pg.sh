@@ -14,6 +14,8 @@
 #  - the database stopped mid-load: requests fail with the clear "storage
 #    unavailable" error, no signature leaves without its audit row, and the
 #    service resumes without a restart when the database returns;
+#  - a second coordinator on the same database knows a key made through
+#    the first (read through) and refuses a second keygen of its id;
 #  - a database whose schema is newer than the binary is refused; a
 #    password file readable by others is refused.
 # Skips loudly when PostgreSQL 15 is not installed (make deps installs it).
@@ -120,11 +122,26 @@ expect_match "full signing" "$OUT" '"presigned":false'
 [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kf' AND used_by = 'coord-a'")" = 2 ] \
     && ok "ledger: claims name the coordinator" || not_ok "ledger: claims name the coordinator" "$(sql "SELECT * FROM presigs")"
 
+# A second coordinator on the same database, started before kp exists (no
+# parties: they follow one coordinator here). It must know kp from the
+# database when asked, not say "no key".
+PORTB=$(free_port)
+sed -e "s#state_dir: .*#state_dir: $WORK/cbstate#" -e "s#listen: .*#listen: [127.0.0.1:$PORTB]#" \
+    -e "s#name: coord-a#name: coord-b#" coord.yaml > coordb.yaml
+sed -e "s#127.0.0.1:$PORT#127.0.0.1:$PORTB#" op.yaml > opb.yaml
+"$BUILD/tss-coordinator" --config "$WORK/coordb.yaml" 2>>"$WORK/coordb.log" & COORDB=$!; PIDS+=("$COORDB")
+wait_until 15 port_open "$PORTB" && ok "second coordinator on the same database" \
+    || not_ok "second coordinator on the same database" "$(tail -n 10 coordb.log)"
 expect_exit 0 "keygen kp on the database" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
 PUB=$(json_field "$OUT" publicKey)
 [ "$(sql "SELECT count(*) FROM keys WHERE key_id = 'kp' AND created_by = 'coord-a'")" = 1 ] \
     && ok "key row written" || not_ok "key row written" "$(sql "SELECT key_id, created_by FROM keys")"
 expect_exit 76 "keygen of an existing id is refused" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
+expect_exit 76 "kp through the second coordinator" "$CTL" --config opb.yaml sign --key-id kp --message b --json
+expect_match "... is known there (read from the database), only its parties are missing" "$OUT" 'fewer than 2 parties of key kp are connected'
+expect_exit 76 "keygen of kp through the second coordinator is refused" "$CTL" --config opb.yaml keygen --key-id kp --threshold 2 --json
+expect_match "... as existing" "$OUT" 'key kp already exists'
+stop_pid "$COORDB" && ok "second coordinator stopped" || not_ok "second coordinator stopped"
 expect_exit 0 "presign 6 on the database" "$CTL" --config op.yaml presign --key-id kp --count 6 --json
 [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp' AND state = 'ready'")" = 6 ] \
     && ok "six ready rows" || not_ok "six ready rows" "$(sql "SELECT * FROM presigs WHERE key_id = 'kp'")"
@@ -190,6 +207,9 @@ sed -e "s#state_dir: .*#state_dir: $WORK/c3state#" -e "s#listen: .*#listen: [127
 expect_exit 77 "a password file readable by others is refused" timeout 20 "$BUILD/tss-coordinator" --config loose.yaml
 expect_match "... naming the fix" "$ERR" 'chmod 600'
 chmod 600 pgpass
+stop_pid "$COORD" && ok "graceful stop on the database" || not_ok "graceful stop on the database" "$(tail -n 5 coord.log)"
+wait "$COORD"; rc=$?
+[ "$rc" = 0 ] && ok "... exit 0" || not_ok "... exit 0" "exit $rc" "$(tail -n 5 coord.log)"
 grep -q "$PGPW" coord.log && not_ok "the password never appears in the log" || ok "the password never appears in the log"
 
 finish
