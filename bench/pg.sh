@@ -54,7 +54,7 @@ run() {
     : > "$WORK/coord.log"
     start_coord
     local v
-    for i in 1 2 3; do v=P$i; alive "${!v:-0}" || start_party "$i"; done
+    for i in 1 2 3; do v=P$i; { [ -n "${!v:-}" ] && alive "${!v}"; } || start_party "$i"; done
     wait_until 30 connected_is 3 || die "$b: parties did not connect"
     "$CTL" --config "$WORK/op.yaml" keygen --key-id "bench-$b" --threshold 2 >/dev/null 2>&1 || die "$b: keygen"
     t0=$(now_ms)
@@ -76,7 +76,7 @@ run pg
 # p50/p90 of the per-sign storage time (us) and the round trips.
 stats() {
     grep -o 'request sign key=bench-pg: storage [0-9]* round trip(s) [0-9]* us' "$WORK/coord-pg.log" \
-        | awk '{print $6, $4}' | sort -n > "$WORK/costs"
+        | awk '{print $8, $5}' | sort -n > "$WORK/costs"
     local n; n=$(wc -l < "$WORK/costs")
     [ "$n" -gt 0 ] || die "no storage cost lines"
     P50=$(awk -v k=$(( (n + 1) / 2 )) 'NR == k {print $1}' "$WORK/costs")
