@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The coordinator on PostgreSQL (issue 18; docs/STORAGE.md), real processes:
 # a throw-away PostgreSQL 15 cluster (initdb in a temporary directory, run as
-# "nobody" when this script runs as root, Unix socket only, password auth),
-# one coordinator and three parties over mTLS on 127.0.0.1.
+# "nobody" when this script runs as root, Unix socket, password auth),
+# one coordinator and three parties over mTLS on 127.0.0.1 (the database
+# also listens on 127.0.0.1 with TLS for the verify-full checks).
 #  - a file-store coordinator makes a key, presignatures and signs; then
 #    `tss-coordinator --migrate-storage` copies keys, ready and used
 #    presignatures and the audit history into the database, and the
@@ -16,6 +17,8 @@
 #    service resumes without a restart when the database returns;
 #  - a second coordinator on the same database knows a key made through
 #    the first (read through) and refuses a second keygen of its id;
+#  - sslmode=verify-full to the database's 127.0.0.1 listener works with the
+#    right CA and is refused with another;
 #  - a database whose schema is newer than the binary is refused; a
 #    password file readable by others is refused.
 # Skips loudly when PostgreSQL 15 is not installed (make deps installs it).
@@ -39,10 +42,20 @@ chmod 755 "$PGDIR"
 AS=()
 if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
 PGPORT=$(free_port)
+# TLS for the 127.0.0.1 listener: a CA and a server certificate for
+# 127.0.0.1 made with tssctl pki (the key readable by the server user only).
+"$BUILD/tssctl" pki init-ca --out "$PGDIR/dbca" --days 30 >/dev/null 2>&1
+"$BUILD/tssctl" pki issue --ca "$PGDIR/dbca" --identity urn:tssd:coordinator --out "$PGDIR/dbtls" \
+    --ip 127.0.0.1 --days 30 >/dev/null 2>&1
+"$BUILD/tssctl" pki init-ca --out "$PGDIR/otherca" --days 30 >/dev/null 2>&1
+chmod 600 "$PGDIR/dbtls/key.pem"
+[ "$(id -u)" = 0 ] && chown -R nobody "$PGDIR/dbtls"
+chmod 755 "$PGDIR/dbtls"
 pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m "${1:-fast}" -w -t 20 stop >/dev/null 2>&1; }
 pg_start() {
     "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-        -o "-p $PGPORT -k $PGDIR -c listen_addresses=''" start >/dev/null 2>&1
+        -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PGDIR/dbtls/cert.pem -c ssl_key_file=$PGDIR/dbtls/key.pem" \
+        start >/dev/null 2>&1
 }
 cleanup() { pg_stop immediate; cluster_cleanup; rm -rf "$PGDIR"; }
 trap cleanup EXIT
@@ -202,6 +215,23 @@ DB=newer sql "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_
 sed -e "s#dbname=tssd#dbname=newer#" -e "s#state_dir: .*#state_dir: $WORK/c2state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > newer.yaml
 expect_exit 65 "a newer schema is refused" timeout 20 "$BUILD/tss-coordinator" --config newer.yaml
 expect_match "... naming the versions" "$ERR" 'schema is version 2, newer than this tss-coordinator knows \(1\)'
+# TLS to the database: sslmode=verify-full against the right CA works (and
+# the server sees an SSL connection); against another CA the start fails
+# naming the certificate problem.
+TLSCONN="host=127.0.0.1 port=$PGPORT dbname=tssd user=tssd sslmode=verify-full sslrootcert=$PGDIR/dbca/ca.pem"
+sed -e "s#state_dir: .*#state_dir: $WORK/c4state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" \
+    -e "s#conninfo: \"[^\"]*\"#conninfo: \"$TLSCONN\"#" -e "s#name: coord-a#name: coord-tls#" coord.yaml > tls.yaml
+"$BUILD/tss-coordinator" --config "$WORK/tls.yaml" 2>>"$WORK/coordtls.log" & CT=$!; PIDS+=("$CT")
+M=0
+expect_log "sslmode=verify-full: the coordinator starts on TLS" coordtls.log "$M" 'storage: postgresql \(schema version 1\) as coordinator coord-tls' 20
+[ "$(sql "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tss-coordinator' AND a.client_addr IS NOT NULL")" = t ] \
+    && ok "... and the database sees its connection as SSL" \
+    || not_ok "... and the database sees its connection as SSL" "$(sql "SELECT a.client_addr, s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)")"
+stop_pid "$CT"
+sed -e "s#$PGDIR/dbca/ca.pem#$PGDIR/otherca/ca.pem#" -e "s#c4state#c5state#" tls.yaml > tlsbad.yaml
+expect_exit 74 "sslmode=verify-full against another CA is refused" timeout 20 "$BUILD/tss-coordinator" --config tlsbad.yaml
+expect_match "... naming the certificate problem" "$ERR" 'coordinator storage unavailable: cannot connect to the database: .*certificate verify failed'
+
 chmod 644 pgpass
 sed -e "s#state_dir: .*#state_dir: $WORK/c3state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > loose.yaml
 expect_exit 77 "a password file readable by others is refused" timeout 20 "$BUILD/tss-coordinator" --config loose.yaml
