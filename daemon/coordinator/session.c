@@ -948,6 +948,10 @@ bool coord_presign_in_flight(coord *co, const char *key_id,
 
 static void answer_keys(request *rq) {
     coord *co = rq->co;
+    /* postgresql: keys (and stock) other coordinators made; from memory
+     * when the database is unreachable. */
+    if (rq->rq.key_id[0]) (void)coord_store_key_find(co, rq->rq.key_id);
+    else coord_store_refresh(co);
     size_t n = 0;
     for (key_entry *k = co->keys; k; k = k->next)
         if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0) n++;

@@ -35,6 +35,10 @@ key_entry *coord_store_key_find(coord *co, const char *key_id) {
     return on_pg(co) ? coord_pg_key_find(co, key_id, false) : coord_registry_find(co, key_id);
 }
 
+void coord_store_refresh(coord *co) {
+    if (on_pg(co)) coord_pg_refresh(co);
+}
+
 key_entry *coord_store_key_sync(coord *co, const char *key_id) {
     return on_pg(co) ? coord_pg_key_find(co, key_id, true) : coord_registry_find(co, key_id);
 }

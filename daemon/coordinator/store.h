@@ -47,6 +47,9 @@ const char *coord_store_unavailable(coord *co);
 /* The key, from memory or (postgresql) from the store when another
  * coordinator registered it; NULL if unknown or unreachable. */
 key_entry *coord_store_key_find(coord *co, const char *key_id);
+/* postgresql: add the keys other coordinators registered since the last
+ * look (for KEYS); files: nothing. Failures are logged only. */
+void coord_store_refresh(coord *co);
 /* As key_find, and (postgresql) re-read its ready presignatures now. */
 key_entry *coord_store_key_sync(coord *co, const char *key_id);
 TSS_MUST_CHECK tss_result coord_store_key_add(coord *co, const tss_wire_key_info *info,

@@ -435,6 +435,22 @@ key_entry *coord_pg_key_find(coord *co, const char *key_id, bool force_sync) {
     return k;
 }
 
+void coord_pg_refresh(coord *co) {
+    tss_result r;
+    PGresult *res = pg_exec(co, "SELECT key_id, keyfile FROM keys ORDER BY key_id", 0, NULL,
+                            PGRES_TUPLES_OK, &r);
+    if (!res) {
+        tss_log(LOG_WARNING, "storage: key list not refreshed: %s", tss_error_detail());
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        if (!coord_registry_find(co, id) && !coord_registry_damaged(co, id))
+            (void)adopt_row(co, id, PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
+}
+
 tss_result coord_pg_key_add(coord *co, const tss_keyfile *kf, const char *text, bool import) {
     const char *p[3] = {kf->info.key_id, text, import ? "migrated" : co->pg->name};
     tss_result r;

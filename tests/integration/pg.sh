@@ -150,6 +150,8 @@ PUB=$(json_field "$OUT" publicKey)
 [ "$(sql "SELECT count(*) FROM keys WHERE key_id = 'kp' AND created_by = 'coord-a'")" = 1 ] \
     && ok "key row written" || not_ok "key row written" "$(sql "SELECT key_id, created_by FROM keys")"
 expect_exit 76 "keygen of an existing id is refused" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
+expect_exit 0 "keys through the second coordinator" "$CTL" --config opb.yaml keys --json
+expect_match "... lists kp, made through the first" "$OUT" '"keyId":"kp"'
 expect_exit 76 "kp through the second coordinator" "$CTL" --config opb.yaml sign --key-id kp --message b --json
 expect_match "... is known there (read from the database), only its parties are missing" "$OUT" 'fewer than 2 parties of key kp are connected'
 expect_exit 76 "keygen of kp through the second coordinator is refused" "$CTL" --config opb.yaml keygen --key-id kp --threshold 2 --json
