@@ -3,6 +3,7 @@
  * they agree with the ids and names next to them. */
 #include "config/coordinator.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -180,6 +181,52 @@ static bool check_marks(int64_t target, int64_t low, int64_t high, tss_config_is
     return true;
 }
 
+static const tss_config_enum storage_backends[] = {
+    {"files", TSS_STORAGE_FILES},
+    {"postgresql", TSS_STORAGE_POSTGRESQL},
+    {NULL, 0},
+};
+
+static bool check_credential_name(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    /* It becomes a file name under $CREDENTIALS_DIRECTORY. */
+    if (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return ISSUE(issue, "'%.64s' is not a credential name (no '/', not . or ..)", s);
+    return true;
+}
+
+/* A password in conninfo would sit in a world-readable config. */
+static bool check_conninfo(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    for (const char *p = s; (p = strstr(p, "password")) != NULL; p++) {
+        const char *q = p + 8;
+        while (isspace((unsigned char)*q)) q++;
+        if (*q == '=' && (p == s || isspace((unsigned char)p[-1])))
+            return ISSUE(issue, "must not contain password=: use storage.password.file or "
+                                "storage.password.credential");
+    }
+    if (strstr(s, "://"))
+        return ISSUE(issue, "use libpq keyword=value pairs, not a URI (a URI may carry a "
+                            "password)");
+    return true;
+}
+
+static bool check_storage(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_coordinator_storage_config *st = value;
+    if (st->backend == TSS_STORAGE_POSTGRESQL && !st->conninfo) {
+        issue->key = "conninfo";
+        return ISSUE(issue, "required with backend postgresql");
+    }
+    if (st->password.file && st->password.credential) {
+        issue->key = "password";
+        return ISSUE(issue, "give at most one of file, credential");
+    }
+    return true;
+}
+
 static bool check_pool_key(const void *value, size_t count, tss_config_issue *issue) {
     (void)count;
     const tss_coordinator_pool_key *k = value;
@@ -254,6 +301,30 @@ static const tss_config_item pool_items[] = {
     {0},
 };
 
+static const tss_config_item storage_password_items[] = {
+    {.name = "file", .type = TSS_CONFIG_PATH,
+     .offset = offsetof(tss_coordinator_storage_password, file)},
+    {.name = "credential", .type = TSS_CONFIG_STR, .min = 1, .max = 255,
+     .offset = offsetof(tss_coordinator_storage_password, credential),
+     .check = check_credential_name},
+    {0},
+};
+
+static const tss_config_item storage_items[] = {
+    {.name = "backend", .type = TSS_CONFIG_ENUM, .enums = storage_backends, .def = "files",
+     .offset = offsetof(tss_coordinator_storage_config, backend)},
+    {.name = "conninfo", .type = TSS_CONFIG_STR, .min = 1, .max = 1024,
+     .offset = offsetof(tss_coordinator_storage_config, conninfo), .check = check_conninfo},
+    {.name = "password", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_storage_config, password), .sub = storage_password_items,
+     .size = sizeof(tss_coordinator_storage_password)},
+    {.name = "timeout", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = MINUTES(1),
+     .def = "2s", .offset = offsetof(tss_coordinator_storage_config, timeout)},
+    {.name = "name", .type = TSS_CONFIG_STR, .min = 1, .max = 64,
+     .offset = offsetof(tss_coordinator_storage_config, name), .check = check_operator_name},
+    {0},
+};
+
 static const tss_config_item coordinator_items[] = {
     {.name = "listen", .type = TSS_CONFIG_ADDR, .flags = TSS_CONFIG_LIST,
      .offset = offsetof(tss_coordinator_config, listen),
@@ -290,6 +361,9 @@ static const tss_config_item coordinator_items[] = {
     {.name = "pool", .type = TSS_CONFIG_SECTION,
      .offset = offsetof(tss_coordinator_config, pool), .sub = pool_items,
      .size = sizeof(tss_coordinator_pool_config), .check = check_pool},
+    {.name = "storage", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, storage), .sub = storage_items,
+     .size = sizeof(tss_coordinator_storage_config), .check = check_storage},
     {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
      .def = "info", .offset = offsetof(tss_coordinator_config, log_level)},
     {0},

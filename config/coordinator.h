@@ -80,6 +80,25 @@ typedef struct {
     tss_coordinator_pool_key *keys;
     size_t key_count;
 } tss_coordinator_pool_config;
+/* Where the durable state lives (daemon/coordinator/store.h, docs/STORAGE.md). */
+typedef enum {
+    TSS_STORAGE_FILES = 0,      /* state_dir (default) */
+    TSS_STORAGE_POSTGRESQL = 1, /* libpq; several coordinators may share it */
+} tss_coordinator_storage_backend;
+
+/* storage.password: at most one source (never argv or the environment). */
+typedef struct {
+    char *file; /* mode 0600 or stricter */
+    char *credential; /* systemd credential name */
+} tss_coordinator_storage_password;
+
+typedef struct {
+    int backend; /* tss_coordinator_storage_backend */
+    char *conninfo; /* libpq keywords; password= refused */
+    tss_coordinator_storage_password password;
+    uint64_t timeout; /* ms: longest one database call may take */
+    char *name;       /* this coordinator's name in rows; NULL: the host name */
+} tss_coordinator_storage_config;
 
 typedef struct tss_coordinator_config {
     tss_config_addr *listen; /* may be empty when socket-activated */
@@ -95,6 +114,7 @@ typedef struct tss_coordinator_config {
     tss_coordinator_audit_config audit;
     tss_coordinator_rate_limit_config rate_limit;
     tss_coordinator_pool_config pool;
+    tss_coordinator_storage_config storage;
     int log_level; /* syslog priority */
 } tss_coordinator_config;
 

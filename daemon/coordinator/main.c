@@ -40,6 +40,7 @@
 #include "util/secmem.h"
 #include "wire/msg.h"
 #include "daemon/coordinator/coord.h"
+#include "daemon/coordinator/store.h"
 
 #define PROG "tss-coordinator"
 #define STOP_GRACE_MS 2000
@@ -644,8 +645,40 @@ static int tls_exit(tss_result r) {
     return 78;
 }
 
+/* --migrate-storage (files -> postgresql): taken out of argv before the
+ * common parser sees it. */
+static bool take_migrate_flag(int *argc, char **argv) {
+    bool found = false;
+    int o = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--migrate-storage") == 0) found = true;
+        else argv[o++] = argv[i];
+    }
+    *argc = o;
+    argv[o] = NULL;
+    return found;
+}
+
+/* tss-coordinator --config F --migrate-storage: with the state directory
+ * locked (no coordinator running on it). */
+static int migrate_storage(coord *co) {
+    int lock_fd = -1;
+    tss_result r = tss_daemon_lock_state_dir(co->cfg.state_dir, &lock_fd);
+    if (tss_is_ok(r)) r = coord_store_migrate(co);
+    int code = 0;
+    if (!tss_is_ok(r)) {
+        fprintf(stderr, "%s: --migrate-storage: %s\n", PROG, tss_error_detail());
+        code = tss_err_exit_code(r.err);
+    }
+    coord_store_close(co);
+    tss_config_coordinator_free(&co->cfg);
+    if (lock_fd >= 0) close(lock_fd);
+    return code;
+}
+
 int main(int argc, char **argv) {
     tss_daemon_args args;
+    bool migrate = take_migrate_flag(&argc, argv);
     if (!tss_daemon_parse_args(argc, argv, PROG,
                                "Threshold-signing coordinator: serves parties and operators "
                                "over mutual TLS 1.3.",
@@ -659,6 +692,10 @@ int main(int argc, char **argv) {
     if (!tss_is_ok(r)) {
         tss_daemon_config_error(PROG);
         return tss_err_exit_code(r.err);
+    }
+    if (migrate) {
+        tss_log_set_level(co->cfg.log_level);
+        return migrate_storage(co);
     }
     if (args.check) {
         /* Everything a start would load, without starting: the TLS set
@@ -707,12 +744,13 @@ int main(int argc, char **argv) {
         .idle_ms = (int64_t)co->cfg.timeouts.idle,
     };
     co->started_ms = tss_wall_ms();
-    r = coord_registry_load(co);
+    r = coord_store_open(co);
     if (!tss_is_ok(r)) {
-        code = tss_daemon_exit(r, "key registry");
+        code = tss_daemon_exit(r, "storage");
         goto out;
     }
-    r = coord_audit_open(co);
+    /* postgresql: the audit log is a table (store_pg.c). */
+    if (!co->pg) r = coord_audit_open(co);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "audit log");
         goto out;
@@ -764,7 +802,7 @@ out:
     tss_watchdog_stop(&wd);
     tss_loop_free(co->loop); /* runs the deferred frees */
     tss_tls_ctx_free(co->tls);
-    coord_registry_free(co);
+    coord_store_close(co);
     tss_config_coordinator_free(&co->cfg);
     if (lock_fd >= 0) close(lock_fd);
     return code;

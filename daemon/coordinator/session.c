@@ -41,6 +41,7 @@
 #include "daemon/coordinator/admission.h"
 #include "daemon/coordinator/coord.h"
 #include "daemon/coordinator/pool.h"
+#include "daemon/coordinator/store.h"
 #include "keystore/derive.h"
 #include "mpc/point.h"
 #include "mpc/sign.h"
@@ -73,6 +74,7 @@ struct request {
     bool finished;
     bool pool; /* a refill of the presignature pool (pool.c): no operator, never queued */
     char fallback[120]; /* SIGN: why no presignature was used (the last reason) */
+    coord_store_cost db; /* storage round trips made for this request (store.h) */
 };
 
 struct csession {
@@ -157,13 +159,42 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
     bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
-    coord_audit(co, rq->op_name, durable,
-                "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
-                "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
-                "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"",
-                tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
-                resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
-                (long long)(tss_now_ms() - rq->started), resp->presigned, path);
+    coord_store_cost_take(co, NULL);
+    tss_result ar = coord_store_release(
+        co, rq->op_name, durable,
+        "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
+        "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
+        "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"",
+        tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
+        resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
+        (long long)(tss_now_ms() - rq->started), resp->presigned, path);
+    coord_store_cost_take(co, &rq->db);
+    if (rq->db.calls)
+        tss_log(LOG_INFO, "request %s key=%s: storage %u round trip(s) %llu us",
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->db.calls,
+                (unsigned long long)rq->db.us);
+    if (!tss_is_ok(ar) && durable) {
+        /* Fail closed: an outcome whose audit row is not committed is not
+         * released (a signature is withheld; the operator may retry). */
+        char why[160];
+        snprintf(why, sizeof why, "%.159s", tss_error_detail());
+        bool sig = resp->has_signature;
+        uint8_t keep_sid[16];
+        memcpy(keep_sid, resp->session_id, sizeof keep_sid);
+        memset(resp, 0, sizeof *resp);
+        resp->request_id = rq->rq.request_id;
+        resp->command = rq->rq.command;
+        resp->status = TSS_WIRE_ERR_INTERNAL;
+        memcpy(resp->session_id, keep_sid, sizeof keep_sid);
+        snprintf(resp->text, sizeof resp->text, "%s not released: its audit record is not "
+                 "committed (%s)", sig ? "signature" : "outcome", why);
+        for (char *c = resp->text; *c; c++)
+            if (*c < 0x20 || *c > 0x7e) *c = '?';
+        tss_log(LOG_ERR, "request %s key=%s from operator=%s: %s", tss_wire_op_name(rq->rq.command),
+                rq->rq.key_id, rq->op_name, resp->text);
+    } else if (!tss_is_ok(ar)) {
+        tss_log(LOG_ERR, "audit record dropped: %s", tss_error_detail());
+    }
     if (rq->op && tss_dconn_is_open(rq->op->conn)) {
         tss_writer w;
         tss_writer_init(&w, co->lim.max_frame);
@@ -394,6 +425,14 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     s->threshold = kind == TSS_WIRE_KIND_KEYGEN ? rq->rq.threshold : rq->key->info.threshold;
     randombytes_buf(s->sid, sizeof s->sid);
     tss_hex_encode(s->sid_hex, s->sid, sizeof s->sid);
+    /* Used once per store, across coordinators sharing it (store.h). */
+    coord_store_cost_take(co, NULL);
+    tss_result cr = coord_store_session_id_claim(co, s->sid);
+    coord_store_cost_take(co, &rq->db);
+    if (!tss_is_ok(cr)) {
+        free(s);
+        return cr;
+    }
     memcpy(s->digest, rq->rq.digest, sizeof s->digest);
     for (size_t i = 0; i < count; i++) {
         unsigned id = parties[i];
@@ -541,9 +580,18 @@ static bool start_presigned(request *rq) {
         return false;
     }
     coord_presig p;
-    tss_result r = coord_presig_take(co, rq->key, (size_t)i, &p);
+    coord_store_cost_take(co, NULL);
+    tss_result r = coord_store_presig_claim(co, rq->key, (size_t)i, &p);
     char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
     tss_hex_encode(hex, p.id, sizeof p.id);
+    /* Another coordinator sharing the store took it first: try the next. */
+    for (int tries = 0; r.err == TSS_E_NOT_FOUND && tries < 8; tries++) {
+        tss_log(LOG_INFO, "key=%s: %s", rq->rq.key_id, tss_error_detail());
+        if ((i = find_presig(rq)) < 0) return false;
+        r = coord_store_presig_claim(co, rq->key, (size_t)i, &p);
+        tss_hex_encode(hex, p.id, sizeof p.id);
+    }
+    coord_store_cost_take(co, &rq->db);
     if (!tss_is_ok(r)) {
         tss_log(LOG_ERR, "key=%s: cannot mark presignature %s used (%s); signing in full",
                 rq->rq.key_id, hex, tss_error_detail());
@@ -665,7 +713,7 @@ static void keygen_done(csession *s) {
     memcpy(sid, s->sid, sizeof sid);
     tss_log(LOG_INFO, "session=%s keygen key=%s done in %lldms", s->sid_hex, info.key_id,
             (long long)(tss_now_ms() - s->started));
-    tss_result r = coord_registry_add(co, &info, (const uint8_t(*)[32])s->identities, sid);
+    tss_result r = coord_store_key_add(co, &info, (const uint8_t(*)[32])s->identities, sid);
     session_end(s);
     if (!tss_is_ok(r)) {
         request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, sid, "cannot commit key %s: %s", info.key_id,
@@ -736,8 +784,8 @@ static void sign_done(csession *s) {
 
 static void presign_done(csession *s) {
     request *rq = s->req;
-    tss_result r = coord_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count,
-                                    &rq->rq.path);
+    tss_result r = coord_store_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count,
+                                          &rq->rq.path);
     if (!tss_is_ok(r)) {
         session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot record the presignature: %s",
                      tss_error_detail());
@@ -967,6 +1015,10 @@ bool coord_pool_presign(coord *co, key_entry *k, const uint16_t *signers, uint16
 
 static void answer_keys(request *rq) {
     coord *co = rq->co;
+    /* postgresql: keys (and stock) other coordinators made; from memory
+     * when the database is unreachable. */
+    if (rq->rq.key_id[0]) (void)coord_store_key_find(co, rq->rq.key_id);
+    else coord_store_refresh(co);
     size_t n = 0;
     for (key_entry *k = co->keys; k; k = k->next)
         if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0) n++;
@@ -1035,10 +1087,16 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
         return;
     }
+    coord_store_cost_take(co, NULL);
+    const char *down = q.command != TSS_WIRE_OP_KEYS ? coord_store_unavailable(co) : NULL;
+    if (down) {
+        request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, NULL, "%s", down);
+        return;
+    }
     switch (q.command) {
     case TSS_WIRE_OP_KEYS: answer_keys(rq); return;
     case TSS_WIRE_OP_KEYGEN: {
-        if (coord_registry_find(co, q.key_id) || coord_registry_damaged(co, q.key_id)) {
+        if (coord_store_key_find(co, q.key_id) || coord_registry_damaged(co, q.key_id)) {
             request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s already exists", q.key_id);
             return;
         }
@@ -1066,7 +1124,8 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     }
     case TSS_WIRE_OP_SIGN:
     case TSS_WIRE_OP_PRESIGN: {
-        rq->key = coord_registry_find(co, q.key_id);
+        rq->key = coord_store_key_find(co, q.key_id);
+        coord_store_cost_take(co, &rq->db);
         if (!rq->key) {
             const char *damaged = coord_registry_damaged(co, q.key_id);
             if (damaged)
