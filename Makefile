@@ -135,6 +135,16 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_SUPPORT_OBJS) $(B
 	@mkdir -p $(@D)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
+# test_coord_store links the coordinator's own objects (all but main.c).
+COORD_TEST_SRCS := $(filter-out daemon/coordinator/main.c,$(wildcard daemon/coordinator/*.c))
+$(BUILD)/tests/test_coord_store: $(BUILD)/obj/tests/unit/test_coord_store.o $(TEST_SUPPORT_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(COORD_TEST_SRCS)) $(BUILD)/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) $(PQ_LIBS) -o $@
+$(BUILD)/asan/tests/test_coord_store: $(BUILD)/asan/obj/tests/unit/test_coord_store.o $(ASAN_SUPPORT_OBJS) $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COORD_TEST_SRCS)) $(BUILD)/asan/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) $(PQ_LIBS) -o $@
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libtss.a
 	@mkdir -p $(@D)
 	@echo "  LD  $@"
@@ -194,6 +204,10 @@ bench: deps
 	bash bench/gateway.sh $(BUILD)
 	@# One vs two coordinators on one PostgreSQL, same parties (issue 18): $(BUILD)/bench-multicoord.json.
 	bash bench/multicoord.sh $(BUILD)
+	@# Sustained signing with the presignature pool refilling (issue 14): $(BUILD)/bench-pool.json.
+	bash bench/pool.sh $(BUILD)
+	@# The PostgreSQL storage back-end vs. files, DB round trips per signature: $(BUILD)/bench-pg.json.
+	bash bench/pg.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -72,5 +72,8 @@ void bench_op_close(bench_op *b);
 int bench_multicoord(const bench_options *o);
 /* JSON-RPC over HTTPS to a running tss-gateway (bench/gateway.sh; settings from GW_* env). */
 int bench_gateway(const bench_options *o);
+/* Sustained signing at --concurrency for --seconds with the presignature
+ * pool refilling (bench/pool.sh; key "pool"). */
+int bench_pool(const bench_options *o);
 
 #endif

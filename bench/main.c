@@ -21,7 +21,9 @@ static int usage(void) {
                     "       tss-bench --suite overload --op-config FILE [--json] "
                     "[--threshold T] [--levels 8,32,128] [--requests N]\n"
                     "       tss-bench --suite multicoord --op-config A --op-config2 B [--json] "
-                    "[--concurrency C] [--per-worker M]\n");
+                    "[--concurrency C] [--per-worker M]\n"
+                    "       tss-bench --suite pool --op-config FILE [--json] [--seconds S] "
+                    "[--concurrency C]\n");
     return 64;
 }
 
@@ -135,6 +137,12 @@ int main(int argc, char **argv) {
         int mrc = bench_multicoord(&o);
         if (o.json) printf("}\n");
         return mrc;
+    }
+    if (!strcmp(o.suite, "pool")) { /* bench/pool.sh: a cluster with a pool for key "pool" */
+        if (o.json) printf("{");
+        int prc = bench_pool(&o);
+        if (o.json) printf("}\n");
+        return prc;
     }
     if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
         if (!runs_given) o.runs = 200;

@@ -125,6 +125,7 @@ struct coord {
     coord_op_rate op_rate[TSS_CONFIG_MAX_OPERATORS]; /* by index in cfg.operators */
     coord_queue queue;
     int audit_fd;
+    struct coord_pool *pool; /* pool.c */
     struct coord_pg *pg; /* storage.backend postgresql (store_pg.c), else NULL */
 };
 

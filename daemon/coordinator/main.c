@@ -26,6 +26,7 @@
 #include "config/coordinator.h"
 #include "daemon/conn.h"
 #include "daemon/coordinator/admission.h"
+#include "daemon/coordinator/pool.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/process.h"
@@ -262,6 +263,7 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
     send_or_close(p, TSS_WIRE_HELLO_ACK, tss_wire_hello_ack_encode(&w, &ack), &w);
     tss_writer_free(&w);
     coord_admission_kick(co); /* queued requests may run on it now */
+    coord_pool_kick(co);      /* and the pool may refill with it */
 }
 
 static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
@@ -758,6 +760,7 @@ int main(int argc, char **argv) {
     if (tss_is_ok(r)) r = open_listeners(co);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
     if (tss_is_ok(r)) r = coord_liveness_start(co);
+    if (tss_is_ok(r)) r = coord_pool_start(co);
     tss_admit_init(&co->admit, (uint32_t)co->cfg.limits.connection_rate, tss_now_ms());
     tss_timer_init(&co->admit_timer, on_admit_timer, co);
     if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &co->admit_timer, tss_now_ms() + TSS_ADMIT_REPORT_MS);
@@ -793,6 +796,7 @@ int main(int argc, char **argv) {
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
     coord_sessions_free(co);
+    coord_pool_stop(co);
     coord_audit_close(co); /* before the loop goes: it owns the sync timer */
     for (size_t i = 0; i < co->n_listen; i++) close(co->listeners[i].fd);
     tss_watchdog_stop(&wd);

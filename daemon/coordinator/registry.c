@@ -145,7 +145,9 @@ tss_result coord_presig_push(key_entry *k, const coord_presig *p) {
         k->presigs = n;
         k->cap_presigs = cap;
     }
-    k->presigs[k->n_presigs++] = *p;
+    k->presigs[k->n_presigs] = *p;
+    if (!p->made_ms) k->presigs[k->n_presigs].made_ms = tss_now_ms();
+    k->n_presigs++;
     k->info.presignatures = (uint32_t)k->n_presigs;
     return TSS_OK_RESULT;
 }

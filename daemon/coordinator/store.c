@@ -35,6 +35,10 @@ key_entry *coord_store_key_find(coord *co, const char *key_id) {
     return on_pg(co) ? coord_pg_key_find(co, key_id, false) : coord_registry_find(co, key_id);
 }
 
+void coord_store_refresh(coord *co) {
+    if (on_pg(co)) coord_pg_refresh(co);
+}
+
 key_entry *coord_store_key_sync(coord *co, const char *key_id) {
     return on_pg(co) ? coord_pg_key_find(co, key_id, true) : coord_registry_find(co, key_id);
 }
@@ -87,6 +91,16 @@ tss_result coord_store_presig_claim(coord *co, key_entry *k, size_t idx, coord_p
      * or unknown (a broken connection) — never offered again. */
     coord_presig_remove(k, idx);
     return coord_pg_presig_claim(co, k, out);
+}
+
+void coord_store_cost_take(coord *co, coord_store_cost *into) {
+    unsigned calls = 0;
+    uint64_t us = 0;
+    if (co->pg) coord_pg_cost_take(co, &calls, &us);
+    if (into) {
+        into->calls += calls;
+        into->us += us;
+    }
 }
 
 tss_result coord_store_session_id_claim(coord *co, const uint8_t sid[16]) {

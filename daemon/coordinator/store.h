@@ -47,6 +47,9 @@ const char *coord_store_unavailable(coord *co);
 /* The key, from memory or (postgresql) from the store when another
  * coordinator registered it; NULL if unknown or unreachable. */
 key_entry *coord_store_key_find(coord *co, const char *key_id);
+/* postgresql: add the keys other coordinators registered since the last
+ * look (for KEYS); files: nothing. Failures are logged only. */
+void coord_store_refresh(coord *co);
 /* As key_find, and (postgresql) re-read its ready presignatures now. */
 key_entry *coord_store_key_sync(coord *co, const char *key_id);
 TSS_MUST_CHECK tss_result coord_store_key_add(coord *co, const tss_wire_key_info *info,
@@ -70,6 +73,16 @@ TSS_MUST_CHECK tss_result coord_store_release(coord *co, const char *op, bool du
     __attribute__((format(printf, 4, 5)));
 
 TSS_MUST_CHECK tss_result coord_store_session_id_claim(coord *co, const uint8_t sid[16]);
+
+/* Round trips to the store and the time they took (postgresql; the files
+ * back-end counts nothing): take adds what was spent since the last take
+ * to *into (NULL: drop it) and restarts the count. For the per-request
+ * figure in the log and the benchmark (bench/pg.sh). */
+typedef struct {
+    unsigned calls;
+    uint64_t us;
+} coord_store_cost;
+void coord_store_cost_take(coord *co, coord_store_cost *into);
 
 /* tss-coordinator --migrate-storage: copy the file store in state_dir
  * (keys, presignature records with used ids, audit history) into the

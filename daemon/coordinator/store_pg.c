@@ -11,9 +11,11 @@
  * counted as failed: a claim then burns the presignature, an audit row
  * withholds the signature — both fail closed. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -24,6 +26,7 @@
 #include "util/log.h"
 
 #define RETRY_MS 1000    /* between reconnect attempts while down */
+#define CONNECT_WAIT_MS 200L /* longest the loop waits for a reconnect attempt */
 #define SYNC_MS 1000     /* a key's ready presignatures are re-read this often */
 #define MIGRATION_LOCK "7355608118" /* pg_advisory_xact_lock key: one migrator at a time */
 
@@ -33,7 +36,32 @@ struct coord_pg {
     char name[65];
     char why[600];
     int64_t retry_at;
+    const char *conninfo; /* the config's, for the connect thread */
+    uint64_t timeout_ms;
+    /* The connect thread (pg_ready): th_done, th_conn and th_why under mu. */
+    pthread_t th;
+    bool th_running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool th_done;
+    PGconn *th_conn;
+    char th_why[600];
+    unsigned calls; /* round trips since the last coord_pg_cost_take */
+    uint64_t us;
 };
+
+static uint64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void coord_pg_cost_take(coord *co, unsigned *calls, uint64_t *us) {
+    *calls = co->pg->calls;
+    *us = co->pg->us;
+    co->pg->calls = 0;
+    co->pg->us = 0;
+}
 
 /* ---- schema ------------------------------------------------------------------------------ */
 
@@ -76,61 +104,98 @@ static const char *const migrations[COORD_PG_SCHEMA_VERSION] = {
 
 /* ---- connection ---------------------------------------------------------------------------- */
 
-static void set_why(struct coord_pg *g, const char *what, const char *detail) {
-    snprintf(g->why, sizeof g->why, "coordinator storage unavailable: %s: %s", what, detail);
+/* The reason new requests are refused: one line. */
+static void set_down(struct coord_pg *g, const char *detail) {
+    snprintf(g->why, sizeof g->why, "coordinator storage unavailable: %s", detail);
     size_t n = strlen(g->why);
     while (n && (g->why[n - 1] == '\n' || g->why[n - 1] == ' ')) g->why[--n] = '\0';
     for (char *c = g->why; *c; c++)
         if (*c == '\n' || *c == '\t') *c = ' ';
 }
 
-static tss_result pg_connect(coord *co) {
-    struct coord_pg *g = co->pg;
-    if (g->conn) PQfinish(g->conn);
-    g->conn = NULL;
-    uint64_t ms = co->cfg.storage.timeout;
+static void set_why(struct coord_pg *g, const char *what, const char *detail) {
+    char d[600];
+    snprintf(d, sizeof d, "%s: %s", what, detail);
+    set_down(g, d);
+}
+
+/* Connect and configure the session: into *out, or the reason into why.
+ * Touches nothing but its arguments (runs on the connect thread too). */
+static bool connect_once(const char *conninfo, uint64_t ms, const char *password, PGconn **out,
+                         char *why, size_t cap) {
     char ct[24], tut[24], st[96];
     snprintf(ct, sizeof ct, "%llu", (unsigned long long)(ms < 2000 ? 2 : (ms + 999) / 1000));
     snprintf(tut, sizeof tut, "%llu", (unsigned long long)ms);
     const char *kw[8], *val[8];
     size_t n = 0;
     /* dbname first: expanded as the conninfo string; later keywords win. */
-    kw[n] = "dbname", val[n++] = co->cfg.storage.conninfo;
+    kw[n] = "dbname", val[n++] = conninfo;
     kw[n] = "connect_timeout", val[n++] = ct;
     kw[n] = "tcp_user_timeout", val[n++] = tut;
     kw[n] = "application_name", val[n++] = "tss-coordinator";
-    if (g->pw.bytes) kw[n] = "password", val[n++] = (const char *)g->pw.bytes;
+    if (password) kw[n] = "password", val[n++] = password;
     kw[n] = NULL, val[n] = NULL;
-    g->conn = PQconnectdbParams(kw, val, 1);
-    if (!g->conn || PQstatus(g->conn) != CONNECTION_OK) {
-        set_why(g, "cannot connect to the database",
-                g->conn ? PQerrorMessage(g->conn) : "out of memory");
-        if (g->conn) PQfinish(g->conn);
-        g->conn = NULL;
-        g->retry_at = tss_now_ms() + RETRY_MS;
-        return tss_fail(TSS_E_IO, "%s", g->why);
+    PGconn *c = PQconnectdbParams(kw, val, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        snprintf(why, cap, "cannot connect to the database: %s",
+                 c ? PQerrorMessage(c) : "out of memory");
+        PQfinish(c);
+        return false;
     }
     /* Bound every statement and every wait for a lock on the server too. */
     snprintf(st, sizeof st, "SET statement_timeout = %llu; SET lock_timeout = %llu",
              (unsigned long long)ms, (unsigned long long)ms);
-    PGresult *res = PQexec(g->conn, st);
+    PGresult *res = PQexec(c, st);
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) set_why(g, "cannot configure the database session", PQerrorMessage(g->conn));
     PQclear(res);
     if (!ok) {
-        PQfinish(g->conn);
-        g->conn = NULL;
-        g->retry_at = tss_now_ms() + RETRY_MS;
-        return tss_fail(TSS_E_IO, "%s", g->why);
+        snprintf(why, cap, "cannot configure the database session: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return false;
     }
-    g->why[0] = '\0';
-    return TSS_OK_RESULT;
+    *out = c;
+    return true;
 }
 
-/* A usable connection, reconnecting (at most once a second) if needed. A
- * connection the server closed while idle is noticed here, before a
- * statement is sent on it, so the first request after a database restart
- * succeeds. */
+static void *connect_thread(void *arg) {
+    struct coord_pg *g = arg;
+    PGconn *c = NULL;
+    char why[sizeof g->why];
+    bool ok = connect_once(g->conninfo, g->timeout_ms, g->pw.bytes ? (const char *)g->pw.bytes : NULL,
+                           &c, why, sizeof why);
+    pthread_mutex_lock(&g->mu);
+    g->th_conn = ok ? c : NULL;
+    if (!ok) snprintf(g->th_why, sizeof g->th_why, "%s", why);
+    g->th_done = true;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* Collect the connect thread's outcome once it is done. */
+static tss_result join_connect(struct coord_pg *g) {
+    pthread_join(g->th, NULL);
+    g->th_running = false;
+    if (g->th_conn) {
+        g->conn = g->th_conn;
+        g->th_conn = NULL;
+        bool was_down = g->why[0] != '\0';
+        g->why[0] = '\0';
+        if (was_down) tss_log(LOG_NOTICE, "storage: database connection restored");
+        return TSS_OK_RESULT;
+    }
+    set_down(g, g->th_why);
+    g->retry_at = tss_now_ms() + RETRY_MS;
+    tss_log(LOG_ERR, "%s (retrying every %d ms)", g->why, RETRY_MS);
+    return tss_fail(TSS_E_IO, "%s", g->why);
+}
+
+/* A usable connection. A connection the server closed while idle is
+ * noticed here, before a statement is sent on it. Reconnecting runs on a
+ * helper thread (at most one attempt a second) so the loop never waits for
+ * a connect timeout: it waits CONNECT_WAIT_MS at most for the attempt (a
+ * database that is back answers within that), and refuses the request with
+ * the last reason otherwise; a later request collects the connection. */
 static tss_result pg_ready(coord *co) {
     struct coord_pg *g = co->pg;
     if (g->conn && PQstatus(g->conn) == CONNECTION_OK && PQconsumeInput(g->conn) &&
@@ -140,18 +205,33 @@ static tss_result pg_ready(coord *co) {
         set_why(g, "lost the database connection", PQerrorMessage(g->conn));
         PQfinish(g->conn);
         g->conn = NULL;
+        g->retry_at = 0;
         tss_log(LOG_ERR, "%s; reconnecting", g->why);
-    } else if (tss_now_ms() < g->retry_at) {
-        return tss_fail(TSS_E_IO, "%s", g->why);
     }
-    bool was_down = g->why[0] != '\0';
-    tss_result r = pg_connect(co);
-    if (!tss_is_ok(r)) {
-        tss_log(LOG_ERR, "%s (retrying every %d ms)", g->why, RETRY_MS);
-        return r;
+    if (!g->th_running) {
+        if (tss_now_ms() < g->retry_at) return tss_fail(TSS_E_IO, "%s", g->why);
+        g->th_done = false;
+        if (pthread_create(&g->th, NULL, connect_thread, g) != 0) {
+            g->retry_at = tss_now_ms() + RETRY_MS;
+            return tss_fail(TSS_E_IO, "%s (cannot start the connect thread)", g->why);
+        }
+        g->th_running = true;
     }
-    if (was_down) tss_log(LOG_NOTICE, "storage: database connection restored");
-    return TSS_OK_RESULT;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += CONNECT_WAIT_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g->mu);
+    while (!g->th_done && pthread_cond_timedwait(&g->cv, &g->mu, &until) == 0) {
+    }
+    bool done = g->th_done;
+    pthread_mutex_unlock(&g->mu);
+    if (!done) return tss_fail(TSS_E_IO, "%s", g->why[0] ? g->why : "coordinator storage "
+                               "unavailable: connecting to the database");
+    return join_connect(g);
 }
 
 /* Run one statement; want: PGRES_TUPLES_OK or PGRES_COMMAND_OK. NULL on
@@ -164,8 +244,11 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
     if (!tss_is_ok(*r)) return NULL;
     /* No parameters: the simple protocol, which takes several statements
      * (a migration). */
+    uint64_t t0 = mono_us();
     PGresult *res = n ? PQexecParams(g->conn, sql, n, NULL, params, NULL, NULL, 0)
                       : PQexec(g->conn, sql);
+    g->calls++;
+    g->us += mono_us() - t0;
     if (res && PQresultStatus(res) == want) return res;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     char msg[400];
@@ -352,6 +435,22 @@ key_entry *coord_pg_key_find(coord *co, const char *key_id, bool force_sync) {
     return k;
 }
 
+void coord_pg_refresh(coord *co) {
+    tss_result r;
+    PGresult *res = pg_exec(co, "SELECT key_id, keyfile FROM keys ORDER BY key_id", 0, NULL,
+                            PGRES_TUPLES_OK, &r);
+    if (!res) {
+        tss_log(LOG_WARNING, "storage: key list not refreshed: %s", tss_error_detail());
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        if (!coord_registry_find(co, id) && !coord_registry_damaged(co, id))
+            (void)adopt_row(co, id, PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
+}
+
 tss_result coord_pg_key_add(coord *co, const tss_keyfile *kf, const char *text, bool import) {
     const char *p[3] = {kf->info.key_id, text, import ? "migrated" : co->pg->name};
     tss_result r;
@@ -523,7 +622,17 @@ tss_result coord_pg_open(coord *co, bool load) {
         }
         g->pw.bytes[g->pw.len] = '\0'; /* libpq takes a C string */
     }
-    TSS_GUARD(pg_connect(co));
+    g->conninfo = sc->conninfo;
+    g->timeout_ms = sc->timeout;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    /* The first connection before the loop runs: a failure stops the start. */
+    char why[sizeof g->why];
+    if (!connect_once(g->conninfo, g->timeout_ms, g->pw.bytes ? (const char *)g->pw.bytes : NULL,
+                      &g->conn, why, sizeof why)) {
+        set_down(g, why);
+        return tss_fail(TSS_E_IO, "%s", g->why);
+    }
     TSS_GUARD(migrate(co));
     if (load) TSS_GUARD(load_all(co));
     tss_log(LOG_INFO, "storage: postgresql (schema version %d) as coordinator %s",
@@ -534,6 +643,14 @@ tss_result coord_pg_open(coord *co, bool load) {
 void coord_pg_close(coord *co) {
     struct coord_pg *g = co->pg;
     if (!g) return;
+    if (g->th_running) {
+        pthread_join(g->th, NULL); /* bounded by connect_timeout */
+        PQfinish(g->th_conn);
+    }
+    if (g->conninfo) {
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+    }
     if (g->conn) PQfinish(g->conn);
     if (g->pw.bytes) tss_passphrase_free(&g->pw);
     free(g);

@@ -12,6 +12,7 @@
 TSS_MUST_CHECK tss_result coord_pg_open(coord *co, bool load);
 void coord_pg_close(coord *co);
 const char *coord_pg_unavailable(coord *co);
+void coord_pg_refresh(coord *co);
 key_entry *coord_pg_key_find(coord *co, const char *key_id, bool force_sync);
 /* import: the row may exist already with the same text (not adopted). */
 TSS_MUST_CHECK tss_result coord_pg_key_add(coord *co, const tss_keyfile *kf, const char *text,
@@ -31,5 +32,7 @@ TSS_MUST_CHECK tss_result coord_pg_audit_import(coord *co, const char *body, siz
 TSS_MUST_CHECK tss_result coord_pg_begin(coord *co);
 TSS_MUST_CHECK tss_result coord_pg_commit(coord *co);
 void coord_pg_rollback(coord *co);
+
+void coord_pg_cost_take(coord *co, unsigned *calls, uint64_t *us);
 
 #endif

@@ -99,6 +99,8 @@ TSS_MUST_CHECK tss_result party_key_handles(party *pt, const char *key_id, pkey 
  * it names durably. */
 void party_presig_inventory(pcoord *co);
 void party_presig_delete(pcoord *co, const tss_wire_frame *f);
+/* PRESIG_RELIST: list one key again (a new snapshot), as after HELLO_ACK. */
+void party_presig_relist(pcoord *co, const tss_wire_frame *f);
 /* A presignature stored by a session of coordinator co (session.c). */
 void party_presig_note(pkey *k, const uint8_t id[32], const pcoord *co);
 

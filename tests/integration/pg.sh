@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The coordinator on PostgreSQL (issue 18; docs/STORAGE.md), real processes:
 # a throw-away PostgreSQL 15 cluster (initdb in a temporary directory, run as
-# "nobody" when this script runs as root, Unix socket only, password auth),
-# one coordinator and three parties over mTLS on 127.0.0.1.
+# "nobody" when this script runs as root, Unix socket, password auth),
+# one coordinator and three parties over mTLS on 127.0.0.1 (the database
+# also listens on 127.0.0.1 with TLS for the verify-full checks).
 #  - a file-store coordinator makes a key, presignatures and signs; then
 #    `tss-coordinator --migrate-storage` copies keys, ready and used
 #    presignatures and the audit history into the database, and the
@@ -14,6 +15,10 @@
 #  - the database stopped mid-load: requests fail with the clear "storage
 #    unavailable" error, no signature leaves without its audit row, and the
 #    service resumes without a restart when the database returns;
+#  - a second coordinator on the same database knows a key made through
+#    the first (read through) and refuses a second keygen of its id;
+#  - sslmode=verify-full to the database's 127.0.0.1 listener works with the
+#    right CA and is refused with another;
 #  - a database whose schema is newer than the binary is refused; a
 #    password file readable by others is refused.
 # Skips loudly when PostgreSQL 15 is not installed (make deps installs it).
@@ -37,10 +42,20 @@ chmod 755 "$PGDIR"
 AS=()
 if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
 PGPORT=$(free_port)
+# TLS for the 127.0.0.1 listener: a CA and a server certificate for
+# 127.0.0.1 made with tssctl pki (the key readable by the server user only).
+"$BUILD/tssctl" pki init-ca --out "$PGDIR/dbca" --days 30 >/dev/null 2>&1
+"$BUILD/tssctl" pki issue --ca "$PGDIR/dbca" --identity urn:tssd:coordinator --out "$PGDIR/dbtls" \
+    --ip 127.0.0.1 --days 30 >/dev/null 2>&1
+"$BUILD/tssctl" pki init-ca --out "$PGDIR/otherca" --days 30 >/dev/null 2>&1
+chmod 600 "$PGDIR/dbtls/key.pem"
+[ "$(id -u)" = 0 ] && chown -R nobody "$PGDIR/dbtls"
+chmod 755 "$PGDIR/dbtls"
 pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m "${1:-fast}" -w -t 20 stop >/dev/null 2>&1; }
 pg_start() {
     "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-        -o "-p $PGPORT -k $PGDIR -c listen_addresses=''" start >/dev/null 2>&1
+        -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PGDIR/dbtls/cert.pem -c ssl_key_file=$PGDIR/dbtls/key.pem" \
+        start >/dev/null 2>&1
 }
 cleanup() { pg_stop immediate; cluster_cleanup; rm -rf "$PGDIR"; }
 trap cleanup EXIT
@@ -120,11 +135,28 @@ expect_match "full signing" "$OUT" '"presigned":false'
 [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kf' AND used_by = 'coord-a'")" = 2 ] \
     && ok "ledger: claims name the coordinator" || not_ok "ledger: claims name the coordinator" "$(sql "SELECT * FROM presigs")"
 
+# A second coordinator on the same database, started before kp exists (no
+# parties: they follow one coordinator here). It must know kp from the
+# database when asked, not say "no key".
+PORTB=$(free_port)
+sed -e "s#state_dir: .*#state_dir: $WORK/cbstate#" -e "s#listen: .*#listen: [127.0.0.1:$PORTB]#" \
+    -e "s#name: coord-a#name: coord-b#" coord.yaml > coordb.yaml
+sed -e "s#127.0.0.1:$PORT#127.0.0.1:$PORTB#" op.yaml > opb.yaml
+"$BUILD/tss-coordinator" --config "$WORK/coordb.yaml" 2>>"$WORK/coordb.log" & COORDB=$!; PIDS+=("$COORDB")
+wait_until 15 port_open "$PORTB" && ok "second coordinator on the same database" \
+    || not_ok "second coordinator on the same database" "$(tail -n 10 coordb.log)"
 expect_exit 0 "keygen kp on the database" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
 PUB=$(json_field "$OUT" publicKey)
 [ "$(sql "SELECT count(*) FROM keys WHERE key_id = 'kp' AND created_by = 'coord-a'")" = 1 ] \
     && ok "key row written" || not_ok "key row written" "$(sql "SELECT key_id, created_by FROM keys")"
 expect_exit 76 "keygen of an existing id is refused" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
+expect_exit 0 "keys through the second coordinator" "$CTL" --config opb.yaml keys --json
+expect_match "... lists kp, made through the first" "$OUT" '"keyId":"kp"'
+expect_exit 76 "kp through the second coordinator" "$CTL" --config opb.yaml sign --key-id kp --message b --json
+expect_match "... is known there (read from the database), only its parties are missing" "$OUT" 'fewer than 2 parties of key kp are connected'
+expect_exit 76 "keygen of kp through the second coordinator is refused" "$CTL" --config opb.yaml keygen --key-id kp --threshold 2 --json
+expect_match "... as existing" "$OUT" 'key kp already exists'
+stop_pid "$COORDB" && ok "second coordinator stopped" || not_ok "second coordinator stopped"
 expect_exit 0 "presign 6 on the database" "$CTL" --config op.yaml presign --key-id kp --count 6 --json
 [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp' AND state = 'ready'")" = 6 ] \
     && ok "six ready rows" || not_ok "six ready rows" "$(sql "SELECT * FROM presigs WHERE key_id = 'kp'")"
@@ -185,11 +217,31 @@ DB=newer sql "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_
 sed -e "s#dbname=tssd#dbname=newer#" -e "s#state_dir: .*#state_dir: $WORK/c2state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > newer.yaml
 expect_exit 65 "a newer schema is refused" timeout 20 "$BUILD/tss-coordinator" --config newer.yaml
 expect_match "... naming the versions" "$ERR" 'schema is version 2, newer than this tss-coordinator knows \(1\)'
+# TLS to the database: sslmode=verify-full against the right CA works (and
+# the server sees an SSL connection); against another CA the start fails
+# naming the certificate problem.
+TLSCONN="host=127.0.0.1 port=$PGPORT dbname=tssd user=tssd sslmode=verify-full sslrootcert=$PGDIR/dbca/ca.pem"
+sed -e "s#state_dir: .*#state_dir: $WORK/c4state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" \
+    -e "s#conninfo: \"[^\"]*\"#conninfo: \"$TLSCONN\"#" -e "s#name: coord-a#name: coord-tls#" coord.yaml > tls.yaml
+"$BUILD/tss-coordinator" --config "$WORK/tls.yaml" 2>>"$WORK/coordtls.log" & CT=$!; PIDS+=("$CT")
+M=0
+expect_log "sslmode=verify-full: the coordinator starts on TLS" coordtls.log "$M" 'storage: postgresql \(schema version 1\) as coordinator coord-tls' 20
+[ "$(sql "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tss-coordinator' AND a.client_addr IS NOT NULL")" = t ] \
+    && ok "... and the database sees its connection as SSL" \
+    || not_ok "... and the database sees its connection as SSL" "$(sql "SELECT a.client_addr, s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)")"
+stop_pid "$CT"
+sed -e "s#$PGDIR/dbca/ca.pem#$PGDIR/otherca/ca.pem#" -e "s#c4state#c5state#" tls.yaml > tlsbad.yaml
+expect_exit 74 "sslmode=verify-full against another CA is refused" timeout 20 "$BUILD/tss-coordinator" --config tlsbad.yaml
+expect_match "... naming the certificate problem" "$ERR" 'coordinator storage unavailable: cannot connect to the database: .*certificate verify failed'
+
 chmod 644 pgpass
 sed -e "s#state_dir: .*#state_dir: $WORK/c3state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > loose.yaml
 expect_exit 77 "a password file readable by others is refused" timeout 20 "$BUILD/tss-coordinator" --config loose.yaml
 expect_match "... naming the fix" "$ERR" 'chmod 600'
 chmod 600 pgpass
+stop_pid "$COORD" && ok "graceful stop on the database" || not_ok "graceful stop on the database" "$(tail -n 5 coord.log)"
+wait "$COORD"; rc=$?
+[ "$rc" = 0 ] && ok "... exit 0" || not_ok "... exit 0" "exit $rc" "$(tail -n 5 coord.log)"
 grep -q "$PGPW" coord.log && not_ok "the password never appears in the log" || ok "the password never appears in the log"
 
 finish
