@@ -253,19 +253,19 @@ static const tss_config_item policy_items[] = {
     {0},
 };
 
-static const tss_config_item policy_schema = {
+const tss_config_item tss_policy_schema = {
     .name = NULL, .type = TSS_CONFIG_SECTION, .sub = policy_items, .size = sizeof(tss_policy),
 };
 
 tss_result tss_policy_load_file(tss_policy *out, const char *path) {
-    return tss_config_load_file(&policy_schema, out, path);
+    return tss_config_load_file(&tss_policy_schema, out, path);
 }
 
 tss_result tss_policy_load_buffer(tss_policy *out, const char *name, const char *buf, size_t len) {
-    return tss_config_load_buffer(&policy_schema, out, name, buf, len);
+    return tss_config_load_buffer(&tss_policy_schema, out, name, buf, len);
 }
 
-void tss_policy_free(tss_policy *p) { tss_config_free(&policy_schema, p); }
+void tss_policy_free(tss_policy *p) { tss_config_free(&tss_policy_schema, p); }
 
 /* ---- evaluation -------------------------------------------------------------------------- */
 

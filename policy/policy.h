@@ -98,6 +98,9 @@ typedef struct tss_policy {
     size_t rule_count;
 } tss_policy;
 
+struct tss_config_item;
+extern const struct tss_config_item tss_policy_schema; /* for the config reference */
+
 /* Load and validate (names unique, groups referenced exist, window limits
  * with a window, ...). On failure *out is zeroed and the detail is
  * "file:line:col: key.path: message". */
