@@ -122,12 +122,16 @@ grep -q "telling party 1 another request content" relay.log && ok "... the relay
 refused "relay raises the value" "content sess=0 file=$WORK/raised.req" ok.json 'treasury-daily: value 2000 wei > max_value 1000'
 refused "relay sends a raw digest" "raw sess=0" ok.json 'request type raw not allowed'
 # The relay changes only the digest beside unchanged content: the party
-# computes the digest itself and refuses before anything runs.
-set_scenario "digest sess=0 to=1"
+# computes the digest itself and refuses before anything runs (both signers
+# are lied to: a signer that allows is charged, fail-closed, see OPERATIONS).
+set_scenario "digest sess=0 to=1;digest sess=0 to=2"
 "$CTL" --config op.yaml sign-tx --key-id treasury --tx ok.json --signers 1,2 --no-presign >op.out 2>op.err </dev/null
 rc=$?
 [ "$rc" != 0 ] && ok "relay alters the digest beside the content: not signed (exit $rc)" || not_ok "digest altered: not signed" "$(cat op.out)"
-wait_until 10 grep -q "not the digest of the request content" party1.log && ok "... party 1 names the mismatch" || not_ok "... party 1 names the mismatch" "$(tail -n 3 party1.log)"
+for i in 1 2; do
+    wait_until 10 grep -q "not the digest of the request content" "party$i.log" && ok "... party $i names the mismatch" \
+        || not_ok "... party $i names the mismatch" "$(tail -n 3 "party$i.log")"
+done
 # A refused request does not consume the party's presignature.
 set_scenario ""
 expect_exit 0 "presign 1 for treasury (signers 1,2)" timeout 60 "$CTL" --config op.yaml presign --key-id treasury --count 1 --signers 1,2
