@@ -6,9 +6,8 @@
  * registered key with a pool:
  *   - retire: presignatures older than max_age are claimed in the store
  *     (store.h: the files record or the database, durable before anything
- *     else), so they are never
- *     handed out; then every connected holder of the key is asked to list
- *     its presignatures again (PRESIG_RELIST), and the usual reconciliation
+ *     else), so they are never handed out; then every connected holder of
+ *     the key is asked to list its presignatures again (PRESIG_RELIST), and the usual reconciliation
  *     (reconcile.c) answers PRESIG_DELETE with them: the party consumes
  *     them (spent log, unlink). A party that is down gets the same answer
  *     to the inventory it sends when it reconnects.
