@@ -142,6 +142,7 @@ static int64_t retire(coord *co, key_entry *k, pool_key *pk, int64_t now) {
         /* Through the store: durable before anything else, on either back-end;
          * removed from memory (index i now holds the next one) whatever happens. */
         tss_result r = coord_store_presig_claim(co, k, i, &p);
+        if (r.err == TSS_E_NOT_FOUND) continue; /* claimed meanwhile (another coordinator) */
         if (!tss_is_ok(r)) {
             tss_log(LOG_ERR, "key=%s: cannot retire a presignature: %s", k->info.key_id,
                     tss_error_detail());
