@@ -204,11 +204,12 @@ static void on_timer(void *arg) {
     int64_t next = now + (int64_t)co->cfg.pool.interval;
     for (size_t i = 0; i < pl->n_keys; i++) pl->keys[i].seen = false;
     for (key_entry *k = co->keys; k; k = k->next) {
-        /* postgresql: the ready stock is re-read at most once a second. */
-        (void)coord_store_key_find(co, k->info.key_id);
         pool_key *pk = get_key(pl, k->info.key_id);
         if (!pk) break; /* no memory: try again next time */
         pk->seen = true;
+        if (pk->params.target == 0 && pk->params.max_age_ms == 0) continue; /* no pool */
+        /* postgresql: the ready stock is re-read at most once a second. */
+        (void)coord_store_key_find(co, k->info.key_id);
         if (pk->params.max_age_ms) {
             int64_t t = retire(co, k, pk, now);
             if (t < next) next = t;
