@@ -238,6 +238,8 @@ chmod 644 pgpass
 sed -e "s#state_dir: .*#state_dir: $WORK/c3state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > loose.yaml
 expect_exit 77 "a password file readable by others is refused" timeout 20 "$BUILD/tss-coordinator" --config loose.yaml
 expect_match "... naming the fix" "$ERR" 'chmod 600'
+expect_exit 78 "--check catches it too (before a reload)" "$BUILD/tss-coordinator" --config loose.yaml --check
+expect_match "... naming the fix" "$ERR" 'storage.password: .*chmod 600'
 chmod 600 pgpass
 stop_pid "$COORD" && ok "graceful stop on the database" || not_ok "graceful stop on the database" "$(tail -n 5 coord.log)"
 wait "$COORD"; rc=$?
