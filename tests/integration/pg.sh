@@ -12,6 +12,8 @@
 #  - keygen, presign, presigned and full signing on the database: every
 #    returned signature verifies and has exactly one audit row (by session);
 #    every presignature handed out is 'used' once in the ledger;
+#  - fail closed: a signature whose audit row the database refuses is not
+#    released (the operator gets the reason; the withholding is audited);
 #  - the database stopped mid-load: requests fail with the clear "storage
 #    unavailable" error, no signature leaves without its audit row, and the
 #    service resumes without a restart when the database returns;
@@ -161,6 +163,20 @@ expect_exit 0 "presign 6 on the database" "$CTL" --config op.yaml presign --key-
 [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp' AND state = 'ready'")" = 6 ] \
     && ok "six ready rows" || not_ok "six ready rows" "$(sql "SELECT * FROM presigs WHERE key_id = 'kp'")"
 
+# ---- fail closed: an audit row that cannot be committed withholds the signature ------------------
+# A constraint makes the database refuse exactly the audit row of one digest
+# (every other statement of that request succeeds).
+POISON=eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee
+sql "ALTER TABLE audit ADD CONSTRAINT test_poison CHECK (body NOT LIKE '%\"digest\":\"$POISON\"%\"outcome\":\"ok\"%')" >/dev/null
+expect_exit 76 "sign whose audit row is refused" "$CTL" --config op.yaml sign --key-id kp --digest "$POISON" --no-presign --json
+expect_match "... is not released, naming why" "$OUT" 'signature not released: its audit record is not committed'
+if printf '%s' "$OUT$ERR" | grep -q '"ethereum"\|"r":"'; then not_ok "... and no signature leaves" "$OUT"; else ok "... and no signature leaves"; fi
+[ "$(sql "SELECT count(*) FROM audit WHERE body LIKE '%$POISON%\"outcome\":\"withheld\"%'")" = 1 ] \
+    && ok "... the withholding is audited" || not_ok "... the withholding is audited" "$(sql "SELECT body FROM audit ORDER BY seq DESC LIMIT 3")"
+sql "ALTER TABLE audit DROP CONSTRAINT test_poison" >/dev/null
+expect_exit 0 "the same digest signs once the row can be committed" "$CTL" --config op.yaml sign --key-id kp --digest "$POISON" --no-presign --json
+check_sig "... and verifies" "$OUT" "$PUB"
+
 # ---- 3. load, and the database stopped mid-load ----------------------------------------------------
 : > signs.out
 load() {
@@ -199,7 +215,7 @@ while IFS= read -r line; do
 done < signs.out
 [ "$n_ok" -ge 3 ] && [ "$bad" = 0 ] && ok "$n_ok signatures returned: each verifies and has exactly one audit row" \
     || not_ok "signatures returned have one audit row each" "$n_ok ok, $bad bad" "$(cat signs.out signs.err | tail -20)"
-ROWS=$(sql "SELECT count(*) FROM audit WHERE coordinator = 'coord-a' AND body LIKE '%\"request\":\"sign\",\"key\":\"kp\"%' AND body LIKE '%\"outcome\":\"ok\"%'")
+ROWS=$(sql "SELECT count(*) FROM audit WHERE coordinator = 'coord-a' AND body LIKE '%\"request\":\"sign\",\"key\":\"kp\"%' AND body LIKE '%\"outcome\":\"ok\"%' AND body NOT LIKE '%$POISON%'")
 [ "$ROWS" = "$n_ok" ] && ok "audit rows of ok signs = signatures returned ($ROWS)" \
     || not_ok "audit rows of ok signs = signatures returned" "rows $ROWS, returned $n_ok"
 PRE=$(grep -c '"presigned":true' signs.out)
