@@ -250,7 +250,9 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
     g->calls++;
     g->us += mono_us() - t0;
     if (res && PQresultStatus(res) == want) return res;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char state[6] = ""; /* SQLSTATE, copied: it lives in res */
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (st) snprintf(state, sizeof state, "%s", st);
     char msg[400];
     snprintf(msg, sizeof msg, "%s", g->conn ? PQerrorMessage(g->conn) : "no connection");
     for (char *c = msg; *c; c++)
@@ -262,7 +264,7 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
         g->conn = NULL;
         g->retry_at = 0; /* the next call reconnects at once */
         *r = tss_fail(TSS_E_IO, "%s", g->why);
-    } else if (state && strcmp(state, "23505") == 0) {
+    } else if (strcmp(state, "23505") == 0) { /* unique_violation */
         *r = tss_fail(TSS_E_EXISTS, "database: %s", msg);
     } else {
         *r = tss_fail(TSS_E_IO, "database statement failed: %s", msg);
