@@ -241,6 +241,8 @@ static const tss_config_item party_items[] = {
      .offset = offsetof(tss_party_config, state_dir)},
     {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
      .def = "info", .offset = offsetof(tss_party_config, log_level)},
+    {.name = "policy_file", .type = TSS_CONFIG_PATH,
+     .offset = offsetof(tss_party_config, policy_file)},
     {0},
 };
 

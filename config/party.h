@@ -72,7 +72,8 @@ typedef struct tss_party_config {
     tss_party_limits_config limits;
     tss_party_timeouts_config timeouts;
     char *state_dir;
-    int log_level; /* syslog priority */
+    int log_level;     /* syslog priority */
+    char *policy_file; /* NULL: no signing policy (any request of a held key is signed) */
 } tss_party_config;
 
 extern const tss_config_item tss_config_party_schema;

@@ -40,10 +40,14 @@ static void usage(FILE *out) {
             "  " PROG " pki show --cert FILE [--json]\n"
             "  " PROG " config-reference [--check]\n"
             "  " PROG " audit verify (--dir DIR | SEGMENT...) [--anchor HASH] [--json]\n"
+            "  " PROG " policy check POLICY.yaml --key-id ID [--path m/0/N] (--tx FILE.json |\n"
+            "                  --typed-data FILE.json | --message TEXT | --digest HEX32)\n"
+            "                  [--at UNIX_SECONDS] [--json]\n"
             "\n"
             "status asks the coordinator, over mutual TLS with an operator certificate\n"
             "(urn:tssd:operator:<name>), for its view of every configured party: connected\n"
             "or not, Ed25519 identity, protocol version, certificate notAfter, last heartbeat;\n"
+            "then (a keys request on the same connection) each key's presignature stock;\n"
             "with --all, every coordinator in the address list in turn (several coordinators:\n"
             "each one's view; exit 74 if any does not answer). Other commands fail over\n"
             "along the list (docs/OPERATIONS.md, \"Several coordinators\").\n"
@@ -92,6 +96,12 @@ static void usage(FILE *out) {
             "or archived segment files in order) and names the first broken record (file\n"
             "and line); exit 65 when it is not intact. --anchor HASH (a last hash the\n"
             "coordinator logged at a rotation or exit) must be in the chain: a cut tail fails.\n"
+            "\n"
+            "policy check evaluates a request against a party's signing policy file offline\n"
+            "(first matching rule; windows taken as empty, approvals as absent) and prints\n"
+            "allow or refuse with the rule and reasons; exit 77 when refused.\n"
+            "sign-tx, sign-typed-data and sign --hash eip191 send the request content to\n"
+            "the parties, which compute the digest themselves and apply their policy.\n"
             "\n"
             "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
             "74 I/O or connection error, 75 presign stopped part-way (some made: see the\n"
@@ -171,5 +181,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "config-reference") == 0)
         return tssctl_config_reference(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "audit") == 0) return tssctl_audit(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "policy") == 0) return tssctl_policy(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);
 }

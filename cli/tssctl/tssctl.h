@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "daemon/client.h"
+#include "eth/tx.h"
 #include "util/result.h"
 #include "wire/frame.h"
 #include "wire/msg.h"
@@ -58,5 +59,13 @@ int tssctl_pki(int argc, char **argv);
 int tssctl_config_reference(int argc, char **argv);
 /* audit verify (audit.c): offline, no coordinator needed. */
 int tssctl_audit(int argc, char **argv);
+/* policy.c */
+int tssctl_policy(int argc, char **argv);
+/* Request content (policy/request.h) for sign commands and policy check:
+ * kind is --tx FILE, --typed-data FILE, --message TEXT, --digest HEX or
+ * --request FILE (an encoded request); *enc is initialised here. */
+TSS_MUST_CHECK tss_result tssctl_request_from(const char *kind, const char *arg, tss_writer *enc);
+/* The request content of a transaction (its unsigned serialisation), appended to enc. */
+TSS_MUST_CHECK tss_result tssctl_request_tx(const tss_eth_tx *tx, tss_writer *enc);
 
 #endif

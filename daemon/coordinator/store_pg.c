@@ -250,7 +250,9 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
     g->calls++;
     g->us += mono_us() - t0;
     if (res && PQresultStatus(res) == want) return res;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char state[6] = ""; /* SQLSTATE, copied: it lives in res */
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (st) snprintf(state, sizeof state, "%s", st);
     char msg[400];
     snprintf(msg, sizeof msg, "%s", g->conn ? PQerrorMessage(g->conn) : "no connection");
     for (char *c = msg; *c; c++)
@@ -262,7 +264,7 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
         g->conn = NULL;
         g->retry_at = 0; /* the next call reconnects at once */
         *r = tss_fail(TSS_E_IO, "%s", g->why);
-    } else if (state && strcmp(state, "23505") == 0) {
+    } else if (strcmp(state, "23505") == 0) { /* unique_violation */
         *r = tss_fail(TSS_E_EXISTS, "database: %s", msg);
     } else {
         *r = tss_fail(TSS_E_IO, "database statement failed: %s", msg);
@@ -363,7 +365,14 @@ static tss_result parse_row(const key_entry *k, const char *hex, const char *sig
     return TSS_OK_RESULT;
 }
 
-/* Replace the key's in-memory list by the database's ready rows. */
+static int cmp_presig_id(const void *a, const void *b) {
+    return memcmp(((const coord_presig *)a)->id, ((const coord_presig *)b)->id,
+                  TSS_WIRE_PRESIGN_ID_LEN);
+}
+
+/* Replace the key's in-memory list by the database's ready rows. A row
+ * already in memory keeps its made_ms (the pool's max_age counts from when
+ * this process first saw it; daemon/coordinator/pool.h). */
 static tss_result sync_presigs(coord *co, key_entry *k) {
     const char *p[1] = {k->info.key_id};
     tss_result r;
@@ -372,6 +381,12 @@ static tss_result sync_presigs(coord *co, key_entry *k) {
                             "WHERE key_id = $1 AND state = 'ready' ORDER BY seq",
                             1, p, PGRES_TUPLES_OK, &r);
     if (!res) return r;
+    coord_presig *seen = k->n_presigs ? malloc(k->n_presigs * sizeof *seen) : NULL;
+    size_t n_seen = seen ? k->n_presigs : 0;
+    if (seen) {
+        memcpy(seen, k->presigs, n_seen * sizeof *seen);
+        qsort(seen, n_seen, sizeof *seen, cmp_presig_id);
+    }
     k->n_presigs = 0;
     k->info.presignatures = 0;
     for (int i = 0; tss_is_ok(r) && i < PQntuples(res); i++) {
@@ -383,8 +398,12 @@ static tss_result sync_presigs(coord *co, key_entry *k) {
                     PQgetvalue(res, i, 0), tss_error_detail());
             continue;
         }
+        const coord_presig *old =
+            n_seen ? bsearch(&ps, seen, n_seen, sizeof *seen, cmp_presig_id) : NULL;
+        ps.made_ms = old ? old->made_ms : 0; /* 0: now (coord_presig_push) */
         r = coord_presig_push(k, &ps);
     }
+    free(seen);
     PQclear(res);
     if (tss_is_ok(r)) k->store_synced_ms = tss_now_ms();
     return r;
@@ -602,6 +621,30 @@ static tss_result load_all(coord *co) {
     return TSS_OK_RESULT;
 }
 
+/* The password from its configured source (0600 file or credential) into
+ * guarded memory, NUL-terminated for libpq; nothing without a source. */
+static tss_result read_password(const tss_coordinator_storage_config *sc, tss_passphrase *pw) {
+    if (!sc->password.file && !sc->password.credential) return TSS_OK_RESULT;
+    tss_passphrase_source src = {.kind = sc->password.file ? TSS_PASS_FILE : TSS_PASS_CREDENTIAL,
+                                 .path = sc->password.file,
+                                 .name = sc->password.credential};
+    tss_result r = tss_passphrase_read(&src, NULL, false, pw);
+    if (!tss_is_ok(r)) {
+        char d[500];
+        snprintf(d, sizeof d, "%s", tss_error_detail());
+        return tss_fail(r.err, "storage.password: %s", d);
+    }
+    pw->bytes[pw->len] = '\0'; /* the buffer has room: TSS_PASSPHRASE_MAX + 2 */
+    return TSS_OK_RESULT;
+}
+
+tss_result coord_pg_check(coord *co) {
+    tss_passphrase pw = {NULL, 0};
+    tss_result r = read_password(&co->cfg.storage, &pw);
+    if (pw.bytes) tss_passphrase_free(&pw);
+    return r;
+}
+
 tss_result coord_pg_open(coord *co, bool load) {
     const tss_coordinator_storage_config *sc = &co->cfg.storage;
     struct coord_pg *g = calloc(1, sizeof *g);
@@ -609,19 +652,7 @@ tss_result coord_pg_open(coord *co, bool load) {
     co->pg = g;
     if (sc->name) snprintf(g->name, sizeof g->name, "%s", sc->name);
     else if (gethostname(g->name, sizeof g->name - 1) != 0) snprintf(g->name, sizeof g->name, "?");
-    if (sc->password.file || sc->password.credential) {
-        tss_passphrase_source src = {.kind = sc->password.file ? TSS_PASS_FILE
-                                                               : TSS_PASS_CREDENTIAL,
-                                     .path = sc->password.file,
-                                     .name = sc->password.credential};
-        tss_result r = tss_passphrase_read(&src, NULL, false, &g->pw);
-        if (!tss_is_ok(r)) {
-            char d[500];
-            snprintf(d, sizeof d, "%s", tss_error_detail());
-            return tss_fail(r.err, "storage.password: %s", d);
-        }
-        g->pw.bytes[g->pw.len] = '\0'; /* libpq takes a C string */
-    }
+    TSS_GUARD(read_password(sc, &g->pw));
     g->conninfo = sc->conninfo;
     g->timeout_ms = sc->timeout;
     pthread_mutex_init(&g->mu, NULL);
