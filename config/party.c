@@ -248,6 +248,8 @@ static const tss_config_item party_items[] = {
     {.name = "approvals", .type = TSS_CONFIG_SECTION,
      .offset = offsetof(tss_party_config, approvals), .sub = approvals_items,
      .size = sizeof(tss_party_approvals_config)},
+    {.name = "policy_file", .type = TSS_CONFIG_PATH,
+     .offset = offsetof(tss_party_config, policy_file)},
     {0},
 };
 

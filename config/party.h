@@ -79,8 +79,9 @@ typedef struct tss_party_config {
     tss_party_limits_config limits;
     tss_party_timeouts_config timeouts;
     char *state_dir;
-    int log_level; /* syslog priority */
+    int log_level;     /* syslog priority */
     tss_party_approvals_config approvals;
+    char *policy_file; /* NULL: no signing policy (any request of a held key is signed) */
 } tss_party_config;
 
 extern const tss_config_item tss_config_party_schema;

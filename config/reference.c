@@ -8,6 +8,7 @@
 #include "config/gateway.h"
 #include "config/operator.h"
 #include "config/party.h"
+#include "policy/policy.h"
 
 const tss_config_reference_file tss_config_reference_files[] = {
     {"coordinator", "Coordinator (`tss-coordinator --config`, /etc/tssd/coordinator.yaml)",
@@ -16,6 +17,8 @@ const tss_config_reference_file tss_config_reference_files[] = {
     {"operator", "Operator client (`tssctl --config`)", &tss_config_operator_schema},
     {"gateway", "Application gateway (`tss-gateway --config`, /etc/tssd/gateway.yaml)",
      &tss_config_gateway_schema},
+    {"policy", "Signing policy (the party's `policy_file`, e.g. /etc/tssd/policy.yaml)",
+     &tss_policy_schema},
     {NULL, NULL, NULL},
 };
 

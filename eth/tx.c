@@ -298,7 +298,10 @@ static tss_result read_access_list(tss_reader *f, tss_eth_signed_tx *t) {
     return TSS_OK_RESULT;
 }
 
-static tss_result decode_legacy(tss_eth_signed_tx *t, const uint8_t *raw, size_t len) {
+/* with_sig: the signed form (v, r, s); else the unsigned EIP-155 form
+ * [..., data, chainId, 0, 0]. */
+static tss_result decode_legacy(tss_eth_signed_tx *t, const uint8_t *raw, size_t len,
+                                bool with_sig) {
     tss_eth_tx *tx = &t->tx;
     tss_reader r, f;
     tss_reader_init(&r, raw, len);
@@ -310,6 +313,17 @@ static tss_result decode_legacy(tss_eth_signed_tx *t, const uint8_t *raw, size_t
     TSS_GUARD(read_to(&f, tx));
     TSS_GUARD(tss_rlp_read_u256(&f, tx->value, "value"));
     TSS_GUARD(read_data(&f, tx));
+    if (!with_sig) {
+        uint64_t zero_r, zero_s;
+        TSS_GUARD(tss_rlp_read_u64(&f, &tx->chain_id, "chainId"));
+        TSS_GUARD(tss_rlp_read_u64(&f, &zero_r, "EIP-155 r"));
+        TSS_GUARD(tss_rlp_read_u64(&f, &zero_s, "EIP-155 s"));
+        TSS_GUARD(tss_rlp_end_list(&r, &f, "legacy tx"));
+        TSS_GUARD(tss_reader_finish(&r, "legacy tx"));
+        TSS_ENSURE(zero_r == 0 && zero_s == 0, TSS_E_INVALID,
+                   "eth tx: an unsigned EIP-155 transaction ends in chainId, 0, 0");
+        return TSS_OK_RESULT;
+    }
     uint8_t vb[16];
     TSS_GUARD(tss_rlp_read_uint_be(&f, vb, sizeof vb, "v"));
     TSS_GUARD(tss_rlp_read_u256(&f, t->sig.r, "r"));
@@ -388,7 +402,7 @@ static tss_result read_authorizations(tss_reader *f, tss_eth_signed_tx *t) {
 /* Types 1-4: 0xNN || rlp([chainId, nonce, fees..., gasLimit, to, value, data,
  * accessList, type extras..., yParity, r, s]). */
 static tss_result decode_typed(tss_eth_signed_tx *t, tss_eth_tx_type type, const uint8_t *raw,
-                               size_t len) {
+                               size_t len, bool with_sig) {
     tss_eth_tx *tx = &t->tx;
     tss_reader r, f;
     char what[16];
@@ -414,6 +428,10 @@ static tss_result decode_typed(tss_eth_signed_tx *t, tss_eth_tx_type type, const
         TSS_GUARD(read_blob_hashes(&f, t));
     }
     if (type == TSS_ETH_TX_EIP7702) TSS_GUARD(read_authorizations(&f, t));
+    if (!with_sig) {
+        TSS_GUARD(tss_rlp_end_list(&r, &f, what));
+        return tss_reader_finish(&r, what);
+    }
     uint64_t y;
     TSS_GUARD(tss_rlp_read_u64(&f, &y, "yParity"));
     TSS_GUARD(tss_rlp_read_u256(&f, t->sig.r, "r"));
@@ -433,7 +451,8 @@ void tss_eth_signed_tx_free(tss_eth_signed_tx *stx) {
     memset(stx, 0, sizeof *stx);
 }
 
-tss_result tss_eth_tx_decode_signed(tss_eth_signed_tx *out, const uint8_t *raw, size_t len) {
+static tss_result decode_any(tss_eth_signed_tx *out, const uint8_t *raw, size_t len,
+                             bool with_sig) {
     memset(out, 0, sizeof *out);
     TSS_ENSURE(len > 0, TSS_E_TRUNCATED, "eth tx: empty input");
     TSS_ENSURE(len <= TSS_ETH_TX_MAX_SIZE + 1, TSS_E_TOO_LARGE,
@@ -442,21 +461,39 @@ tss_result tss_eth_tx_decode_signed(tss_eth_signed_tx *out, const uint8_t *raw, 
     memset(&t, 0, sizeof t);
     tss_result res;
     if (raw[0] >= 0xc0)
-        res = decode_legacy(&t, raw, len);
+        res = decode_legacy(&t, raw, len, with_sig);
     else if (raw[0] >= TSS_ETH_TX_EIP2930 && raw[0] <= TSS_ETH_TX_EIP7702)
-        res = decode_typed(&t, (tss_eth_tx_type)raw[0], raw + 1, len - 1);
+        res = decode_typed(&t, (tss_eth_tx_type)raw[0], raw + 1, len - 1, with_sig);
     else if (raw[0] <= 0x7f)
         res = tss_fail(TSS_E_UNSUPPORTED, "eth tx: transaction type 0x%02x not supported", raw[0]);
     else
         res = tss_fail(TSS_E_INVALID, "eth tx: neither a typed transaction nor an RLP list");
     if (tss_is_ok(res)) res = tss_eth_tx_check(&t.tx);
-    if (tss_is_ok(res)) res = tss_eth_sig_check(&t.sig);
+    if (tss_is_ok(res) && with_sig) res = tss_eth_sig_check(&t.sig);
     if (!tss_is_ok(res)) {
         tss_eth_signed_tx_free(&t);
         return res;
     }
     *out = t;
     return TSS_OK_RESULT;
+}
+
+tss_result tss_eth_tx_decode_signed(tss_eth_signed_tx *out, const uint8_t *raw, size_t len) {
+    return decode_any(out, raw, len, true);
+}
+
+tss_result tss_eth_tx_decode_unsigned(tss_eth_signed_tx *out, const uint8_t *raw, size_t len) {
+    TSS_GUARD(decode_any(out, raw, len, false));
+    /* Canonical: the bytes must be exactly what tss_eth_tx_encode_unsigned
+     * gives, so two parties never read one byte string two ways. */
+    tss_writer w;
+    tss_writer_init(&w, TSS_ETH_TX_MAX_SIZE + 64);
+    tss_result r = tss_eth_tx_encode_unsigned(&out->tx, &w);
+    if (tss_is_ok(r) && (w.len != len || memcmp(w.data, raw, len) != 0))
+        r = tss_fail(TSS_E_INVALID, "eth tx: not the canonical unsigned encoding");
+    tss_writer_free(&w);
+    if (!tss_is_ok(r)) tss_eth_signed_tx_free(out);
+    return r;
 }
 
 tss_result tss_eth_tx_sender(const tss_eth_signed_tx *stx, uint8_t address[20]) {

@@ -120,6 +120,13 @@ typedef struct {
 TSS_MUST_CHECK tss_result tss_eth_tx_decode_signed(tss_eth_signed_tx *out, const uint8_t *raw,
                                                    size_t len);
 void tss_eth_signed_tx_free(tss_eth_signed_tx *stx);
+
+/* Decode the unsigned serialisation (what tss_eth_tx_encode_unsigned gives:
+ * legacy EIP-155 rlp([..., chainId, 0, 0]) or 0x0N || rlp([...]) without
+ * yParity, r, s); only the canonical encoding is accepted (re-encoding must
+ * reproduce raw byte for byte). out->sig is zero. Same ownership as above. */
+TSS_MUST_CHECK tss_result tss_eth_tx_decode_unsigned(tss_eth_signed_tx *out, const uint8_t *raw,
+                                                     size_t len);
 /* The address that signed it (recovered from the signing hash). */
 TSS_MUST_CHECK tss_result tss_eth_tx_sender(const tss_eth_signed_tx *stx, uint8_t address[20]);
 

@@ -439,6 +439,7 @@ const char *tss_wire_abort_reason_name(unsigned reason) {
     case TSS_WIRE_ABORT_DISCONNECTED: return "disconnected";
     case TSS_WIRE_ABORT_RELAY_OR_PARTY: return "relay-or-party";
     case TSS_WIRE_ABORT_BUSY: return "busy";
+    case TSS_WIRE_ABORT_POLICY: return "policy";
     default: return NULL;
     }
 }
@@ -558,6 +559,42 @@ static bool all_zero(const uint8_t *p, size_t n) {
     return acc == 0;
 }
 
+/* Request content and approvals (issue 16): present only when one is
+ * non-empty, so every older message keeps its one encoding. */
+static tss_result content_check(const char *what, bool allowed, size_t request_len,
+                                size_t approvals_len) {
+    TSS_ENSURE(allowed || (request_len == 0 && approvals_len == 0), TSS_E_INVALID,
+               "%s: request content is only for signing", what);
+    TSS_ENSURE(request_len <= TSS_WIRE_MAX_REQUEST, TSS_E_TOO_LARGE,
+               "%s: request content of %zu bytes exceeds %u", what, request_len,
+               TSS_WIRE_MAX_REQUEST);
+    TSS_ENSURE(approvals_len <= TSS_WIRE_MAX_APPROVALS, TSS_E_TOO_LARGE,
+               "%s: approvals of %zu bytes exceed %u", what, approvals_len,
+               TSS_WIRE_MAX_APPROVALS);
+    TSS_ENSURE(approvals_len == 0 || request_len > 0, TSS_E_INVALID,
+               "%s: approvals without request content", what);
+    return TSS_OK_RESULT;
+}
+
+static void content_write(tss_writer *w, const uint8_t *req, size_t req_len, const uint8_t *apv,
+                          size_t apv_len) {
+    if (!req_len && !apv_len) return;
+    tss_write_var(w, req, req_len);
+    tss_write_var(w, apv, apv_len);
+}
+
+static tss_result content_read(tss_reader *r, const char *what, const uint8_t **req,
+                               size_t *req_len, const uint8_t **apv, size_t *apv_len) {
+    *req = *apv = NULL;
+    *req_len = *apv_len = 0;
+    if (tss_reader_remaining(r) == 0) return TSS_OK_RESULT;
+    *req = tss_read_var(r, TSS_WIRE_MAX_REQUEST, req_len);
+    *apv = tss_read_var(r, TSS_WIRE_MAX_APPROVALS, apv_len);
+    TSS_GUARD(tss_reader_status(r, what));
+    TSS_ENSURE(*req_len > 0, TSS_E_INVALID, "%s: empty request content section", what);
+    return TSS_OK_RESULT;
+}
+
 static tss_result session_start_check(const tss_wire_session_start *m) {
     TSS_ENSURE(tss_wire_kind_name(m->kind) != NULL, TSS_E_INVALID,
                "SESSION_START kind: unknown kind %u", m->kind);
@@ -582,7 +619,9 @@ static tss_result session_start_check(const tss_wire_session_start *m) {
     for (unsigned i = 0; i < m->path.depth; i++)
         TSS_ENSURE(m->path.index[i] < TSS_BIP32_HARDENED, TSS_E_INVALID,
                    "SESSION_START path: level %u is hardened (index >= 2^31)", i + 1);
-    return TSS_OK_RESULT;
+    return content_check("SESSION_START",
+                         m->kind == TSS_WIRE_KIND_SIGN || m->kind == TSS_WIRE_KIND_SIGN_PRESIG,
+                         m->request_len, m->approvals_len);
 }
 
 tss_result tss_wire_session_start_encode(tss_writer *w, const tss_wire_session_start *m) {
@@ -598,6 +637,7 @@ tss_result tss_wire_session_start_encode(tss_writer *w, const tss_wire_session_s
     tss_write_bytes(w, m->digest, sizeof m->digest);
     tss_write_bytes(w, m->presign_id, sizeof m->presign_id);
     tss_bip32_path_write(w, &m->path);
+    content_write(w, m->request, m->request_len, m->approvals, m->approvals_len);
     return tss_writer_status(w, "SESSION_START");
 }
 
@@ -616,6 +656,8 @@ tss_result tss_wire_session_start_decode(tss_wire_session_start *out, const uint
     tss_read_bytes(&r, m.digest, sizeof m.digest);
     tss_read_bytes(&r, m.presign_id, sizeof m.presign_id);
     TSS_GUARD(tss_bip32_path_read(&r, &m.path));
+    TSS_GUARD(content_read(&r, "SESSION_START", &m.request, &m.request_len, &m.approvals,
+                           &m.approvals_len));
     TSS_GUARD(tss_reader_finish(&r, "SESSION_START"));
     TSS_GUARD(session_start_check(&m));
     *out = m;
@@ -664,6 +706,8 @@ static tss_result session_abort_check(const tss_wire_session_abort *m) {
     TSS_ENSURE(tss_wire_abort_reason_name(m->reason) != NULL, TSS_E_INVALID,
                "SESSION_ABORT reason: unknown reason %u", m->reason);
     if (m->culprit) TSS_GUARD(check_party("SESSION_ABORT culprit", m->culprit));
+    TSS_ENSURE(m->reason != TSS_WIRE_ABORT_POLICY || m->culprit == 0, TSS_E_INVALID,
+               "SESSION_ABORT: a policy refusal names no culprit (it is no fault)");
     TSS_ENSURE(m->reason != TSS_WIRE_ABORT_BUSY || m->culprit == 0, TSS_E_INVALID,
                "SESSION_ABORT busy names culprit %u: busy blames nobody", m->culprit);
     return TSS_OK_RESULT;
@@ -735,7 +779,7 @@ static tss_result op_request_check(const tss_wire_op_request *m) {
         TSS_ENSURE(m->path.index[i] < TSS_BIP32_HARDENED, TSS_E_INVALID,
                    "OP_REQUEST path: level %u is hardened (index >= 2^31); hardened derivation "
                    "needs the parent private key, which no party holds", i + 1);
-    return TSS_OK_RESULT;
+    return content_check("OP_REQUEST", sign, m->request_len, m->approvals_len);
 }
 
 tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *m) {
@@ -752,6 +796,7 @@ tss_result tss_wire_op_request_encode(tss_writer *w, const tss_wire_op_request *
     tss_write_u16(w, m->presign_count);
     tss_write_u8(w, m->flags);
     tss_bip32_path_write(w, &m->path);
+    content_write(w, m->request, m->request_len, m->approvals, m->approvals_len);
     return tss_writer_status(w, "OP_REQUEST");
 }
 
@@ -770,6 +815,8 @@ tss_result tss_wire_op_request_decode(tss_wire_op_request *out, const uint8_t *p
     m.presign_count = tss_read_u16(&r);
     m.flags = tss_read_u8(&r);
     TSS_GUARD(tss_bip32_path_read(&r, &m.path));
+    TSS_GUARD(content_read(&r, "OP_REQUEST", &m.request, &m.request_len, &m.approvals,
+                           &m.approvals_len));
     TSS_GUARD(tss_reader_finish(&r, "OP_REQUEST"));
     TSS_GUARD(op_request_check(&m));
     *out = m;

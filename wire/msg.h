@@ -214,7 +214,18 @@ typedef struct {
     tss_bip32_path path;                         /* SIGN, PRESIGN, SIGN_PRESIG: BIP-32
                                                     non-hardened path (depth 0: the key
                                                     itself); KEYGEN: depth 0 */
+    /* SIGN, SIGN_PRESIG, optional (issue 16): the request content
+     * (policy/request.h encoding, opaque here) the parties compute the digest
+     * from, and the approvals (opaque, policy/approval.h). Borrowed from the
+     * decoded payload: a holder copies them. Both empty: the fields are
+     * absent on the wire. */
+    const uint8_t *request;
+    size_t request_len; /* 0..TSS_WIRE_MAX_REQUEST */
+    const uint8_t *approvals;
+    size_t approvals_len; /* 0..TSS_WIRE_MAX_APPROVALS; nonzero only with a request */
 } tss_wire_session_start;
+#define TSS_WIRE_MAX_REQUEST (256u * 1024 + 6) /* policy/request.h TSS_REQ_MAX_ENCODED */
+#define TSS_WIRE_MAX_APPROVALS 16384
 
 /* SESSION_RESULT, party -> coordinator: the party finished its part.
  * data: KEYGEN the group public key X (33 bytes) followed by the key's BIP-32
@@ -242,6 +253,9 @@ typedef struct {
 #define TSS_WIRE_ABORT_RELAY_OR_PARTY 7
 #define TSS_WIRE_ABORT_BUSY 8         /* the sender is at capacity: try again later;
                                          never a fault, culprit must be 0 */
+#define TSS_WIRE_ABORT_POLICY 9       /* the sender's signing policy refuses the request
+                                         (issue 16); the text names the rule; never a
+                                         fault, culprit must be 0 */
 typedef struct {
     uint8_t session_id[TSS_WIRE_SESSION_ID_LEN];
     uint8_t reason;   /* TSS_WIRE_ABORT_* */
@@ -305,6 +319,12 @@ typedef struct {
     uint16_t presign_count;                 /* PRESIGN: 1..TSS_WIRE_MAX_PRESIGN_COUNT */
     uint8_t flags;                          /* SIGN: TSS_WIRE_OP_FLAG_*; else 0 */
     tss_bip32_path path;                    /* SIGN, PRESIGN: derivation path; else depth 0 */
+    /* SIGN, optional: request content and approvals, as in SESSION_START
+     * (borrowed from the payload). */
+    const uint8_t *request;
+    size_t request_len;
+    const uint8_t *approvals;
+    size_t approvals_len;
 } tss_wire_op_request;
 
 /* OP_REQUEST flags (SIGN only). */

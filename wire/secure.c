@@ -187,6 +187,15 @@ void tss_secure_context_init(tss_secure_context *c, const tss_wire_session_start
             crypto_generichash_update(&h, b, 4);
         }
     }
+    /* Request content (issue 16): marker 'R' and its BLAKE2b-256, only when
+     * present (still injective: a path of depth 8 starts with 0x08, not 'R',
+     * and no path length 1+4d equals 33 plus another 1+4d'). */
+    if (st->request_len) {
+        uint8_t mark = 'R', rh[32];
+        crypto_generichash(rh, sizeof rh, st->request, st->request_len, NULL, 0);
+        crypto_generichash_update(&h, &mark, 1);
+        crypto_generichash_update(&h, rh, sizeof rh);
+    }
     crypto_generichash_final(&h, c->pub, TSS_SECURE_CONTEXT_LEN);
     crypto_generichash_init(&h, (const uint8_t *)LABEL_CONTEXT_FULL, strlen(LABEL_CONTEXT_FULL),
                             TSS_SECURE_CONTEXT_LEN);

@@ -44,6 +44,9 @@ static void usage(FILE *out) {
             "  " PROG " approve --key DIR/NAME.approver [PASSPHRASE] --key-id ID\n"
             "                  --request-hash HEX32 [--expires-in 1h] [--out FILE]\n"
             "  " PROG " approval show FILE\n"
+            "  " PROG " policy check POLICY.yaml --key-id ID [--path m/0/N] (--tx FILE.json |\n"
+            "                  --typed-data FILE.json | --message TEXT | --digest HEX32)\n"
+            "                  [--at UNIX_SECONDS] [--json]\n"
             "\n"
             "status asks the coordinator, over mutual TLS with an operator certificate\n"
             "(urn:tssd:operator:<name>), for its view of every configured party: connected\n"
@@ -103,6 +106,11 @@ static void usage(FILE *out) {
             "\"Approvals\"). The approval file (JSON) is passed with the request. approval\n"
             "show decodes one. PASSPHRASE: --passphrase-file F | --passphrase-fd N |\n"
             "--passphrase-credential NAME; else prompted on a terminal; never argv.\n"
+            "policy check evaluates a request against a party's signing policy file offline\n"
+            "(first matching rule; windows taken as empty, approvals as absent) and prints\n"
+            "allow or refuse with the rule and reasons; exit 77 when refused.\n"
+            "sign-tx, sign-typed-data and sign --hash eip191 send the request content to\n"
+            "the parties, which compute the digest themselves and apply their policy.\n"
             "\n"
             "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
             "74 I/O or connection error, 75 presign stopped part-way (some made: see the\n"
@@ -185,5 +193,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "approver-keygen") == 0) return tssctl_approver_keygen(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "approve") == 0) return tssctl_approve(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "approval") == 0) return tssctl_approval(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "policy") == 0) return tssctl_policy(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);
 }

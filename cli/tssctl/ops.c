@@ -63,7 +63,7 @@ static tss_result exchange(const tss_operator_config *cfg, const tss_wire_op_req
     tss_client *cl = NULL;
     tss_wire_frame f;
     tss_writer w;
-    tss_writer_init(&w, 8192);
+    tss_writer_init(&w, 8192 + rq->request_len + rq->approvals_len);
     tss_result r = tss_wire_op_request_encode(&w, rq);
     if (tss_is_ok(r))
         r = tssctl_request(cfg, TSS_WIRE_OP_REQUEST, w.data, w.len, TSS_WIRE_OP_RESPONSE, &ctx,
@@ -674,6 +674,26 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
             if (!tss_is_ok(r)) return tssctl_fail(r);
         }
     }
+    /* Request content (issue 16): the parties compute the digest from it and
+     * apply their signing policy; a bare digest is a "raw" request. */
+    tss_writer content;
+    tss_writer_init(&content, TSS_WIRE_MAX_REQUEST);
+    if (sign_tx) {
+        r = tssctl_request_tx(&tx, &content);
+    } else if (sign_td) {
+        tss_writer_free(&content);
+        r = tssctl_request_from("--typed-data", td_path, &content);
+    } else if (rq.command == TSS_WIRE_OP_SIGN && message && strcmp(hash, "eip191") == 0) {
+        tss_writer_free(&content);
+        r = tssctl_request_from("--message", message, &content);
+    }
+    if (!tss_is_ok(r)) {
+        tss_writer_free(&content);
+        tss_eth_tx_storage_free(&txs);
+        return tssctl_fail(r);
+    }
+    rq.request = content.len ? content.data : NULL;
+    rq.request_len = content.len;
     randombytes_buf(&rq.request_id, sizeof rq.request_id);
     tss_log_set_level(getenv("TSSCTL_DEBUG") ? LOG_DEBUG : LOG_CRIT);
     tss_operator_config cfg;
@@ -681,6 +701,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     r = tss_config_operator_load_file(&cfg, config);
     if (!tss_is_ok(r)) {
         tss_eth_tx_storage_free(&txs);
+        tss_writer_free(&content);
         return tssctl_fail(r);
     }
     tss_wire_op_response resp;
@@ -689,6 +710,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_config_operator_free(&cfg);
     if (!tss_is_ok(r)) {
         tss_eth_tx_storage_free(&txs);
+        tss_writer_free(&content);
         return tssctl_fail(r);
     }
     char sid_hex[33];
@@ -753,6 +775,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     }
     tss_wire_op_response_free(&resp);
     tss_eth_tx_storage_free(&txs);
+    tss_writer_free(&content);
     if (!tss_is_ok(r)) return tssctl_fail(r);
     fflush(stdout);
     return code;

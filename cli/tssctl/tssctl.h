@@ -9,6 +9,7 @@
 
 #include "daemon/client.h"
 #include "policy/approval.h"
+#include "eth/tx.h"
 #include "util/result.h"
 #include "wire/frame.h"
 #include "wire/msg.h"
@@ -60,5 +61,13 @@ int tssctl_approval(int argc, char **argv);
 TSS_MUST_CHECK tss_result tssctl_approval_read(const char *path, tss_approval *out);
 /* audit verify (audit.c): offline, no coordinator needed. */
 int tssctl_audit(int argc, char **argv);
+/* policy.c */
+int tssctl_policy(int argc, char **argv);
+/* Request content (policy/request.h) for sign commands and policy check:
+ * kind is --tx FILE, --typed-data FILE, --message TEXT, --digest HEX or
+ * --request FILE (an encoded request); *enc is initialised here. */
+TSS_MUST_CHECK tss_result tssctl_request_from(const char *kind, const char *arg, tss_writer *enc);
+/* The request content of a transaction (its unsigned serialisation), appended to enc. */
+TSS_MUST_CHECK tss_result tssctl_request_tx(const tss_eth_tx *tx, tss_writer *enc);
 
 #endif

@@ -43,6 +43,7 @@
 #include "keystore/derive.h"
 #include "mpc/point.h"
 #include "mpc/sign.h"
+#include "policy/request.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "wire/secure.h"
@@ -70,6 +71,7 @@ struct request {
     csession *active;
     int64_t started;
     bool finished;
+    uint8_t *content; /* owned copies behind rq.request and rq.approvals */
 };
 
 struct csession {
@@ -97,6 +99,10 @@ struct csession {
     tss_deferred release; /* the deferred free */
     int64_t started;
     bool done;
+    /* Policy refusals (abort reason 9) collected until every signer has
+     * either refused or sent a message (it decided to sign). */
+    size_t n_refused;
+    char refusals[TSS_WIRE_MAX_ERROR_TEXT + 1];
 };
 
 static bool in_set(const uint16_t *ids, uint16_t count, unsigned id) {
@@ -137,6 +143,7 @@ static void request_free(request *rq) {
             *pp = rq->next;
             break;
         }
+    free(rq->content);
     free(rq);
 }
 
@@ -314,12 +321,20 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
         request_finish(rq, &resp);
         return;
     }
+    if (reason == TSS_WIRE_ABORT_POLICY) { /* no retry: the answer is the parties' */
+        request_error(rq, TSS_WIRE_ERR_UNAUTHORIZED, 0, sid, "%s", text);
+        return;
+    }
     uint16_t code = reason == TSS_WIRE_ABORT_TIMEOUT ? TSS_WIRE_ERR_LIMIT : TSS_WIRE_ERR_PROTOCOL;
     request_error(rq, code, culprit, sid, "%s session failed: %s", tss_wire_kind_name(kind), text);
 }
 
 static void on_session_timer(void *arg) {
     csession *s = arg;
+    if (s->n_refused) { /* a signer never decided: the refusals are still the answer */
+        session_fail(s, TSS_WIRE_ABORT_POLICY, 0, 0, "%s", s->refusals);
+        return;
+    }
     uint8_t min = PROGRESS_DONE;
     for (size_t i = 0; i < s->count; i++)
         if (s->progress[s->parties[i]] < min) min = s->progress[s->parties[i]];
@@ -406,9 +421,15 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     if (kind == TSS_WIRE_KIND_SIGN_PRESIG)
         memcpy(st.presign_id, rq->presign_id, sizeof st.presign_id);
     if (kind != TSS_WIRE_KIND_KEYGEN) st.path = rq->rq.path;
+    if (kind == TSS_WIRE_KIND_SIGN || kind == TSS_WIRE_KIND_SIGN_PRESIG) {
+        st.request = rq->rq.request;
+        st.request_len = rq->rq.request_len;
+        st.approvals = rq->rq.approvals;
+        st.approvals_len = rq->rq.approvals_len;
+    }
     tss_secure_context_init(&s->ctx, &st, NULL, 0); /* only ctx.pub is used: no share here */
     tss_writer w;
-    tss_writer_init(&w, 4096);
+    tss_writer_init(&w, 4096 + 2 * TSS_BIP32_MAX_DEPTH + st.request_len + st.approvals_len);
     tss_result r = tss_wire_session_start_encode(&w, &st);
     if (!tss_is_ok(r)) {
         tss_writer_free(&w);
@@ -728,6 +749,8 @@ static csession *find_session(coord *co, const uint8_t *sid) {
     return NULL;
 }
 
+static void refusals_settle(csession *s);
+
 static void on_partial(csession *s, unsigned from, const tss_wire_protocol_msg *env) {
     tss_secure_signed_view view;
     tss_result r = tss_secure_verify_signed(&s->ctx, s->peers, s->count, env, &view);
@@ -745,7 +768,8 @@ static void on_partial(csession *s, unsigned from, const tss_wire_protocol_msg *
     }
     s->n_partials++;
     s->progress[from] = PROGRESS_DONE;
-    if (s->n_partials == s->count) sign_done(s);
+    if (s->n_refused) refusals_settle(s);
+    else if (s->n_partials == s->count) sign_done(s);
     else touch(s);
 }
 
@@ -777,6 +801,10 @@ static void on_protocol_msg(peer *p, const tss_wire_frame *f) {
     }
     if (env.round > s->progress[from] && s->progress[from] != PROGRESS_DONE)
         s->progress[from] = env.round;
+    if (s->n_refused) { /* a signer refused: the session cannot finish; relay nothing more */
+        refusals_settle(s);
+        return;
+    }
     if (env.receiver == TSS_WIRE_BROADCAST) {
         for (size_t i = 0; i < s->count; i++)
             if (s->parties[i] != from) send_to_party(co, s->parties[i], TSS_WIRE_PROTOCOL_MSG, f->payload, f->len);
@@ -833,6 +861,27 @@ static void on_result(peer *p, const tss_wire_frame *f) {
     else presign_done(s);
 }
 
+/* Every signer has refused or sent a message (its policy allowed the
+ * request): answer with all refusals at once. */
+static void refusals_settle(csession *s) {
+    if (s->done || !s->n_refused) return;
+    for (size_t i = 0; i < s->count; i++)
+        if (!s->progress[s->parties[i]]) return; /* not decided yet */
+    session_fail(s, TSS_WIRE_ABORT_POLICY, 0, 0, "%s", s->refusals);
+}
+
+static void on_policy_refusal(csession *s, unsigned from, const char *text) {
+    size_t o = strlen(s->refusals);
+    /* "refused by policy: party 1 (rule ...); party 3 (...)" */
+    snprintf(s->refusals + o, sizeof s->refusals - o, "%s%s", o ? "; " : "refused by policy: ",
+             text);
+    s->n_refused++;
+    s->progress[from] = PROGRESS_DONE;
+    tss_log(LOG_WARNING, "session=%s key=%s: party %u refused by its policy: %s", s->sid_hex,
+            s->req ? s->req->rq.key_id : "?", from, text);
+    refusals_settle(s);
+}
+
 static void on_abort(peer *p, const tss_wire_frame *f) {
     tss_wire_session_abort a;
     if (!tss_is_ok(tss_wire_session_abort_decode(&a, f->payload, f->len))) {
@@ -841,6 +890,10 @@ static void on_abort(peer *p, const tss_wire_frame *f) {
     }
     csession *s = find_session(p->co, a.session_id);
     if (!s || !in_set(s->parties, s->count, p->party_id)) return;
+    if (a.reason == TSS_WIRE_ABORT_POLICY) {
+        on_policy_refusal(s, p->party_id, a.text);
+        return;
+    }
     uint16_t culprit = a.culprit;
     /* A party that cannot take part (no share, refused, local failure) is the one to avoid. */
     if (!culprit && a.reason != TSS_WIRE_ABORT_MISBEHAVIOUR && a.reason != TSS_WIRE_ABORT_BUSY)
@@ -958,6 +1011,18 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     rq->op = p;
     rq->rq = q;
     rq->started = tss_now_ms();
+    if (q.request_len + q.approvals_len) { /* the frame's payload goes away after this call */
+        rq->content = malloc(q.request_len + q.approvals_len);
+        if (!rq->content) {
+            free(rq);
+            tss_dconn_fail(p->conn, TSS_WIRE_ERR_INTERNAL, "out of memory");
+            return;
+        }
+        memcpy(rq->content, q.request, q.request_len);
+        if (q.approvals_len) memcpy(rq->content + q.request_len, q.approvals, q.approvals_len);
+        rq->rq.request = rq->content;
+        rq->rq.approvals = q.approvals_len ? rq->content + q.request_len : NULL;
+    }
     const tss_tls_identity *id = tss_dconn_peer(p->conn);
     snprintf(rq->op_name, sizeof rq->op_name, "%s", id ? id->operator_name : "?");
     rq->next = co->requests;
@@ -1008,6 +1073,28 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
             else
                 request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
             return;
+        }
+        if (q.request_len) {
+            /* The parties compute the digest from the content themselves;
+             * the coordinator does too, so a request whose digest does not
+             * match its content is refused here, not at every party. */
+            tss_request content;
+            tss_req_view view;
+            tss_result cr = tss_request_decode(&content, rq->rq.request, rq->rq.request_len);
+            if (tss_is_ok(cr)) cr = tss_request_evaluate(&content, &view);
+            if (!tss_is_ok(cr)) {
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "request content: %s",
+                              tss_error_detail());
+                return;
+            }
+            static const uint8_t zero[TSS_WIRE_DIGEST_LEN];
+            if (memcmp(rq->rq.digest, zero, sizeof zero) == 0)
+                memcpy(rq->rq.digest, view.digest, sizeof rq->rq.digest);
+            else if (memcmp(rq->rq.digest, view.digest, sizeof view.digest) != 0) {
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL,
+                              "the digest sent is not the digest of the request content");
+                return;
+            }
         }
         tss_point child; /* the path must give a valid child of a key with a chain code */
         if (!tss_is_ok(coord_signing_key(&child, rq->key, &q.path))) {

@@ -283,6 +283,7 @@ static void on_signal(void *arg, int signo) {
         tss_log(LOG_INFO, "reload: SIGHUP received, loading %s, %s, %s%s%s", pt->paths.cert_file,
                 pt->paths.key_file, pt->paths.ca_file, pt->paths.crl_file ? ", " : "",
                 pt->paths.crl_file ? pt->paths.crl_file : "");
+        party_policy_reload(pt);
         tss_result r = tss_tls_ctx_reload(pt->tls, &pt->paths);
         if (tss_is_ok(r)) {
             log_own_cert(pt, "reload: now using");
@@ -384,7 +385,7 @@ static tss_result check_party(party *pt) {
                    (long long)pt->cfg.peers[i].id, pt->cfg.keystore.dir);
     struct stat st;
     if (stat(pt->cfg.state_dir, &st) == 0) TSS_GUARD(tss_daemon_check_private_dir(pt->cfg.state_dir));
-    return TSS_OK_RESULT;
+    return party_policy_check(pt);
 }
 
 int main(int argc, char **argv) {
@@ -426,6 +427,11 @@ int main(int argc, char **argv) {
     r = unseal(pt);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "keystore");
+        goto out;
+    }
+    r = party_policy_open(pt);
+    if (!tss_is_ok(r)) {
+        code = tss_daemon_exit(r, "policy");
         goto out;
     }
     r = setup_tls(pt);
@@ -475,6 +481,7 @@ int main(int argc, char **argv) {
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
     party_sessions_free(pt);
+    party_policy_close(pt);
     tss_watchdog_stop(&wd);
     tss_loop_free(pt->loop);
     tss_tls_ctx_free(pt->tls);

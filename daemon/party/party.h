@@ -18,6 +18,7 @@
 #include "mpc/keyshare.h"
 #include "tls/context.h"
 #include "wire/frame.h"
+#include "wire/msg.h"
 
 typedef struct psession psession;
 typedef struct pkey pkey;
@@ -48,6 +49,10 @@ typedef struct {
     size_t n_active;   /* not yet ended: what limits.max_sessions caps */
     pkey *keys_open; /* per-key store handles (sid log, presignature store) */
     struct tss_session_log *wire_sids; /* every wire session id accepted, ever (opened lazily) */
+    /* signing policy (policy_gate.c); NULL policy: none configured */
+    struct tss_policy *policy;
+    struct tss_velocity *velocity;
+    struct tss_audit *policy_log;
 } party;
 
 /* Per-key store handles, open for the process lifetime. */
@@ -71,6 +76,22 @@ TSS_MUST_CHECK tss_result party_key_handles(party *pt, const char *key_id, pkey 
  * it names durably. */
 void party_presig_inventory(party *pt);
 void party_presig_delete(party *pt, const tss_wire_frame *f);
+
+/* policy_gate.c: load the policy file (policy_file), its velocity state and
+ * decision log at start; --check validates the file; SIGHUP re-reads it
+ * (validate, then swap: a bad file keeps the policy in force). */
+TSS_MUST_CHECK tss_result party_policy_open(party *pt);
+TSS_MUST_CHECK tss_result party_policy_check(const party *pt);
+void party_policy_reload(party *pt);
+void party_policy_close(party *pt);
+/* The decision for a signing SESSION_START, before anything of the session
+ * is used or sent: decode the request content (none: a raw digest), compute
+ * the digest and require it equals st->digest, evaluate the policy, charge
+ * the rule's window durably, log the decision. TSS_E_PERMISSION: refused by
+ * the policy (detail: the reason naming the rule); another error: the
+ * request is malformed or a local failure. */
+TSS_MUST_CHECK tss_result party_policy_gate(party *pt, const tss_wire_session_start *st,
+                                            const char *sid_hex);
 
 /* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from the coordinator. */
 void party_session_frame(party *pt, const tss_wire_frame *f);

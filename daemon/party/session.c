@@ -58,6 +58,8 @@ struct psession {
     tss_keyshare *share; /* signing */
     pkey *key;
     uint16_t refused_for; /* a banned party this session was refused for */
+    bool policy_refused;  /* the signing policy refused it (policy_gate.c) */
+    uint8_t *content;     /* owned copies behind st.request and st.approvals */
     tss_timer timer;
     tss_deferred release; /* the deferred free */
     held_msg held[MAX_HELD];
@@ -134,6 +136,7 @@ static void session_free(psession *s) {
     tss_dkg_free(s->dkg);
     tss_sign_free(s->sign);
     tss_keyshare_free(s->share);
+    free(s->content);
     for (size_t i = 0; i < s->n_held; i++) free(s->held[i].data);
     free(s);
 }
@@ -507,6 +510,11 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
         for (size_t i = 0; i < st->count; i++)
             if (tss_ban_state_has(&s->key->bans, st->parties[i])) s->refused_for = st->parties[i];
     TSS_GUARD(adm);
+    /* The policy decides before the session id is claimed, a presignature
+     * taken or any message sent: a refusal consumes nothing. */
+    tss_result pol = party_policy_gate(pt, st, s->sid_hex);
+    if (pol.err == TSS_E_PERMISSION) s->policy_refused = true;
+    TSS_GUARD(pol);
     /* The context takes the keygen sid and N from our own share. */
     TSS_GUARD(secure_setup(s, peers));
     if (st->kind == TSS_WIRE_KIND_SIGN_PRESIG) {
@@ -567,6 +575,18 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     }
     s->pt = pt;
     s->st = st;
+    if (st.request_len + st.approvals_len) { /* the frame's payload goes away after this call */
+        s->content = malloc(st.request_len + st.approvals_len);
+        if (!s->content) {
+            free(s);
+            send_abort(pt, st.session_id, TSS_WIRE_ABORT_INTERNAL, 0, "out of memory");
+            return;
+        }
+        memcpy(s->content, st.request, st.request_len);
+        if (st.approvals_len) memcpy(s->content + st.request_len, st.approvals, st.approvals_len);
+        s->st.request = s->content;
+        s->st.approvals = st.approvals_len ? s->content + st.request_len : NULL;
+    }
     s->started = tss_now_ms();
     tss_hex_encode(s->sid_hex, st.session_id, sizeof st.session_id);
     tss_timer_init(&s->timer, on_round_timer, s);
@@ -584,8 +604,13 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     if (!tss_is_ok(r)) {
         tss_mpc_outbox_clear(&out);
         bool local = r.err == TSS_E_IO || r.err == TSS_E_NOMEM || r.err == TSS_E_INTERNAL;
-        session_fail(s, local ? TSS_WIRE_ABORT_INTERNAL : TSS_WIRE_ABORT_REFUSED, s->refused_for,
-                     "party %lld refused: %s", (long long)pt->cfg.party_id, tss_error_detail());
+        if (s->policy_refused) /* no fault of anyone: no culprit */
+            session_fail(s, TSS_WIRE_ABORT_POLICY, 0, "party %lld %s", (long long)pt->cfg.party_id,
+                         tss_error_detail());
+        else
+            session_fail(s, local ? TSS_WIRE_ABORT_INTERNAL : TSS_WIRE_ABORT_REFUSED,
+                         s->refused_for, "party %lld refused: %s", (long long)pt->cfg.party_id,
+                         tss_error_detail());
         return;
     }
     r = send_outbox(s, &out);

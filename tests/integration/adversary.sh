@@ -36,7 +36,7 @@ done
 RELAY=$WORK/evil_relay VS=$WORK/verify_sig
 if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
     -Wall -Wextra -Werror -o "$RELAY" "$ROOT/tests/integration/evil_relay.c" "$BUILD/libtss.a" \
-    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm 2>"$WORK/relay.err" &&
+    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -ljansson -lpthread -lm 2>"$WORK/relay.err" &&
     gcc -O1 -o "$VS" "$ROOT/tests/integration/verify_sig.c" -lsecp256k1 2>>"$WORK/relay.err"; then
     ok "build the malicious relay and the independent verifier"
 else

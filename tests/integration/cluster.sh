@@ -93,7 +93,7 @@ build_evil_party() {
         -Wall -Wextra -Werror -o "$1" "$root/tests/integration/evil_party.c" \
         "$BUILD"/obj/daemon/party/*.o "$BUILD/libtss.a" \
         -Wl,--wrap=tss_dconn_send -Wl,--wrap=tss_secure_seal \
-        -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpthread -lm
+        -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -ljansson -lpthread -lm
 }
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait_until 5 bash -c "! kill -0 $1 2>/dev/null"; }
 cluster_start() {

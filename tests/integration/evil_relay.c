@@ -30,6 +30,12 @@
  *   timeout  sess=S [to=T] ms=M      SESSION_START (to party T) says round_timeout_ms M
  *   digest   sess=S to=T             SESSION_START to party T carries another digest
  *   keyid    sess=S to=T key=K       SESSION_START to party T names key K
+ *   content  sess=S [to=T] file=F    SESSION_START (to party T) carries the request
+ *                                    content in file F (policy/request.h encoding)
+ *                                    and that content's digest: the coordinator
+ *                                    altered the operator's transaction
+ *   raw      sess=S [to=T]           SESSION_START (to party T) carries the digest
+ *                                    only (no request content): a raw digest
  *   drop | dup | flip  sess=S [round=R] [from=F] [to=T] [bcast=0|1] [nth=K]
  *            drop the frame; send it twice; flip the last payload byte
  *   delay    ... ms=M                deliver M ms later
@@ -60,6 +66,7 @@
 
 #include "daemon/conn.h"
 #include "daemon/loop.h"
+#include "policy/request.h"
 #include "tls/context.h"
 #include "util/secmem.h"
 #include "wire/frame.h"
@@ -71,14 +78,16 @@
 #define SID TSS_WIRE_SESSION_ID_LEN
 
 typedef enum { R_RECORD, R_REPLAY, R_REUSE, R_KIND, R_TIMEOUT, R_DIGEST, R_KEYID, R_DROP, R_DUP,
-               R_FLIP, R_DELAY, R_REORDER } rule_op;
-static const char *const op_names[] = {"record", "replay", "reuse", "kind",  "timeout", "digest",
-                                       "keyid",  "drop",   "dup",   "flip", "delay",   "reorder"};
+               R_FLIP, R_DELAY, R_REORDER, R_CONTENT, R_RAW } rule_op;
+static const char *const op_names[] = {"record", "replay", "reuse", "kind",  "timeout",
+                                       "digest", "keyid",  "drop",  "dup",   "flip",
+                                       "delay",  "reorder", "content", "raw"};
 
 typedef struct {
     rule_op op;
     int sess, round, from, to, bcast, nth, of, kind, ms, src;
     char key[TSS_WIRE_MAX_KEY_ID + 1];
+    char file[200];
     int matches;
 } rule;
 
@@ -169,6 +178,7 @@ static bool parse_rule(char *line, rule *r) {
         else if (!strcmp(tok, "ms")) r->ms = v;
         else if (!strcmp(tok, "src")) r->src = v;
         else if (!strcmp(tok, "key")) snprintf(r->key, sizeof r->key, "%s", eq + 1);
+        else if (!strcmp(tok, "file")) snprintf(r->file, sizeof r->file, "%s", eq + 1);
         else return false;
     }
     return r->sess >= 0;
@@ -444,6 +454,33 @@ static void down_session_start(plink *l, const uint8_t *p, size_t n) {
         if (r->op == R_DIGEST && (unsigned)r->to == l->party) {
             say("sess=%d: telling party %u another digest", s->ord, l->party);
             st.digest[0] ^= 0x01;
+        }
+        if (r->op == R_CONTENT && (r->to < 0 || (unsigned)r->to == l->party)) {
+            static uint8_t content[TSS_WIRE_MAX_REQUEST];
+            size_t len = 0;
+            FILE *f = fopen(r->file, "rb");
+            if (f) {
+                len = fread(content, 1, sizeof content, f);
+                fclose(f);
+            }
+            tss_request req;
+            tss_req_view v;
+            if (len && tss_is_ok(tss_request_decode(&req, content, len)) &&
+                tss_is_ok(tss_request_evaluate(&req, &v))) {
+                say("sess=%d: telling party %u another request content (%s, %zu bytes)", s->ord,
+                    l->party, tss_req_type_name(req.type), len);
+                st.request = content;
+                st.request_len = len;
+                memcpy(st.digest, v.digest, sizeof st.digest);
+            } else {
+                say("sess=%d: content file %s unreadable or invalid", s->ord, r->file);
+            }
+        }
+        if (r->op == R_RAW && (r->to < 0 || (unsigned)r->to == l->party)) {
+            say("sess=%d: telling party %u a raw digest (request content stripped)", s->ord,
+                l->party);
+            st.request = st.approvals = NULL;
+            st.request_len = st.approvals_len = 0;
         }
         if (r->op == R_KEYID && (unsigned)r->to == l->party) {
             say("sess=%d: telling party %u the key is %s instead of %s", s->ord, l->party, r->key,

@@ -313,7 +313,8 @@ static void coordinator_defaults_applied(void) {
 static void unknown_keys(void) {
     PARTY_FAILS(PARTY_BASE "bogus: 1\n",
                 "party.yaml:15:1: bogus: unknown key (expected one of: party_id, keystore, "
-                "coordinator, tls, peers, limits, timeouts, state_dir, log_level, approvals)");
+                "coordinator, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
+                "policy_file)");
     PARTY_FAILS(PARTY_BASE "limits:\n  max_frame_size: 4096\n  max_frames: 3\n",
                 "party.yaml:17:3: limits.max_frames: unknown key "
                 "(expected one of: max_frame_size, max_sessions)");
@@ -322,7 +323,8 @@ static void unknown_keys(void) {
     /* Keys are case-sensitive. */
     PARTY_FAILS(PARTY_BASE "Log_level: info\n",
                 "party.yaml:15:1: Log_level: unknown key (expected one of: party_id, keystore, "
-                "coordinator, tls, peers, limits, timeouts, state_dir, log_level, approvals)");
+                "coordinator, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
+                "policy_file)");
 }
 
 /* approvals: approver pins by name (policy/approval.h), defaults, and the
@@ -387,7 +389,8 @@ static void wrong_types(void) {
                 "party.yaml:15:11: state_dir: value is empty (expected an absolute path)");
     PARTY_FAILS(PARTY_BASE "peers2: 1\n",
                 "party.yaml:15:1: peers2: unknown key (expected one of: party_id, keystore, "
-                "coordinator, tls, peers, limits, timeouts, state_dir, log_level, approvals)");
+                "coordinator, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
+                "policy_file)");
     /* A list where one value is expected, and the other way round. */
     PARTY_FAILS("party_id: [1]\n", "party.yaml:1:11: party_id: expected an integer, got a list");
     PARTY_FAILS("peers: {id: 1}\n", "party.yaml:1:8: peers: expected a list of mappings, got a mapping");

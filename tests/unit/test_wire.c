@@ -980,9 +980,50 @@ static void session_start_round_trip_and_bounds(void) {
     uint8_t *buf = malloc(w.len + 1);
     memcpy(buf, w.data, w.len);
     buf[w.len] = 0;
-    CHECK_ERR(tss_wire_session_start_decode(&d, buf, w.len + 1), TSS_E_TRAILING);
+    /* After the path only the optional request section may follow (issue 16):
+     * a stray byte is a truncated section. */
+    CHECK_ERR(tss_wire_session_start_decode(&d, buf, w.len + 1), TSS_E_TRUNCATED);
     free(buf);
     tss_writer_free(&w);
+    /* Request content and approvals: var request | var approvals, present only
+     * when the request is; borrowed views into the payload on decode. */
+    {
+        static const uint8_t req[6 + 32] = {1, 0, 0, 0, 0, 32, 0xaa};
+        static const uint8_t apv[3] = {7, 8, 9};
+        tss_wire_session_start cm = m;
+        cm.request = req, cm.request_len = sizeof req;
+        cm.approvals = apv, cm.approvals_len = sizeof apv;
+        tss_writer_init(&w, 4096);
+        CHECK_OK(tss_wire_session_start_encode(&w, &cm));
+        size_t base = 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32 + 1;
+        CHECK(w.len == base + 4 + sizeof req + 4 + sizeof apv);
+        CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+        CHECK(d.request_len == sizeof req && memcmp(d.request, req, sizeof req) == 0 &&
+              d.approvals_len == sizeof apv && memcmp(d.approvals, apv, sizeof apv) == 0);
+        uint8_t *b2 = malloc(w.len + 1);
+        memcpy(b2, w.data, w.len);
+        b2[w.len] = 0;
+        CHECK_ERR(tss_wire_session_start_decode(&d, b2, w.len + 1), TSS_E_TRAILING);
+        free(b2);
+        tss_writer_free(&w);
+        /* An empty request section has one encoding: absent. */
+        uint8_t empty[8] = {0};
+        tss_writer_init(&w, 4096);
+        CHECK_OK(tss_wire_session_start_encode(&w, &m));
+        tss_write_bytes(&w, empty, sizeof empty);
+        CHECK_ERR(tss_wire_session_start_decode(&d, w.data, w.len), TSS_E_INVALID);
+        tss_writer_free(&w);
+        /* Approvals without a request, content on a presign session: refused. */
+        cm.request_len = 0, cm.request = NULL;
+        tss_writer_init(&w, 4096);
+        CHECK_ERR(tss_wire_session_start_encode(&w, &cm), TSS_E_INVALID);
+        tss_writer_free(&w);
+        cm.request = req, cm.request_len = sizeof req, cm.kind = TSS_WIRE_KIND_PRESIGN;
+        memset(cm.digest, 0, sizeof cm.digest);
+        tss_writer_init(&w, 4096);
+        CHECK_ERR(tss_wire_session_start_encode(&w, &cm), TSS_E_INVALID);
+        tss_writer_free(&w);
+    }
     /* A derivation path travels at the end: depth, then u32 indices. */
     tss_wire_session_start pm = m;
     pm.path.depth = 2, pm.path.index[0] = 44, pm.path.index[1] = 0x7fffffff;
