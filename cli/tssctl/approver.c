@@ -18,6 +18,7 @@
 #include "keystore/sealed.h"
 #include "policy/approval.h"
 #include "policy/approver_key.h"
+#include "policy/request.h"
 #include "util/hex.h"
 #include "util/json.h"
 #include "util/secmem.h"
@@ -190,6 +191,8 @@ tss_result tssctl_approval_read(const char *path, tss_approval *out) {
 
 int tssctl_approve(int argc, char **argv) {
     const char *key = NULL, *key_id = NULL, *hash_hex = NULL, *out = NULL, *expires_in = "1h";
+    const char *kind = NULL, *arg = NULL;
+    tss_bip32_path path = {0};
     tss_passphrase_source src = {.kind = TSS_PASS_NONE};
     int sources = 0;
     for (int i = 0; i < argc; i++) {
@@ -200,7 +203,16 @@ int tssctl_approve(int argc, char **argv) {
         else if (strcmp(a, "--request-hash") == 0 && has) hash_hex = argv[++i];
         else if (strcmp(a, "--expires-in") == 0 && has) expires_in = argv[++i];
         else if (strcmp(a, "--out") == 0 && has) out = argv[++i];
-        else if (has && strncmp(a, "--passphrase-", 13) == 0) {
+        else if (strcmp(a, "--path") == 0 && has) {
+            tss_result r = tss_bip32_path_parse(&path, argv[++i]);
+            if (!tss_is_ok(r)) return tssctl_fail(r);
+        } else if (has && (strcmp(a, "--tx") == 0 || strcmp(a, "--typed-data") == 0 ||
+                           strcmp(a, "--message") == 0 || strcmp(a, "--digest") == 0 ||
+                           strcmp(a, "--request") == 0)) {
+            if (kind) return tssctl_usage_error("approve takes one request");
+            kind = a;
+            arg = argv[++i];
+        } else if (has && strncmp(a, "--passphrase-", 13) == 0) {
             int rc = pass_option(a, argv[i + 1], &src, &sources);
             if (rc > 0) return rc;
             if (rc < 0) return tssctl_usage_error("approve: unexpected argument '%s'", a);
@@ -208,15 +220,35 @@ int tssctl_approve(int argc, char **argv) {
         } else
             return tssctl_usage_error("approve: unexpected argument '%s'", a);
     }
-    if (!key || !key_id || !hash_hex)
-        return tssctl_usage_error("approve needs --key FILE, --key-id ID and --request-hash HEX");
+    if (!key || !key_id || (!hash_hex == !kind))
+        return tssctl_usage_error("approve needs --key FILE, --key-id ID and the request (--tx F, "
+                                  "--typed-data F, --message TEXT, --digest HEX, --request F) "
+                                  "or --request-hash HEX");
+    if (hash_hex && path.depth)
+        return tssctl_usage_error("--path goes with the request, not --request-hash (the hash "
+                                  "already covers the path)");
     tss_approval a;
     memset(&a, 0, sizeof a);
     if (!tss_approval_name_valid(key_id, strlen(key_id)))
         return tssctl_usage_error("--key-id: 1..64 characters of [A-Za-z0-9._-]");
     snprintf(a.key_id, sizeof a.key_id, "%s", key_id);
-    if (!tss_is_ok(tss_hex_decode(a.request_hash, 32, hash_hex, "--request-hash")))
-        return tssctl_usage_error("--request-hash: 64 hex digits (tssctl policy check prints it)");
+    if (hash_hex) {
+        if (!tss_is_ok(tss_hex_decode(a.request_hash, 32, hash_hex, "--request-hash")))
+            return tssctl_usage_error("--request-hash: 64 hex digits");
+    } else {
+        /* The same request content `tssctl sign` sends, hashed as every party hashes it. */
+        tss_writer enc;
+        tss_request req;
+        tss_result r = tssctl_request_from(kind, arg, &enc);
+        if (tss_is_ok(r)) r = tss_request_decode(&req, enc.data, enc.len);
+        if (tss_is_ok(r)) {
+            tss_req_view view;
+            r = tss_request_evaluate(&req, &view); /* refuse what no party would accept */
+        }
+        if (tss_is_ok(r)) tss_request_hash(key_id, &path, &req, a.request_hash);
+        tss_writer_free(&enc);
+        if (!tss_is_ok(r)) return tssctl_fail(r);
+    }
     uint64_t ms;
     if (!tss_config_parse_duration(expires_in, &ms) || ms < 1000 ||
         ms > (uint64_t)TSS_APPROVAL_MAX_LIFETIME_CAP * 1000)
