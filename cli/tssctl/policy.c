@@ -156,19 +156,20 @@ static int policy_check(int argc, char **argv) {
     tss_policy_input in = {key_id, &view, rh, at_ms, NULL, NULL};
     tss_policy_decision d;
     tss_policy_evaluate(&p, &in, &d);
-    char digest[65];
+    char digest[65], rhx[65];
     tss_hex_encode(digest, view.digest, 32);
+    tss_hex_encode(rhx, rh, 32);
     if (json) {
         printf("{\"decision\":\"%s\",\"rule\":", d.allow ? "allow" : "refuse");
         if (d.rule >= 0) tssctl_json_str(stdout, d.rule_name);
         else printf("null");
-        printf(",\"type\":\"%s\",\"digest\":\"0x%s\",\"reason\":", tss_req_type_name(view.type),
-               digest);
+        printf(",\"type\":\"%s\",\"digest\":\"0x%s\",\"requestHash\":\"%s\",\"reason\":",
+               tss_req_type_name(view.type), digest, rhx);
         tssctl_json_str(stdout, d.reason);
         printf("}\n");
     } else {
-        printf("%s: %s\n%s request, digest 0x%s\n", d.allow ? "allow" : "refuse", d.reason,
-               tss_req_type_name(view.type), digest);
+        printf("%s: %s\n%s request, digest 0x%s\nrequestHash: %s\n", d.allow ? "allow" : "refuse",
+               d.reason, tss_req_type_name(view.type), digest, rhx);
     }
     tss_writer_free(&enc);
     tss_policy_free(&p);

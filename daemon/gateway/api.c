@@ -19,6 +19,7 @@
 #include "daemon/gateway/gw.h"
 #include "mpc/bip32.h"
 #include "eth/eip191.h"
+#include "policy/request.h"
 #include "eth/keccak.h"
 #include "eth/sig.h"
 #include "eth/tx.h"
@@ -66,6 +67,9 @@ typedef struct {
     json_t *stx;
     int fill;
     bool submit;
+    /* The request content sent with the signature request (policy/request.h):
+     * each party computes the digest from it and applies its policy. */
+    tss_writer content;
 } rpc_call;
 
 struct rpc_req {
@@ -227,6 +231,7 @@ static void free_req(rpc_req *rq) {
         json_decref(c->audit);
         json_decref(c->stx);
         tss_eth_tx_storage_free(&c->txs);
+        tss_writer_free(&c->content);
     }
     free(rq);
 }
@@ -347,6 +352,16 @@ static void on_signed(void *arg, const tss_wire_op_response *resp, const char *e
     call_done(c);
 }
 
+/* Set the request content (type, body) the parties evaluate. */
+static bool set_content(rpc_call *c, uint8_t type, const uint8_t *body, size_t len) {
+    tss_writer_free(&c->content);
+    tss_writer_init(&c->content, TSS_WIRE_MAX_REQUEST);
+    tss_request req = {type, body, len};
+    if (tss_is_ok(tss_request_encode(&c->content, &req))) return true;
+    set_error(c, RPC_INVALID_PARAMS, "request content: %s", tss_error_detail());
+    return false;
+}
+
 /* Queue the signature of c->digest with c->key; the call completes later. */
 static bool start_sign(rpc_call *c) {
     gw *g = c->req->g;
@@ -356,6 +371,8 @@ static bool start_sign(rpc_call *c) {
     snprintf(rq.key_id, sizeof rq.key_id, "%s", c->key.info.key_id);
     memcpy(rq.digest, c->digest, 32);
     rq.path = c->key.path; /* a derived account: the parties sign as its child key */
+    rq.request = c->content.len ? c->content.data : NULL;
+    rq.request_len = c->content.len;
     c->t0 = tss_now_ms();
     tss_result r = gw_up_request(g, &rq, on_signed, c, &c->up);
     if (!tss_is_ok(r)) {
@@ -438,7 +455,9 @@ static bool sign_message(rpc_call *c, json_t *params, bool personal) {
     }
     c->kind = K_MESSAGE;
     tss_result r = tss_eip191_digest(c->digest, msg, n);
+    bool content_ok = !tss_is_ok(r) || set_content(c, TSS_REQ_EIP191, msg, n);
     free(msg);
+    if (!content_ok) return false;
     if (!tss_is_ok(r)) {
         set_error(c, RPC_INTERNAL, "%s", tss_error_detail());
         return false;
@@ -530,6 +549,15 @@ static bool m_sign_tx(rpc_call *c, json_t *params) {
         set_error(c, RPC_INVALID_PARAMS, "transaction: %s", tss_error_detail());
         return false;
     }
+    tss_writer body;
+    tss_writer_init(&body, TSS_REQ_MAX_BODY);
+    r = tss_eth_tx_encode_unsigned(&c->tx, &body);
+    if (tss_is_ok(r)) r = tss_writer_status(&body, "transaction");
+    bool content_ok = tss_is_ok(r) ? set_content(c, TSS_REQ_TX, body.data, body.len)
+                                   : (set_error(c, RPC_INVALID_PARAMS, "transaction: %s",
+                                                tss_error_detail()), false);
+    tss_writer_free(&body);
+    if (!content_ok) return false;
     c->kind = K_TX;
     /* Audit summary: what is being paid to whom on which chain. */
     char to[TSS_ETH_ADDRESS_STR_SIZE] = "", val[TSS_ETH_U256_DEC_SIZE];
@@ -561,6 +589,17 @@ static bool m_sign_typed(rpc_call *c, json_t *params) {
     }
     if (!key_for(c, json_string_value(json_array_get(params, 0)))) return false;
     memcpy(c->digest, res.digest, 32);
+    /* The parties hash the text themselves: send exactly the text given, or
+     * the object's compact JSON (the same typed data). */
+    char *dumped = json_is_string(td) ? NULL : json_dumps(td, JSON_COMPACT);
+    const char *text = json_is_string(td) ? json_string_value(td) : dumped;
+    size_t tlen = json_is_string(td) ? json_string_length(td) : (dumped ? strlen(dumped) : 0);
+    bool content_ok = text && set_content(c, TSS_REQ_EIP712, (const uint8_t *)text, tlen);
+    free(dumped);
+    if (!content_ok) {
+        if (!text) set_error(c, RPC_INTERNAL, "typed data: cannot serialise");
+        return false;
+    }
     c->kind = K_TYPED;
     json_t *d = json_object();
     json_object_set_new(d, "primaryType", json_string(res.primary_type));

@@ -211,7 +211,7 @@ static void examples_load(void) {
     CHECK(p.timeouts.heartbeat == 15000 && p.timeouts.round == 120000 &&
           p.timeouts.backoff_max == 60000);
     CHECK(p.log_level == LOG_INFO);
-    CHECK(p.approvals.approver_count == 1 && strcmp(p.approvals.approvers[0].name, "alice") == 0);
+    CHECK(p.approvals.approver_count == 3 && strcmp(p.approvals.approvers[2].name, "carol") == 0);
     tss_config_party_free(&p);
     CHECK(all_zero(&p, sizeof p));
     tss_config_party_free(&p); /* twice is harmless */

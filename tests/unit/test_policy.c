@@ -505,6 +505,28 @@ static void velocity_with_policy(void) {
     harness_rmtree(dir);
 }
 
+/* The packaged example (docs/OPERATIONS.md worked example) loads and means what it says. */
+static void example_policy(void) {
+    const char *d = getenv("TSS_EXAMPLES_DIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/policy.yaml", d && *d ? d : "packaging/examples");
+    tss_policy p;
+    CHECK_OK(tss_policy_load_file(&p, path));
+    CHECK(p.rule_count == 4 && strcmp(p.rules[1].name, "treasury-daily") == 0 &&
+          p.rules[1].window_ms == 86400000 && p.rules[1].window_max_count == 20 &&
+          p.rules[2].approvals.m == 2 && p.rules[2].approvals.approver_count == 3);
+    tss_req_view v;
+    tx_view(&v, 1, 0x11, 5, NULL);
+    tss_policy_input in = {"treasury-1", &v, NULL, 1700000000000ull, NULL, NULL};
+    tss_policy_decision dec;
+    tss_policy_evaluate(&p, &in, &dec);
+    CHECK(dec.allow && strcmp(dec.rule_name, "treasury-daily") == 0);
+    v.value[20] = 1; /* far above 10 ETH: needs the approvals rule */
+    tss_policy_evaluate(&p, &in, &dec);
+    CHECK(!dec.allow && strstr(dec.reason, "rule treasury-large: needs 2 approvals"));
+    tss_policy_free(&p);
+}
+
 int main(void) {
     RUN(request_digests);
     RUN(request_refusals);
@@ -513,5 +535,6 @@ int main(void) {
     RUN(policy_file_errors);
     RUN(velocity_durable);
     RUN(velocity_with_policy);
+    RUN(example_policy);
     return harness_finish("policy");
 }
