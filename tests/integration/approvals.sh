@@ -13,6 +13,8 @@
 #   - the relay forges an approval: refused ("bad signature");
 #   - approvals for another request, an expired one, an unknown approver:
 #     refused with the reason;
+#   - through tss-gateway (JSON-RPC eth_signTransaction with Tssd-Approval
+#     headers): two approvals sign, one is refused, a garbled header is a 400;
 #   - rotation: a new key pinned under bob by SIGHUP; the old key stops counting.
 # Every refusal: exit 76, nothing signed, both signers named with the reason.
 # Every process is killed by the EXIT trap; every wait is bounded.
@@ -21,7 +23,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/cluster.sh"
 trap cluster_cleanup EXIT
 
-for b in tss-coordinator tss-party tssctl tss-keystore libtss.a; do
+for b in tss-coordinator tss-party tssctl tss-keystore tss-gateway libtss.a; do
     if [ ! -e "$BUILD/$b" ]; then not_ok "$b built" "missing $BUILD/$b"; finish; exit 1; fi
 done
 RELAY=$WORK/evil_relay
@@ -70,6 +72,10 @@ sed 's/approvers: \[alice, bob, carol\]/approvers: [alice, bob, carla]/' policy.
 expect_exit 78 "--check refuses a rule naming an approver not pinned" "$BUILD/tss-party" --config typo-party.yaml --check
 expect_match "... naming rule and approver" "$ERR" "rule treasury-approved: approver 'carla' is not pinned"
 
+# The gateway's operator identity, before the coordinator starts.
+sed -i 's/^operators:/operators:\n  - {name: gateway, identity: "urn:tssd:operator:gateway"}/' coord.yaml
+"$CTL" pki issue --ca ca --days 30 --identity urn:tssd:operator:gateway --out gwop >/dev/null 2>>pki.log
+"$CTL" pki issue --ca ca --days 30 --identity urn:tssd:operator:web --out web --ip 127.0.0.1 >/dev/null 2>>pki.log
 : > scenario
 start_coord
 "$RELAY" --dir "$WORK" --listen "$RPORT" --upstream "$PORT" --parties 3 --scenario "$WORK/scenario" \
@@ -81,6 +87,7 @@ if wait_until 30 connected_is 3; then ok "three parties connected through the re
 SEQ=0
 set_scenario() { SEQ=$((SEQ + 1)); { echo "# $SEQ"; printf '%s\n' "$1" | tr ';' '\n'; } > scenario.tmp; mv scenario.tmp scenario; }
 expect_exit 0 "keygen treasury (2-of-3)" timeout 60 "$CTL" --config op.yaml keygen --key-id treasury --threshold 2 --json
+ADDR=$(printf '%s' "$OUT" | grep -o '"address":"0x[0-9a-fA-F]*"' | cut -d'"' -f4)
 
 tx() { # FILE VALUE NONCE
     printf '{"type":2,"chainId":1,"nonce":%s,"maxPriorityFeePerGas":"1","maxFeePerGas":"2","gasLimit":21000,"to":"%s","value":"%s","data":"0x"}\n' \
@@ -169,6 +176,44 @@ refused "an approver no party pins" 'dave: unknown approver' t2.json --approval 
 tx t1b.json 100 11
 approve alice t1b.json a1b.json && approve carol t1b.json c1b.json
 sign t1b.json --approval a1b.json --approval c1b.json && ok "alice and carol approve: signed" || not_ok "alice+carol" "$(cat op.out op.err)"
+
+# ---- through the gateway: approvals as Tssd-Approval headers ----------------------------------------
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+GPORT=$(free_port)
+cat > gw.yaml <<EOG
+plain_listen: [127.0.0.1:$GPORT]
+tls: {cert: $WORK/web/cert.pem, key: $WORK/web/key.pem, ca: $WORK/ca/ca.pem}
+coordinator:
+  address: [127.0.0.1:$PORT]
+  tls: {cert: $WORK/gwop/cert.pem, key: $WORK/gwop/key.pem, ca: $WORK/ca/ca.pem}
+chain_id: 1
+clients:
+  - {name: wallet, certificate: false, token_sha256: [$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)], keys: [treasury], methods: ["*"]}
+timeouts: {request: 5s, idle: 10s, sign: 30s}
+audit_dir: $WORK/gwaudit
+EOG
+"$BUILD/tss-gateway" --config gw.yaml 2>>gw.log &
+PIDS+=("$!")
+GW="http://127.0.0.1:$GPORT/"
+rpc() { # BODY [curl args...]: response body in $OUT, HTTP status in $CODE
+    local body=$1; shift
+    OUT=$(curl -s -m 40 -w '\n%{http_code}' -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d "$body" "$@" "$GW" 2>&1)
+    CODE=$(printf '%s' "$OUT" | tail -n 1); OUT=$(printf '%s' "$OUT" | sed '$d')
+}
+accounts_ok() { rpc '{"jsonrpc":"2.0","id":1,"method":"eth_accounts"}'; printf '%s' "$OUT" | grep -qi "$ADDR"; }
+if wait_until 20 accounts_ok; then ok "gateway up"; else not_ok "gateway up" "$OUT" "$(tail -n 10 gw.log)"; fi
+tx t5.json 500 5
+approve alice t5.json a5.json && approve carol t5.json c5.json
+hexof() { grep -o '"approval":"[0-9a-f]*"' "$1" | cut -d'"' -f4; }
+T5='{"jsonrpc":"2.0","id":5,"method":"eth_signTransaction","params":[{"type":"0x2","chainId":"0x1","nonce":"0x5","maxPriorityFeePerGas":"0x1","maxFeePerGas":"0x2","gas":"0x5208","to":"'$TO'","value":"0x1f4","data":"0x","from":"'$ADDR'"}]}'
+rpc "$T5" -H "Tssd-Approval: $(hexof a5.json)"
+expect_match "gateway, one approval: refused naming the rule" "$OUT" '"error":.*approvals: 1 of 2 required'
+rpc "$T5" -H "Tssd-Approval: zz$(hexof a5.json)"
+[ "$CODE" = 400 ] && ok "gateway: a garbled Tssd-Approval header is a 400" || not_ok "garbled header: 400" "$CODE $OUT"
+rpc "$T5" -H "Tssd-Approval: 0x$(hexof a5.json)" -H "Tssd-Approval: $(hexof c5.json)"
+expect_match "gateway, two approvals in headers: signed" "$OUT" '"result":"0x02'
+rpc "$T5" -H "Tssd-Approval: $(hexof a5.json)" -H "Tssd-Approval: $(hexof c5.json)"
+expect_match "gateway, the same approvals again: refused as a replay" "$OUT" '"error":.*nonce already used'
 
 # ---- durable across restarts ------------------------------------------------------------------
 for i in 1 2 3; do eval "stop_pid \$P$i"; done
