@@ -177,6 +177,16 @@ static int policy_check(int argc, char **argv) {
 }
 
 int tssctl_policy(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("Usage: tssctl policy check POLICY.yaml --key-id ID [--path m/0/N]\n"
+                   "           (--tx FILE.json | --typed-data FILE.json | --message TEXT |\n"
+                   "            --digest HEX32 | --request FILE) [--at UNIX_SECONDS] [--json]\n"
+                   "Evaluate a request against a party's signing policy offline (windows\n"
+                   "empty, approvals absent): allow (exit 0) or refuse (exit 77), naming the\n"
+                   "rule; also prints the digest and the request hash approvers sign.\n");
+            return 0;
+        }
     if (argc >= 1 && strcmp(argv[0], "check") == 0) return policy_check(argc - 1, argv + 1);
     return tssctl_usage_error("policy: expected 'check'");
 }

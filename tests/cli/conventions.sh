@@ -18,6 +18,8 @@ for c in status keygen sign sign-tx sign-typed-data sign-authorization presign k
 done
 expect_exit 0 "tssctl address --help works without a configuration" "$BUILD/tssctl" address --help
 expect_match "tssctl address --help prints the usage" "$OUT" "tssctl \[--config FILE\] address"
+expect_exit 0 "tssctl policy --help" "$BUILD/tssctl" policy --help
+expect_match "tssctl policy --help prints the usage" "$OUT" "tssctl policy check POLICY.yaml"
 for c in typed-data-hash tx-hash; do
     expect_exit 0 "tssctl $c --help" "$BUILD/tssctl" "$c" --help
     expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl $c FILE.json"

@@ -50,6 +50,16 @@ if [ -n "$ETHERS" ]; then
             bad+=("td-$n.json: tssctl ${got:-$("$CTL" typed-data-hash "$WORK/td/td-$n.json" 2>&1 | tail -1)} ethers $want")
         fi
     done < "$WORK/td/expected.txt"
+    # What a party signs (issue 16): the request content of each document,
+    # evaluated through the party's code path (`tssctl policy check`).
+    printf 'version: 1\nrules:\n  - {name: all, keys: ["*"], types: [eip712]}\n' > "$WORK/all.yaml"
+    psame=0
+    while read -r n want; do
+        got=$("$CTL" policy check "$WORK/all.yaml" --key-id k --typed-data "$WORK/td/td-$n.json" --json 2>&1 | grep -o '"digest":"0x[0-9a-f]*"' | cut -d'"' -f4)
+        [ "$got" = "$want" ] && psame=$((psame + 1))
+    done < "$WORK/td/expected.txt"
+    if [ "$psame" = "$CASES" ]; then ok "all $CASES: the digest a party computes from the request content equals ethers'"
+    else not_ok "party digest equals ethers' ($psame of $CASES)"; fi
     if [ "$same" = "$CASES" ]; then ok "all $CASES digests equal ethers' TypedDataEncoder.hash"; else
         not_ok "all $CASES digests equal ethers' TypedDataEncoder.hash ($same equal)" "${bad[@]:0:5}"
         cp -r "$WORK/td" "${TMPDIR:-/tmp}/eip712-failed-$SEED" 2>/dev/null && echo "# kept in ${TMPDIR:-/tmp}/eip712-failed-$SEED"

@@ -121,6 +121,27 @@ refused "relay swaps to" "content sess=0 file=$WORK/swapped.req" ok.json 'treasu
 grep -q "telling party 1 another request content" relay.log && ok "... the relay did swap it" || not_ok "... the relay did swap it" "$(tail -n 5 relay.log)"
 refused "relay raises the value" "content sess=0 file=$WORK/raised.req" ok.json 'treasury-daily: value 2000 wei > max_value 1000'
 refused "relay sends a raw digest" "raw sess=0" ok.json 'request type raw not allowed'
+# The relay changes only the digest beside unchanged content: the party
+# computes the digest itself and refuses before anything runs (both signers
+# are lied to: a signer that allows is charged, fail-closed, see OPERATIONS).
+set_scenario "digest sess=0 to=1;digest sess=0 to=2"
+"$CTL" --config op.yaml sign-tx --key-id treasury --tx ok.json --signers 1,2 --no-presign >op.out 2>op.err </dev/null
+rc=$?
+[ "$rc" != 0 ] && ok "relay alters the digest beside the content: not signed (exit $rc)" || not_ok "digest altered: not signed" "$(cat op.out)"
+for i in 1 2; do
+    wait_until 10 grep -q "not the digest of the request content" "party$i.log" && ok "... party $i names the mismatch" \
+        || not_ok "... party $i names the mismatch" "$(tail -n 3 "party$i.log")"
+done
+# A refused request does not consume the party's presignature.
+set_scenario ""
+expect_exit 0 "presign 1 for treasury (signers 1,2)" timeout 60 "$CTL" --config op.yaml presign --key-id treasury --count 1 --signers 1,2
+npre() { ls "pstate$1/presig/treasury/" 2>/dev/null | grep -c '\.presig$'; }
+before1=$(npre 1) before2=$(npre 2)
+set_scenario "content sess=0 file=$WORK/swapped.req"
+"$CTL" --config op.yaml sign-tx --key-id treasury --tx ok.json --signers 1,2 >op.out 2>op.err </dev/null
+grep -q "refused by policy" op.err && ok "presigned path: refused by policy" || not_ok "presigned path: refused" "$(cat op.out op.err)"
+[ "$before1" = 1 ] && [ "$(npre 1)" = 1 ] && [ "$(npre 2)" = 1 ] && ok "... and both parties still hold their presignature" \
+    || not_ok "... presignatures kept" "before $before1/$before2 after $(npre 1)/$(npre 2)"
 set_scenario ""
 for i in 1 2; do
     if grep -rq '"decision":"refuse","rule":"","reason":"no rule allows it: rule treasury-daily: value 2000' "pstate$i/policy-log"; then

@@ -71,6 +71,20 @@ if (per.some((c) => c === 0)) { console.log("a type has no case"); process.exit(
         not_ok "all $CASES (types 0-4 each present): signing hash, unsigned and signed encoding, sender equal ethers'" "$res"
         cp -r "$WORK/tx" "${TMPDIR:-/tmp}/tx-failed-$SEED" 2>/dev/null && echo "# kept in ${TMPDIR:-/tmp}/tx-failed-$SEED"
     fi
+    # What a party signs (issue 16): the request content made of ethers'
+    # unsignedSerialized, decoded canonically by the party's code path
+    # (policy/request.c via `tssctl policy check --request`), hashes to
+    # ethers' unsignedHash for every case.
+    printf 'version: 1\nrules:\n  - {name: all, keys: ["*"], types: [raw, eip191, tx, eip712]}\n' > "$WORK/all.yaml"
+    same=0 bad=()
+    while read -r n hash unsigned _; do
+        u=${unsigned#0x}
+        printf '0102%08x%s' $((${#u} / 2)) "$u" | xxd -r -p > "$WORK/req"
+        got=$(field "$("$CTL" policy check "$WORK/all.yaml" --key-id k --request "$WORK/req" --json 2>&1)" digest)
+        if [ "$got" = "$hash" ]; then same=$((same + 1)); else bad+=("tx-$n: party digest '${got}' ethers $hash"); fi
+    done < "$WORK/tx/expected.txt"
+    if [ "$same" = "$CASES" ]; then ok "all $CASES: the digest a party computes from ethers' unsigned transaction equals ethers' unsignedHash"
+    else not_ok "party digest equals ethers' unsignedHash ($same of $CASES)" "${bad[@]:0:5}"; fi
     # The comparison can fail: a changed nonce gives another signing hash.
     read -r n hash _ < "$WORK/tx/expected.txt"
     sed -E 's/"nonce":("?)[0-9a-fx]+("?)/"nonce":12345/' "$WORK/tx/tx-$n.json" > "$WORK/mut.json"
