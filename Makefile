@@ -11,10 +11,10 @@ Q        := $(if $(V),,@)
 
 DEBIAN_PACKAGES := gcc make pkg-config libsecp256k1-dev libsodium-dev libwolfssl-dev \
                    libyaml-dev libsystemd-dev libjansson-dev libhttp-parser-dev curl clang libclang-rt-14-dev valgrind systemd \
-                   systemd-container debootstrap groff-base
+                   systemd-container debootstrap groff-base libpq-dev postgresql
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes
-COMMON   := -std=gnu11 -D_GNU_SOURCE -g -I. -I$(BUILD)/gen -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP $(WARN)
+COMMON   := -std=gnu11 -D_GNU_SOURCE -g -I. -I$(BUILD)/gen -I/usr/include/postgresql -DWOLFSSL_OPTIONS_IGNORE_SYS -MMD -MP $(WARN)
 HARDEN   := -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE -fstack-clash-protection
 CFLAGS   ?=
 CFLAGS   := $(COMMON) $(HARDEN) $(CFLAGS)
@@ -115,10 +115,12 @@ $(BUILD)/fuzz/libtss.a: $(FUZZ_OBJS)
 	$(Q)ar rcs $@ $^
 
 # ---- programs -----------------------------------------------------------------
+# The coordinator alone talks to PostgreSQL (daemon/coordinator/store_pg.c).
+PQ_LIBS := -lpq
 define program_rule
 $(BUILD)/$(call program_name,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)*.c)) $(BUILD)/libtss.a
 	@echo "  LD  $$@"
-	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) $(if $(filter daemon/coordinator/,$(1)),$$(PQ_LIBS)) -o $$@
 endef
 $(foreach d,$(PROGRAM_DIRS),$(eval $(call program_rule,$(d))))
 
@@ -133,6 +135,16 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_SUPPORT_OBJS) $(B
 	@mkdir -p $(@D)
 	@echo "  LD  $@"
 	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
+# test_coord_store links the coordinator's own objects (all but main.c).
+COORD_TEST_SRCS := $(filter-out daemon/coordinator/main.c,$(wildcard daemon/coordinator/*.c))
+$(BUILD)/tests/test_coord_store: $(BUILD)/obj/tests/unit/test_coord_store.o $(TEST_SUPPORT_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(COORD_TEST_SRCS)) $(BUILD)/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) $(PQ_LIBS) -o $@
+$(BUILD)/asan/tests/test_coord_store: $(BUILD)/asan/obj/tests/unit/test_coord_store.o $(ASAN_SUPPORT_OBJS) $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(COORD_TEST_SRCS)) $(BUILD)/asan/libtss.a
+	@mkdir -p $(@D)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) $(PQ_LIBS) -o $@
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(BUILD)/fuzz/libtss.a
 	@mkdir -p $(@D)
 	@echo "  LD  $@"
@@ -149,7 +161,7 @@ $(BUILD)/ctime/%: tests/ctime/%.c $(BUILD)/libtss.a
 $(BUILD)/asan/tss-coordinator: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(wildcard daemon/coordinator/*.c)) $(BUILD)/asan/libtss.a
 	@mkdir -p $(@D)
 	@echo "  LD  $@"
-	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LIBS) $(PQ_LIBS) -o $@
 
 $(BUILD)/ctime-inject/base_ot.o: mpc/base_ot.c | $(GEN_SRCS)
 	@mkdir -p $(@D)
@@ -190,6 +202,10 @@ bench: deps
 	bash bench/faults.sh $(BUILD)
 	@# JSON-RPC over HTTPS through tss-gateway vs. the native operator channel: $(BUILD)/bench-gateway.json.
 	bash bench/gateway.sh $(BUILD)
+	@# Sustained signing with the presignature pool refilling (issue 14): $(BUILD)/bench-pool.json.
+	bash bench/pool.sh $(BUILD)
+	@# The PostgreSQL storage back-end vs. files, DB round trips per signature: $(BUILD)/bench-pg.json.
+	bash bench/pg.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -69,5 +69,8 @@ TSS_MUST_CHECK tss_result bench_op_sign(bench_op *b, const char *key_id, bool *o
 void bench_op_close(bench_op *b);
 /* JSON-RPC over HTTPS to a running tss-gateway (bench/gateway.sh; settings from GW_* env). */
 int bench_gateway(const bench_options *o);
+/* Sustained signing at --concurrency for --seconds with the presignature
+ * pool refilling (bench/pool.sh; key "pool"). */
+int bench_pool(const bench_options *o);
 
 #endif

@@ -19,7 +19,9 @@ static int usage(void) {
                     "       tss-bench --suite chatty --op-config FILE --chatty-config FILE [--json] "
                     "[--seconds S] [--concurrency C] [--flooders F]\n"
                     "       tss-bench --suite overload --op-config FILE [--json] "
-                    "[--threshold T] [--levels 8,32,128] [--requests N]\n");
+                    "[--threshold T] [--levels 8,32,128] [--requests N]\n"
+                    "       tss-bench --suite pool --op-config FILE [--json] [--seconds S] "
+                    "[--concurrency C]\n");
     return 64;
 }
 
@@ -126,6 +128,12 @@ int main(int argc, char **argv) {
         return orc;
     }
     if (!strcmp(o.suite, "gateway")) return bench_gateway(&o); /* bench/gateway.sh */
+    if (!strcmp(o.suite, "pool")) { /* bench/pool.sh: a cluster with a pool for key "pool" */
+        if (o.json) printf("{");
+        int prc = bench_pool(&o);
+        if (o.json) printf("}\n");
+        return prc;
+    }
     if (!strcmp(o.suite, "e2e")) { /* not part of "all": it needs a running cluster */
         if (!runs_given) o.runs = 200;
         if (o.json) printf("{");

@@ -3,11 +3,13 @@
  * they agree with the ids and names next to them. */
 #include "config/coordinator.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/value.h"
 #include "wire/frame.h"
+#include "wire/msg.h"
 
 #define MS(x) ((int64_t)(x))
 #define SEC(x) ((int64_t)(x) * 1000)
@@ -163,6 +165,166 @@ static const tss_config_item rate_limit_items[] = {
     {0},
 };
 
+/* low < target <= high (high 0: twice target); a fixed signer set has no
+ * duplicates (its size is checked against the key's threshold at run time). */
+static bool check_marks(int64_t target, int64_t low, int64_t high, tss_config_issue *issue) {
+    if (target == 0) return true;
+    if (low >= target) {
+        issue->key = "low";
+        return ISSUE(issue, "must be below target (%lld)", (long long)target);
+    }
+    if (high != 0 && high < target) {
+        issue->key = "high";
+        return ISSUE(issue, "must be at least target (%lld), or 0 for twice target",
+                     (long long)target);
+    }
+    return true;
+}
+
+static const tss_config_enum storage_backends[] = {
+    {"files", TSS_STORAGE_FILES},
+    {"postgresql", TSS_STORAGE_POSTGRESQL},
+    {NULL, 0},
+};
+
+static bool check_credential_name(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    /* It becomes a file name under $CREDENTIALS_DIRECTORY. */
+    if (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return ISSUE(issue, "'%.64s' is not a credential name (no '/', not . or ..)", s);
+    return true;
+}
+
+/* A password in conninfo would sit in a world-readable config. */
+static bool check_conninfo(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const char *s = *(char *const *)value;
+    for (const char *p = s; (p = strstr(p, "password")) != NULL; p++) {
+        const char *q = p + 8;
+        while (isspace((unsigned char)*q)) q++;
+        if (*q == '=' && (p == s || isspace((unsigned char)p[-1])))
+            return ISSUE(issue, "must not contain password=: use storage.password.file or "
+                                "storage.password.credential");
+    }
+    if (strstr(s, "://"))
+        return ISSUE(issue, "use libpq keyword=value pairs, not a URI (a URI may carry a "
+                            "password)");
+    return true;
+}
+
+static bool check_storage(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_coordinator_storage_config *st = value;
+    if (st->backend == TSS_STORAGE_POSTGRESQL && !st->conninfo) {
+        issue->key = "conninfo";
+        return ISSUE(issue, "required with backend postgresql");
+    }
+    if (st->password.file && st->password.credential) {
+        issue->key = "password";
+        return ISSUE(issue, "give at most one of file, credential");
+    }
+    return true;
+}
+
+static bool check_pool_key(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_coordinator_pool_key *k = value;
+    if (k->target == 0) {
+        issue->key = "target";
+        return ISSUE(issue, "must be at least 1 (leave the key out to use the defaults)");
+    }
+    for (size_t i = 0; i < k->signer_count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (k->signers[i] == k->signers[j]) {
+                issue->key = "signers";
+                return ISSUE(issue, "party %lld named twice", (long long)k->signers[i]);
+            }
+    return check_marks(k->target, k->low, k->high, issue);
+}
+
+static bool check_pool_keys(const void *value, size_t count, tss_config_issue *issue) {
+    const tss_coordinator_pool_key *k = value;
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(k[i].key, k[j].key) == 0) {
+                issue->index = (long)i;
+                return ISSUE(issue, "duplicate key '%.64s' (also keys[%zu])", k[i].key, j);
+            }
+    return true;
+}
+
+static bool check_pool(const void *value, size_t count, tss_config_issue *issue) {
+    (void)count;
+    const tss_coordinator_pool_config *p = value;
+    return check_marks(p->target, p->low, p->high, issue);
+}
+
+static const tss_config_item pool_key_items[] = {
+    {.name = "key", .type = TSS_CONFIG_STR, .flags = TSS_CONFIG_REQUIRED, .min = 1,
+     .max = TSS_WIRE_MAX_KEY_ID, .offset = offsetof(tss_coordinator_pool_key, key)},
+    {.name = "target", .type = TSS_CONFIG_INT, .flags = TSS_CONFIG_REQUIRED, .min = 1,
+     .max = 100000, .offset = offsetof(tss_coordinator_pool_key, target)},
+    {.name = "low", .type = TSS_CONFIG_INT, .flags = TSS_CONFIG_REQUIRED, .min = 0, .max = 100000,
+     .offset = offsetof(tss_coordinator_pool_key, low)},
+    {.name = "high", .type = TSS_CONFIG_INT, .min = 0, .max = 200000, .def = "0",
+     .offset = offsetof(tss_coordinator_pool_key, high)},
+    {.name = "max_age", .type = TSS_CONFIG_DURATION, .min = 0, .max = DAY(366), .def = "0s",
+     .offset = offsetof(tss_coordinator_pool_key, max_age)},
+    {.name = "signers", .type = TSS_CONFIG_INT, .flags = TSS_CONFIG_LIST, .min = 1,
+     .max = TSS_CONFIG_MAX_PARTIES, .offset = offsetof(tss_coordinator_pool_key, signers),
+     .count_offset = offsetof(tss_coordinator_pool_key, signer_count),
+     .max_count = TSS_CONFIG_MAX_PARTIES},
+    {0},
+};
+
+static const tss_config_item pool_items[] = {
+    {.name = "target", .type = TSS_CONFIG_INT, .min = 0, .max = 100000, .def = "0",
+     .offset = offsetof(tss_coordinator_pool_config, target)},
+    {.name = "low", .type = TSS_CONFIG_INT, .min = 0, .max = 100000, .def = "0",
+     .offset = offsetof(tss_coordinator_pool_config, low)},
+    {.name = "high", .type = TSS_CONFIG_INT, .min = 0, .max = 200000, .def = "0",
+     .offset = offsetof(tss_coordinator_pool_config, high)},
+    {.name = "max_age", .type = TSS_CONFIG_DURATION, .min = 0, .max = DAY(366), .def = "0s",
+     .offset = offsetof(tss_coordinator_pool_config, max_age)},
+    {.name = "rate", .type = TSS_CONFIG_INT, .min = 1, .max = 100000, .def = "50",
+     .offset = offsetof(tss_coordinator_pool_config, rate)},
+    {.name = "max_refill", .type = TSS_CONFIG_INT, .min = 1, .max = 1024, .def = "2",
+     .offset = offsetof(tss_coordinator_pool_config, max_refill)},
+    {.name = "interval", .type = TSS_CONFIG_DURATION, .min = MS(50), .max = MINUTES(10),
+     .def = "1s", .offset = offsetof(tss_coordinator_pool_config, interval)},
+    {.name = "keys", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_LIST,
+     .offset = offsetof(tss_coordinator_pool_config, keys), .sub = pool_key_items,
+     .size = sizeof(tss_coordinator_pool_key), .check = check_pool_key,
+     .count_offset = offsetof(tss_coordinator_pool_config, key_count),
+     .max_count = TSS_CONFIG_MAX_POOL_KEYS, .check_list = check_pool_keys},
+    {0},
+};
+
+static const tss_config_item storage_password_items[] = {
+    {.name = "file", .type = TSS_CONFIG_PATH,
+     .offset = offsetof(tss_coordinator_storage_password, file)},
+    {.name = "credential", .type = TSS_CONFIG_STR, .min = 1, .max = 255,
+     .offset = offsetof(tss_coordinator_storage_password, credential),
+     .check = check_credential_name},
+    {0},
+};
+
+static const tss_config_item storage_items[] = {
+    {.name = "backend", .type = TSS_CONFIG_ENUM, .enums = storage_backends, .def = "files",
+     .offset = offsetof(tss_coordinator_storage_config, backend)},
+    {.name = "conninfo", .type = TSS_CONFIG_STR, .min = 1, .max = 1024,
+     .offset = offsetof(tss_coordinator_storage_config, conninfo), .check = check_conninfo},
+    {.name = "password", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_storage_config, password), .sub = storage_password_items,
+     .size = sizeof(tss_coordinator_storage_password)},
+    {.name = "timeout", .type = TSS_CONFIG_DURATION, .min = SEC(1), .max = MINUTES(1),
+     .def = "2s", .offset = offsetof(tss_coordinator_storage_config, timeout)},
+    {.name = "name", .type = TSS_CONFIG_STR, .min = 1, .max = 64,
+     .offset = offsetof(tss_coordinator_storage_config, name), .check = check_operator_name},
+    {0},
+};
+
 static const tss_config_item coordinator_items[] = {
     {.name = "listen", .type = TSS_CONFIG_ADDR, .flags = TSS_CONFIG_LIST,
      .offset = offsetof(tss_coordinator_config, listen),
@@ -196,6 +358,12 @@ static const tss_config_item coordinator_items[] = {
     {.name = "rate_limit", .type = TSS_CONFIG_SECTION,
      .offset = offsetof(tss_coordinator_config, rate_limit), .sub = rate_limit_items,
      .size = sizeof(tss_coordinator_rate_limit_config)},
+    {.name = "pool", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, pool), .sub = pool_items,
+     .size = sizeof(tss_coordinator_pool_config), .check = check_pool},
+    {.name = "storage", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_coordinator_config, storage), .sub = storage_items,
+     .size = sizeof(tss_coordinator_storage_config), .check = check_storage},
     {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
      .def = "info", .offset = offsetof(tss_coordinator_config, log_level)},
     {0},

@@ -58,6 +58,48 @@ typedef struct {
     int64_t operator_burst; /* requests saved up */
 } tss_coordinator_rate_limit_config;
 
+/* The presignature pool (daemon/pool_policy.h, docs/OPERATIONS.md "Presignature
+ * pool"): per key, refill presign sessions keep the stock usable now between
+ * low and target (never above high in all), at most `rate` a second and
+ * max_refill at once; presignatures older than max_age are retired. */
+#define TSS_CONFIG_MAX_POOL_KEYS 256
+typedef struct {
+    char *key;               /* key id */
+    int64_t target, low, high; /* high 0: twice target */
+    uint64_t max_age;        /* ms, 0: never retired */
+    int64_t *signers;        /* empty: the coordinator chooses (rotating, least loaded) */
+    size_t signer_count;
+} tss_coordinator_pool_key;
+
+typedef struct {
+    int64_t target, low, high; /* for keys without an entry in keys; target 0: no pool */
+    uint64_t max_age;
+    int64_t rate;       /* refill sessions started per second, all keys */
+    int64_t max_refill; /* refill sessions running at once, all keys */
+    uint64_t interval;  /* ms between checks when nothing else wakes the pool */
+    tss_coordinator_pool_key *keys;
+    size_t key_count;
+} tss_coordinator_pool_config;
+/* Where the durable state lives (daemon/coordinator/store.h, docs/STORAGE.md). */
+typedef enum {
+    TSS_STORAGE_FILES = 0,      /* state_dir (default) */
+    TSS_STORAGE_POSTGRESQL = 1, /* libpq; several coordinators may share it */
+} tss_coordinator_storage_backend;
+
+/* storage.password: at most one source (never argv or the environment). */
+typedef struct {
+    char *file; /* mode 0600 or stricter */
+    char *credential; /* systemd credential name */
+} tss_coordinator_storage_password;
+
+typedef struct {
+    int backend; /* tss_coordinator_storage_backend */
+    char *conninfo; /* libpq keywords; password= refused */
+    tss_coordinator_storage_password password;
+    uint64_t timeout; /* ms: longest one database call may take */
+    char *name;       /* this coordinator's name in rows; NULL: the host name */
+} tss_coordinator_storage_config;
+
 typedef struct tss_coordinator_config {
     tss_config_addr *listen; /* may be empty when socket-activated */
     size_t listen_count;
@@ -71,6 +113,8 @@ typedef struct tss_coordinator_config {
     tss_coordinator_timeouts_config timeouts;
     tss_coordinator_audit_config audit;
     tss_coordinator_rate_limit_config rate_limit;
+    tss_coordinator_pool_config pool;
+    tss_coordinator_storage_config storage;
     int log_level; /* syslog priority */
 } tss_coordinator_config;
 

@@ -55,6 +55,8 @@ typedef struct {
     uint16_t count;
     uint16_t signers[TSS_WIRE_MAX_PARTIES]; /* ascending: the set it is bound to */
     tss_bip32_path path; /* and the derivation path (depth 0: the key itself) */
+    int64_t made_ms; /* not in the file: tss_now_ms() when this process recorded or
+                        loaded it (0 from the parser); the pool's max_age counts from it */
 } tss_precord_entry;
 
 typedef struct {

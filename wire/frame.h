@@ -39,6 +39,7 @@
     X(SESSION_ABORT, 0x23, 4096)                                                  \
     X(PRESIG_INVENTORY, 0x24, 36864)                                              \
     X(PRESIG_DELETE, 0x25, 36864)                                                 \
+    X(PRESIG_RELIST, 0x26, 128)                                                   \
     X(OP_REQUEST, 0x30, 290816) /* 4 KiB + request content + approvals */       \
     X(OP_RESPONSE, 0x31, 0)
 

@@ -487,6 +487,24 @@ tss_result tss_wire_presig_ids_decode(tss_wire_presig_ids *out, const uint8_t *p
     return TSS_OK_RESULT;
 }
 
+tss_result tss_wire_presig_relist_encode(tss_writer *w, const char *key_id) {
+    size_t len;
+    TSS_GUARD(text_len("PRESIG_RELIST key_id", key_id, 1, TSS_WIRE_MAX_KEY_ID, &len));
+    tss_write_var(w, key_id, len);
+    return tss_writer_status(w, "PRESIG_RELIST");
+}
+
+tss_result tss_wire_presig_relist_decode(char *out, const uint8_t *p, size_t n) {
+    tss_reader r;
+    size_t key_len;
+    tss_reader_init(&r, p, n);
+    const uint8_t *key = tss_read_var(&r, TSS_WIRE_MAX_KEY_ID, &key_len);
+    TSS_GUARD(tss_reader_finish(&r, "PRESIG_RELIST"));
+    TSS_GUARD(check_text("PRESIG_RELIST key_id", key, key_len, 1, TSS_WIRE_MAX_KEY_ID));
+    copy_text(out, key, key_len);
+    return TSS_OK_RESULT;
+}
+
 const char *tss_wire_op_name(unsigned command) {
     switch (command) {
     case TSS_WIRE_OP_KEYGEN: return "keygen";

@@ -297,6 +297,15 @@ TSS_MUST_CHECK tss_result tss_wire_presig_ids_encode(tss_writer *w, const tss_wi
 TSS_MUST_CHECK tss_result tss_wire_presig_ids_decode(tss_wire_presig_ids *out, const uint8_t *p,
                                                      size_t n);
 
+/* PRESIG_RELIST, coordinator -> party: list the presignatures of key_id
+ * again (PRESIG_INVENTORY), replacing the snapshot PRESIG_DELETE is checked
+ * against. Sent after the coordinator retired presignatures (issue 14: the
+ * pool's max_age), so they are deleted without waiting for a reconnection.
+ * Payload: var(key_id), 1..64 printable characters, nothing after it. */
+TSS_MUST_CHECK tss_result tss_wire_presig_relist_encode(tss_writer *w, const char *key_id);
+/* out: TSS_WIRE_MAX_KEY_ID + 1 bytes. */
+TSS_MUST_CHECK tss_result tss_wire_presig_relist_decode(char *out, const uint8_t *p, size_t n);
+
 /* ---- operator requests (tssctl -> coordinator) -------------------------------------- */
 
 #define TSS_WIRE_OP_KEYGEN 1

@@ -128,6 +128,24 @@ static void print_ids_json(const uint16_t *ids, size_t n) {
     printf("]");
 }
 
+/* Why a signature was made in full (the coordinator's text on success,
+ * "full signing: <reason>"); "" for a presigned one. */
+static const char *fallback_reason(const tss_wire_op_response *resp) {
+    static const char prefix[] = "full signing: ";
+    if (resp->presigned) return "";
+    if (strncmp(resp->text, prefix, sizeof prefix - 1) == 0) return resp->text + sizeof prefix - 1;
+    return resp->text[0] ? resp->text : "not reported by the coordinator";
+}
+
+/* ,"presigned":B[,"fallback":"why"] */
+static void print_mode_json(const tss_wire_op_response *resp) {
+    printf(",\"presigned\":%s", resp->presigned ? "true" : "false");
+    if (!resp->presigned) {
+        printf(",\"fallback\":");
+        tssctl_json_str(stdout, fallback_reason(resp));
+    }
+}
+
 static void print_ids_text(const uint16_t *ids, size_t n) {
     for (size_t i = 0; i < n; i++) printf("%s%u", i ? "," : "", ids[i]);
 }
@@ -256,9 +274,9 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
                dh, rh, sh, resp->recid, derh, rsvh);
         print_ids_json(resp->signers, resp->signer_count);
         if (g_path_text[0]) printf(",\"path\":\"%s\"", g_path_text);
-        printf(",\"publicKey\":\"%s\",\"address\":\"%s\",\"presigned\":%s,\"verified\":true,"
-               "\"session\":\"%s\"}\n",
-               unc_hex, addr, resp->presigned ? "true" : "false", sid_hex);
+        printf(",\"publicKey\":\"%s\",\"address\":\"%s\"", unc_hex, addr);
+        print_mode_json(resp);
+        printf(",\"verified\":true,\"session\":\"%s\"}\n", sid_hex);
     } else {
         if (td) print_typed_data(td, false);
         printf("key:       %s (%s)\n", k->key_id, addr);
@@ -267,8 +285,9 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
                "der:       %s\nethereum:  0x%s\nsigners:   ",
                dh, rh, sh, resp->recid, derh, rsvh);
         print_ids_text(resp->signers, resp->signer_count);
-        printf("\nmode:      %s\nverified:  yes (by the coordinator and by tssctl)\n",
-               resp->presigned ? "presigned (one online round)" : "full signing");
+        if (resp->presigned) printf("\nmode:      presigned (one online round)");
+        else printf("\nmode:      full signing (%s)", fallback_reason(resp));
+        printf("\nverified:  yes (by the coordinator and by tssctl)\n");
     }
     return TSS_OK_RESULT;
 }
@@ -461,8 +480,8 @@ static tss_result print_tx(const tss_wire_op_response *resp, const tss_eth_tx *t
                (unsigned)tx->type, (unsigned long long)tx->chain_id,
                (unsigned long long)tx->nonce, addr_s, sh_, hh, rh, ss, v, sig.recid, raw);
         print_ids_json(resp->signers, resp->signer_count);
-        printf(",\"presigned\":%s,\"verified\":true,\"session\":\"%s\"}\n",
-               resp->presigned ? "true" : "false", sid_hex);
+        print_mode_json(resp);
+        printf(",\"verified\":true,\"session\":\"%s\"}\n", sid_hex);
     } else {
         printf("key:          %s\nfrom:         %s\ntype:         %s\nchain id:     %llu\n"
                "nonce:        %llu\nsigning hash: 0x%s\ntx hash:      0x%s\nr:            0x%s\n"
@@ -520,8 +539,8 @@ static tss_result print_authorization(const tss_wire_op_response *resp,
                "\"s\":\"0x%s\"},\"signers\":",
                addr_s, hh, chain, target, (unsigned long long)auth->nonce, auth->y_parity, rh, sh);
         print_ids_json(resp->signers, resp->signer_count);
-        printf(",\"presigned\":%s,\"verified\":true,\"session\":\"%s\"}\n",
-               resp->presigned ? "true" : "false", sid_hex);
+        print_mode_json(resp);
+        printf(",\"verified\":true,\"session\":\"%s\"}\n", sid_hex);
     } else {
         printf("key:          %s\nauthority:    %s\nchain id:     %s%s\ndelegate to:  %s\n"
                "nonce:        %llu\nsigning hash: 0x%s\nyParity:      %u\nr:            0x%s\n"

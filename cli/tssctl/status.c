@@ -80,6 +80,37 @@ static void print_pins_text(const tss_wire_status *st) {
     }
 }
 
+/* The keys and their presignature stock (a KEYS request on the same
+ * connection); NULL when the coordinator did not answer it. */
+static void print_keys_text(const tss_wire_op_response *keys) {
+    if (!keys) {
+        printf("keys: not available (%s)\n", tss_error_detail());
+        return;
+    }
+    printf("%-40s %-9s %s\n", "KEY", "QUORUM", "PRESIGNATURES");
+    for (size_t i = 0; i < keys->key_count; i++) {
+        char q[16];
+        snprintf(q, sizeof q, "%u-of-%u", keys->keys[i].threshold, keys->keys[i].count);
+        printf("%-40s %-9s %u\n", keys->keys[i].key_id, q, keys->keys[i].presignatures);
+    }
+}
+
+static void print_keys_json(const tss_wire_op_response *keys) {
+    printf(",\"keys\":");
+    if (!keys) {
+        printf("null");
+        return;
+    }
+    printf("[");
+    for (size_t i = 0; i < keys->key_count; i++) {
+        printf("%s{\"keyId\":", i ? "," : "");
+        tssctl_json_str(stdout, keys->keys[i].key_id);
+        printf(",\"threshold\":%u,\"parties\":%u,\"presignatures\":%u}",
+               keys->keys[i].threshold, keys->keys[i].count, keys->keys[i].presignatures);
+    }
+    printf("]");
+}
+
 static void print_text(const tss_wire_status *st, const tss_tls_cert_info *seen) {
     char fp[65], na[32], started[32];
     tss_hex_encode(fp, st->cert_fingerprint, sizeof st->cert_fingerprint);
@@ -171,7 +202,7 @@ static void print_json(const tss_wire_status *st, const tss_tls_cert_info *seen)
         }
         printf("}");
     }
-    printf("]}\n");
+    printf("]");
 }
 
 tss_result tssctl_operator_ctx(const tss_operator_config *cfg, tss_tls_ctx **out) {
@@ -234,6 +265,32 @@ tss_result tssctl_request(const tss_operator_config *cfg, uint8_t type, const ui
     return TSS_OK_RESULT;
 }
 
+static tss_result keys_request(const tss_operator_config *cfg, tss_client *cl,
+                               tss_wire_op_response *out) {
+    tss_wire_op_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.request_id = 1;
+    rq.command = TSS_WIRE_OP_KEYS;
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    tss_result r = tss_wire_op_request_encode(&w, &rq);
+    if (tss_is_ok(r))
+        r = tss_client_send(cl, TSS_WIRE_OP_REQUEST, w.data, w.len, (int)cfg->timeouts.request);
+    tss_writer_free(&w);
+    tss_wire_frame f;
+    if (tss_is_ok(r)) r = tss_client_recv(cl, &f, (int)cfg->timeouts.request);
+    TSS_GUARD(r);
+    TSS_ENSURE(f.type == TSS_WIRE_OP_RESPONSE, TSS_E_PROTOCOL, "coordinator answered %s to KEYS",
+               tss_wire_type_name(f.type));
+    TSS_GUARD(tss_wire_op_response_decode(out, f.payload, f.len));
+    if (out->status != 0 || out->command != TSS_WIRE_OP_KEYS) {
+        tss_result e = tss_fail(TSS_E_PROTOCOL, "keys refused: %s", out->text);
+        tss_wire_op_response_free(out);
+        return e;
+    }
+    return TSS_OK_RESULT;
+}
+
 static tss_result run(const tss_operator_config *cfg, bool json) {
     tss_tls_ctx *ctx;
     tss_client *cl;
@@ -250,8 +307,19 @@ static tss_result run(const tss_operator_config *cfg, bool json) {
         r = st ? tss_wire_status_decode(st, f.payload, f.len)
                : tss_fail(TSS_E_NOMEM, "no memory");
         if (tss_is_ok(r)) {
-            if (json) print_json(st, tss_client_server_cert(cl));
-            else print_text(st, tss_client_server_cert(cl));
+            /* The stock per key (the presignature pool) on the same connection. */
+            tss_wire_op_response keys;
+            memset(&keys, 0, sizeof keys);
+            bool have_keys = tss_is_ok(keys_request(cfg, cl, &keys));
+            if (json) {
+                print_json(st, tss_client_server_cert(cl));
+                print_keys_json(have_keys ? &keys : NULL);
+                printf("}\n");
+            } else {
+                print_text(st, tss_client_server_cert(cl));
+                print_keys_text(have_keys ? &keys : NULL);
+            }
+            if (have_keys) tss_wire_op_response_free(&keys);
         }
         free(st);
     }

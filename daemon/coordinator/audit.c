@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 
 #include "daemon/coordinator/coord.h"
+#include "daemon/coordinator/store.h"
+#include "daemon/coordinator/store_pg.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -156,21 +158,39 @@ void coord_audit_close(coord *co) {
     co->audit = NULL;
 }
 
-void coord_audit(coord *co, const char *op, bool durable, const char *fmt, ...) {
+/* Build the record and hand it to the back-end: the file log (group
+ * commit, as above) or the database (store_pg.c: one INSERT, committed on
+ * return). */
+static tss_result audit_v(coord *co, const char *op, bool durable, const char *fmt, va_list ap) {
     char body[TSS_AUDIT_MAX_BODY], t[40];
     iso_now(t, sizeof t);
     int n = snprintf(body, sizeof body, "{\"type\":\"request\",\"time\":\"%s\",\"operator\":\"%s\",",
                      t, op);
-    va_list ap;
-    va_start(ap, fmt);
     n += vsnprintf(body + n, sizeof body - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     if ((size_t)n > sizeof body - 2) n = (int)sizeof body - 2;
     body[n++] = '}';
-    if (!co->audit) return;
+    body[n] = '\0';
+    if (co->pg) return coord_pg_audit(co, op, durable, body, (size_t)n);
+    if (!co->audit) return TSS_OK_RESULT;
     tss_result r = tss_audit_append(co->audit, body, (size_t)n, durable);
-    if (!tss_is_ok(r)) tss_log(LOG_ERR, "audit record dropped: %s", tss_error_detail());
     schedule(co);
+    return r;
+}
+
+void coord_audit(coord *co, const char *op, bool durable, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tss_result r = audit_v(co, op, durable, fmt, ap);
+    va_end(ap);
+    if (!tss_is_ok(r)) tss_log(LOG_ERR, "audit record dropped: %s", tss_error_detail());
+}
+
+tss_result coord_store_release(coord *co, const char *op, bool durable, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tss_result r = audit_v(co, op, durable, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 void coord_audit_reply(coord *co, peer *op, tss_wire_type type, const uint8_t *data, size_t len) {

@@ -11,6 +11,7 @@
 #include "daemon/audit.h"
 #include "daemon/admission.h"
 #include "daemon/conn.h"
+#include "daemon/keyfile.h"
 #include "daemon/presig_record.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
@@ -124,6 +125,8 @@ struct coord {
     coord_op_rate op_rate[TSS_CONFIG_MAX_OPERATORS]; /* by index in cfg.operators */
     coord_queue queue;
     int audit_fd;
+    struct coord_pool *pool; /* pool.c */
+    struct coord_pg *pg; /* storage.backend postgresql (store_pg.c), else NULL */
 };
 
 
@@ -161,6 +164,16 @@ key_entry *coord_registry_find(coord *co, const char *key_id);
  * the message names the file and the record), or NULL. */
 const char *coord_registry_damaged(const coord *co, const char *key_id);
 void coord_registry_free(coord *co);
+/* The id of a damaged key, or NULL if none. */
+const char *coord_registry_first_damaged(const coord *co);
+/* A key read from another store (store_pg.c): added to co->keys without
+ * presignatures (TSS_E_EXISTS if the id is there already). */
+TSS_MUST_CHECK tss_result coord_registry_adopt(coord *co, const tss_keyfile *kf, key_entry **out);
+TSS_MUST_CHECK tss_result coord_registry_mark_damaged(coord *co, const char *key_id,
+                                                      const char *why);
+/* The in-memory list of available presignatures (no I/O). */
+TSS_MUST_CHECK tss_result coord_presig_push(key_entry *k, const tss_precord_entry *p);
+void coord_presig_remove(key_entry *k, size_t idx);
 
 /* audit.c: the audit log in <state>/audit/ (daemon/audit.h) with group commit. */
 TSS_MUST_CHECK tss_result coord_audit_open(coord *co);
@@ -189,6 +202,7 @@ struct key_entry {
     size_t n_presigs, cap_presigs;
     int presig_fd; /* presig/<key-id>.log (append-only), -1 until opened */
     uint64_t presig_records; /* records in that file (the next record's number) */
+    int64_t store_synced_ms; /* postgresql: when presigs was last read from the database */
 };
 
 /* registry.c: the durable presignature record, presig/<key-id>.log in the

@@ -26,6 +26,7 @@
 #include "config/coordinator.h"
 #include "daemon/conn.h"
 #include "daemon/coordinator/admission.h"
+#include "daemon/coordinator/pool.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/process.h"
@@ -39,6 +40,7 @@
 #include "util/secmem.h"
 #include "wire/msg.h"
 #include "daemon/coordinator/coord.h"
+#include "daemon/coordinator/store.h"
 
 #define PROG "tss-coordinator"
 #define STOP_GRACE_MS 2000
@@ -261,6 +263,7 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
     send_or_close(p, TSS_WIRE_HELLO_ACK, tss_wire_hello_ack_encode(&w, &ack), &w);
     tss_writer_free(&w);
     coord_admission_kick(co); /* queued requests may run on it now */
+    coord_pool_kick(co);      /* and the pool may refill with it */
 }
 
 static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
@@ -642,8 +645,40 @@ static int tls_exit(tss_result r) {
     return 78;
 }
 
+/* --migrate-storage (files -> postgresql): taken out of argv before the
+ * common parser sees it. */
+static bool take_migrate_flag(int *argc, char **argv) {
+    bool found = false;
+    int o = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--migrate-storage") == 0) found = true;
+        else argv[o++] = argv[i];
+    }
+    *argc = o;
+    argv[o] = NULL;
+    return found;
+}
+
+/* tss-coordinator --config F --migrate-storage: with the state directory
+ * locked (no coordinator running on it). */
+static int migrate_storage(coord *co) {
+    int lock_fd = -1;
+    tss_result r = tss_daemon_lock_state_dir(co->cfg.state_dir, &lock_fd);
+    if (tss_is_ok(r)) r = coord_store_migrate(co);
+    int code = 0;
+    if (!tss_is_ok(r)) {
+        fprintf(stderr, "%s: --migrate-storage: %s\n", PROG, tss_error_detail());
+        code = tss_err_exit_code(r.err);
+    }
+    coord_store_close(co);
+    tss_config_coordinator_free(&co->cfg);
+    if (lock_fd >= 0) close(lock_fd);
+    return code;
+}
+
 int main(int argc, char **argv) {
     tss_daemon_args args;
+    bool migrate = take_migrate_flag(&argc, argv);
     if (!tss_daemon_parse_args(argc, argv, PROG,
                                "Threshold-signing coordinator: serves parties and operators "
                                "over mutual TLS 1.3.",
@@ -657,6 +692,10 @@ int main(int argc, char **argv) {
     if (!tss_is_ok(r)) {
         tss_daemon_config_error(PROG);
         return tss_err_exit_code(r.err);
+    }
+    if (migrate) {
+        tss_log_set_level(co->cfg.log_level);
+        return migrate_storage(co);
     }
     if (args.check) {
         /* Everything a start would load, without starting: the TLS set
@@ -705,12 +744,13 @@ int main(int argc, char **argv) {
         .idle_ms = (int64_t)co->cfg.timeouts.idle,
     };
     co->started_ms = tss_wall_ms();
-    r = coord_registry_load(co);
+    r = coord_store_open(co);
     if (!tss_is_ok(r)) {
-        code = tss_daemon_exit(r, "key registry");
+        code = tss_daemon_exit(r, "storage");
         goto out;
     }
-    r = coord_audit_open(co);
+    /* postgresql: the audit log is a table (store_pg.c). */
+    if (!co->pg) r = coord_audit_open(co);
     if (!tss_is_ok(r)) {
         code = tss_daemon_exit(r, "audit log");
         goto out;
@@ -720,6 +760,7 @@ int main(int argc, char **argv) {
     if (tss_is_ok(r)) r = open_listeners(co);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, co->loop);
     if (tss_is_ok(r)) r = coord_liveness_start(co);
+    if (tss_is_ok(r)) r = coord_pool_start(co);
     tss_admit_init(&co->admit, (uint32_t)co->cfg.limits.connection_rate, tss_now_ms());
     tss_timer_init(&co->admit_timer, on_admit_timer, co);
     if (tss_is_ok(r)) r = tss_timer_arm(co->loop, &co->admit_timer, tss_now_ms() + TSS_ADMIT_REPORT_MS);
@@ -755,12 +796,13 @@ int main(int argc, char **argv) {
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
     coord_sessions_free(co);
+    coord_pool_stop(co);
     coord_audit_close(co); /* before the loop goes: it owns the sync timer */
     for (size_t i = 0; i < co->n_listen; i++) close(co->listeners[i].fd);
     tss_watchdog_stop(&wd);
     tss_loop_free(co->loop); /* runs the deferred frees */
     tss_tls_ctx_free(co->tls);
-    coord_registry_free(co);
+    coord_store_close(co);
     tss_config_coordinator_free(&co->cfg);
     if (lock_fd >= 0) close(lock_fd);
     return code;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/coordinator/coord.h"
+#include "daemon/coordinator/store.h"
 #include "util/log.h"
 
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, TSS_WIRE_PRESIGN_ID_LEN); }
@@ -37,7 +38,9 @@ void coord_presig_inventory(peer *p, const tss_wire_frame *f) {
         tss_dconn_fail(p->conn, TSS_WIRE_ERR_PROTOCOL, reason);
         return;
     }
-    key_entry *k = coord_registry_find(co, m.key_id);
+    /* postgresql: re-read the key's ready presignatures first, so one
+     * another coordinator recorded is not deleted as an orphan. */
+    key_entry *k = coord_store_key_sync(co, m.key_id);
     bool holder = false;
     for (size_t i = 0; k && i < k->info.count; i++) holder = holder || k->info.parties[i] == p->party_id;
     if (!k || !holder) {

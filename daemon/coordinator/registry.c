@@ -57,6 +57,10 @@ const char *coord_registry_damaged(const coord *co, const char *key_id) {
     return NULL;
 }
 
+const char *coord_registry_first_damaged(const coord *co) {
+    return co->damaged ? co->damaged->key_id : NULL;
+}
+
 /* What an operator does about a damaged file (docs/OPERATIONS.md). */
 #define DAMAGED_HINT "see docs/OPERATIONS.md \"Damaged state files\""
 
@@ -133,7 +137,7 @@ static tss_result presig_mkdir(const coord *co, const char *dir) {
     return TSS_OK_RESULT;
 }
 
-static tss_result presig_push(key_entry *k, const coord_presig *p) {
+tss_result coord_presig_push(key_entry *k, const coord_presig *p) {
     if (k->n_presigs == k->cap_presigs) {
         size_t cap = k->cap_presigs ? 2 * k->cap_presigs : 16;
         coord_presig *n = realloc(k->presigs, cap * sizeof *n);
@@ -141,12 +145,14 @@ static tss_result presig_push(key_entry *k, const coord_presig *p) {
         k->presigs = n;
         k->cap_presigs = cap;
     }
-    k->presigs[k->n_presigs++] = *p;
+    k->presigs[k->n_presigs] = *p;
+    if (!p->made_ms) k->presigs[k->n_presigs].made_ms = tss_now_ms();
+    k->n_presigs++;
     k->info.presignatures = (uint32_t)k->n_presigs;
     return TSS_OK_RESULT;
 }
 
-static void presig_remove(key_entry *k, size_t idx) {
+void coord_presig_remove(key_entry *k, size_t idx) {
     memmove(&k->presigs[idx], &k->presigs[idx + 1], (k->n_presigs - idx - 1) * sizeof k->presigs[0]);
     k->n_presigs--;
     k->info.presignatures = (uint32_t)k->n_presigs;
@@ -206,7 +212,7 @@ static tss_result presig_load(coord *co, key_entry *k) {
     tss_precord_key key = {k->info.key_id, k->info.threshold, k->info.count, k->info.parties};
     if (tss_is_ok(r)) r = tss_precord_parse(buf, len, &key, &rec);
     free(buf);
-    for (size_t i = 0; tss_is_ok(r) && i < rec.n_avail; i++) r = presig_push(k, &rec.avail[i]);
+    for (size_t i = 0; tss_is_ok(r) && i < rec.n_avail; i++) r = coord_presig_push(k, &rec.avail[i]);
     tss_precord_free(&rec);
     if (!tss_is_ok(r)) {
         close(fd);
@@ -306,7 +312,7 @@ tss_result coord_presig_add(coord *co, key_entry *k, const uint8_t id[TSS_WIRE_P
     char line[TSS_PRECORD_LINE_MAX];
     size_t n = tss_precord_line(line, k->info.key_id, k->presig_records, '+', &p);
     TSS_GUARD(presig_append(k, line, n));
-    return presig_push(k, &p);
+    return coord_presig_push(k, &p);
 }
 
 tss_result coord_presig_take(coord *co, key_entry *k, size_t idx, coord_presig *out) {
@@ -318,10 +324,36 @@ tss_result coord_presig_take(coord *co, key_entry *k, size_t idx, coord_presig *
     for (size_t i = 0; i < k->n_presigs; i++)
         if (memcmp(k->presigs[i].id, out->id, sizeof out->id) == 0) at = i;
     TSS_ENSURE(at < k->n_presigs, TSS_E_NOT_FOUND, "presignature no longer available");
-    presig_remove(k, at); /* whatever happens below: it may be marked used on disk */
+    coord_presig_remove(k, at); /* whatever happens below: it may be marked used on disk */
     char line[TSS_PRECORD_LINE_MAX];
     size_t n = tss_precord_line(line, k->info.key_id, k->presig_records, '-', out);
     return presig_append(k, line, n);
+}
+
+tss_result coord_registry_adopt(coord *co, const tss_keyfile *kf, key_entry **out) {
+    TSS_ENSURE(coord_registry_find(co, kf->info.key_id) == NULL, TSS_E_EXISTS,
+               "key %s already registered", kf->info.key_id);
+    key_entry *k = calloc(1, sizeof *k);
+    TSS_ENSURE(k != NULL, TSS_E_NOMEM, "no memory");
+    k->presig_fd = -1;
+    k->info = kf->info;
+    k->info.presignatures = 0;
+    memcpy(k->identities, kf->identities, sizeof k->identities);
+    k->next = co->keys;
+    co->keys = k;
+    *out = k;
+    return TSS_OK_RESULT;
+}
+
+tss_result coord_registry_mark_damaged(coord *co, const char *key_id, const char *why) {
+    struct damaged_key *dk = calloc(1, sizeof *dk);
+    TSS_ENSURE(dk != NULL, TSS_E_NOMEM, "no memory");
+    snprintf(dk->key_id, sizeof dk->key_id, "%s", key_id);
+    snprintf(dk->why, sizeof dk->why, "%s", why);
+    tss_log(LOG_ERR, "key=%s refused until an operator acts: %s", dk->key_id, dk->why);
+    dk->next = co->damaged;
+    co->damaged = dk;
+    return TSS_OK_RESULT;
 }
 
 tss_result coord_registry_load(coord *co) {

@@ -40,6 +40,8 @@
 
 #include "daemon/coordinator/admission.h"
 #include "daemon/coordinator/coord.h"
+#include "daemon/coordinator/pool.h"
+#include "daemon/coordinator/store.h"
 #include "keystore/derive.h"
 #include "mpc/point.h"
 #include "mpc/sign.h"
@@ -72,6 +74,9 @@ struct request {
     int64_t started;
     bool finished;
     uint8_t *content; /* owned copies behind rq.request and rq.approvals */
+    bool pool; /* a refill of the presignature pool (pool.c): no operator, never queued */
+    char fallback[120]; /* SIGN: why no presignature was used (the last reason) */
+    coord_store_cost db; /* storage round trips made for this request (store.h) */
 };
 
 struct csession {
@@ -161,13 +166,42 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
     bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
-    coord_audit(co, rq->op_name, durable,
-                "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
-                "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
-                "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"",
-                tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
-                resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
-                (long long)(tss_now_ms() - rq->started), resp->presigned, path);
+    coord_store_cost_take(co, NULL);
+    tss_result ar = coord_store_release(
+        co, rq->op_name, durable,
+        "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"signers\":[%s],"
+        "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
+        "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"",
+        tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
+        resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
+        (long long)(tss_now_ms() - rq->started), resp->presigned, path);
+    coord_store_cost_take(co, &rq->db);
+    if (rq->db.calls)
+        tss_log(LOG_INFO, "request %s key=%s: storage %u round trip(s) %llu us",
+                tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->db.calls,
+                (unsigned long long)rq->db.us);
+    if (!tss_is_ok(ar) && durable) {
+        /* Fail closed: an outcome whose audit row is not committed is not
+         * released (a signature is withheld; the operator may retry). */
+        char why[160];
+        snprintf(why, sizeof why, "%.159s", tss_error_detail());
+        bool sig = resp->has_signature;
+        uint8_t keep_sid[16];
+        memcpy(keep_sid, resp->session_id, sizeof keep_sid);
+        memset(resp, 0, sizeof *resp);
+        resp->request_id = rq->rq.request_id;
+        resp->command = rq->rq.command;
+        resp->status = TSS_WIRE_ERR_INTERNAL;
+        memcpy(resp->session_id, keep_sid, sizeof keep_sid);
+        snprintf(resp->text, sizeof resp->text, "%s not released: its audit record is not "
+                 "committed (%s)", sig ? "signature" : "outcome", why);
+        for (char *c = resp->text; *c; c++)
+            if (*c < 0x20 || *c > 0x7e) *c = '?';
+        tss_log(LOG_ERR, "request %s key=%s from operator=%s: %s", tss_wire_op_name(rq->rq.command),
+                rq->rq.key_id, rq->op_name, resp->text);
+    } else if (!tss_is_ok(ar)) {
+        tss_log(LOG_ERR, "audit record dropped: %s", tss_error_detail());
+    }
     if (rq->op && tss_dconn_is_open(rq->op->conn)) {
         tss_writer w;
         tss_writer_init(&w, co->lim.max_frame);
@@ -176,6 +210,9 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
         else tss_log(LOG_WARNING, "cannot answer operator=%s: %s", rq->op_name, tss_error_detail());
         tss_writer_free(&w);
     }
+    if (rq->pool)
+        coord_pool_refill_done(co, rq->rq.key_id, resp->status == 0 && resp->presigned > 0,
+                               resp->status != 0);
     request_free(rq);
 }
 
@@ -218,6 +255,7 @@ static void session_unlink(csession *s) {
     tss_timer_kill(co->loop, &s->timer);
     for (size_t i = 0; i < s->count; i++) coord_party_release(co, s->parties[i]);
     coord_admission_kick(co);
+    coord_pool_kick(co);
 }
 
 static void session_free_deferred(void *arg) { free(arg); }
@@ -285,6 +323,11 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
     session_end(s);
     if (busy) coord_party_busy(co, reporter);
     if (!rq) return;
+    if (busy && rq->pool) { /* a refill never queues: the pool tries again later */
+        coord_pool_refill_done(co, rq->rq.key_id, false, false);
+        request_free(rq);
+        return;
+    }
     if (busy) {
         rq->attempts--; /* it never ran */
         request_wait(rq, true);
@@ -295,6 +338,7 @@ static void session_fail(csession *s, uint8_t reason, uint16_t culprit, unsigned
         /* The presignature is spent either way; sign in full from now on. A party
          * that refused (it lacks or has consumed that presignature) is healthy. */
         rq->no_presig = true;
+        snprintf(rq->fallback, sizeof rq->fallback, "the presigned attempt failed: %.80s", text);
         if (reason == TSS_WIRE_ABORT_REFUSED && rq->attempts < max_attempts) {
             tss_log(LOG_NOTICE, "request sign key=%s: presigned signing refused (%s); full signing",
                     rq->rq.key_id, text);
@@ -396,6 +440,14 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
     s->threshold = kind == TSS_WIRE_KIND_KEYGEN ? rq->rq.threshold : rq->key->info.threshold;
     randombytes_buf(s->sid, sizeof s->sid);
     tss_hex_encode(s->sid_hex, s->sid, sizeof s->sid);
+    /* Used once per store, across coordinators sharing it (store.h). */
+    coord_store_cost_take(co, NULL);
+    tss_result cr = coord_store_session_id_claim(co, s->sid);
+    coord_store_cost_take(co, &rq->db);
+    if (!tss_is_ok(cr)) {
+        free(s);
+        return cr;
+    }
     memcpy(s->digest, rq->rq.digest, sizeof s->digest);
     for (size_t i = 0; i < count; i++) {
         unsigned id = parties[i];
@@ -526,20 +578,45 @@ static long find_presig(request *rq) {
  * then start the kind-4 session. false: sign in full instead. */
 static bool start_presigned(request *rq) {
     coord *co = rq->co;
-    if ((rq->rq.flags & TSS_WIRE_OP_FLAG_NO_PRESIGN) || rq->no_presig) return false;
+    if (rq->rq.flags & TSS_WIRE_OP_FLAG_NO_PRESIGN) {
+        snprintf(rq->fallback, sizeof rq->fallback, "full signing requested (no-presign)");
+        return false;
+    }
+    if (rq->no_presig) return false; /* rq->fallback says why */
     if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) return false;
     long i = find_presig(rq);
-    if (i < 0) return false;
-    /* Before taking one: a key-file mismatch must not burn presignatures. */
-    if (!tss_is_ok(identities_match(rq, rq->key->presigs[i].signers, rq->key->presigs[i].count)))
+    if (i < 0) {
+        size_t for_path = 0;
+        for (size_t j = 0; j < rq->key->n_presigs; j++)
+            for_path += tss_bip32_path_eq(&rq->key->presigs[j].path, &rq->rq.path);
+        snprintf(rq->fallback, sizeof rq->fallback, "%s",
+                 for_path == 0 ? "no presignature ready (pool empty)"
+                 : rq->rq.count ? "no presignature ready for the named signers"
+                                : "no presignature whose signers are all available with room");
         return false;
+    }
+    /* Before taking one: a key-file mismatch must not burn presignatures. */
+    if (!tss_is_ok(identities_match(rq, rq->key->presigs[i].signers, rq->key->presigs[i].count))) {
+        snprintf(rq->fallback, sizeof rq->fallback, "the key file's pinned identities differ");
+        return false;
+    }
     coord_presig p;
-    tss_result r = coord_presig_take(co, rq->key, (size_t)i, &p);
+    coord_store_cost_take(co, NULL);
+    tss_result r = coord_store_presig_claim(co, rq->key, (size_t)i, &p);
     char hex[2 * TSS_WIRE_PRESIGN_ID_LEN + 1];
     tss_hex_encode(hex, p.id, sizeof p.id);
+    /* Another coordinator sharing the store took it first: try the next. */
+    for (int tries = 0; r.err == TSS_E_NOT_FOUND && tries < 8; tries++) {
+        tss_log(LOG_INFO, "key=%s: %s", rq->rq.key_id, tss_error_detail());
+        if ((i = find_presig(rq)) < 0) return false;
+        r = coord_store_presig_claim(co, rq->key, (size_t)i, &p);
+        tss_hex_encode(hex, p.id, sizeof p.id);
+    }
+    coord_store_cost_take(co, &rq->db);
     if (!tss_is_ok(r)) {
         tss_log(LOG_ERR, "key=%s: cannot mark presignature %s used (%s); signing in full",
                 rq->rq.key_id, hex, tss_error_detail());
+        snprintf(rq->fallback, sizeof rq->fallback, "cannot mark a presignature used");
         return false;
     }
     memcpy(rq->presign_id, p.id, sizeof p.id);
@@ -550,6 +627,7 @@ static bool start_presigned(request *rq) {
     if (tss_is_ok(r)) return true;
     tss_log(LOG_WARNING, "key=%s: cannot start presigned signing (%s); signing in full",
             rq->rq.key_id, tss_error_detail());
+    snprintf(rq->fallback, sizeof rq->fallback, "cannot start presigned signing");
     rq->presig_attempts--;
     return false;
 }
@@ -619,9 +697,16 @@ static void request_wait(request *rq, bool at_head) {
             tss_wire_op_name(rq->rq.command), rq->rq.key_id, rq->op_name, rq->co->queue.n);
 }
 
-/* Start the (next) session of a request, or queue it. */
+/* Start the (next) session of a request, or queue it (a pool refill is
+ * dropped instead: the pool tries again when there is room). */
 static void request_next(request *rq) {
-    if (try_start(rq) == COORD_ADMIT_WAIT) request_wait(rq, false);
+    if (try_start(rq) != COORD_ADMIT_WAIT) return;
+    if (rq->pool) {
+        coord_pool_refill_done(rq->co, rq->rq.key_id, false, false);
+        request_free(rq);
+        return;
+    }
+    request_wait(rq, false);
 }
 
 coord_admit coord_request_admit(request *rq) { return try_start(rq); }
@@ -649,7 +734,7 @@ static void keygen_done(csession *s) {
     memcpy(sid, s->sid, sizeof sid);
     tss_log(LOG_INFO, "session=%s keygen key=%s done in %lldms", s->sid_hex, info.key_id,
             (long long)(tss_now_ms() - s->started));
-    tss_result r = coord_registry_add(co, &info, (const uint8_t(*)[32])s->identities, sid);
+    tss_result r = coord_store_key_add(co, &info, (const uint8_t(*)[32])s->identities, sid);
     session_end(s);
     if (!tss_is_ok(r)) {
         request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, sid, "cannot commit key %s: %s", info.key_id,
@@ -708,6 +793,10 @@ static void sign_done(csession *s) {
     resp.signer_count = s->count;
     memcpy(resp.signers, s->parties, s->count * sizeof s->parties[0]);
     resp.presigned = s->kind == TSS_WIRE_KIND_SIGN_PRESIG;
+    /* Full signing says why no presignature was used (text on success). */
+    if (!resp.presigned)
+        snprintf(resp.text, sizeof resp.text, "full signing: %s",
+                 rq->fallback[0] ? rq->fallback : "no presignature ready");
     tss_log(LOG_INFO, "session=%s %s key=%s done in %lldms (verified)", s->sid_hex,
             tss_wire_kind_name(s->kind), rq->rq.key_id, (long long)(tss_now_ms() - s->started));
     session_end(s);
@@ -716,8 +805,8 @@ static void sign_done(csession *s) {
 
 static void presign_done(csession *s) {
     request *rq = s->req;
-    tss_result r = coord_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count,
-                                    &rq->rq.path);
+    tss_result r = coord_store_presig_add(s->co, rq->key, s->presign_id, s->parties, s->count,
+                                          &rq->rq.path);
     if (!tss_is_ok(r)) {
         session_fail(s, TSS_WIRE_ABORT_INTERNAL, 0, 0, "cannot record the presignature: %s",
                      tss_error_detail());
@@ -941,11 +1030,37 @@ void coord_party_unresponsive(coord *co, unsigned party_id, int64_t silent_ms) {
 
 bool coord_presign_in_flight(coord *co, const char *key_id,
                              const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN]) {
-    for (csession *s = co->sessions; s; s = s->next)
-        if (!s->done && s->kind == TSS_WIRE_KIND_PRESIGN && s->have_presign_id && s->req &&
-            strcmp(s->req->rq.key_id, key_id) == 0 &&
+    for (csession *s = co->sessions; s; s = s->next) {
+        if (s->done || !s->req || strcmp(s->req->rq.key_id, key_id) != 0) continue;
+        if (s->kind == TSS_WIRE_KIND_PRESIGN && s->have_presign_id &&
             memcmp(s->presign_id, id, TSS_WIRE_PRESIGN_ID_LEN) == 0)
             return true;
+        /* Being used right now (a PRESIG_RELIST mid-connection can list it):
+         * the signing session consumes it, a delete would only fail it. */
+        if (s->kind == TSS_WIRE_KIND_SIGN_PRESIG &&
+            memcmp(s->req->presign_id, id, TSS_WIRE_PRESIGN_ID_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool coord_pool_presign(coord *co, key_entry *k, const uint16_t *signers, uint16_t count) {
+    request *rq = calloc(1, sizeof *rq);
+    if (!rq) return false;
+    rq->co = co;
+    rq->pool = true;
+    snprintf(rq->op_name, sizeof rq->op_name, "(pool)");
+    rq->rq.command = TSS_WIRE_OP_PRESIGN;
+    snprintf(rq->rq.key_id, sizeof rq->rq.key_id, "%s", k->info.key_id);
+    rq->rq.presign_count = 1;
+    rq->rq.count = count;
+    memcpy(rq->rq.parties, signers, count * sizeof signers[0]);
+    rq->key = k;
+    rq->started = tss_now_ms();
+    rq->next = co->requests;
+    co->requests = rq;
+    if (try_start(rq) == COORD_ADMIT_STARTED) return true; /* running, or answered */
+    request_free(rq);
     return false;
 }
 
@@ -953,6 +1068,10 @@ bool coord_presign_in_flight(coord *co, const char *key_id,
 
 static void answer_keys(request *rq) {
     coord *co = rq->co;
+    /* postgresql: keys (and stock) other coordinators made; from memory
+     * when the database is unreachable. */
+    if (rq->rq.key_id[0]) (void)coord_store_key_find(co, rq->rq.key_id);
+    else coord_store_refresh(co);
     size_t n = 0;
     for (key_entry *k = co->keys; k; k = k->next)
         if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0) n++;
@@ -1033,10 +1152,16 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
         return;
     }
+    coord_store_cost_take(co, NULL);
+    const char *down = q.command != TSS_WIRE_OP_KEYS ? coord_store_unavailable(co) : NULL;
+    if (down) {
+        request_error(rq, TSS_WIRE_ERR_INTERNAL, 0, NULL, "%s", down);
+        return;
+    }
     switch (q.command) {
     case TSS_WIRE_OP_KEYS: answer_keys(rq); return;
     case TSS_WIRE_OP_KEYGEN: {
-        if (coord_registry_find(co, q.key_id) || coord_registry_damaged(co, q.key_id)) {
+        if (coord_store_key_find(co, q.key_id) || coord_registry_damaged(co, q.key_id)) {
             request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s already exists", q.key_id);
             return;
         }
@@ -1064,7 +1189,8 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     }
     case TSS_WIRE_OP_SIGN:
     case TSS_WIRE_OP_PRESIGN: {
-        rq->key = coord_registry_find(co, q.key_id);
+        rq->key = coord_store_key_find(co, q.key_id);
+        coord_store_cost_take(co, &rq->db);
         if (!rq->key) {
             const char *damaged = coord_registry_damaged(co, q.key_id);
             if (damaged)

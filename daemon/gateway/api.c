@@ -215,6 +215,9 @@ static void finish_call_audit(rpc_req *rq, rpc_call *c, const tss_wire_op_respon
     if (resp) {
         json_object_set_new(a, "session", json_hex(resp->session_id, sizeof resp->session_id));
         json_object_set_new(a, "presigned", json_boolean(resp->presigned));
+        /* Why a signature was made in full (the coordinator's text on success). */
+        if (resp->status == 0 && resp->has_signature && !resp->presigned && resp->text[0])
+            json_object_set_new(a, "fallback", json_string(resp->text));
     }
     if (c->error) {
         json_object_set_new(a, "outcome", json_string("error"));

@@ -183,6 +183,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
     case TSS_WIRE_PROTOCOL_MSG:
     case TSS_WIRE_SESSION_ABORT: party_session_frame(pt, f); return;
     case TSS_WIRE_PRESIG_DELETE: party_presig_delete(pt, f); return;
+    case TSS_WIRE_PRESIG_RELIST: party_presig_relist(pt, f); return;
     default:
         snprintf(reason, sizeof reason, "%s is not accepted by this party",
                  tss_wire_type_name(f->type));

@@ -79,6 +79,8 @@ TSS_MUST_CHECK tss_result party_key_handles(party *pt, const char *key_id, pkey 
  * it names durably. */
 void party_presig_inventory(party *pt);
 void party_presig_delete(party *pt, const tss_wire_frame *f);
+/* PRESIG_RELIST: list one key again (a new snapshot), as after HELLO_ACK. */
+void party_presig_relist(party *pt, const tss_wire_frame *f);
 
 /* policy_gate.c: load the policy file (policy_file), its velocity state and
  * decision log at start; --check validates the file; SIGHUP re-reads it

@@ -131,6 +131,43 @@ void party_presig_inventory(party *pt) {
     tss_key_id_list_free(&keys);
 }
 
+/* The coordinator retired presignatures (its pool's max_age) and asks for a
+ * new listing of one key so that its PRESIG_DELETE can name them now. The
+ * snapshot rule above holds for the new listing: a presign session stores
+ * its presignature and sends SESSION_RESULT in one step of this loop, so
+ * every id listed was reported to the coordinator first (on the same
+ * connection, in order), and one made after the listing is never deleted. */
+void party_presig_relist(party *pt, const tss_wire_frame *f) {
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1];
+    if (!tss_is_ok(tss_wire_presig_relist_decode(key_id, f->payload, f->len))) {
+        char reason[400];
+        snprintf(reason, sizeof reason, "bad PRESIG_RELIST: %s", tss_error_detail());
+        tss_dconn_fail(pt->conn, TSS_WIRE_ERR_PROTOCOL, reason);
+        return;
+    }
+    if (!has_presig_files(pt, key_id)) {
+        /* Nothing to list; an older snapshot of this key is void all the same. */
+        for (pkey *k = pt->keys_open; k; k = k->next)
+            if (strcmp(k->key_id, key_id) == 0) {
+                free(k->inventory);
+                k->inventory = NULL;
+                k->n_inventory = 0;
+            }
+        return;
+    }
+    pkey *k;
+    size_t listed = 0;
+    tss_result r = party_key_handles(pt, key_id, &k);
+    if (tss_is_ok(r)) r = list_key(pt, k, &listed);
+    if (!tss_is_ok(r)) {
+        tss_log(LOG_WARNING, "key=%s: presignature inventory not sent: %s", key_id,
+                tss_error_detail());
+        return;
+    }
+    tss_log(LOG_INFO, "key=%s: %zu presignatures listed again at the coordinator's request",
+            key_id, listed);
+}
+
 void party_presig_delete(party *pt, const tss_wire_frame *f) {
     tss_wire_presig_ids m;
     if (!tss_is_ok(tss_wire_presig_ids_decode(&m, f->payload, f->len))) {

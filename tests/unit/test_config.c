@@ -308,6 +308,41 @@ static void coordinator_defaults_applied(void) {
     tss_config_coordinator_free(&c);
 }
 
+/* storage (issue 18): files by default; postgresql needs conninfo; the
+ * password never in conninfo; at most one password source. */
+static void coordinator_storage(void) {
+    tss_coordinator_config c;
+    CHECK_OK(coord(COORD_BASE, &c));
+    CHECK(c.storage.backend == TSS_STORAGE_FILES && c.storage.conninfo == NULL &&
+          c.storage.timeout == 2000 && c.storage.name == NULL &&
+          c.storage.password.file == NULL && c.storage.password.credential == NULL);
+    tss_config_coordinator_free(&c);
+    CHECK_OK(coord(COORD_BASE "storage: {backend: postgresql, conninfo: 'host=/run/postgresql "
+                              "dbname=tssd sslmode=verify-full', password: {credential: pg}, "
+                              "name: coord-a, timeout: 5s}\n",
+                   &c));
+    CHECK(c.storage.backend == TSS_STORAGE_POSTGRESQL && c.storage.timeout == 5000 &&
+          strcmp(c.storage.conninfo, "host=/run/postgresql dbname=tssd sslmode=verify-full") == 0 &&
+          strcmp(c.storage.password.credential, "pg") == 0 &&
+          strcmp(c.storage.name, "coord-a") == 0);
+    tss_config_coordinator_free(&c);
+    COORD_FAILS(COORD_BASE "storage: {backend: postgresql}\n", "coordinator.yaml:10:10: storage.conninfo: required with backend postgresql");
+    COORD_FAILS(COORD_BASE "storage: {backend: postgresql, conninfo: 'dbname=t password=x'}\n",
+                "coordinator.yaml:10:42: storage.conninfo: must not contain password=: use "
+                "storage.password.file or storage.password.credential");
+    COORD_FAILS(COORD_BASE "storage: {backend: postgresql, conninfo: 'dbname=t password = x'}\n",
+                "coordinator.yaml:10:42: storage.conninfo: must not contain password=: use "
+                "storage.password.file or storage.password.credential");
+    COORD_FAILS(COORD_BASE "storage: {backend: postgresql, conninfo: 'postgresql://u:p@h/db'}\n",
+                "coordinator.yaml:10:42: storage.conninfo: use libpq keyword=value pairs, not a "
+                "URI (a URI may carry a password)");
+    COORD_FAILS(COORD_BASE "storage: {backend: postgresql, conninfo: 'dbname=t', password: "
+                           "{file: /p, credential: pg}}\n",
+                "coordinator.yaml:10:64: storage.password: give at most one of file, credential");
+    COORD_FAILS(COORD_BASE "storage: {backend: mysql}\n", "coordinator.yaml:10:20: storage.backend: unknown value 'mysql' (expected one of: "
+                "files, postgresql)");
+}
+
 /* ---- error classes, with exact positions --------------------------------------------- */
 
 static void unknown_keys(void) {
@@ -738,6 +773,7 @@ int main(void) {
     RUN(examples_load);
     RUN(party_defaults_applied);
     RUN(coordinator_defaults_applied);
+    RUN(coordinator_storage);
     RUN(unknown_keys);
     RUN(party_approvals);
     RUN(wrong_types);

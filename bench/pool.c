@@ -1,0 +1,236 @@
+/* Sustained signing with the presignature pool refilling in the background
+ * (issue 14 item 1), against a running cluster whose coordinator has a
+ * `pool:` entry for key "pool" (bench/pool.sh sets it up):
+ * `tss-bench --suite pool --op-config FILE --concurrency 32 --seconds 60`.
+ * That many threads (one persistent mutual-TLS operator connection each,
+ * opened before the clock starts) send sign requests (presignatures allowed)
+ * until the time is up. Reports throughput (verified signatures per second),
+ * how many were presigned and how many fell back to full signing (with the
+ * first fallback reason seen), p50/p99 of each kind, failures, and the stock
+ * at the start and the end. Every signature is verified here with
+ * libsecp256k1 against the key's public key. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <secp256k1.h>
+#include <sodium.h>
+
+#include "bench/bench.h"
+#include "util/log.h"
+
+#define POOL_KEY "pool"
+#define MAX_PER_WORKER 20000 /* requests per worker (60 s at 300/s over 32: ~600) */
+
+typedef struct {
+    const tss_operator_config *cfg;
+    const uint8_t *pub;
+    pthread_barrier_t *start;
+    double deadline;
+    double *lat_pre, *lat_full;
+    size_t n_pre, n_full, cap;
+    int failed, bad;
+    char error[256], fallback[TSS_WIRE_MAX_ERROR_TEXT + 1];
+} pworker;
+
+static bool verify(const uint8_t pub[33], const uint8_t digest[32], const uint8_t r[32],
+                   const uint8_t s[32]) {
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
+    secp256k1_pubkey pk;
+    secp256k1_ecdsa_signature sig;
+    uint8_t rs[64];
+    memcpy(rs, r, 32);
+    memcpy(rs + 32, s, 32);
+    bool ok = ctx && secp256k1_ec_pubkey_parse(ctx, &pk, pub, 33) &&
+              secp256k1_ecdsa_signature_parse_compact(ctx, &sig, rs) &&
+              secp256k1_ecdsa_verify(ctx, &sig, digest, &pk) == 1;
+    if (ctx) secp256k1_context_destroy(ctx);
+    return ok;
+}
+
+/* The key's public key and stock (KEYS on an open connection). */
+static tss_result key_info(bench_conn *c, uint8_t pub[33], uint32_t *stock) {
+    tss_wire_op_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.command = TSS_WIRE_OP_KEYS;
+    snprintf(rq.key_id, sizeof rq.key_id, "%s", POOL_KEY);
+    tss_wire_op_response resp;
+    TSS_GUARD(bench_exchange(c, &rq, &resp));
+    tss_result r = resp.key_count == 1 ? TSS_OK_RESULT
+                                       : tss_fail(TSS_E_NOT_FOUND, "no key " POOL_KEY);
+    if (tss_is_ok(r)) {
+        if (pub) memcpy(pub, resp.keys[0].public_key, 33);
+        *stock = resp.keys[0].presignatures;
+    }
+    tss_wire_op_response_free(&resp);
+    return r;
+}
+
+static void *pwork(void *arg) {
+    pworker *wk = arg;
+    bench_conn c;
+    uint32_t stock;
+    tss_result r = bench_conn_open(wk->cfg, &c);
+    if (tss_is_ok(r)) { /* a first frame now: the coordinator drops silent new connections */
+        r = key_info(&c, NULL, &stock);
+        if (!tss_is_ok(r)) bench_conn_close(&c);
+    }
+    if (!tss_is_ok(r)) snprintf(wk->error, sizeof wk->error, "connect: %s", tss_error_detail());
+    pthread_barrier_wait(wk->start);
+    while (tss_is_ok(r) && bench_wall_seconds() < wk->deadline && wk->n_pre + wk->n_full < wk->cap) {
+        tss_wire_op_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.command = TSS_WIRE_OP_SIGN;
+        snprintf(rq.key_id, sizeof rq.key_id, "%s", POOL_KEY);
+        randombytes_buf(rq.digest, sizeof rq.digest);
+        tss_wire_op_response resp;
+        double t0 = bench_wall_seconds();
+        tss_result x = bench_exchange(&c, &rq, &resp);
+        double ms = (bench_wall_seconds() - t0) * 1e3;
+        if (!tss_is_ok(x)) {
+            wk->failed++;
+            if (!wk->error[0]) snprintf(wk->error, sizeof wk->error, "%s", tss_error_detail());
+            if (x.err != TSS_E_PROTOCOL) r = x; /* a broken connection ends the worker */
+            continue;
+        }
+        bool good = resp.has_signature && memcmp(resp.digest, rq.digest, 32) == 0 &&
+                    verify(wk->pub, rq.digest, resp.r, resp.s);
+        if (!good) wk->bad++;
+        else if (resp.presigned) wk->lat_pre[wk->n_pre++] = ms;
+        else {
+            wk->lat_full[wk->n_full++] = ms;
+            if (!wk->fallback[0]) snprintf(wk->fallback, sizeof wk->fallback, "%s", resp.text);
+        }
+        tss_wire_op_response_free(&resp);
+    }
+    if (tss_is_ok(r)) bench_conn_close(&c);
+    tss_tls_thread_cleanup();
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p) {
+    if (!n) return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+static void json_text(const char *s) {
+    putchar('"');
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\') printf("\\%c", *s);
+        else if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f) putchar(*s);
+    putchar('"');
+}
+
+/* Gather the workers' latencies of one kind into one sorted array. */
+static size_t gather(pworker *wk, int n, bool pre, double *out) {
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        size_t m = pre ? wk[i].n_pre : wk[i].n_full;
+        memcpy(out + k, pre ? wk[i].lat_pre : wk[i].lat_full, m * sizeof *out);
+        k += m;
+    }
+    qsort(out, k, sizeof *out, cmp_double);
+    return k;
+}
+
+int bench_pool(const bench_options *o) {
+    if (!o->op_config) {
+        fprintf(stderr, "tss-bench: --suite pool needs --op-config FILE (bench/pool.sh runs it)\n");
+        return 64;
+    }
+    tss_log_set_level(LOG_CRIT);
+    tss_operator_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (!tss_is_ok(tss_config_operator_load_file(&cfg, o->op_config))) {
+        fprintf(stderr, "tss-bench: %s\n", tss_error_detail());
+        return 78;
+    }
+    uint8_t pub[33];
+    uint32_t stock_start = 0, stock_end = 0;
+    bench_conn c;
+    tss_result r = bench_conn_open(&cfg, &c);
+    if (tss_is_ok(r)) {
+        r = key_info(&c, pub, &stock_start);
+        bench_conn_close(&c);
+    }
+    if (!tss_is_ok(r)) {
+        fprintf(stderr, "tss-bench pool: key %s: %s\n", POOL_KEY, tss_error_detail());
+        tss_config_operator_free(&cfg);
+        return 70;
+    }
+    int conc = o->e2e_concurrency;
+    size_t cap = MAX_PER_WORKER;
+    pworker *wk = calloc((size_t)conc, sizeof *wk);
+    pthread_t *th = calloc((size_t)conc, sizeof *th);
+    double *all = calloc((size_t)conc * cap, sizeof *all);
+    double *lat = calloc((size_t)conc * cap * 2, sizeof *lat);
+    pthread_barrier_t start;
+    if (!wk || !th || !all || !lat || pthread_barrier_init(&start, NULL, (unsigned)conc + 1) != 0) {
+        fprintf(stderr, "tss-bench pool: no memory\n");
+        free(wk), free(th), free(all), free(lat);
+        tss_config_operator_free(&cfg);
+        return 70;
+    }
+    double t0 = bench_wall_seconds();
+    int started = 0;
+    for (int i = 0; i < conc; i++) {
+        wk[i] = (pworker){.cfg = &cfg, .pub = pub, .start = &start, .cap = cap,
+                          .lat_pre = lat + (size_t)i * cap * 2,
+                          .lat_full = lat + (size_t)i * cap * 2 + cap};
+        if (pthread_create(&th[i], NULL, pwork, &wk[i]) != 0) break;
+        started++;
+    }
+    for (int i = started; i < conc; i++) pthread_barrier_wait(&start); /* never: fail open */
+    t0 = bench_wall_seconds();
+    for (int i = 0; i < started; i++) wk[i].deadline = t0 + o->chatty_seconds;
+    pthread_barrier_wait(&start);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    double secs = bench_wall_seconds() - t0;
+    size_t n_pre = gather(wk, started, true, all);
+    double pre50 = pct(all, n_pre, 0.5), pre99 = pct(all, n_pre, 0.99);
+    size_t n_full = gather(wk, started, false, all);
+    double full50 = pct(all, n_full, 0.5), full99 = pct(all, n_full, 0.99);
+    int failed = 0, bad = 0;
+    const char *err = "", *fallback = "";
+    for (int i = 0; i < started; i++) {
+        failed += wk[i].failed;
+        bad += wk[i].bad;
+        if (!err[0] && wk[i].error[0]) err = wk[i].error;
+        if (!fallback[0] && wk[i].fallback[0]) fallback = wk[i].fallback;
+    }
+    if (tss_is_ok(bench_conn_open(&cfg, &c))) {
+        if (!tss_is_ok(key_info(&c, NULL, &stock_end))) stock_end = 0;
+        bench_conn_close(&c);
+    }
+    double tput = secs > 0 ? (double)(n_pre + n_full) / secs : 0;
+    if (o->json) {
+        printf("\"pool\":{\"key_id\":\"" POOL_KEY "\",\"concurrency\":%d,\"seconds\":%.3f,"
+               "\"signatures\":%zu,\"sig_per_s\":%.1f,\"presigned\":%zu,\"full\":%zu,"
+               "\"presigned_share\":%.3f,\"presigned_p50_ms\":%.2f,\"presigned_p99_ms\":%.2f,"
+               "\"full_p50_ms\":%.2f,\"full_p99_ms\":%.2f,\"failed\":%d,\"bad_signatures\":%d,"
+               "\"stock_start\":%u,\"stock_end\":%u,\"first_fallback\":",
+               conc, secs, n_pre + n_full, tput, n_pre, n_full,
+               n_pre + n_full ? (double)n_pre / (double)(n_pre + n_full) : 0, pre50, pre99,
+               full50, full99, failed, bad, stock_start, stock_end);
+        json_text(fallback);
+        printf(",\"first_error\":");
+        json_text(err);
+        printf("}");
+    } else {
+        printf("pool: %d clients for %.1f s: %.1f sig/s (%zu presigned p50 %.2f ms p99 %.2f ms, "
+               "%zu full p50 %.2f ms), %d failed, %d bad; stock %u -> %u\n",
+               conc, secs, tput, n_pre, pre50, pre99, n_full, full50, failed, bad, stock_start,
+               stock_end);
+    }
+    pthread_barrier_destroy(&start);
+    free(wk), free(th), free(all), free(lat);
+    tss_config_operator_free(&cfg);
+    return bad || failed ? 1 : 0;
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# The coordinator on PostgreSQL (issue 18; docs/STORAGE.md), real processes:
+# a throw-away PostgreSQL 15 cluster (initdb in a temporary directory, run as
+# "nobody" when this script runs as root, Unix socket, password auth),
+# one coordinator and three parties over mTLS on 127.0.0.1 (the database
+# also listens on 127.0.0.1 with TLS for the verify-full checks).
+#  - a file-store coordinator makes a key, presignatures and signs; then
+#    `tss-coordinator --migrate-storage` copies keys, ready and used
+#    presignatures and the audit history into the database, and the
+#    coordinator on the database signs with the migrated key (never with a
+#    used presignature);
+#  - keygen, presign, presigned and full signing on the database: every
+#    returned signature verifies and has exactly one audit row (by session);
+#    every presignature handed out is 'used' once in the ledger;
+#  - the database stopped mid-load: requests fail with the clear "storage
+#    unavailable" error, no signature leaves without its audit row, and the
+#    service resumes without a restart when the database returns;
+#  - a second coordinator on the same database knows a key made through
+#    the first (read through) and refuses a second keygen of its id;
+#  - sslmode=verify-full to the database's 127.0.0.1 listener works with the
+#    right CA and is refused with another;
+#  - a database whose schema is newer than the binary is refused; a
+#    password file readable by others is refused.
+# Skips loudly when PostgreSQL 15 is not installed (make deps installs it).
+. "$(dirname "$0")/../lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/integration/lib.sh"
+. "$ROOT/tests/integration/cluster.sh"
+
+PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
+if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || ! command -v psql >/dev/null; then
+    echo "SKIP pg.sh: PostgreSQL 15 server not installed ($PGBIN/initdb); run make deps"
+    finish; exit 0
+fi
+for b in tss-coordinator tss-party tssctl tss-keystore; do
+    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
+done
+
+# The database lives outside $WORK (0700, root's): the server runs as nobody.
+PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tssd-pg-XXXXXX")
+chmod 755 "$PGDIR"
+AS=()
+if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
+PGPORT=$(free_port)
+# TLS for the 127.0.0.1 listener: a CA and a server certificate for
+# 127.0.0.1 made with tssctl pki (the key readable by the server user only).
+"$BUILD/tssctl" pki init-ca --out "$PGDIR/dbca" --days 30 >/dev/null 2>&1
+"$BUILD/tssctl" pki issue --ca "$PGDIR/dbca" --identity urn:tssd:coordinator --out "$PGDIR/dbtls" \
+    --ip 127.0.0.1 --days 30 >/dev/null 2>&1
+"$BUILD/tssctl" pki init-ca --out "$PGDIR/otherca" --days 30 >/dev/null 2>&1
+chmod 600 "$PGDIR/dbtls/key.pem"
+[ "$(id -u)" = 0 ] && chown -R nobody "$PGDIR/dbtls"
+chmod 755 "$PGDIR/dbtls"
+pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m "${1:-fast}" -w -t 20 stop >/dev/null 2>&1; }
+pg_start() {
+    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
+        -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PGDIR/dbtls/cert.pem -c ssl_key_file=$PGDIR/dbtls/key.pem" \
+        start >/dev/null 2>&1
+}
+cleanup() { pg_stop immediate; cluster_cleanup; rm -rf "$PGDIR"; }
+trap cleanup EXIT
+
+PGPW=pg-test-$RANDOM$RANDOM
+printf '%s\n' "$PGPW" > "$PGDIR/pw"; chmod 644 "$PGDIR/pw"
+if "${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U tssd --pwfile="$PGDIR/pw" --auth=scram-sha-256 \
+        -E UTF8 --no-sync >"$PGDIR/initdb.log" 2>&1 && pg_start; then
+    ok "throw-away PostgreSQL 15 cluster started (socket $PGDIR, port $PGPORT)"
+else
+    not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
+fi
+rm -f "$PGDIR/pw"
+export PGPASSWORD=$PGPW # for this script's psql only; the coordinator reads a 0600 file
+sql() { psql -h "$PGDIR" -p "$PGPORT" -U tssd -d "${DB:-tssd}" -Atqc "$1" 2>&1; }
+DB=postgres sql "CREATE DATABASE tssd" >/dev/null
+DB=postgres sql "CREATE DATABASE newer" >/dev/null
+
+VS=$WORK/verify_sig
+gcc -O1 -o "$VS" "$ROOT/tests/integration/verify_sig.c" -lsecp256k1 2>"$WORK/vs.err" \
+    || not_ok "build the independent verifier" "$(cat "$WORK/vs.err")"
+json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+check_sig() {
+    local eth digest out
+    eth=$(json_field "$2" ethereum); digest=$(json_field "$2" digest)
+    if [ -n "$eth" ] && out=$("$VS" "$3" "$digest" "$eth" 2>&1); then ok "$1"; else
+        not_ok "$1" "verify_sig: ${out:-no signature}" "$2"; fi
+}
+# audit_rows SESSION: audit rows of an ok sign in that session.
+audit_rows() { sql "SELECT count(*) FROM audit WHERE body LIKE '%\"request\":\"sign\"%' AND body LIKE '%\"outcome\":\"ok\"%' AND body LIKE '%\"session\":\"$1\"%'"; }
+
+cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
+printf '%s\n' "$PGPW" > pgpass; chmod 600 pgpass
+STORAGE="storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: coord-a, timeout: 2s}"
+
+# ---- 1. file store, then --migrate-storage ----------------------------------------------------
+if cluster_start; then ok "file store: all parties connected"; else
+    not_ok "file store: all parties connected" "$(tail -n 20 coord.log)"; finish; exit 1; fi
+expect_exit 0 "file store: keygen kf" "$CTL" --config op.yaml keygen --key-id kf --threshold 2 --json
+PUBF=$(json_field "$OUT" publicKey)
+expect_exit 0 "file store: presign 3" "$CTL" --config op.yaml presign --key-id kf --count 3 --signers 1,2 --json
+expect_exit 0 "file store: sign (presigned)" "$CTL" --config op.yaml sign --key-id kf --message "before" --json
+expect_match "file store: presigned" "$OUT" '"presigned":true'
+USED_F=$(grep '^- ' cstate/presig/kf.log | cut -d' ' -f2)
+stop_pid "$COORD"
+AUDIT_LINES=$(cat cstate/audit/audit-*.log | wc -l)
+echo "$STORAGE" >> coord.yaml
+expect_exit 0 "tss-coordinator --migrate-storage" "$BUILD/tss-coordinator" --config coord.yaml --migrate-storage
+expect_match "migration counts" "$OUT" "^migrated 1 key\(s\), 2 ready \+ 1 used presignature\(s\), $AUDIT_LINES audit record\(s\)$"
+[ "$(sql "SELECT max(version) FROM schema_version")" = 1 ] && ok "schema_version is 1" \
+    || not_ok "schema_version is 1" "$(sql "SELECT * FROM schema_version")"
+[ "$(sql "SELECT state FROM presigs WHERE id = decode('$USED_F', 'hex')")" = used ] \
+    && ok "the presignature used on files is 'used' in the database" \
+    || not_ok "the presignature used on files is 'used' in the database" "$(sql "SELECT encode(id,'hex'), state FROM presigs")"
+[ "$(sql "SELECT count(*) FROM audit WHERE source LIKE 'audit/%' AND chain_hash ~ '^[0-9a-f]{64}\$'")" = "$AUDIT_LINES" ] \
+    && ok "audit history imported with its chain hashes" \
+    || not_ok "audit history imported with its chain hashes" "$(sql "SELECT source, chain_hash FROM audit")"
+expect_exit 0 "--migrate-storage again is idempotent" "$BUILD/tss-coordinator" --config coord.yaml --migrate-storage
+[ "$(sql "SELECT count(*) FROM presigs WHERE state = 'ready'")" = 2 ] && ok "no used presignature made ready by a second run" \
+    || not_ok "no used presignature made ready by a second run" "$(sql "SELECT encode(id,'hex'), state FROM presigs")"
+
+# ---- 2. the coordinator on PostgreSQL ---------------------------------------------------------------
+M=$(lines coord.log)
+start_coord
+expect_log "coordinator started on postgresql" coord.log "$M" 'storage: postgresql \(schema version 1\)' 15
+alive "$COORD" || { not_ok "coordinator on postgresql running" "$(tail -n 20 coord.log)"; finish; exit 1; }
+wait_until 20 connected_is 3 && ok "parties reconnected" || not_ok "parties reconnected" "$(tail -n 20 coord.log)"
+for k in 1 2; do
+    expect_exit 0 "migrated key signs ($k)" "$CTL" --config op.yaml sign --key-id kf --message "after $k" --json
+    expect_match "migrated key: presigned ($k)" "$OUT" '"presigned":true'
+    check_sig "migrated key: verifies ($k)" "$OUT" "$PUBF"
+done
+expect_exit 0 "stock exhausted: signs in full" "$CTL" --config op.yaml sign --key-id kf --message "after 3" --json
+expect_match "full signing" "$OUT" '"presigned":false'
+[ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kf' AND state = 'ready'")" = 0 ] \
+    && ok "ledger: every migrated presignature used once" || not_ok "ledger: every migrated presignature used once" "$(sql "SELECT encode(id,'hex'), state, used_by FROM presigs")"
+[ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kf' AND used_by = 'coord-a'")" = 2 ] \
+    && ok "ledger: claims name the coordinator" || not_ok "ledger: claims name the coordinator" "$(sql "SELECT * FROM presigs")"
+
+# A second coordinator on the same database, started before kp exists (no
+# parties: they follow one coordinator here). It must know kp from the
+# database when asked, not say "no key".
+PORTB=$(free_port)
+sed -e "s#state_dir: .*#state_dir: $WORK/cbstate#" -e "s#listen: .*#listen: [127.0.0.1:$PORTB]#" \
+    -e "s#name: coord-a#name: coord-b#" coord.yaml > coordb.yaml
+sed -e "s#127.0.0.1:$PORT#127.0.0.1:$PORTB#" op.yaml > opb.yaml
+"$BUILD/tss-coordinator" --config "$WORK/coordb.yaml" 2>>"$WORK/coordb.log" & COORDB=$!; PIDS+=("$COORDB")
+wait_until 15 port_open "$PORTB" && ok "second coordinator on the same database" \
+    || not_ok "second coordinator on the same database" "$(tail -n 10 coordb.log)"
+expect_exit 0 "keygen kp on the database" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
+PUB=$(json_field "$OUT" publicKey)
+[ "$(sql "SELECT count(*) FROM keys WHERE key_id = 'kp' AND created_by = 'coord-a'")" = 1 ] \
+    && ok "key row written" || not_ok "key row written" "$(sql "SELECT key_id, created_by FROM keys")"
+expect_exit 76 "keygen of an existing id is refused" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
+expect_exit 0 "keys through the second coordinator" "$CTL" --config opb.yaml keys --json
+expect_match "... lists kp, made through the first" "$OUT" '"keyId":"kp"'
+expect_exit 76 "kp through the second coordinator" "$CTL" --config opb.yaml sign --key-id kp --message b --json
+expect_match "... is known there (read from the database), only its parties are missing" "$OUT" 'fewer than 2 parties of key kp are connected'
+expect_exit 76 "keygen of kp through the second coordinator is refused" "$CTL" --config opb.yaml keygen --key-id kp --threshold 2 --json
+expect_match "... as existing" "$OUT" 'key kp already exists'
+stop_pid "$COORDB" && ok "second coordinator stopped" || not_ok "second coordinator stopped"
+expect_exit 0 "presign 6 on the database" "$CTL" --config op.yaml presign --key-id kp --count 6 --json
+[ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp' AND state = 'ready'")" = 6 ] \
+    && ok "six ready rows" || not_ok "six ready rows" "$(sql "SELECT * FROM presigs WHERE key_id = 'kp'")"
+
+# ---- 3. load, and the database stopped mid-load ----------------------------------------------------
+: > signs.out
+load() {
+    local i
+    for i in $(seq 1 "$1"); do
+        "$CTL" --config op.yaml sign --key-id kp --message "load $2 $i" --json >>signs.out 2>>signs.err </dev/null
+        echo "exit=$?" >>signs.out
+    done
+}
+load 4 a & LOADA=$!; PIDS+=("$LOADA")
+load 4 b & LOADB=$!; PIDS+=("$LOADB")
+wait_until 60 bash -c "[ \$(grep -c '\"verified\":true' signs.out) -ge 2 ]"
+M=$(lines coord.log)
+pg_stop fast && ok "database stopped mid-load" || not_ok "database stopped mid-load" "$(tail -5 "$PGDIR/server.log")"
+expect_exit 76 "sign while the database is down fails" "$CTL" --config op.yaml sign --key-id kp --message "down" --json
+expect_match "... with the clear error" "$OUT$ERR" 'coordinator storage unavailable'
+expect_exit 76 "keygen while the database is down fails" "$CTL" --config op.yaml keygen --key-id kq --threshold 2 --json
+expect_match "... with the clear error" "$OUT$ERR" 'coordinator storage unavailable'
+alive "$COORD" && ok "coordinator still running" || not_ok "coordinator still running" "$(tail -n 20 coord.log)"
+wait "$LOADA" "$LOADB" 2>/dev/null
+pg_start && ok "database restarted" || not_ok "database restarted" "$(tail -5 "$PGDIR/server.log")"
+resumed() { "$CTL" --config op.yaml sign --key-id kp --message "resumed" --json >resumed.out 2>&1; }
+if wait_until 15 resumed; then ok "service resumes without a restart"; else
+    not_ok "service resumes without a restart" "$(cat resumed.out)" "$(tail -n 10 coord.log)"; fi
+expect_log "reconnect logged" coord.log "$M" 'database connection restored' 5
+cat resumed.out >> signs.out
+
+# Every signature returned verifies and has exactly one audit row.
+n_ok=0 bad=0
+while IFS= read -r line; do
+    case $line in *'"verified":true'*) ;; *) continue ;; esac
+    n_ok=$((n_ok + 1))
+    sid=$(json_field "$line" session)
+    [ "$(audit_rows "$sid")" = 1 ] || { bad=$((bad + 1)); echo "    session $sid: $(audit_rows "$sid") audit rows"; }
+    check_sig "load signature $n_ok verifies" "$line" "$PUB" >/dev/null || bad=$((bad + 1))
+done < signs.out
+[ "$n_ok" -ge 3 ] && [ "$bad" = 0 ] && ok "$n_ok signatures returned: each verifies and has exactly one audit row" \
+    || not_ok "signatures returned have one audit row each" "$n_ok ok, $bad bad" "$(cat signs.out signs.err | tail -20)"
+ROWS=$(sql "SELECT count(*) FROM audit WHERE coordinator = 'coord-a' AND body LIKE '%\"request\":\"sign\",\"key\":\"kp\"%' AND body LIKE '%\"outcome\":\"ok\"%'")
+[ "$ROWS" = "$n_ok" ] && ok "audit rows of ok signs = signatures returned ($ROWS)" \
+    || not_ok "audit rows of ok signs = signatures returned" "rows $ROWS, returned $n_ok"
+PRE=$(grep -c '"presigned":true' signs.out)
+USED=$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp' AND state = 'used'")
+[ "$USED" -ge "$PRE" ] && [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp'")" = 6 ] \
+    && ok "ledger: $PRE presigned signatures, $USED ids used, no row added or lost" \
+    || not_ok "ledger consistent" "presigned $PRE used $USED" "$(sql "SELECT encode(id,'hex'), state FROM presigs WHERE key_id = 'kp'")"
+HANDED=$(grep -o 'presignature [0-9a-f]\{64\} marked used' coord.log | sort)
+DUP=$(printf '%s\n' "$HANDED" | uniq -d | head -3)
+[ -n "$HANDED" ] && [ -z "$DUP" ] && ok "no presignature id handed out twice ($(printf '%s\n' "$HANDED" | wc -l) handed out)" \
+    || not_ok "no presignature id handed out twice" "${DUP:-none handed out}"
+
+# ---- 4. refused starts ----------------------------------------------------------------------------
+DB=newer sql "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL); INSERT INTO schema_version VALUES (2, now(), 'future')" >/dev/null
+sed -e "s#dbname=tssd#dbname=newer#" -e "s#state_dir: .*#state_dir: $WORK/c2state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > newer.yaml
+expect_exit 65 "a newer schema is refused" timeout 20 "$BUILD/tss-coordinator" --config newer.yaml
+expect_match "... naming the versions" "$ERR" 'schema is version 2, newer than this tss-coordinator knows \(1\)'
+# TLS to the database: sslmode=verify-full against the right CA works (and
+# the server sees an SSL connection); against another CA the start fails
+# naming the certificate problem.
+TLSCONN="host=127.0.0.1 port=$PGPORT dbname=tssd user=tssd sslmode=verify-full sslrootcert=$PGDIR/dbca/ca.pem"
+sed -e "s#state_dir: .*#state_dir: $WORK/c4state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" \
+    -e "s#conninfo: \"[^\"]*\"#conninfo: \"$TLSCONN\"#" -e "s#name: coord-a#name: coord-tls#" coord.yaml > tls.yaml
+"$BUILD/tss-coordinator" --config "$WORK/tls.yaml" 2>>"$WORK/coordtls.log" & CT=$!; PIDS+=("$CT")
+M=0
+expect_log "sslmode=verify-full: the coordinator starts on TLS" coordtls.log "$M" 'storage: postgresql \(schema version 1\) as coordinator coord-tls' 20
+[ "$(sql "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tss-coordinator' AND a.client_addr IS NOT NULL")" = t ] \
+    && ok "... and the database sees its connection as SSL" \
+    || not_ok "... and the database sees its connection as SSL" "$(sql "SELECT a.client_addr, s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)")"
+stop_pid "$CT"
+sed -e "s#$PGDIR/dbca/ca.pem#$PGDIR/otherca/ca.pem#" -e "s#c4state#c5state#" tls.yaml > tlsbad.yaml
+expect_exit 74 "sslmode=verify-full against another CA is refused" timeout 20 "$BUILD/tss-coordinator" --config tlsbad.yaml
+expect_match "... naming the certificate problem" "$ERR" 'coordinator storage unavailable: cannot connect to the database: .*certificate verify failed'
+
+chmod 644 pgpass
+sed -e "s#state_dir: .*#state_dir: $WORK/c3state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > loose.yaml
+expect_exit 77 "a password file readable by others is refused" timeout 20 "$BUILD/tss-coordinator" --config loose.yaml
+expect_match "... naming the fix" "$ERR" 'chmod 600'
+chmod 600 pgpass
+stop_pid "$COORD" && ok "graceful stop on the database" || not_ok "graceful stop on the database" "$(tail -n 5 coord.log)"
+wait "$COORD"; rc=$?
+[ "$rc" = 0 ] && ok "... exit 0" || not_ok "... exit 0" "exit $rc" "$(tail -n 5 coord.log)"
+grep -q "$PGPW" coord.log && not_ok "the password never appears in the log" || ok "the password never appears in the log"
+
+finish
