@@ -26,7 +26,7 @@ FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -I$(BUILD)/gen -DWOLFSSL_OPTI
                -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address,undefined -DTSS_FUZZING
 
 # Library modules (DESIGN.md §1). Directories appear as they get code.
-LIB_DIRS := util keystore mpc eth wire config tls daemon
+LIB_DIRS := util keystore mpc eth wire config tls daemon policy
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 GEN_SRCS := $(BUILD)/gen/bip39_wordlist.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS) $(GEN_SRCS:$(BUILD)/%=%))
