@@ -193,44 +193,80 @@ static const char *judge(const tss_approval *a, const char *key_id, const uint8_
     return NULL;
 }
 
-tss_result tss_approval_check(const tss_approval_set *set, const char *key_id,
-                              const uint8_t request_hash[TSS_APPROVAL_HASH_LEN],
-                              const tss_approver_pins *pins, const tss_approval_policy *pol,
-                              tss_approval_nonce_store *store, char *report, size_t report_cap) {
+tss_result tss_approval_verify_set(const tss_approval_set *set, const char *key_id,
+                                   const uint8_t request_hash[TSS_APPROVAL_HASH_LEN],
+                                   const tss_approver_pins *pins, const tss_approval_policy *pol,
+                                   const tss_approval_nonce_store *store,
+                                   tss_approval_tally *tally, char *report, size_t report_cap) {
     size_t pos = 0;
+    memset(tally, 0, sizeof *tally);
     if (report && report_cap) report[0] = '\0';
     TSS_ENSURE(pol->m >= 1, TSS_E_INTERNAL, "approvals: a rule requiring 0 approvals");
     TSS_ENSURE(set->n <= TSS_APPROVAL_MAX, TSS_E_TOO_LARGE, "approvals: more than %d",
                TSS_APPROVAL_MAX);
     uint64_t t = tss_approval_nonce_time(store, pol->now);
-    tss_approval_nonce_entry counted[TSS_APPROVAL_MAX];
-    const tss_approver_pin *who[TSS_APPROVAL_MAX];
-    size_t n = 0;
+    char reasons[768];
+    size_t rpos = 0;
+    reasons[0] = '\0';
     for (size_t i = 0; i < set->n; i++) {
         const tss_approval *a = &set->v[i];
         const tss_approver_pin *pin = NULL;
         uint8_t id[32];
         const char *why = judge(a, key_id, request_hash, pins, pol, t, store, &pin, id);
         if (!why) {
-            for (size_t j = 0; j < n; j++)
-                if (who[j] == pin) why = "approver already counted";
+            for (size_t j = 0; j < tally->n; j++)
+                if (tally->who[j] == pin) why = "approver already counted";
         }
         if (why) {
-            note(report, report_cap, &pos, "%s%s: %s", pos ? "; " : "", a->approver, why);
+            note(reasons, sizeof reasons, &rpos, "%s%s: %s", rpos ? "; " : "", a->approver, why);
             continue;
         }
-        memcpy(counted[n].id, id, 32);
-        counted[n].expires = a->expires;
-        who[n++] = pin;
+        memcpy(tally->e[tally->n].id, id, 32);
+        tally->e[tally->n].expires = a->expires;
+        tally->who[tally->n++] = pin;
     }
-    if (n < pol->m) {
-        char detail[512];
-        snprintf(detail, sizeof detail, "%s", report && report_cap ? report : "");
+    tally->now = pol->now;
+    tally->skew = pol->skew;
+    note(report, report_cap, &pos, "%zu of %u approvals", tally->n, pol->m);
+    for (size_t j = 0; j < tally->n; j++)
+        note(report, report_cap, &pos, "%s%s", j ? "," : " from ", tally->who[j]->name);
+    if (reasons[0]) note(report, report_cap, &pos, " (%s)", reasons);
+    if (tally->n < pol->m) {
+        size_t n = tally->n;
+        tally->n = 0;
         return tss_fail(TSS_E_PROTOCOL, "approvals: %zu of %u required%s%s%s", n, pol->m,
-                        detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+                        reasons[0] ? " (" : "", reasons, reasons[0] ? ")" : "");
     }
-    note(report, report_cap, &pos, "%s%zu of %u approvals counted:", pos ? "; " : "", n,
-         pol->m);
-    for (size_t j = 0; j < n; j++) note(report, report_cap, &pos, " %s", who[j]->name);
-    return tss_approval_nonce_record(store, counted, n, pol->now, pol->skew);
+    return TSS_OK_RESULT;
+}
+
+tss_result tss_approval_verify(const uint8_t *list, size_t len, const char *key_id,
+                               const uint8_t request_hash[TSS_APPROVAL_HASH_LEN],
+                               const tss_approver_pins *pins, const tss_approval_policy *pol,
+                               const tss_approval_nonce_store *store, tss_approval_tally *tally,
+                               char *report, size_t report_cap) {
+    memset(tally, 0, sizeof *tally);
+    tss_approval_set set;
+    tss_result r = tss_approval_list_decode(list, len, &set);
+    if (!tss_is_ok(r)) {
+        if (report && report_cap) snprintf(report, report_cap, "malformed approvals");
+        return tss_fail(TSS_E_PROTOCOL, "approvals: malformed list: %s", tss_error_detail());
+    }
+    return tss_approval_verify_set(&set, key_id, request_hash, pins, pol, store, tally, report,
+                                   report_cap);
+}
+
+tss_result tss_approval_commit(tss_approval_nonce_store *store, const tss_approval_tally *tally) {
+    TSS_ENSURE(tally->n >= 1, TSS_E_INTERNAL, "approvals: nothing verified to commit");
+    return tss_approval_nonce_record(store, tally->e, tally->n, tally->now, tally->skew);
+}
+
+tss_result tss_approval_check(const tss_approval_set *set, const char *key_id,
+                              const uint8_t request_hash[TSS_APPROVAL_HASH_LEN],
+                              const tss_approver_pins *pins, const tss_approval_policy *pol,
+                              tss_approval_nonce_store *store, char *report, size_t report_cap) {
+    tss_approval_tally tally;
+    TSS_GUARD(tss_approval_verify_set(set, key_id, request_hash, pins, pol, store, &tally, report,
+                                      report_cap));
+    return tss_approval_commit(store, &tally);
 }

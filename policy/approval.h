@@ -94,6 +94,15 @@ typedef struct {
     uint32_t max_lifetime;          /* expires may be at most now + this (+ skew) */
 } tss_approval_policy;
 
+/* What a successful verification counted: the nonce entries to record. */
+typedef struct {
+    tss_approval_nonce_entry e[TSS_APPROVAL_MAX];
+    const tss_approver_pin *who[TSS_APPROVAL_MAX];
+    size_t n;
+    uint64_t now;  /* pol->now */
+    uint32_t skew; /* pol->skew */
+} tss_approval_tally;
+
 /* Count the distinct pinned approvers (allowed by the rule) whose approval
  * is for exactly key_id and request_hash, carries a valid signature by the
  * pinned key under the pinned name, has not expired, and whose nonce the
@@ -103,11 +112,31 @@ typedef struct {
  * is the number of good ones). Time is max(now, the store's high-water
  * mark), so a clock stepped back revives nothing.
  *
- * Fewer than m: TSS_E_PROTOCOL "approvals: 1 of 2 required (...)". Else the
- * counted nonces are recorded durably (written and fsynced) before this
- * returns ok: call it right before the party contributes. A failed write is
- * an error (the party does not contribute; the nonces stay refused in
- * memory). report (may be NULL) gets a one-line summary either way. */
+ * Fewer than m: TSS_E_PROTOCOL "approvals: 1 of 2 required (...)". Else ok,
+ * with the counted nonces in *tally; nothing is recorded yet. report (may be
+ * NULL) gets a one-line summary either way. */
+TSS_MUST_CHECK tss_result tss_approval_verify_set(
+    const tss_approval_set *set, const char *key_id,
+    const uint8_t request_hash[TSS_APPROVAL_HASH_LEN], const tss_approver_pins *pins,
+    const tss_approval_policy *pol, const tss_approval_nonce_store *store,
+    tss_approval_tally *tally, char *report, size_t report_cap);
+/* The same on the wire list (tss_approval_list_decode first; a list that
+ * does not decode is TSS_E_PROTOCOL naming what is wrong). */
+TSS_MUST_CHECK tss_result tss_approval_verify(const uint8_t *list, size_t len,
+                                              const char *key_id,
+                                              const uint8_t request_hash[TSS_APPROVAL_HASH_LEN],
+                                              const tss_approver_pins *pins,
+                                              const tss_approval_policy *pol,
+                                              const tss_approval_nonce_store *store,
+                                              tss_approval_tally *tally, char *report,
+                                              size_t report_cap);
+/* Record the tally's nonces durably (written and fsynced) before the party
+ * contributes. A nonce recorded meanwhile (a concurrent request with the
+ * same approval) is TSS_E_PROTOCOL; a failed write TSS_E_IO (the nonces
+ * stay refused in memory). Either way the party must not contribute. */
+TSS_MUST_CHECK tss_result tss_approval_commit(tss_approval_nonce_store *store,
+                                              const tss_approval_tally *tally);
+/* verify_set then commit. */
 TSS_MUST_CHECK tss_result tss_approval_check(const tss_approval_set *set, const char *key_id,
                                              const uint8_t request_hash[TSS_APPROVAL_HASH_LEN],
                                              const tss_approver_pins *pins,

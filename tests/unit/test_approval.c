@@ -297,6 +297,37 @@ static void codec_round_trip_and_bounds(void) {
     tss_writer_free(&w);
 }
 
+/* The party's split use: verify at decision time, commit before contributing.
+ * Two requests racing with the same approvals: only the first commit wins. */
+static void verify_then_commit_race(void) {
+    char dir[300], rep[512];
+    fresh_dir(dir, sizeof dir);
+    tss_approval_nonce_store *s = open_store(dir);
+    tss_approval_policy p = pol2(NOW);
+    tss_approval_set set = {.n = 2};
+    set.v[0] = make(0, KEY, hash_a, NOW + 600);
+    set.v[1] = make(2, KEY, hash_a, NOW + 600);
+    tss_writer w;
+    tss_writer_init(&w, TSS_APPROVAL_LIST_MAX);
+    CHECK_OK(tss_approval_list_encode(&set, &w));
+    tss_approval_tally t1, t2;
+    CHECK_OK(tss_approval_verify(w.data, w.len, KEY, hash_a, &pins, &p, s, &t1, rep, sizeof rep));
+    CHECK(strstr(rep, "2 of 2 approvals from alice,carol") != NULL);
+    CHECK_OK(tss_approval_verify(w.data, w.len, KEY, hash_a, &pins, &p, s, &t2, rep, sizeof rep));
+    CHECK(tss_approval_nonce_count(s) == 0); /* verify records nothing */
+    CHECK_OK(tss_approval_commit(s, &t1));
+    CHECK_ERR(tss_approval_commit(s, &t2), TSS_E_PROTOCOL);
+    CHECK_ERR(tss_approval_verify(w.data, w.len, KEY, hash_a, &pins, &p, s, &t2, rep, sizeof rep),
+              TSS_E_PROTOCOL);
+    /* A malformed list is refused, naming it. */
+    CHECK_ERR(tss_approval_verify(w.data, w.len - 1, KEY, hash_a, &pins, &p, s, &t2, rep,
+                                  sizeof rep),
+              TSS_E_PROTOCOL);
+    CHECK(strstr(tss_error_detail(), "malformed") != NULL);
+    tss_writer_free(&w);
+    tss_approval_nonce_close(s);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     harness_tmpdir(tmp_root, sizeof tmp_root);
@@ -317,6 +348,7 @@ int main(void) {
     RUN(clock_back_and_pruning);
     RUN(nonce_file_tamper_refused);
     RUN(codec_round_trip_and_bounds);
+    RUN(verify_then_commit_race);
     harness_rmtree(tmp_root);
     return harness_finish("approval");
 }
