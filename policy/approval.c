@@ -125,7 +125,9 @@ tss_result tss_approval_list_decode(const uint8_t *p, size_t len, tss_approval_s
         tss_result res = tss_approval_decode(b, l, &out->v[i]);
         if (!tss_is_ok(res)) {
             out->n = 0;
-            return tss_fail(res.err, "approval %u: %s", i, tss_error_detail());
+            char why[256];
+            snprintf(why, sizeof why, "%s", tss_error_detail());
+            return tss_fail(res.err, "approval %u: %s", i, why);
         }
     }
     out->n = n;
@@ -250,7 +252,9 @@ tss_result tss_approval_verify(const uint8_t *list, size_t len, const char *key_
     tss_result r = tss_approval_list_decode(list, len, &set);
     if (!tss_is_ok(r)) {
         if (report && report_cap) snprintf(report, report_cap, "malformed approvals");
-        return tss_fail(TSS_E_PROTOCOL, "approvals: malformed list: %s", tss_error_detail());
+        char why[300];
+        snprintf(why, sizeof why, "%s", tss_error_detail());
+        return tss_fail(TSS_E_PROTOCOL, "approvals: malformed list: %s", why);
     }
     return tss_approval_verify_set(&set, key_id, request_hash, pins, pol, store, tally, report,
                                    report_cap);

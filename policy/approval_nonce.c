@@ -136,7 +136,9 @@ tss_result tss_approval_nonce_open(tss_approval_nonce_store **out, const char *d
         free(file);
     }
     if (!tss_is_ok(r)) {
-        tss_result f = tss_fail(r.err, "%s: %s", s->path, tss_error_detail());
+        char why[300];
+        snprintf(why, sizeof why, "%s", tss_error_detail());
+        tss_result f = tss_fail(r.err, "%s: %s", s->path, why);
         tss_approval_nonce_close(s);
         return f;
     }
@@ -219,8 +221,10 @@ tss_result tss_approval_nonce_record(tss_approval_nonce_store *s,
     s->high_water = t;
     /* The entries are in memory (refused) before the write: a failed write fails closed. */
     tss_result r = write_file(s);
-    if (!tss_is_ok(r))
-        return tss_fail(TSS_E_IO, "%s: recording approval nonces: %s", s->path,
-                        tss_error_detail());
+    if (!tss_is_ok(r)) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", tss_error_detail());
+        return tss_fail(TSS_E_IO, "%s: recording approval nonces: %s", s->path, why);
+    }
     return TSS_OK_RESULT;
 }

@@ -40,6 +40,10 @@ static void usage(FILE *out) {
             "  " PROG " pki show --cert FILE [--json]\n"
             "  " PROG " config-reference [--check]\n"
             "  " PROG " audit verify (--dir DIR | SEGMENT...) [--anchor HASH] [--json]\n"
+            "  " PROG " approver-keygen --name NAME --out DIR [PASSPHRASE] [--kdf PROFILE]\n"
+            "  " PROG " approve --key DIR/NAME.approver [PASSPHRASE] --key-id ID\n"
+            "                  --request-hash HEX32 [--expires-in 1h] [--out FILE]\n"
+            "  " PROG " approval show FILE\n"
             "\n"
             "status asks the coordinator, over mutual TLS with an operator certificate\n"
             "(urn:tssd:operator:<name>), for its view of every configured party: connected\n"
@@ -89,6 +93,16 @@ static void usage(FILE *out) {
             "or archived segment files in order) and names the first broken record (file\n"
             "and line); exit 65 when it is not intact. --anchor HASH (a last hash the\n"
             "coordinator logged at a rotation or exit) must be in the chain: a cut tail fails.\n"
+            "\n"
+            "approver-keygen makes an approver's Ed25519 key, sealed under a passphrase\n"
+            "(Argon2id + XChaCha20-Poly1305) in DIR/NAME.approver, and prints the pin to put\n"
+            "in every party's approvals.approvers. approve signs an approval of one request\n"
+            "(key id and request hash, as `tssctl policy check` prints it) that expires after\n"
+            "--expires-in (at most the parties' approvals.max_lifetime), with a fresh random\n"
+            "nonce; each party counts it once and never again (docs/OPERATIONS.md,\n"
+            "\"Approvals\"). The approval file (JSON) is passed with the request. approval\n"
+            "show decodes one. PASSPHRASE: --passphrase-file F | --passphrase-fd N |\n"
+            "--passphrase-credential NAME; else prompted on a terminal; never argv.\n"
             "\n"
             "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
             "74 I/O or connection error, 75 presign stopped part-way (some made: see the\n"
@@ -168,5 +182,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "config-reference") == 0)
         return tssctl_config_reference(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "audit") == 0) return tssctl_audit(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "approver-keygen") == 0) return tssctl_approver_keygen(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "approve") == 0) return tssctl_approve(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "approval") == 0) return tssctl_approval(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);
 }

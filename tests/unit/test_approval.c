@@ -1,6 +1,7 @@
 /* policy/approval: M-of-K approvals checked by a party, and the durable nonce
  * record (replay refused across a restart, pruning, clock stepped back,
  * tampering). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,17 @@
 
 #include <sodium.h>
 
+#include "config/party.h"
 #include "policy/approval.h"
 #include "policy/approval_nonce.h"
 #include "tests/unit/harness.h"
 #include "util/secmem.h"
+
+/* The party hands its config's pins to the check as they are. */
+_Static_assert(sizeof(tss_config_approver) == sizeof(tss_approver_pin) &&
+                   offsetof(tss_config_approver, public_key) ==
+                       offsetof(tss_approver_pin, public_key),
+               "config approver pins and policy pins share one layout");
 
 #define KEY "treasury"
 #define NOW 1800000000ull
