@@ -188,7 +188,7 @@ static const char *judge(const tss_approval *a, const char *key_id, const uint8_
     if (!good) return "bad signature";
     if (a->expires <= UINT64_MAX - pol->skew && a->expires + pol->skew < t) return "expired";
     if (a->expires > t + (uint64_t)pol->max_lifetime + pol->skew)
-        return "expiry further ahead than approval_max_lifetime";
+        return "expiry further ahead than approvals.max_lifetime";
     tss_approval_nonce_id(id, pin->public_key, a->nonce);
     if (tss_approval_nonce_contains(store, id)) return "nonce already used (replay)";
     *pin_out = pin;

@@ -39,7 +39,7 @@
      TSS_APPROVAL_NONCE_LEN + 1 + TSS_APPROVER_NAME_MAX)
 #define TSS_APPROVAL_BLOB_MAX (TSS_APPROVAL_STATEMENT_MAX + TSS_APPROVAL_SIG_LEN)
 #define TSS_APPROVAL_LIST_MAX (1 + TSS_APPROVAL_MAX * (2 + TSS_APPROVAL_BLOB_MAX))
-/* Defaults of the party's approval_clock_skew / approval_max_lifetime. */
+/* Defaults of the party config's approvals.clock_skew / approvals.max_lifetime. */
 #define TSS_APPROVAL_DEFAULT_SKEW 300u
 #define TSS_APPROVAL_DEFAULT_LIFETIME 86400u
 #define TSS_APPROVAL_MAX_LIFETIME_CAP (30u * 86400u)

@@ -122,7 +122,7 @@ static void expired_and_far_future_refused(void) {
     set.v[0] = make(0, KEY, hash_a, NOW + 86400 + 301);
     set.v[1] = make(1, KEY, hash_a, NOW + 600);
     CHECK_ERR(check(&set, hash_a, &p, s, rep), TSS_E_PROTOCOL);
-    CHECK(strstr(tss_error_detail(), "approval_max_lifetime") != NULL);
+    CHECK(strstr(tss_error_detail(), "approvals.max_lifetime") != NULL);
     tss_approval_nonce_close(s);
 }
 
