@@ -73,10 +73,10 @@ struct request {
     csession *active;
     int64_t started;
     bool finished;
-    uint8_t *content; /* owned copies behind rq.request and rq.approvals */
     bool pool; /* a refill of the presignature pool (pool.c): no operator, never queued */
     char fallback[120]; /* SIGN: why no presignature was used (the last reason) */
     coord_store_cost db; /* storage round trips made for this request (store.h) */
+    uint8_t *content; /* owned copies behind rq.request and rq.approvals */
 };
 
 struct csession {

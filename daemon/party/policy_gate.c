@@ -27,10 +27,30 @@ static uint64_t mono_ms(void) {
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+#ifdef TSS_POLICY_TEST_CLOCK
+/* Test builds only (tests/integration/policy.sh compiles its own tss-party
+ * with -DTSS_POLICY_TEST_CLOCK; no production binary has this): the wall
+ * clock is shifted by the signed milliseconds in the file named by
+ * $TSS_TEST_WALL_OFFSET_FILE, re-read at every use, to step it back and
+ * forward under a running party. */
+static int64_t test_wall_offset(void) {
+    const char *f = getenv("TSS_TEST_WALL_OFFSET_FILE");
+    FILE *fp = f ? fopen(f, "r") : NULL;
+    long long off = 0;
+    if (fp) {
+        if (fscanf(fp, "%lld", &off) != 1) off = 0;
+        fclose(fp);
+    }
+    return (int64_t)off;
+}
+#else
+static int64_t test_wall_offset(void) { return 0; }
+#endif
+
 static uint64_t wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + test_wall_offset());
 }
 
 static tss_result load(const char *path, tss_policy **out) {

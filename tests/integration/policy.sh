@@ -14,9 +14,14 @@
 #   - concurrent requests racing a count limit: each party allows exactly L;
 #   - SIGHUP reloads a valid policy and keeps the old one on a bad file;
 #     --check names file:line:col of a bad policy.
-# Clock steps are covered by tests/unit/test_policy.c (the window clock takes
-# the time as input; no faketime here). Every process is killed by the EXIT
-# trap; every wait is bounded.
+#   - wall-clock steps back and forward under running parties and across
+#     restarts (no faketime on the machine: a tss-party built here with
+#     -DTSS_POLICY_TEST_CLOCK reads a wall-clock offset from a file; that
+#     code is compiled only into this test binary);
+#   - every honest signer computes the digest itself (a digest altered beside
+#     unchanged content is refused) and a refused presigned request leaves
+#     the parties' presignatures in place.
+# Every process is killed by the EXIT trap; every wait is bounded.
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/cluster.sh"
@@ -33,6 +38,17 @@ if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_I
     ok "build the malicious relay"
 else
     not_ok "build the malicious relay" "$(cat "$WORK/relay.err")"; finish; exit 1
+fi
+
+CLOCKP=$WORK/tss-party-clock
+if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS -DTSS_POLICY_TEST_CLOCK \
+    -Wall -Wextra -Werror -c "$ROOT/daemon/party/policy_gate.c" -o "$WORK/policy_gate_clock.o" 2>"$WORK/clock.err" &&
+    gcc -o "$CLOCKP" $(ls "$BUILD"/obj/daemon/party/*.o | grep -v '/policy_gate\.o$') "$WORK/policy_gate_clock.o" \
+        "$BUILD/libtss.a" -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -ljansson -lhttp_parser -lpthread -lm \
+        2>>"$WORK/clock.err"; then
+    ok "build the test-clock party"
+else
+    not_ok "build the test-clock party" "$(cat "$WORK/clock.err")"; finish; exit 1
 fi
 
 cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
@@ -54,12 +70,26 @@ rules:
     types: [eip191]
     window: 1h
     window_max_count: 2
+  - name: clock
+    keys: [clk]
+    types: [eip191]
+    window: 1h
+    window_max_count: 1
 YAML
 RPORT=$(free_port)
 for i in 1 2 3; do
     sed -i "s/^coordinator: .*/coordinator: {address: [127.0.0.1:$RPORT]}/" "party$i.yaml"
     echo "policy_file: $WORK/policy.yaml" >> "party$i.yaml"
 done
+# Parties 2 and 3 run the test-clock build throughout (party 1 the
+# production binary); the offset file starts at 0.
+echo 0 > "$WORK/offset"
+start_party() {
+    local bin=$BUILD/tss-party
+    [ "$1" = 1 ] || bin=$CLOCKP
+    TSS_TEST_WALL_OFFSET_FILE=$WORK/offset "$bin" --config "$WORK/party$1.yaml" 2>>"$WORK/party$1.log" &
+    eval "P$1=\$!"; PIDS+=("$!")
+}
 : > scenario
 start_coord
 "$RELAY" --dir "$WORK" --listen "$RPORT" --upstream "$PORT" --parties 3 --scenario "$WORK/scenario" \
@@ -180,6 +210,27 @@ for i in 2 3; do
     n=$(cat pstate$i/policy-log/* | grep -c '"decision":"allow","rule":"ops-burst"')
     [ "$n" = 2 ] && ok "party $i allowed exactly 2 under ops-burst" || not_ok "party $i allowed exactly 2" "$n allowed"
 done
+
+# ---- wall-clock steps: parties 2 and 3 run the test-clock build --------------------------------
+restart_clock() { for i in 2 3; do eval "stop_pid \$P$i"; done; for i in 2 3; do start_party "$i"; done
+    wait_until 30 connected_is 3; }
+clk_sign() { timeout 60 "$CTL" --config op.yaml sign --key-id clk --message "$1" --hash eip191 --signers 2,3 --no-presign >clk.out 2>&1 </dev/null; }
+expect_exit 0 "keygen clk (2-of-3)" timeout 60 "$CTL" --config op.yaml keygen --key-id clk --threshold 2
+clk_sign "first" && ok "clock: the first request in the hour is signed" || not_ok "clock: first" "$(cat clk.out)"
+echo $((-2 * 3600 * 1000)) > offset
+clk_sign "after a step back" && not_ok "clock: step back 2 h while running: still refused" "$(cat clk.out)" \
+    || { grep -q "window_max_count 1" clk.out && ok "clock: step back 2 h while running: still refused" || not_ok "clock: step back refused for the window" "$(cat clk.out)"; }
+echo $((2 * 3600 * 1000)) > offset
+clk_sign "after a step forward" && not_ok "clock: step forward 2 h while running: still refused (monotonic)" "$(cat clk.out)" \
+    || ok "clock: step forward 2 h while running: still refused (monotonic)"
+echo $((-2 * 3600 * 1000)) > offset
+restart_clock
+clk_sign "restart behind" && not_ok "clock: restart with the clock 2 h behind: still refused" "$(cat clk.out)" \
+    || { grep -q "window_max_count 1" clk.out && ok "clock: restart with the clock 2 h behind: still refused" || not_ok "clock: restart behind" "$(cat clk.out)"; }
+echo $((2 * 3600 * 1000)) > offset
+restart_clock
+clk_sign "restart ahead" && ok "clock: restart with the clock 2 h ahead: the window has passed (documented)" \
+    || not_ok "clock: restart ahead opens the next window" "$(cat clk.out)"
 
 # ---- reload ------------------------------------------------------------------------------------------
 cp policy.yaml policy.good
