@@ -12,6 +12,7 @@
 #include "config/party.h"
 #include "policy/approval.h"
 #include "policy/approval_nonce.h"
+#include "policy/approver_key.h"
 #include "tests/unit/harness.h"
 #include "util/secmem.h"
 
@@ -336,6 +337,70 @@ static void verify_then_commit_race(void) {
     tss_approval_nonce_close(s);
 }
 
+/* Sealed approver keys: round trip, the key signs approvals its pin verifies;
+ * wrong passphrase, a renamed or altered file, a readable file are refused. */
+static void approver_key_file(void) {
+    char dir[300], path[400], other[400];
+    snprintf(dir, sizeof dir, "%s/keys%u", tmp_root, dir_no++);
+    static const tss_kdf_params fast = {1, 8192};
+    const uint8_t pass[] = "approver pass";
+    uint8_t pk[32];
+    CHECK_OK(tss_approver_key_generate(dir, "dora", &fast, pass, sizeof pass - 1, pk));
+    CHECK_ERR(tss_approver_key_generate(dir, "dora", &fast, pass, sizeof pass - 1, pk),
+              TSS_E_EXISTS);
+    CHECK_ERR(tss_approver_key_generate(dir, "do/ra", &fast, pass, sizeof pass - 1, pk),
+              TSS_E_USAGE);
+    snprintf(path, sizeof path, "%s/dora.approver", dir);
+    tss_approver_key *k = tss_secret_alloc(sizeof *k);
+    CHECK(k != NULL);
+    CHECK_OK(tss_approver_key_load(path, pass, sizeof pass - 1, k));
+    CHECK(strcmp(k->name, "dora") == 0 && memcmp(k->public_key, pk, 32) == 0);
+    /* It signs approvals that a party pinning pk under "dora" counts. */
+    tss_approver_pin pin;
+    memset(&pin, 0, sizeof pin);
+    snprintf(pin.name, sizeof pin.name, "dora");
+    memcpy(pin.public_key, pk, 32);
+    tss_approver_pins one = {&pin, 1};
+    tss_approval_set set = {.n = 1};
+    memset(&set.v[0], 0, sizeof set.v[0]);
+    snprintf(set.v[0].key_id, sizeof set.v[0].key_id, KEY);
+    memcpy(set.v[0].request_hash, hash_a, 32);
+    set.v[0].expires = NOW + 60;
+    snprintf(set.v[0].approver, sizeof set.v[0].approver, "dora");
+    CHECK_OK(tss_approval_sign(&set.v[0], k->secret_key));
+    tss_approval_policy p = {.m = 1, .now = NOW, .skew = 0, .max_lifetime = 3600};
+    char ndir[300];
+    fresh_dir(ndir, sizeof ndir);
+    tss_approval_nonce_store *st = open_store(ndir);
+    tss_approval_tally t;
+    CHECK_OK(tss_approval_verify_set(&set, KEY, hash_a, &one, &p, st, &t, NULL, 0));
+    tss_approval_nonce_close(st);
+    CHECK_ERR(tss_approver_key_load(path, (const uint8_t *)"wrong", 5, k), TSS_E_BAD_PASSPHRASE);
+    /* Renamed to another approver's name: the name sealed inside disagrees. */
+    snprintf(other, sizeof other, "%s/eve.approver", dir);
+    CHECK(rename(path, other) == 0);
+    CHECK_ERR(tss_approver_key_load(other, pass, sizeof pass - 1, k), TSS_E_CORRUPT);
+    CHECK(rename(other, path) == 0);
+    /* A flipped ciphertext byte (checksum recomputed or not) is refused. */
+    size_t len;
+    uint8_t *buf = (uint8_t *)harness_read_file(path, &len);
+    buf[len - 40] ^= 1;
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(buf, 1, len, f) == len);
+    fclose(f);
+    CHECK(!tss_is_ok(tss_approver_key_load(path, pass, sizeof pass - 1, k)));
+    buf[len - 40] ^= 1;
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(buf, 1, len, f) == len);
+    fclose(f);
+    CHECK(chmod(path, 0640) == 0);
+    CHECK_ERR(tss_approver_key_load(path, pass, sizeof pass - 1, k), TSS_E_PERMISSION);
+    CHECK(chmod(path, 0600) == 0);
+    CHECK_OK(tss_approver_key_load(path, pass, sizeof pass - 1, k));
+    free(buf);
+    tss_secret_free(k);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     harness_tmpdir(tmp_root, sizeof tmp_root);
@@ -357,6 +422,7 @@ int main(void) {
     RUN(nonce_file_tamper_refused);
     RUN(codec_round_trip_and_bounds);
     RUN(verify_then_commit_race);
+    RUN(approver_key_file);
     harness_rmtree(tmp_root);
     return harness_finish("approval");
 }
