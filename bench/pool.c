@@ -31,6 +31,7 @@ typedef struct {
     double *lat_pre, *lat_full;
     size_t n_pre, n_full, cap;
     int failed, bad;
+    bool connected;
     char error[256], fallback[TSS_WIRE_MAX_ERROR_TEXT + 1];
 } pworker;
 
@@ -77,6 +78,7 @@ static void *pwork(void *arg) {
         if (!tss_is_ok(r)) bench_conn_close(&c);
     }
     if (!tss_is_ok(r)) snprintf(wk->error, sizeof wk->error, "connect: %s", tss_error_detail());
+    wk->connected = tss_is_ok(r);
     pthread_barrier_wait(wk->start);
     while (tss_is_ok(r) && bench_wall_seconds() < wk->deadline && wk->n_pre + wk->n_full < wk->cap) {
         tss_wire_op_request rq;
@@ -197,9 +199,10 @@ int bench_pool(const bench_options *o) {
     double pre50 = pct(all, n_pre, 0.5), pre99 = pct(all, n_pre, 0.99);
     size_t n_full = gather(wk, started, false, all);
     double full50 = pct(all, n_full, 0.5), full99 = pct(all, n_full, 0.99);
-    int failed = 0, bad = 0;
+    int failed = 0, bad = 0, connected = 0;
     const char *err = "", *fallback = "";
     for (int i = 0; i < started; i++) {
+        connected += wk[i].connected;
         failed += wk[i].failed;
         bad += wk[i].bad;
         if (!err[0] && wk[i].error[0]) err = wk[i].error;
@@ -211,12 +214,13 @@ int bench_pool(const bench_options *o) {
     }
     double tput = secs > 0 ? (double)(n_pre + n_full) / secs : 0;
     if (o->json) {
-        printf("\"pool\":{\"key_id\":\"" POOL_KEY "\",\"concurrency\":%d,\"seconds\":%.3f,"
+        printf("\"pool\":{\"key_id\":\"" POOL_KEY "\",\"concurrency\":%d,\"connected\":%d,"
+               "\"seconds\":%.3f,"
                "\"signatures\":%zu,\"sig_per_s\":%.1f,\"presigned\":%zu,\"full\":%zu,"
                "\"presigned_share\":%.3f,\"presigned_p50_ms\":%.2f,\"presigned_p99_ms\":%.2f,"
                "\"full_p50_ms\":%.2f,\"full_p99_ms\":%.2f,\"failed\":%d,\"bad_signatures\":%d,"
                "\"stock_start\":%u,\"stock_end\":%u,\"first_fallback\":",
-               conc, secs, n_pre + n_full, tput, n_pre, n_full,
+               conc, connected, secs, n_pre + n_full, tput, n_pre, n_full,
                n_pre + n_full ? (double)n_pre / (double)(n_pre + n_full) : 0, pre50, pre99,
                full50, full99, failed, bad, stock_start, stock_end);
         json_text(fallback);
@@ -232,5 +236,5 @@ int bench_pool(const bench_options *o) {
     pthread_barrier_destroy(&start);
     free(wk), free(th), free(all), free(lat);
     tss_config_operator_free(&cfg);
-    return bad || failed ? 1 : 0;
+    return bad || failed || connected < conc ? 1 : 0;
 }

@@ -75,7 +75,7 @@ PORT=$(free_port)
     echo "  - {name: bench, identity: \"urn:tssd:operator:bench\"}"
     echo "state_dir: $WORK/cstate"
     echo "limits: {max_sessions: 64, max_queued: 1024, max_connections: 512}"
-    echo "timeouts: {heartbeat: 1s, handshake: 20s, idle: 30s, round: 5s, queue: 20s}"
+    echo "timeouts: {heartbeat: 1s, handshake: 20s, preauth: 20s, idle: 30s, round: 5s, queue: 20s}"
     echo "log_level: $LEVEL"
     echo "pool:"
     echo "  rate: ${POOL_RATE:-1000}"

@@ -12,6 +12,10 @@
 #include "eth/keccak.h"
 #include "eth/tx.h"
 
+#include "wire/msg.h"
+_Static_assert(TSS_WIRE_MAX_REQUEST == TSS_REQ_MAX_ENCODED,
+               "the wire cap on request content is the encoding's maximum");
+
 static const char *const type_names[TSS_REQ_TYPE_COUNT] = {"raw", "eip191", "tx", "eip712"};
 
 const char *tss_req_type_name(unsigned type) {

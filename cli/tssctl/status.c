@@ -84,7 +84,7 @@ static void print_pins_text(const tss_wire_status *st) {
  * connection); NULL when the coordinator did not answer it. */
 static void print_keys_text(const tss_wire_op_response *keys) {
     if (!keys) {
-        printf("keys: not available (%s)\n", tss_error_detail());
+        printf("keys: not available (below)\n");
         return;
     }
     printf("%-40s %-9s %s\n", "KEY", "QUORUM", "PRESIGNATURES");
@@ -310,7 +310,8 @@ static tss_result run(const tss_operator_config *cfg, bool json) {
             /* The stock per key (the presignature pool) on the same connection. */
             tss_wire_op_response keys;
             memset(&keys, 0, sizeof keys);
-            bool have_keys = tss_is_ok(keys_request(cfg, cl, &keys));
+            tss_result kr = keys_request(cfg, cl, &keys);
+            bool have_keys = tss_is_ok(kr);
             if (json) {
                 print_json(st, tss_client_server_cert(cl));
                 print_keys_json(have_keys ? &keys : NULL);
@@ -320,6 +321,9 @@ static tss_result run(const tss_operator_config *cfg, bool json) {
                 print_keys_text(have_keys ? &keys : NULL);
             }
             if (have_keys) tss_wire_op_response_free(&keys);
+            /* What was shown stays shown; the command still fails (e.g. 76
+             * when the KEYS half was refused by the operator's rate limit). */
+            else r = kr;
         }
         free(st);
     }

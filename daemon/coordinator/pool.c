@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/coordinator/admission.h"
+#include "daemon/coordinator/store.h"
 #include "daemon/pool_policy.h"
 #include "util/log.h"
 
@@ -120,14 +121,28 @@ static void relist(coord *co, const key_entry *k) {
     tss_writer_free(&w);
 }
 
-/* Retire the expired head of k's stock (oldest first: made_ms ascends);
- * returns when the next one expires. */
+/* Retire k's expired presignatures (the whole list is scanned: rows another
+ * coordinator recorded can interleave, so made_ms need not ascend); returns
+ * when the next one expires. */
 static int64_t retire(coord *co, key_entry *k, pool_key *pk, int64_t now) {
     size_t n = 0;
-    while (k->n_presigs && n < POOL_RETIRE_PER_TICK &&
-           tss_pool_expired(&pk->params, k->presigs[0].made_ms, now)) {
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < k->n_presigs;) {
+        if (!tss_pool_expired(&pk->params, k->presigs[i].made_ms, now)) {
+            int64_t e = tss_pool_expiry(&pk->params, k->presigs[i].made_ms);
+            if (e < next) next = e;
+            i++;
+            continue;
+        }
+        if (n == POOL_RETIRE_PER_TICK) { /* more next tick */
+            next = now + POOL_MIN_GAP_MS;
+            break;
+        }
         coord_presig p;
-        tss_result r = coord_presig_take(co, k, 0, &p);
+        /* Through the store: durable before anything else, on either back-end;
+         * removed from memory (index i now holds the next one) whatever happens. */
+        tss_result r = coord_store_presig_claim(co, k, i, &p);
+        if (r.err == TSS_E_NOT_FOUND) continue; /* claimed meanwhile (another coordinator) */
         if (!tss_is_ok(r)) {
             tss_log(LOG_ERR, "key=%s: cannot retire a presignature: %s", k->info.key_id,
                     tss_error_detail());
@@ -142,8 +157,7 @@ static int64_t retire(coord *co, key_entry *k, pool_key *pk, int64_t now) {
                 k->info.key_id, n, k->n_presigs);
         relist(co, k);
     }
-    if (n == POOL_RETIRE_PER_TICK) return now + POOL_MIN_GAP_MS; /* more to do */
-    return k->n_presigs ? tss_pool_expiry(&pk->params, k->presigs[0].made_ms) : INT64_MAX;
+    return next;
 }
 
 /* Whether a refill can run now (the signers it needs are online); logs the
@@ -193,6 +207,9 @@ static void on_timer(void *arg) {
         pool_key *pk = get_key(pl, k->info.key_id);
         if (!pk) break; /* no memory: try again next time */
         pk->seen = true;
+        if (pk->params.target == 0 && pk->params.max_age_ms == 0) continue; /* no pool */
+        /* postgresql: the ready stock is re-read at most once a second. */
+        (void)coord_store_key_find(co, k->info.key_id);
         if (pk->params.max_age_ms) {
             int64_t t = retire(co, k, pk, now);
             if (t < next) next = t;

@@ -4,10 +4,10 @@
  * A timer in the coordinator's loop (pool.interval, and sooner when kicked:
  * a session ended, a presignature was taken, a party said HELLO) does, per
  * registered key with a pool:
- *   - retire: presignatures older than max_age are marked used in the key's
- *     record (registry.c, durable before anything else), so they are never
- *     handed out; then every connected holder of the key is asked to list
- *     its presignatures again (PRESIG_RELIST), and the usual reconciliation
+ *   - retire: presignatures older than max_age are claimed in the store
+ *     (store.h: the files record or the database, durable before anything
+ *     else), so they are never handed out; then every connected holder of
+ *     the key is asked to list its presignatures again (PRESIG_RELIST), and the usual reconciliation
  *     (reconcile.c) answers PRESIG_DELETE with them: the party consumes
  *     them (spent log, unlink). A party that is down gets the same answer
  *     to the inventory it sends when it reconnects.

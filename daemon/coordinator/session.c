@@ -961,9 +961,10 @@ static void refusals_settle(csession *s) {
 
 static void on_policy_refusal(csession *s, unsigned from, const char *text) {
     size_t o = strlen(s->refusals);
-    /* "refused by policy: party 1 (rule ...); party 3 (...)" */
-    snprintf(s->refusals + o, sizeof s->refusals - o, "%s%s", o ? "; " : "refused by policy: ",
-             text);
+    /* "refused by policy: party 1 policy: ...; party 3 policy: ..." — the id
+     * is the authenticated connection's, the rest is the party's text. */
+    snprintf(s->refusals + o, sizeof s->refusals - o, "%sparty %u %s",
+             o ? "; " : "refused by policy: ", from, text);
     s->n_refused++;
     s->progress[from] = PROGRESS_DONE;
     tss_log(LOG_WARNING, "session=%s key=%s: party %u refused by its policy: %s", s->sid_hex,

@@ -363,7 +363,14 @@ static tss_result parse_row(const key_entry *k, const char *hex, const char *sig
     return TSS_OK_RESULT;
 }
 
-/* Replace the key's in-memory list by the database's ready rows. */
+static int cmp_presig_id(const void *a, const void *b) {
+    return memcmp(((const coord_presig *)a)->id, ((const coord_presig *)b)->id,
+                  TSS_WIRE_PRESIGN_ID_LEN);
+}
+
+/* Replace the key's in-memory list by the database's ready rows. A row
+ * already in memory keeps its made_ms (the pool's max_age counts from when
+ * this process first saw it; daemon/coordinator/pool.h). */
 static tss_result sync_presigs(coord *co, key_entry *k) {
     const char *p[1] = {k->info.key_id};
     tss_result r;
@@ -372,6 +379,12 @@ static tss_result sync_presigs(coord *co, key_entry *k) {
                             "WHERE key_id = $1 AND state = 'ready' ORDER BY seq",
                             1, p, PGRES_TUPLES_OK, &r);
     if (!res) return r;
+    coord_presig *seen = k->n_presigs ? malloc(k->n_presigs * sizeof *seen) : NULL;
+    size_t n_seen = seen ? k->n_presigs : 0;
+    if (seen) {
+        memcpy(seen, k->presigs, n_seen * sizeof *seen);
+        qsort(seen, n_seen, sizeof *seen, cmp_presig_id);
+    }
     k->n_presigs = 0;
     k->info.presignatures = 0;
     for (int i = 0; tss_is_ok(r) && i < PQntuples(res); i++) {
@@ -383,8 +396,12 @@ static tss_result sync_presigs(coord *co, key_entry *k) {
                     PQgetvalue(res, i, 0), tss_error_detail());
             continue;
         }
+        const coord_presig *old =
+            n_seen ? bsearch(&ps, seen, n_seen, sizeof *seen, cmp_presig_id) : NULL;
+        ps.made_ms = old ? old->made_ms : 0; /* 0: now (coord_presig_push) */
         r = coord_presig_push(k, &ps);
     }
+    free(seen);
     PQclear(res);
     if (tss_is_ok(r)) k->store_synced_ms = tss_now_ms();
     return r;

@@ -604,9 +604,8 @@ static void on_session_start(party *pt, const tss_wire_frame *f) {
     if (!tss_is_ok(r)) {
         tss_mpc_outbox_clear(&out);
         bool local = r.err == TSS_E_IO || r.err == TSS_E_NOMEM || r.err == TSS_E_INTERNAL;
-        if (s->policy_refused) /* no fault of anyone: no culprit */
-            session_fail(s, TSS_WIRE_ABORT_POLICY, 0, "party %lld %s", (long long)pt->cfg.party_id,
-                         tss_error_detail());
+        if (s->policy_refused) /* no fault of anyone: no culprit; the coordinator names us */
+            session_fail(s, TSS_WIRE_ABORT_POLICY, 0, "%s", tss_error_detail());
         else
             session_fail(s, local ? TSS_WIRE_ABORT_INTERNAL : TSS_WIRE_ABORT_REFUSED,
                          s->refused_for, "party %lld refused: %s", (long long)pt->cfg.party_id,
