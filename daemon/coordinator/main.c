@@ -708,6 +708,7 @@ int main(int argc, char **argv) {
             tss_tls_ctx_free(co->tls);
             co->tls = NULL;
             r = check_state_dir(co->cfg.state_dir);
+            if (tss_is_ok(r)) r = coord_store_check(co);
         }
         tss_config_coordinator_free(&co->cfg);
         if (!tss_is_ok(r)) {

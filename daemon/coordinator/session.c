@@ -199,6 +199,12 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
             if (*c < 0x20 || *c > 0x7e) *c = '?';
         tss_log(LOG_ERR, "request %s key=%s from operator=%s: %s", tss_wire_op_name(rq->rq.command),
                 rq->rq.key_id, rq->op_name, resp->text);
+        /* Best effort (the store just failed): what was withheld. */
+        json_safe(detail, sizeof detail, resp->text);
+        coord_audit(co, rq->op_name, false,
+                    "\"request\":\"%s\",\"key\":\"%s\",\"digest\":\"%s\",\"outcome\":\"withheld\","
+                    "\"detail\":\"%s\",\"session\":\"%s\"",
+                    tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, detail, sid);
     } else if (!tss_is_ok(ar)) {
         tss_log(LOG_ERR, "audit record dropped: %s", tss_error_detail());
     }

@@ -22,6 +22,10 @@ tss_result coord_store_open(coord *co) {
     return coord_registry_load(co);
 }
 
+tss_result coord_store_check(coord *co) {
+    return on_pg(co) ? coord_pg_check(co) : TSS_OK_RESULT;
+}
+
 void coord_store_close(coord *co) {
     coord_pg_close(co);
     coord_registry_free(co);

@@ -39,6 +39,10 @@
  * available presignatures into co->keys. */
 TSS_MUST_CHECK tss_result coord_store_open(coord *co);
 void coord_store_close(coord *co);
+/* --check: what a start would read besides the database itself (postgresql:
+ * the password source, its mode). The database is not contacted: a
+ * reload must not fail because it is down. */
+TSS_MUST_CHECK tss_result coord_store_check(coord *co);
 
 /* NULL: new requests may start; else the reason to refuse them (static
  * text of the back-end, valid until the next store call). */

@@ -250,7 +250,9 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
     g->calls++;
     g->us += mono_us() - t0;
     if (res && PQresultStatus(res) == want) return res;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char state[6] = ""; /* SQLSTATE, copied: it lives in res */
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (st) snprintf(state, sizeof state, "%s", st);
     char msg[400];
     snprintf(msg, sizeof msg, "%s", g->conn ? PQerrorMessage(g->conn) : "no connection");
     for (char *c = msg; *c; c++)
@@ -262,7 +264,7 @@ static PGresult *pg_exec(coord *co, const char *sql, int n, const char *const *p
         g->conn = NULL;
         g->retry_at = 0; /* the next call reconnects at once */
         *r = tss_fail(TSS_E_IO, "%s", g->why);
-    } else if (state && strcmp(state, "23505") == 0) {
+    } else if (strcmp(state, "23505") == 0) { /* unique_violation */
         *r = tss_fail(TSS_E_EXISTS, "database: %s", msg);
     } else {
         *r = tss_fail(TSS_E_IO, "database statement failed: %s", msg);
@@ -619,6 +621,30 @@ static tss_result load_all(coord *co) {
     return TSS_OK_RESULT;
 }
 
+/* The password from its configured source (0600 file or credential) into
+ * guarded memory, NUL-terminated for libpq; nothing without a source. */
+static tss_result read_password(const tss_coordinator_storage_config *sc, tss_passphrase *pw) {
+    if (!sc->password.file && !sc->password.credential) return TSS_OK_RESULT;
+    tss_passphrase_source src = {.kind = sc->password.file ? TSS_PASS_FILE : TSS_PASS_CREDENTIAL,
+                                 .path = sc->password.file,
+                                 .name = sc->password.credential};
+    tss_result r = tss_passphrase_read(&src, NULL, false, pw);
+    if (!tss_is_ok(r)) {
+        char d[500];
+        snprintf(d, sizeof d, "%s", tss_error_detail());
+        return tss_fail(r.err, "storage.password: %s", d);
+    }
+    pw->bytes[pw->len] = '\0'; /* the buffer has room: TSS_PASSPHRASE_MAX + 2 */
+    return TSS_OK_RESULT;
+}
+
+tss_result coord_pg_check(coord *co) {
+    tss_passphrase pw = {NULL, 0};
+    tss_result r = read_password(&co->cfg.storage, &pw);
+    if (pw.bytes) tss_passphrase_free(&pw);
+    return r;
+}
+
 tss_result coord_pg_open(coord *co, bool load) {
     const tss_coordinator_storage_config *sc = &co->cfg.storage;
     struct coord_pg *g = calloc(1, sizeof *g);
@@ -626,19 +652,7 @@ tss_result coord_pg_open(coord *co, bool load) {
     co->pg = g;
     if (sc->name) snprintf(g->name, sizeof g->name, "%s", sc->name);
     else if (gethostname(g->name, sizeof g->name - 1) != 0) snprintf(g->name, sizeof g->name, "?");
-    if (sc->password.file || sc->password.credential) {
-        tss_passphrase_source src = {.kind = sc->password.file ? TSS_PASS_FILE
-                                                               : TSS_PASS_CREDENTIAL,
-                                     .path = sc->password.file,
-                                     .name = sc->password.credential};
-        tss_result r = tss_passphrase_read(&src, NULL, false, &g->pw);
-        if (!tss_is_ok(r)) {
-            char d[500];
-            snprintf(d, sizeof d, "%s", tss_error_detail());
-            return tss_fail(r.err, "storage.password: %s", d);
-        }
-        g->pw.bytes[g->pw.len] = '\0'; /* libpq takes a C string */
-    }
+    TSS_GUARD(read_password(sc, &g->pw));
     g->conninfo = sc->conninfo;
     g->timeout_ms = sc->timeout;
     pthread_mutex_init(&g->mu, NULL);

@@ -11,6 +11,7 @@
 /* Connect and migrate; load: also read every key and its ready presignatures. */
 TSS_MUST_CHECK tss_result coord_pg_open(coord *co, bool load);
 void coord_pg_close(coord *co);
+TSS_MUST_CHECK tss_result coord_pg_check(coord *co);
 const char *coord_pg_unavailable(coord *co);
 void coord_pg_refresh(coord *co);
 key_entry *coord_pg_key_find(coord *co, const char *key_id, bool force_sync);

@@ -12,6 +12,8 @@
 #  - keygen, presign, presigned and full signing on the database: every
 #    returned signature verifies and has exactly one audit row (by session);
 #    every presignature handed out is 'used' once in the ledger;
+#  - fail closed: a signature whose audit row the database refuses is not
+#    released (the operator gets the reason; the withholding is audited);
 #  - the database stopped mid-load: requests fail with the clear "storage
 #    unavailable" error, no signature leaves without its audit row, and the
 #    service resumes without a restart when the database returns;
@@ -27,6 +29,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/cluster.sh"
 
+# The coordinator under ASan+UBSan when built (make check builds it), as in
+# faults.sh: a memory error in the storage code is a test failure.
+COORDBIN=$BUILD/tss-coordinator
+[ -x "$BUILD/asan/tss-coordinator" ] && COORDBIN=$BUILD/asan/tss-coordinator
+start_coord() {
+    "$COORDBIN" --config "$WORK/coord.yaml" 2>>"$WORK/coord.log" &
+    COORD=$!; PIDS+=("$COORD")
+}
 PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
 if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || ! command -v psql >/dev/null; then
     echo "SKIP pg.sh: PostgreSQL 15 server not installed ($PGBIN/initdb); run make deps"
@@ -103,7 +113,7 @@ USED_F=$(grep '^- ' cstate/presig/kf.log | cut -d' ' -f2)
 stop_pid "$COORD"
 AUDIT_LINES=$(cat cstate/audit/audit-*.log | wc -l)
 echo "$STORAGE" >> coord.yaml
-expect_exit 0 "tss-coordinator --migrate-storage" "$BUILD/tss-coordinator" --config coord.yaml --migrate-storage
+expect_exit 0 "tss-coordinator --migrate-storage" "$COORDBIN" --config coord.yaml --migrate-storage
 expect_match "migration counts" "$OUT" "^migrated 1 key\(s\), 2 ready \+ 1 used presignature\(s\), $AUDIT_LINES audit record\(s\)$"
 [ "$(sql "SELECT max(version) FROM schema_version")" = 1 ] && ok "schema_version is 1" \
     || not_ok "schema_version is 1" "$(sql "SELECT * FROM schema_version")"
@@ -113,7 +123,7 @@ expect_match "migration counts" "$OUT" "^migrated 1 key\(s\), 2 ready \+ 1 used 
 [ "$(sql "SELECT count(*) FROM audit WHERE source LIKE 'audit/%' AND chain_hash ~ '^[0-9a-f]{64}\$'")" = "$AUDIT_LINES" ] \
     && ok "audit history imported with its chain hashes" \
     || not_ok "audit history imported with its chain hashes" "$(sql "SELECT source, chain_hash FROM audit")"
-expect_exit 0 "--migrate-storage again is idempotent" "$BUILD/tss-coordinator" --config coord.yaml --migrate-storage
+expect_exit 0 "--migrate-storage again is idempotent" "$COORDBIN" --config coord.yaml --migrate-storage
 [ "$(sql "SELECT count(*) FROM presigs WHERE state = 'ready'")" = 2 ] && ok "no used presignature made ready by a second run" \
     || not_ok "no used presignature made ready by a second run" "$(sql "SELECT encode(id,'hex'), state FROM presigs")"
 
@@ -142,7 +152,7 @@ PORTB=$(free_port)
 sed -e "s#state_dir: .*#state_dir: $WORK/cbstate#" -e "s#listen: .*#listen: [127.0.0.1:$PORTB]#" \
     -e "s#name: coord-a#name: coord-b#" coord.yaml > coordb.yaml
 sed -e "s#127.0.0.1:$PORT#127.0.0.1:$PORTB#" op.yaml > opb.yaml
-"$BUILD/tss-coordinator" --config "$WORK/coordb.yaml" 2>>"$WORK/coordb.log" & COORDB=$!; PIDS+=("$COORDB")
+"$COORDBIN" --config "$WORK/coordb.yaml" 2>>"$WORK/coordb.log" & COORDB=$!; PIDS+=("$COORDB")
 wait_until 15 port_open "$PORTB" && ok "second coordinator on the same database" \
     || not_ok "second coordinator on the same database" "$(tail -n 10 coordb.log)"
 expect_exit 0 "keygen kp on the database" "$CTL" --config op.yaml keygen --key-id kp --threshold 2 --json
@@ -160,6 +170,20 @@ stop_pid "$COORDB" && ok "second coordinator stopped" || not_ok "second coordina
 expect_exit 0 "presign 6 on the database" "$CTL" --config op.yaml presign --key-id kp --count 6 --json
 [ "$(sql "SELECT count(*) FROM presigs WHERE key_id = 'kp' AND state = 'ready'")" = 6 ] \
     && ok "six ready rows" || not_ok "six ready rows" "$(sql "SELECT * FROM presigs WHERE key_id = 'kp'")"
+
+# ---- fail closed: an audit row that cannot be committed withholds the signature ------------------
+# A constraint makes the database refuse exactly the audit row of one digest
+# (every other statement of that request succeeds).
+POISON=eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee
+sql "ALTER TABLE audit ADD CONSTRAINT test_poison CHECK (body NOT LIKE '%\"digest\":\"$POISON\"%\"outcome\":\"ok\"%')" >/dev/null
+expect_exit 76 "sign whose audit row is refused" "$CTL" --config op.yaml sign --key-id kp --digest "$POISON" --no-presign --json
+expect_match "... is not released, naming why" "$OUT" 'signature not released: its audit record is not committed'
+if printf '%s' "$OUT$ERR" | grep -q '"ethereum"\|"r":"'; then not_ok "... and no signature leaves" "$OUT"; else ok "... and no signature leaves"; fi
+[ "$(sql "SELECT count(*) FROM audit WHERE body LIKE '%$POISON%\"outcome\":\"withheld\"%'")" = 1 ] \
+    && ok "... the withholding is audited" || not_ok "... the withholding is audited" "$(sql "SELECT body FROM audit ORDER BY seq DESC LIMIT 3")"
+sql "ALTER TABLE audit DROP CONSTRAINT test_poison" >/dev/null
+expect_exit 0 "the same digest signs once the row can be committed" "$CTL" --config op.yaml sign --key-id kp --digest "$POISON" --no-presign --json
+check_sig "... and verifies" "$OUT" "$PUB"
 
 # ---- 3. load, and the database stopped mid-load ----------------------------------------------------
 : > signs.out
@@ -199,7 +223,7 @@ while IFS= read -r line; do
 done < signs.out
 [ "$n_ok" -ge 3 ] && [ "$bad" = 0 ] && ok "$n_ok signatures returned: each verifies and has exactly one audit row" \
     || not_ok "signatures returned have one audit row each" "$n_ok ok, $bad bad" "$(cat signs.out signs.err | tail -20)"
-ROWS=$(sql "SELECT count(*) FROM audit WHERE coordinator = 'coord-a' AND body LIKE '%\"request\":\"sign\",\"key\":\"kp\"%' AND body LIKE '%\"outcome\":\"ok\"%'")
+ROWS=$(sql "SELECT count(*) FROM audit WHERE coordinator = 'coord-a' AND body LIKE '%\"request\":\"sign\",\"key\":\"kp\"%' AND body LIKE '%\"outcome\":\"ok\"%' AND body NOT LIKE '%$POISON%'")
 [ "$ROWS" = "$n_ok" ] && ok "audit rows of ok signs = signatures returned ($ROWS)" \
     || not_ok "audit rows of ok signs = signatures returned" "rows $ROWS, returned $n_ok"
 PRE=$(grep -c '"presigned":true' signs.out)
@@ -215,7 +239,7 @@ DUP=$(printf '%s\n' "$HANDED" | uniq -d | head -3)
 # ---- 4. refused starts ----------------------------------------------------------------------------
 DB=newer sql "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL); INSERT INTO schema_version VALUES (2, now(), 'future')" >/dev/null
 sed -e "s#dbname=tssd#dbname=newer#" -e "s#state_dir: .*#state_dir: $WORK/c2state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > newer.yaml
-expect_exit 65 "a newer schema is refused" timeout 20 "$BUILD/tss-coordinator" --config newer.yaml
+expect_exit 65 "a newer schema is refused" timeout 20 "$COORDBIN" --config newer.yaml
 expect_match "... naming the versions" "$ERR" 'schema is version 2, newer than this tss-coordinator knows \(1\)'
 # TLS to the database: sslmode=verify-full against the right CA works (and
 # the server sees an SSL connection); against another CA the start fails
@@ -223,7 +247,7 @@ expect_match "... naming the versions" "$ERR" 'schema is version 2, newer than t
 TLSCONN="host=127.0.0.1 port=$PGPORT dbname=tssd user=tssd sslmode=verify-full sslrootcert=$PGDIR/dbca/ca.pem"
 sed -e "s#state_dir: .*#state_dir: $WORK/c4state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" \
     -e "s#conninfo: \"[^\"]*\"#conninfo: \"$TLSCONN\"#" -e "s#name: coord-a#name: coord-tls#" coord.yaml > tls.yaml
-"$BUILD/tss-coordinator" --config "$WORK/tls.yaml" 2>>"$WORK/coordtls.log" & CT=$!; PIDS+=("$CT")
+"$COORDBIN" --config "$WORK/tls.yaml" 2>>"$WORK/coordtls.log" & CT=$!; PIDS+=("$CT")
 M=0
 expect_log "sslmode=verify-full: the coordinator starts on TLS" coordtls.log "$M" 'storage: postgresql \(schema version 1\) as coordinator coord-tls' 20
 [ "$(sql "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tss-coordinator' AND a.client_addr IS NOT NULL")" = t ] \
@@ -231,17 +255,23 @@ expect_log "sslmode=verify-full: the coordinator starts on TLS" coordtls.log "$M
     || not_ok "... and the database sees its connection as SSL" "$(sql "SELECT a.client_addr, s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)")"
 stop_pid "$CT"
 sed -e "s#$PGDIR/dbca/ca.pem#$PGDIR/otherca/ca.pem#" -e "s#c4state#c5state#" tls.yaml > tlsbad.yaml
-expect_exit 74 "sslmode=verify-full against another CA is refused" timeout 20 "$BUILD/tss-coordinator" --config tlsbad.yaml
+expect_exit 74 "sslmode=verify-full against another CA is refused" timeout 20 "$COORDBIN" --config tlsbad.yaml
 expect_match "... naming the certificate problem" "$ERR" 'coordinator storage unavailable: cannot connect to the database: .*certificate verify failed'
 
 chmod 644 pgpass
 sed -e "s#state_dir: .*#state_dir: $WORK/c3state#" -e "s#listen: .*#listen: [127.0.0.1:$(free_port)]#" coord.yaml > loose.yaml
-expect_exit 77 "a password file readable by others is refused" timeout 20 "$BUILD/tss-coordinator" --config loose.yaml
+expect_exit 77 "a password file readable by others is refused" timeout 20 "$COORDBIN" --config loose.yaml
 expect_match "... naming the fix" "$ERR" 'chmod 600'
+expect_exit 78 "--check catches it too (before a reload)" "$COORDBIN" --config loose.yaml --check
+expect_match "... naming the fix" "$ERR" 'storage.password: .*chmod 600'
 chmod 600 pgpass
 stop_pid "$COORD" && ok "graceful stop on the database" || not_ok "graceful stop on the database" "$(tail -n 5 coord.log)"
 wait "$COORD"; rc=$?
 [ "$rc" = 0 ] && ok "... exit 0" || not_ok "... exit 0" "exit $rc" "$(tail -n 5 coord.log)"
 grep -q "$PGPW" coord.log && not_ok "the password never appears in the log" || ok "the password never appears in the log"
+
+if cat "$WORK"/coord*.log | grep -q 'AddressSanitizer\|runtime error:\|LeakSanitizer'; then
+    not_ok "no sanitizer report in the coordinators' logs" "$(cat "$WORK"/coord*.log | grep -A5 'Sanitizer\|runtime error' | head -20)"
+else ok "no sanitizer report in the coordinators' logs (${COORDBIN#$BUILD/})"; fi
 
 finish
