@@ -43,6 +43,41 @@ static bool parse_ed25519(const char *text, void *field, char *err, size_t cap) 
     return true;
 }
 
+/* An approver name: 1..64 characters of [A-Za-z0-9._-] (it is signed into
+ * every approval, docs/PROTOCOL.md "Approvals"). */
+static bool parse_approver_name(const char *text, void *field, char *err, size_t cap) {
+    size_t n = strlen(text);
+    bool ok = n >= 1 && n <= TSS_CONFIG_APPROVER_NAME_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = text[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-';
+    }
+    if (!ok) {
+        snprintf(err, cap, "expected 1..64 characters of [A-Za-z0-9._-]");
+        return false;
+    }
+    memcpy(field, text, n + 1);
+    return true;
+}
+
+static bool check_approvers(const void *value, size_t count, tss_config_issue *issue) {
+    const tss_config_approver *a = value;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = 0; j < i; j++) {
+            issue->index = (long)i;
+            if (strcmp(a[i].name, a[j].name) == 0)
+                return ISSUE(issue, "duplicate approver name '%s' (also approvers[%zu])",
+                             a[i].name, j);
+            /* One key under two names would count one person twice. */
+            if (memcmp(a[i].public_key, a[j].public_key, sizeof a[i].public_key) == 0)
+                return ISSUE(issue, "duplicate public key (also approvers[%zu])", j);
+        }
+    }
+    issue->index = -1;
+    return true;
+}
+
 static bool check_credential_name(const void *value, size_t count, tss_config_issue *issue) {
     (void)count;
     const char *s = *(char *const *)value;
@@ -188,6 +223,30 @@ static const tss_config_item peer_items[] = {
     {0},
 };
 
+static const tss_config_item approver_items[] = {
+    {.name = "name", .type = TSS_CONFIG_CUSTOM, .flags = TSS_CONFIG_REQUIRED,
+     .offset = offsetof(tss_config_approver, name), .size = TSS_CONFIG_APPROVER_NAME_MAX + 1,
+     .parse = parse_approver_name},
+    {.name = "public_key", .type = TSS_CONFIG_CUSTOM, .flags = TSS_CONFIG_REQUIRED,
+     .offset = offsetof(tss_config_approver, public_key), .size = TSS_CONFIG_ED25519_LEN,
+     .parse = parse_ed25519},
+    {0},
+};
+
+static const tss_config_item approvals_items[] = {
+    {.name = "approvers", .type = TSS_CONFIG_SECTION, .flags = TSS_CONFIG_LIST,
+     .offset = offsetof(tss_party_approvals_config, approvers), .sub = approver_items,
+     .size = sizeof(tss_config_approver),
+     .count_offset = offsetof(tss_party_approvals_config, approver_count), .min_count = 0,
+     .max_count = TSS_CONFIG_MAX_APPROVERS, .check_list = check_approvers},
+    {.name = "clock_skew", .type = TSS_CONFIG_DURATION, .min = 0, .max = HOUR(1), .def = "5m",
+     .offset = offsetof(tss_party_approvals_config, clock_skew)},
+    {.name = "max_lifetime", .type = TSS_CONFIG_DURATION, .min = MINUTES(1),
+     .max = HOUR(24) * 30, .def = "1d",
+     .offset = offsetof(tss_party_approvals_config, max_lifetime)},
+    {0},
+};
+
 static const tss_config_item limits_items[] = {
     {.name = "max_frame_size", .type = TSS_CONFIG_SIZE, .min = TSS_WIRE_MIN_FRAME,
      .max = TSS_WIRE_MAX_FRAME, .def = "1MiB",
@@ -241,6 +300,9 @@ static const tss_config_item party_items[] = {
      .offset = offsetof(tss_party_config, state_dir)},
     {.name = "log_level", .type = TSS_CONFIG_ENUM, .enums = tss_config_log_levels,
      .def = "info", .offset = offsetof(tss_party_config, log_level)},
+    {.name = "approvals", .type = TSS_CONFIG_SECTION,
+     .offset = offsetof(tss_party_config, approvals), .sub = approvals_items,
+     .size = sizeof(tss_party_approvals_config)},
     {.name = "policy_file", .type = TSS_CONFIG_PATH,
      .offset = offsetof(tss_party_config, policy_file)},
     {0},

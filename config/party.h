@@ -57,6 +57,22 @@ typedef struct { /* all in milliseconds */
     uint64_t backoff_max;
 } tss_party_timeouts_config;
 
+/* approvals.approvers[]: an approver's Ed25519 key pinned by name (the layout
+ * of policy/approval.h tss_approver_pin, so the party can use the array as is). */
+#define TSS_CONFIG_APPROVER_NAME_MAX 64
+#define TSS_CONFIG_MAX_APPROVERS 64
+typedef struct {
+    char name[TSS_CONFIG_APPROVER_NAME_MAX + 1];
+    uint8_t public_key[TSS_CONFIG_ED25519_LEN];
+} tss_config_approver;
+
+typedef struct {
+    tss_config_approver *approvers;
+    size_t approver_count;
+    uint64_t clock_skew;   /* ms; tolerance on an approval's expiry */
+    uint64_t max_lifetime; /* ms; an approval may expire at most this far ahead */
+} tss_party_approvals_config;
+
 typedef struct tss_party_config {
     int64_t party_id;
     tss_party_keystore_config keystore;
@@ -73,6 +89,7 @@ typedef struct tss_party_config {
     tss_party_timeouts_config timeouts;
     char *state_dir;
     int log_level;     /* syslog priority */
+    tss_party_approvals_config approvals;
     char *policy_file; /* NULL: no signing policy (any request of a held key is signed) */
 } tss_party_config;
 

@@ -98,6 +98,12 @@ static const description descriptions[] = {
     {"party:timeouts.backoff_max", "Largest reconnect delay."},
     {"party:state_dir", "The party's state: lock file, sealed key shares (keys/), sealed presignatures and spent-id logs (presig/), used session ids. Mode 0700."},
     {"party:log_level", "Lowest priority logged."},
+    {"party:approvals", "Operator approvals (docs/OPERATIONS.md, \"Approvals\"): the approvers whose Ed25519 keys this party trusts, and how it judges an approval's expiry. Policy rules name the approvers they need."},
+    {"party:approvals.approvers", "Approver keys pinned by name (from `tssctl approver-keygen`, exchanged out of band, never from the coordinator). An approval is counted only if its signed approver name is pinned here and its signature verifies with that key; one key may not be pinned under two names."},
+    {"party:approvals.approvers[].name", "The approver's name, 1..64 characters of [A-Za-z0-9._-]; signed into every approval."},
+    {"party:approvals.approvers[].public_key", "The approver's public key, ed25519:<base64>."},
+    {"party:approvals.clock_skew", "Tolerance on an approval's expiry: it counts until expires + clock_skew (by this party's clock, never earlier than the latest time it has recorded)."},
+    {"party:approvals.max_lifetime", "An approval whose expiry is further ahead than this (+ clock_skew) is refused; it bounds how long used nonces are kept (state_dir/approval-nonces)."},
     {"party:policy_file", "The signing policy this party enforces (format below, \"Signing policy\"; docs/OPERATIONS.md \"Signing policy\"). Absent: no policy, the party signs any request for a key it holds, as before issue 16. Re-read on SIGHUP (validate, then swap; a bad file keeps the old policy)."},
     /* ---- policy ---- */
     {"policy:version", "Format version, 1."},

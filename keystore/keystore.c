@@ -105,6 +105,11 @@ tss_result tss_keystore_unseal(const char *dir, const tss_passphrase *pass,
     r = tss_sealed_open(file, len, pass->bytes, pass->len, &hdr, plain, MNEMONIC_PLAINTEXT_MAX,
                         &plain_len);
     if (!tss_is_ok(r)) goto out;
+    /* An approver key (same format version) put in the mnemonic's place. */
+    if (hdr.content != TSS_CONTENT_MNEMONIC) {
+        r = tss_fail(TSS_E_CORRUPT, "not a sealed mnemonic (content %u)", hdr.content);
+        goto out;
+    }
     /* Authenticated, so a bad layout here is a writer bug or a forged file. */
     if (plain_len < 1 || plain[0] != plain_len - 1 ||
         !tss_bip39_words_for_entropy(plain[0])) {

@@ -85,7 +85,9 @@ static void checksum(uint8_t out[TSS_SEALED_CHECKSUM_LEN], const uint8_t *data, 
 /* Version-specific field rules, checked after the checksum. */
 static tss_result check_fields(const tss_sealed_header *hdr) {
     if (hdr->version == TSS_SEALED_VERSION) {
-        TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC, TSS_E_UNSUPPORTED,
+        TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC ||
+                       hdr->content == TSS_CONTENT_APPROVER_KEY,
+                   TSS_E_UNSUPPORTED,
                    "sealed file content type %u is not supported in format version 1",
                    hdr->content);
         TSS_ENSURE(hdr->kdf_id == TSS_KDF_ARGON2ID13, TSS_E_UNSUPPORTED,
@@ -233,8 +235,8 @@ tss_result tss_sealed_seal(tss_sealed_header *hdr, const uint8_t *passphrase,
                            tss_writer *out) {
     TSS_ENSURE(plaintext_len <= TSS_SEALED_MAX_PLAINTEXT, TSS_E_TOO_LARGE,
                "plaintext too large to seal");
-    TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC, TSS_E_USAGE,
-               "content type %u cannot be sealed with a passphrase", hdr->content);
+    TSS_ENSURE(hdr->content == TSS_CONTENT_MNEMONIC || hdr->content == TSS_CONTENT_APPROVER_KEY,
+               TSS_E_USAGE, "content type %u cannot be sealed with a passphrase", hdr->content);
     TSS_ENSURE(hdr->kdf.opslimit >= TSS_KDF_OPS_MIN && hdr->kdf.opslimit <= TSS_KDF_OPS_MAX &&
                    hdr->kdf.memlimit >= TSS_KDF_MEM_MIN && hdr->kdf.memlimit <= TSS_KDF_MEM_MAX,
                TSS_E_USAGE, "Argon2id parameters out of range");

@@ -1,7 +1,8 @@
 /* The sealed-file container: a public header, an AEAD ciphertext and a
  * checksum. Pure encoding and cryptography; file I/O is elsewhere.
  *
- * Format version 1 (passphrase-sealed mnemonic, content 1, KDF 1 = Argon2id):
+ * Format version 1 (passphrase-sealed: content 1 = mnemonic, 4 = approver
+ * key; KDF 1 = Argon2id):
  *   magic "TSSDSEAL" | version u8 | content u8 | kdf u8 | opslimit u32 |
  *   memlimit u64 | salt[16] | aead u8 | nonce[24] | party_id u16 |
  *   identity[32] | ciphertext_len u32 | ciphertext | checksum[32]
@@ -45,7 +46,14 @@
     (TSS_SEALED_HEADER_V2_LEN + TSS_SEALED_MAX_PLAINTEXT + TSS_SEALED_TAG_LEN +             \
      TSS_SEALED_CHECKSUM_LEN)
 
-enum { TSS_CONTENT_MNEMONIC = 1, TSS_CONTENT_KEYSHARE = 2, TSS_CONTENT_PRESIG = 3 };
+/* Content 4: an approver's Ed25519 key (policy/approver_key.h), format 1
+ * (passphrase-sealed); its header's identity is the approver's public key. */
+enum {
+    TSS_CONTENT_MNEMONIC = 1,
+    TSS_CONTENT_KEYSHARE = 2,
+    TSS_CONTENT_PRESIG = 3,
+    TSS_CONTENT_APPROVER_KEY = 4
+};
 enum { TSS_KDF_STORAGE_KEY = 0, TSS_KDF_ARGON2ID13 = 1 };
 enum { TSS_AEAD_XCHACHA20POLY1305 = 1 };
 

@@ -19,13 +19,13 @@ static void usage(FILE *out) {
             "  " PROG " --config FILE keygen --key-id ID --threshold T [--parties 1,2,3] [--json]\n"
             "  " PROG " --config FILE sign --key-id ID (--digest HEX32 | --message TEXT\n"
             "                  [--hash sha256|keccak256|eip191]) [--path m/0/N] [--signers 1,3]\n"
-            "                  [--no-presign] [--json]\n"
+            "                  [--no-presign] [--approval FILE]... [--json]\n"
             "  " PROG " --config FILE sign-tx --key-id ID --tx FILE.json|- [--path m/0/N]\n"
-            "                  [--signers 1,3] [--no-presign] [--json]\n"
+            "                  [--signers 1,3] [--no-presign] [--approval FILE]... [--json]\n"
             "  " PROG " --config FILE presign --key-id ID --count K [--path m/0/N] [--signers 1,3]\n"
             "                  [--json]\n"
             "  " PROG " --config FILE sign-typed-data --key-id ID FILE.json [--path m/0/N] [--signers 1,3]\n"
-            "                  [--no-presign] [--json]\n"
+            "                  [--no-presign] [--approval FILE]... [--json]\n"
             "  " PROG " --config FILE sign-authorization --key-id ID --chain-id N --address ADDR\n"
             "                  --nonce N [--path m/0/N] [--signers 1,3] [--no-presign] [--json]\n"
             "  " PROG " typed-data-hash FILE.json [--json]\n"
@@ -40,6 +40,11 @@ static void usage(FILE *out) {
             "  " PROG " pki show --cert FILE [--json]\n"
             "  " PROG " config-reference [--check]\n"
             "  " PROG " audit verify (--dir DIR | SEGMENT...) [--anchor HASH] [--json]\n"
+            "  " PROG " approver-keygen --name NAME --out DIR [PASSPHRASE] [--kdf PROFILE]\n"
+            "  " PROG " approve --key DIR/NAME.approver [PASSPHRASE] --key-id ID [--path m/0/N]\n"
+            "                  (--tx FILE.json | --typed-data FILE.json | --message TEXT |\n"
+            "                  --digest HEX32 | --request-hash HEX32) [--expires-in 1h] [--out FILE]\n"
+            "  " PROG " approval show FILE\n"
             "  " PROG " policy check POLICY.yaml --key-id ID [--path m/0/N] (--tx FILE.json |\n"
             "                  --typed-data FILE.json | --message TEXT | --digest HEX32)\n"
             "                  [--at UNIX_SECONDS] [--json]\n"
@@ -97,6 +102,17 @@ static void usage(FILE *out) {
             "and line); exit 65 when it is not intact. --anchor HASH (a last hash the\n"
             "coordinator logged at a rotation or exit) must be in the chain: a cut tail fails.\n"
             "\n"
+            "approver-keygen makes an approver's Ed25519 key, sealed under a passphrase\n"
+            "(Argon2id + XChaCha20-Poly1305) in DIR/NAME.approver, and prints the pin to put\n"
+            "in every party's approvals.approvers. approve signs an approval of exactly one\n"
+            "request: key id, path and the content as sign sends it (--tx, --typed-data,\n"
+            "--message for sign --hash eip191, --digest for any other sign), or its request\n"
+            "hash as `policy check` prints it; it expires after --expires-in (at most the\n"
+            "parties' approvals.max_lifetime) and carries a fresh random nonce: each party\n"
+            "counts it once and never again (docs/OPERATIONS.md, \"Approvals\"). Pass the\n"
+            "approval files to sign, sign-tx or sign-typed-data with --approval FILE\n"
+            "(repeatable). approval show decodes one. PASSPHRASE: --passphrase-file F |\n"
+            "--passphrase-fd N | --passphrase-credential NAME; else prompted on a terminal.\n"
             "policy check evaluates a request against a party's signing policy file offline\n"
             "(first matching rule; windows taken as empty, approvals as absent) and prints\n"
             "allow or refuse with the rule and reasons; exit 77 when refused.\n"
@@ -181,6 +197,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "config-reference") == 0)
         return tssctl_config_reference(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "audit") == 0) return tssctl_audit(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "approver-keygen") == 0) return tssctl_approver_keygen(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "approve") == 0) return tssctl_approve(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "approval") == 0) return tssctl_approval(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "policy") == 0) return tssctl_policy(argc - i - 1, argv + i + 1);
     return tssctl_usage_error("unknown command '%s'", cmd);
 }

@@ -24,6 +24,7 @@
 #include "eth/tx_json.h"
 #include "eth/u256.h"
 #include "mpc/bip32.h"
+#include "policy/request.h"
 #include "util/json.h"
 #include "tls/context.h"
 #include "util/hex.h"
@@ -584,6 +585,8 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_eth_authorization auth;
     memset(&auth, 0, sizeof auth);
     tss_eip712_result td;
+    /* --approval FILE (repeatable): approvals the parties verify (policy/approval.h). */
+    tss_approval_set approvals = {.n = 0};
     rq.command = strcmp(cmd, "keygen") == 0                 ? TSS_WIRE_OP_KEYGEN
                  : strcmp(cmd, "sign") == 0 || sign_tx || sign_td || sign_auth ? TSS_WIRE_OP_SIGN
                  : strcmp(cmd, "presign") == 0              ? TSS_WIRE_OP_PRESIGN
@@ -609,6 +612,13 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         if (!v) return tssctl_usage_error("%s: '%s' needs a value or is unknown", cmd, a);
         i++;
         if (strcmp(a, "--key-id") == 0) key_id = v;
+        else if (strcmp(a, "--approval") == 0 && rq.command == TSS_WIRE_OP_SIGN) {
+            if (approvals.n == TSS_APPROVAL_MAX)
+                return tssctl_usage_error("at most %d --approval", TSS_APPROVAL_MAX);
+            r = tssctl_approval_read(v, &approvals.v[approvals.n]);
+            if (!tss_is_ok(r)) return tssctl_fail(r);
+            approvals.n++;
+        }
         else if (strcmp(a, "--threshold") == 0 && rq.command == TSS_WIRE_OP_KEYGEN)
             threshold = strtol(v, NULL, 10);
         else if ((strcmp(a, "--parties") == 0 && rq.command == TSS_WIRE_OP_KEYGEN) ||
@@ -728,6 +738,27 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
         tss_eth_tx_storage_free(&txs);
         return tssctl_fail(r);
     }
+    /* Approvals travel only with request content: a bare digest goes as a
+     * "raw" request, which is what the approvers approved (approve --digest). */
+    tss_writer apv;
+    tss_writer_init(&apv, TSS_APPROVAL_LIST_MAX);
+    if (tss_is_ok(r) && approvals.n) {
+        if (!content.len) {
+            tss_request raw = {TSS_REQ_RAW, rq.digest, 32};
+            tss_writer_free(&content);
+            tss_writer_init(&content, TSS_REQ_MAX_ENCODED);
+            r = tss_request_encode(&content, &raw);
+        }
+        if (tss_is_ok(r)) r = tss_approval_list_encode(&approvals, &apv);
+        if (!tss_is_ok(r)) {
+            tss_writer_free(&apv);
+            tss_writer_free(&content);
+            tss_eth_tx_storage_free(&txs);
+            return tssctl_fail(r);
+        }
+        rq.approvals = apv.data;
+        rq.approvals_len = apv.len;
+    }
     rq.request = content.len ? content.data : NULL;
     rq.request_len = content.len;
     randombytes_buf(&rq.request_id, sizeof rq.request_id);
@@ -738,6 +769,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     if (!tss_is_ok(r)) {
         tss_eth_tx_storage_free(&txs);
         tss_writer_free(&content);
+        tss_writer_free(&apv);
         return tssctl_fail(r);
     }
     tss_wire_op_response resp;
@@ -747,6 +779,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     if (!tss_is_ok(r)) {
         tss_eth_tx_storage_free(&txs);
         tss_writer_free(&content);
+        tss_writer_free(&apv);
         return tssctl_fail(r);
     }
     char sid_hex[33];
@@ -812,6 +845,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     tss_wire_op_response_free(&resp);
     tss_eth_tx_storage_free(&txs);
     tss_writer_free(&content);
+        tss_writer_free(&apv);
     if (!tss_is_ok(r)) return tssctl_fail(r);
     fflush(stdout);
     return code;

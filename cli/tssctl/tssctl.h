@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "daemon/client.h"
+#include "policy/approval.h"
 #include "eth/tx.h"
 #include "util/result.h"
 #include "wire/frame.h"
@@ -57,6 +58,12 @@ int tssctl_tx_hash(int argc, char **argv);
 int tssctl_pki(int argc, char **argv);
 /* config-reference [--check] (config_ref.c): offline. */
 int tssctl_config_reference(int argc, char **argv);
+/* approver-keygen, approve, approval show (approver.c): offline. */
+int tssctl_approver_keygen(int argc, char **argv);
+int tssctl_approve(int argc, char **argv);
+int tssctl_approval(int argc, char **argv);
+/* Read an approval file (`tssctl approve` output) into *out. */
+TSS_MUST_CHECK tss_result tssctl_approval_read(const char *path, tss_approval *out);
 /* audit verify (audit.c): offline, no coordinator needed. */
 int tssctl_audit(int argc, char **argv);
 /* policy.c */

@@ -79,6 +79,11 @@ struct rpc_req {
     char peer[80];
     bool batch, rest;
     size_t n, outstanding;
+    /* The request's Tssd-Approval headers (policy/approval.h list), sent with
+     * every signature it asks for; each party counts only the approvals of
+     * exactly that request. */
+    uint8_t *approvals;
+    size_t approvals_len;
     rpc_call calls[];
 };
 
@@ -236,6 +241,7 @@ static void free_req(rpc_req *rq) {
         tss_eth_tx_storage_free(&c->txs);
         tss_writer_free(&c->content);
     }
+    free(rq->approvals);
     free(rq);
 }
 
@@ -374,6 +380,13 @@ static bool start_sign(rpc_call *c) {
     snprintf(rq.key_id, sizeof rq.key_id, "%s", c->key.info.key_id);
     memcpy(rq.digest, c->digest, 32);
     rq.path = c->key.path; /* a derived account: the parties sign as its child key */
+    if (c->req->approvals_len) {
+        /* Approvals travel only with request content: a bare digest goes as
+         * a "raw" request (what `tssctl approve --digest` approves). */
+        if (!c->content.len && !set_content(c, TSS_REQ_RAW, c->digest, 32)) return false;
+        rq.approvals = c->req->approvals;
+        rq.approvals_len = c->req->approvals_len;
+    }
     rq.request = c->content.len ? c->content.data : NULL;
     rq.request_len = c->content.len;
     c->t0 = tss_now_ms();
@@ -911,6 +924,15 @@ static rpc_req *new_req(gw *g, const gw_http_request *hr, gw_http_hold *h, size_
     rq->h = h;
     rq->client = hr->client;
     rq->n = n;
+    if (hr->approvals_len) {
+        rq->approvals = malloc(hr->approvals_len);
+        if (!rq->approvals) {
+            free(rq);
+            return NULL;
+        }
+        memcpy(rq->approvals, hr->approvals, hr->approvals_len);
+        rq->approvals_len = hr->approvals_len;
+    }
     snprintf(rq->peer, sizeof rq->peer, "%s", hr->peer);
     for (size_t i = 0; i < n; i++) {
         rq->calls[i].req = rq;

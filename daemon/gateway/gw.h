@@ -165,6 +165,9 @@ typedef struct {
     const char *path;
     const char *body;
     size_t body_len;
+    /* Tssd-Approval headers as one approval list (policy/approval.h); NULL: none. */
+    const uint8_t *approvals;
+    size_t approvals_len;
     const char *peer;        /* "addr:port" */
 } gw_http_request;
 

@@ -12,7 +12,9 @@
  *     (slowloris), or a TLS handshake not done within it: 408 / close;
  *   - a kept-alive connection idle for timeouts.idle: closed;
  *   - limits.max_connections in total (closed at accept) and
- *     limits.max_connections_per_client per authenticated client: 429. */
+ *     limits.max_connections_per_client per authenticated client: 429;
+ *   - a Tssd-Approval header (docs/API.md) that is not the hex of one
+ *     approval, or more than 16 of them: 400. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +30,8 @@
 #include <http_parser.h>
 
 #include "daemon/gateway/gw.h"
+#include "policy/approval.h"
+#include "util/hex.h"
 #include "tls/conn.h"
 #include "util/log.h"
 
@@ -65,6 +69,15 @@ struct gw_conn {
     char field[32];
     size_t field_len;
     bool field_is_auth;
+    bool field_is_apv;
+    /* Tssd-Approval headers: the value being read, and the approval list
+     * (policy/approval.h wire encoding) of those complete, allocated on the
+     * first one. */
+    char apv_hex[2 * TSS_APPROVAL_BLOB_MAX + 3];
+    size_t apv_hex_len;
+    bool apv_too_long;
+    uint8_t *apv;
+    size_t apv_len;
     char *url;
     size_t url_len;
     char auth[AUTH_MAX + 1];
@@ -100,6 +113,12 @@ static void reset_request(gw_conn *c) {
     c->last_was_value = false;
     c->field_len = 0;
     c->field_is_auth = false;
+    c->field_is_apv = false;
+    c->apv_hex_len = 0;
+    c->apv_too_long = false;
+    free(c->apv);
+    c->apv = NULL;
+    c->apv_len = 0;
     c->auth_len = 0;
     c->auth[0] = '\0';
     c->auth_too_long = false;
@@ -317,9 +336,45 @@ static int on_url(http_parser *p, const char *at, size_t n) {
     return 0;
 }
 
+/* A complete Tssd-Approval value: one approval in hex (0x optional), added
+ * to the request's approval list. The parties verify it; here it must only
+ * parse, so a garbled header is a clear 400 rather than a refusal later. */
+static int finish_approval(gw_conn *c) {
+    c->field_is_apv = false;
+    const char *h = c->apv_hex;
+    size_t n = c->apv_hex_len;
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+    if (n >= 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X')) h += 2, n -= 2;
+    uint8_t blob[TSS_APPROVAL_BLOB_MAX];
+    tss_approval a;
+    char hex[2 * TSS_APPROVAL_BLOB_MAX + 1];
+    if (c->apv_too_long || n == 0 || n % 2 || n / 2 > sizeof blob)
+        return fail_cb(c, 400, "Tssd-Approval: expected the hex of one approval (tssctl approve)");
+    memcpy(hex, h, n);
+    hex[n] = '\0';
+    if (!tss_is_ok(tss_hex_decode(blob, n / 2, hex, "Tssd-Approval")) ||
+        !tss_is_ok(tss_approval_decode(blob, n / 2, &a)))
+        return fail_cb(c, 400, "Tssd-Approval: not an approval (tssctl approve writes one)");
+    if (!c->apv) {
+        c->apv = malloc(TSS_APPROVAL_LIST_MAX);
+        if (!c->apv) return fail_cb(c, 500, "out of memory");
+        c->apv[0] = 0;
+        c->apv_len = 1;
+    }
+    if (c->apv[0] == TSS_APPROVAL_MAX)
+        return fail_cb(c, 400, "more than 16 Tssd-Approval headers");
+    c->apv[c->apv_len++] = (uint8_t)((n / 2) >> 8);
+    c->apv[c->apv_len++] = (uint8_t)(n / 2);
+    memcpy(c->apv + c->apv_len, blob, n / 2);
+    c->apv_len += n / 2;
+    c->apv[0]++;
+    return 0;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t n) {
     gw_conn *c = of(p);
     if (count_header_bytes(c, n)) return 1;
+    if (c->last_was_value && c->field_is_apv && finish_approval(c)) return 1;
     if (c->last_was_value || c->n_headers == 0) {
         if (++c->n_headers > (size_t)c->g->cfg.limits.max_headers)
             return fail_cb(c, 431, "more headers than limits.max_headers");
@@ -340,6 +395,17 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
         c->field_is_auth = strcasecmp(c->field, "authorization") == 0;
         if (c->field_is_auth && c->auth_len)
             return fail_cb(c, 400, "more than one Authorization header");
+        c->field_is_apv = strcasecmp(c->field, "tssd-approval") == 0;
+        c->apv_hex_len = 0;
+        c->apv_too_long = false;
+    }
+    if (c->field_is_apv) {
+        if (c->apv_hex_len + n > sizeof c->apv_hex - 1) {
+            c->apv_too_long = true;
+        } else {
+            memcpy(c->apv_hex + c->apv_hex_len, at, n);
+            c->apv_hex_len += n;
+        }
     }
     if (c->field_is_auth) {
         if (c->auth_len + n > AUTH_MAX) {
@@ -355,6 +421,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 
 static int on_headers_complete(http_parser *p) {
     gw_conn *c = of(p);
+    if (c->last_was_value && c->field_is_apv && finish_approval(c)) return 1;
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->g->cfg.limits.max_body)
         return fail_cb(c, 413, "request body exceeds limits.max_body");
     return 0;
@@ -441,6 +508,8 @@ static void dispatch(gw_conn *c) {
     rq.path = c->url ? c->url : "/";
     rq.body = c->body ? c->body : "";
     rq.body_len = c->body_len;
+    rq.approvals = c->apv;
+    rq.approvals_len = c->apv_len;
     rq.peer = c->addr;
     authenticate(c, &rq);
     if (rq.client && c->counted != rq.client) {

@@ -16,6 +16,8 @@
 #include "keystore/presig_store.h"
 #include "keystore/sid_log.h"
 #include "mpc/keyshare.h"
+#include "policy/approval.h"
+#include "policy/policy.h"
 #include "tls/context.h"
 #include "wire/frame.h"
 #include "wire/msg.h"
@@ -68,6 +70,7 @@ struct party {
     struct tss_policy *policy;
     struct tss_velocity *velocity;
     struct tss_audit *policy_log;
+    struct tss_approval_nonce_store *approval_nonces; /* approvals.c */
 };
 
 /* Presignatures this process stored recently, and through which coordinator:
@@ -124,6 +127,29 @@ void party_policy_close(party *pt);
  * request is malformed or a local failure. */
 TSS_MUST_CHECK tss_result party_policy_gate(party *pt, const tss_wire_session_start *st,
                                             const char *sid_hex);
+
+/* approvals.c: the pinned approvers and the durable approval nonce record. */
+struct tss_policy;
+/* Every approver a policy rule names is pinned, and M is reachable. */
+TSS_MUST_CHECK tss_result party_approvals_check_policy(const struct tss_policy *p,
+                                                       const tss_party_approvals_config *a);
+TSS_MUST_CHECK tss_result party_approvals_open(party *pt);
+void party_approvals_close(party *pt);
+/* SIGHUP: take the freshly loaded pins (validated against the policy in
+ * force); the old ones are swapped into *fresh for the caller to free. */
+TSS_MUST_CHECK tss_result party_approvals_reload(party *pt, tss_party_approvals_config *fresh);
+/* One decision's verifier state (policy/policy.h tss_policy_approver). */
+typedef struct {
+    party *pt;
+    const tss_wire_session_start *st;
+    bool counted;
+    tss_approval_tally tally;
+    char report[400];
+} party_approval_ctx;
+tss_policy_approver party_approvals_verifier(party_approval_ctx *c);
+/* After an allow, before the session uses or sends anything: record the
+ * counted nonces durably (a replay or a failed write refuses). */
+TSS_MUST_CHECK tss_result party_approvals_commit(party_approval_ctx *c);
 
 /* A SESSION_START, PROTOCOL_MSG or SESSION_ABORT frame from coordinator co. */
 void party_session_frame(pcoord *co, const tss_wire_frame *f);

@@ -75,8 +75,9 @@ tss_result party_policy_check(const party *pt) {
     if (!pt->cfg.policy_file) return TSS_OK_RESULT;
     tss_policy *p = NULL;
     TSS_GUARD(load(pt->cfg.policy_file, &p));
+    tss_result r = party_approvals_check_policy(p, &pt->cfg.approvals);
     drop(p);
-    return TSS_OK_RESULT;
+    return r;
 }
 
 tss_result party_policy_open(party *pt) {
@@ -86,6 +87,8 @@ tss_result party_policy_open(party *pt) {
         return TSS_OK_RESULT;
     }
     TSS_GUARD(load(pt->cfg.policy_file, &pt->policy));
+    TSS_GUARD(party_approvals_check_policy(pt->policy, &pt->cfg.approvals));
+    TSS_GUARD(party_approvals_open(pt));
     TSS_GUARD(tss_velocity_open(&pt->velocity, pt->cfg.state_dir, wall_ms(), mono_ms()));
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/%s", pt->cfg.state_dir, LOG_DIR);
@@ -106,6 +109,20 @@ void party_policy_reload(party *pt) {
                 pt->cfg.policy_file, tss_error_detail());
         return;
     }
+    /* The approver pins (approvals: in the party config) are re-read too,
+     * validated with the new policy, and swapped together with it. */
+    tss_party_config fresh;
+    memset(&fresh, 0, sizeof fresh);
+    r = tss_config_party_load_file(&fresh, pt->config_path);
+    if (tss_is_ok(r)) r = party_approvals_check_policy(p, &fresh.approvals);
+    if (tss_is_ok(r)) r = party_approvals_reload(pt, &fresh.approvals);
+    tss_config_party_free(&fresh);
+    if (!tss_is_ok(r)) {
+        tss_log(LOG_ERR, "reload: policy %s and approvers NOT reloaded, the previous ones stay in "
+                "force: %s", pt->cfg.policy_file, tss_error_detail());
+        drop(p);
+        return;
+    }
     drop(pt->policy);
     pt->policy = p;
     tss_log(LOG_NOTICE, "reload: policy %s now in force (%zu rules)", pt->cfg.policy_file,
@@ -119,6 +136,7 @@ void party_policy_close(party *pt) {
     pt->velocity = NULL;
     tss_audit_close(pt->policy_log);
     pt->policy_log = NULL;
+    party_approvals_close(pt);
 }
 
 static void json_safe(char *out, size_t cap, const char *in) {
@@ -168,11 +186,25 @@ tss_result party_policy_gate(party *pt, const tss_wire_session_start *st, const 
     tss_request_hash(st->key_id, &st->path, &req, rh);
     uint64_t now = tss_velocity_now(pt->velocity, mono_ms());
     tss_policy_windows windows = {pt->velocity, tss_velocity_sum};
-    /* Approvals (policy/approval.h) plug in here; until then a rule that
-     * needs approvals never matches. */
-    tss_policy_input in = {st->key_id, &v, rh, now, &windows, NULL};
+    /* Approvals (policy/approval.h) are verified by the rule that needs them
+     * and their nonces recorded only once the request is allowed. */
+    party_approval_ctx actx = {.pt = pt, .st = st};
+    tss_policy_approver approver = party_approvals_verifier(&actx);
+    tss_policy_input in = {st->key_id, &v, rh, now, &windows, &approver};
     tss_policy_decision d;
     tss_policy_evaluate(pt->policy, &in, &d);
+    if (d.allow && actx.counted) {
+        tss_result ar = party_approvals_commit(&actx);
+        if (ar.err == TSS_E_PROTOCOL) {
+            /* Recorded meanwhile: a replay racing this request. */
+            d.allow = false;
+            d.charge = false;
+            snprintf(d.reason, sizeof d.reason, "rule %s: approvals: %s", d.rule_name,
+                     tss_error_detail());
+        } else {
+            TSS_GUARD(ar);
+        }
+    }
     if (d.allow && d.charge)
         TSS_GUARD(tss_velocity_charge(pt->velocity, d.rule_name, st->key_id, now, d.value));
     tss_result lr = log_decision(pt, st, sid_hex, &v, &d);

@@ -24,6 +24,10 @@ for c in typed-data-hash tx-hash; do
     expect_exit 0 "tssctl $c --help" "$BUILD/tssctl" "$c" --help
     expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl $c FILE.json"
 done
+for c in approver-keygen approve approval; do
+    expect_exit 0 "tssctl $c --help" "$BUILD/tssctl" "$c" --help
+    expect_match "tssctl $c --help prints the usage" "$OUT" "tssctl $c "
+done
 for c in init inspect identity verify passwd salvage-log; do
     expect_exit 0 "tss-keystore $c --help works without other options" "$BUILD/tss-keystore" "$c" --help
 done

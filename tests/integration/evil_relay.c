@@ -36,6 +36,10 @@
  *                                    altered the operator's transaction
  *   raw      sess=S [to=T]           SESSION_START (to party T) carries the digest
  *                                    only (no request content): a raw digest
+ *   approvals sess=S [to=T] file=F   SESSION_START (to party T) carries the approval
+ *                                    list in file F (policy/approval.h encoding, any
+ *                                    bytes) instead of the operator's: replayed,
+ *                                    duplicated or forged approvals
  *   drop | dup | flip  sess=S [round=R] [from=F] [to=T] [bcast=0|1] [nth=K]
  *            drop the frame; send it twice; flip the last payload byte
  *   delay    ... ms=M                deliver M ms later
@@ -78,10 +82,11 @@
 #define SID TSS_WIRE_SESSION_ID_LEN
 
 typedef enum { R_RECORD, R_REPLAY, R_REUSE, R_KIND, R_TIMEOUT, R_DIGEST, R_KEYID, R_DROP, R_DUP,
-               R_FLIP, R_DELAY, R_REORDER, R_CONTENT, R_RAW } rule_op;
+               R_FLIP, R_DELAY, R_REORDER, R_CONTENT, R_RAW, R_APPROVALS } rule_op;
 static const char *const op_names[] = {"record", "replay", "reuse", "kind",  "timeout",
                                        "digest", "keyid",  "drop",  "dup",   "flip",
-                                       "delay",  "reorder", "content", "raw"};
+                                       "delay",  "reorder", "content", "raw",
+                                       "approvals"};
 
 typedef struct {
     rule_op op;
@@ -474,6 +479,24 @@ static void down_session_start(plink *l, const uint8_t *p, size_t n) {
                 memcpy(st.digest, v.digest, sizeof st.digest);
             } else {
                 say("sess=%d: content file %s unreadable or invalid", s->ord, r->file);
+            }
+        }
+        if (r->op == R_APPROVALS && (r->to < 0 || (unsigned)r->to == l->party)) {
+            static uint8_t apv[TSS_WIRE_MAX_APPROVALS];
+            size_t len = 0;
+            FILE *f = fopen(r->file, "rb");
+            if (f) {
+                len = fread(apv, 1, sizeof apv, f);
+                fclose(f);
+            }
+            if (len && st.request_len) {
+                say("sess=%d: telling party %u other approvals (%zu bytes)", s->ord, l->party,
+                    len);
+                st.approvals = apv;
+                st.approvals_len = len;
+            } else {
+                say("sess=%d: approvals file %s unreadable, or no request content", s->ord,
+                    r->file);
             }
         }
         if (r->op == R_RAW && (r->to < 0 || (unsigned)r->to == l->party)) {

@@ -211,6 +211,7 @@ static void examples_load(void) {
     CHECK(p.timeouts.heartbeat == 15000 && p.timeouts.round == 120000 &&
           p.timeouts.backoff_max == 60000);
     CHECK(p.log_level == LOG_INFO);
+    CHECK(p.approvals.approver_count == 3 && strcmp(p.approvals.approvers[2].name, "carol") == 0);
     tss_config_party_free(&p);
     CHECK(all_zero(&p, sizeof p));
     tss_config_party_free(&p); /* twice is harmless */
@@ -347,7 +348,8 @@ static void coordinator_storage(void) {
 static void unknown_keys(void) {
     PARTY_FAILS(PARTY_BASE "bogus: 1\n",
                 "party.yaml:15:1: bogus: unknown key (expected one of: party_id, keystore, "
-                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, policy_file)");
+                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
+                "policy_file)");
     PARTY_FAILS(PARTY_BASE "limits:\n  max_frame_size: 4096\n  max_frames: 3\n",
                 "party.yaml:17:3: limits.max_frames: unknown key "
                 "(expected one of: max_frame_size, max_sessions)");
@@ -356,7 +358,45 @@ static void unknown_keys(void) {
     /* Keys are case-sensitive. */
     PARTY_FAILS(PARTY_BASE "Log_level: info\n",
                 "party.yaml:15:1: Log_level: unknown key (expected one of: party_id, keystore, "
-                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, policy_file)");
+                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
+                "policy_file)");
+}
+
+/* approvals: approver pins by name (policy/approval.h), defaults, and the
+ * mistakes that would let one person count twice or pin a key nobody holds. */
+static void party_approvals(void) {
+    tss_party_config c;
+    CHECK_OK(party(PARTY_BASE, &c));
+    CHECK(c.approvals.approver_count == 0 && c.approvals.approvers == NULL);
+    CHECK(c.approvals.clock_skew == 300000 && c.approvals.max_lifetime == 86400000);
+    tss_config_party_free(&c);
+    CHECK_OK(party(PARTY_BASE "approvals:\n  approvers:\n    - name: alice\n      public_key: " KEY1
+                   "\n    - name: bob.ops-2\n      public_key: " KEY3
+                   "\n  clock_skew: 30s\n  max_lifetime: 2h\n",
+                   &c));
+    CHECK(c.approvals.approver_count == 2);
+    CHECK(strcmp(c.approvals.approvers[0].name, "alice") == 0 &&
+          strcmp(c.approvals.approvers[1].name, "bob.ops-2") == 0);
+    CHECK(c.approvals.approvers[0].public_key[0] == 0xd7);
+    CHECK(c.approvals.clock_skew == 30000 && c.approvals.max_lifetime == 7200000);
+    tss_config_party_free(&c);
+    PARTY_FAILS(PARTY_BASE "approvals:\n  approvers:\n    - name: alice\n      public_key: " KEY1
+                "\n    - name: alice\n      public_key: " KEY3 "\n",
+                "party.yaml:19:7: approvals.approvers[1]: duplicate approver name 'alice' "
+                "(also approvers[0])");
+    PARTY_FAILS(PARTY_BASE "approvals:\n  approvers:\n    - name: alice\n      public_key: " KEY1
+                "\n    - name: bob\n      public_key: " KEY1 "\n",
+                "party.yaml:19:7: approvals.approvers[1]: duplicate public key (also approvers[0])");
+    PARTY_FAILS(PARTY_BASE "approvals:\n  approvers:\n    - name: al ice\n      public_key: " KEY1
+                "\n",
+                "party.yaml:17:13: approvals.approvers[0].name: expected 1..64 characters of "
+                "[A-Za-z0-9._-]");
+    PARTY_FAILS(PARTY_BASE "approvals:\n  approvers:\n    - name: alice\n      public_key: "
+                "ed25519:AAAA\n",
+                "party.yaml:18:19: approvals.approvers[0].public_key: expected "
+                "ed25519:<base64 of 32 bytes>");
+    PARTY_FAILS(PARTY_BASE "approvals:\n  approvers:\n    - name: alice\n",
+                "party.yaml:17:7: approvals.approvers[0].public_key: required key is missing");
 }
 
 static void wrong_types(void) {
@@ -384,7 +424,8 @@ static void wrong_types(void) {
                 "party.yaml:15:11: state_dir: value is empty (expected an absolute path)");
     PARTY_FAILS(PARTY_BASE "peers2: 1\n",
                 "party.yaml:15:1: peers2: unknown key (expected one of: party_id, keystore, "
-                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, policy_file)");
+                "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
+                "policy_file)");
     /* A list where one value is expected, and the other way round. */
     PARTY_FAILS("party_id: [1]\n", "party.yaml:1:11: party_id: expected an integer, got a list");
     PARTY_FAILS("peers: {id: 1}\n", "party.yaml:1:8: peers: expected a list of mappings, got a mapping");
@@ -783,6 +824,7 @@ int main(void) {
     RUN(coordinator_defaults_applied);
     RUN(coordinator_storage);
     RUN(unknown_keys);
+    RUN(party_approvals);
     RUN(wrong_types);
     RUN(out_of_range);
     RUN(bad_values);
