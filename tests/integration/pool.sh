@@ -169,8 +169,12 @@ fi
 start_coord
 if wait_until 20 connected_is 3; then ok "parties reconnect to the restarted coordinator"; else
     not_ok "parties reconnect to the restarted coordinator" "$(tail -n 10 coord.log)"; fi
-if wait_until 20 stock_is kp 6; then ok "the restarted coordinator refills kp to target"; else
-    not_ok "the restarted coordinator refills kp to target" "stock $(stock kp)"; fi
+# While the parties reconnect one by one, stock that needs a party not yet
+# back is not usable, so the restarted pool may refill with those present
+# and end above target; high (8) still caps it (OPERATIONS "Presignature pool").
+stock_refilled() { local s; s=$(stock kp); [ "${s:-0}" -ge 6 ] && [ "$s" -le 8 ]; }
+if wait_until 20 stock_refilled; then ok "the restarted coordinator refills kp to target..high ($(stock kp))"; else
+    not_ok "the restarted coordinator refills kp to target..high" "stock $(stock kp)"; fi
 run_batch c2 12
 [ "$BATCH_FAIL" = 0 ] && ok "12 concurrent signs after the restart succeed" || not_ok "12 concurrent signs after the restart succeed" "$BATCH_FAIL failed: $(cat batch-c2-*.err | head -3)"
 batch_verify c2 12 "and verify"
