@@ -29,7 +29,7 @@ static const description descriptions[] = {
     {"coordinator:timeouts", "Deadlines (see docs/OPERATIONS.md for how they interact)."},
     {"coordinator:timeouts.heartbeat", "Heartbeat interval the parties are told to use (sent in HELLO_ACK)."},
     {"coordinator:timeouts.handshake", "TLS handshake plus HELLO must complete within this."},
-    {"coordinator:timeouts.idle", "Silence after which a connection is closed; longer than heartbeat."},
+    {"coordinator:timeouts.idle", "Silence after which a connection is closed; longer than heartbeat. An operator waiting for the answer to a request is not idle, however long the request takes."},
     {"coordinator:timeouts.round", "Waiting for all messages of one protocol round; the silent parties are named."},
     {"coordinator:timeouts.liveness", "A connected party from which nothing arrives this long (probed every liveness/4) is not chosen for sessions and its running sessions are retried with another quorum."},
     {"coordinator:timeouts.queue", "Longest a request waits in the queue for capacity, then it is refused \"request waited N ms, deadline exceeded\"; keep it below the clients' request timeout."},

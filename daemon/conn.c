@@ -48,6 +48,7 @@ struct tss_dconn {
     bool read_wants_write;
     bool read_again;           /* read budget exhausted: continue on the next tick */
     bool got_frame;
+    bool idle_held;            /* tss_dconn_hold_idle: the peer awaits our answer */
     int64_t created, hs_deadline, tls_deadline, frame_started, last_frame, write_stalled_since;
     int64_t closing_deadline;
     int close_priority;
@@ -384,7 +385,7 @@ static void on_timer(void *arg) {
                       tss_wire_decoder_pending(&c->dec));
             return;
         }
-        if (now - c->last_frame >= c->lim.idle_ms) {
+        if (!c->idle_held && now - c->last_frame >= c->lim.idle_ms) {
             close_fmt(c, LOG_WARNING, "idle: no frame for %lld ms", (long long)(now - c->last_frame));
             return;
         }
@@ -415,7 +416,7 @@ static void rearm(tss_dconn *c) {
     case ST_OPEN:
         if (!c->got_frame) due = min_due(due, c->hs_deadline);
         if (c->frame_started) due = min_due(due, c->frame_started + c->lim.frame_ms);
-        due = min_due(due, c->last_frame + c->lim.idle_ms);
+        if (!c->idle_held) due = min_due(due, c->last_frame + c->lim.idle_ms);
         if (c->head) due = min_due(due, c->write_stalled_since + c->lim.idle_ms);
         break;
     case ST_CLOSING: due = min_due(due, c->closing_deadline); break;
@@ -483,6 +484,12 @@ const char *tss_dconn_label(const tss_dconn *c) { return c->label; }
 const char *tss_dconn_address(const tss_dconn *c) { return c->addr; }
 void tss_dconn_set_idle(tss_dconn *c, int64_t idle_ms) {
     c->lim.idle_ms = idle_ms;
+    rearm(c);
+}
+void tss_dconn_hold_idle(tss_dconn *c, bool hold) {
+    if (c->idle_held == hold) return;
+    c->idle_held = hold;
+    if (!hold) c->last_frame = tss_now_ms(); /* idle counts from the answer */
     rearm(c);
 }
 void *tss_dconn_arg(const tss_dconn *c) { return c->arg; }

@@ -93,6 +93,10 @@ const char *tss_dconn_label(const tss_dconn *c);
 const char *tss_dconn_address(const tss_dconn *c);
 /* Change the idle limit (e.g. after HELLO_ACK fixed the heartbeat interval). */
 void tss_dconn_set_idle(tss_dconn *c, int64_t idle_ms);
+/* While held, silence is not idleness: the peer (an operator) waits for an
+ * answer we owe it, however long the request takes; released, the idle
+ * limit counts from now. The write-progress limit still applies. */
+void tss_dconn_hold_idle(tss_dconn *c, bool hold);
 void *tss_dconn_arg(const tss_dconn *c);
 void tss_dconn_set_arg(tss_dconn *c, void *arg);
 

@@ -47,6 +47,7 @@ typedef struct peer {
     bool counted;  /* still counted in coord.n_conns */
     tss_admit_entry *admit; /* while unauthenticated: its address's entry */
     int64_t accepted;
+    unsigned awaiting; /* an operator's requests not yet answered (idle held) */
 } peer;
 
 /* What the coordinator knows about one configured party. */

@@ -141,8 +141,23 @@ static void json_safe(char *out, size_t cap, const char *in) {
     out[j] = '\0';
 }
 
+/* An operator awaiting answers is not idle, however long its requests take
+ * (a keygen on a loaded machine outlasts timeouts.idle). */
+static void request_attach_operator(request *rq, peer *p) {
+    rq->op = p;
+    if (p->awaiting++ == 0) tss_dconn_hold_idle(p->conn, true);
+}
+
+static void request_detach_operator(request *rq) {
+    peer *p = rq->op;
+    if (!p) return;
+    rq->op = NULL;
+    if (--p->awaiting == 0) tss_dconn_hold_idle(p->conn, false);
+}
+
 static void request_free(request *rq) {
     coord *co = rq->co;
+    request_detach_operator(rq);
     for (request **pp = &co->requests; *pp; pp = &(*pp)->next)
         if (*pp == rq) {
             *pp = rq->next;
@@ -1140,7 +1155,6 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         return;
     }
     rq->co = co;
-    rq->op = p;
     rq->rq = q;
     rq->started = tss_now_ms();
     if (q.request_len + q.approvals_len) { /* the frame's payload goes away after this call */
@@ -1159,6 +1173,7 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
     snprintf(rq->op_name, sizeof rq->op_name, "%s", id ? id->operator_name : "?");
     rq->next = co->requests;
     co->requests = rq;
+    request_attach_operator(rq, p);
     tss_log(LOG_INFO, "operator=%s request %s key=%s", rq->op_name, tss_wire_op_name(q.command),
             q.key_id);
     if (co->stopping) {
@@ -1267,7 +1282,8 @@ void coord_operator_gone(coord *co, peer *p) {
     for (request *rq = co->requests, *next; rq; rq = next) {
         next = rq->next; /* answering frees rq, nothing else */
         if (rq->op != p) continue;
-        rq->op = NULL;
+        rq->op = NULL; /* the connection is closing: nothing to release on it */
+        p->awaiting--;
         /* Nobody waits for a queued one any more: it gives its place up. */
         if (coord_queue_remove(co, rq))
             request_error(rq, TSS_WIRE_ERR_LIMIT, 0, NULL,
