@@ -230,7 +230,7 @@ INSTALL_UNITS := $(wildcard packaging/systemd/*.service packaging/systemd/*.sock
 TSSD_VERSION ?= $(shell sed -n 's|.*TSS_SOFTWARE "tssd/\([^"]*\)".*|\1|p' daemon/process.h)
 DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_FILE     = $(BUILD)/tssd_$(TSSD_VERSION)_$(DEB_ARCH).deb
-DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libsystemd0, libjansson4, libhttp-parser2.9, procps
+DEB_DEPENDS := libc6 (>= 2.36), libsecp256k1-1, libsodium23, libwolfssl35, libyaml-0-2, libsystemd0, libjansson4, libhttp-parser2.9, libpq5, procps
 .PHONY: install deb
 
 install: $(addprefix $(BUILD)/,$(INSTALL_BINS))

@@ -148,7 +148,7 @@ kill -KILL "$P2"; wait "$P2" 2>/dev/null; start_party 2
 wait_until 15 connected_is 3 && ok "a killed party gets back in during the flood" \
     || not_ok "a killed party gets back in during the flood" "$(status_json)"
 wait "$FL" 2>/dev/null
-read -r _ _ closed _ opened < <(grep 'server closed' flood.out)
+read -r _ _ closed _ opened _ < <(grep 'server closed' flood.out)
 [ -n "$opened" ] && [ "$closed" -ge $((opened * 9 / 10)) ] && ok "idle sockets closed by the server ($closed of $opened)" \
     || not_ok "idle sockets closed by the server" "$(cat flood.out)"
 few_conns() { [ "$(status_json | grep -o '"connections":[0-9]*' | cut -d: -f2)" -le 6 ]; }
