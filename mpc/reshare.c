@@ -604,13 +604,13 @@ static void echo_digest(const tss_reshare *r, uint8_t out[TSS_HASH_BYTES]) {
 
 static tss_result send_round3(tss_reshare *r, tss_mpc_outbox *out) {
     TSS_GUARD(verify_round2(r));
+    if (self_new(r)) TSS_GUARD(finish_base_ots(r));
     peer_inbox *me = &r->in[r->self_u];
     echo_digest(r, me->digest);
     tss_writer w;
     tss_writer_init(&w, TSS_MPC_MAX_PAYLOAD);
     tss_write_bytes(&w, me->digest, TSS_HASH_BYTES);
     if (self_new(r)) {
-        TSS_GUARD(finish_base_ots(r));
         tss_keyshare *ks = r->share;
         int self_j = r->new_idx[r->self_u];
         me->X = r->X_expected[self_j];
