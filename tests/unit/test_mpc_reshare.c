@@ -537,6 +537,27 @@ static void old_epoch_share_cannot_deal(void) {
     free_shares(old);
 }
 
+/* A relay shows party 4 an altered round-3 broadcast of party 1 (the pair
+ * confirmation for {1, 2}, which 4 does not check): every party finishes,
+ * but 4's epoch transcript differs, so the coordinator, which commits only
+ * on identical transcripts, does not commit inconsistent views. */
+static void split_round3_view_changes_transcript(void) {
+    tss_keyshare *old[IDS];
+    keygen(old, 3, 2, 8);
+    tamper t = {TSS_MSG_RESHARE_R3_BCAST, 1, 4,
+                TSS_HASH_BYTES + TSS_PT_BYTES + TSS_SCHNORR_BYTES + 1};
+    spec s = {.t_old = 2, .t_new = 2, .n_new = 3, .dealers = (const uint16_t[]){1, 2},
+              .new_parties = (const uint16_t[]){1, 2, 4}, .session_byte = 16,
+              .hook = tamper_hook, .hook_ctx = &t};
+    run r;
+    run_reshare(&r, old, &s);
+    CHECK(r.finished[1] && r.finished[2] && r.finished[4]);
+    CHECK(memcmp(r.tr[1], r.tr[2], TSS_HASH_BYTES) == 0);
+    CHECK(memcmp(r.tr[4], r.tr[2], TSS_HASH_BYTES) != 0);
+    free_run(&r);
+    free_shares(old);
+}
+
 /* Messages a role does not send, wrong rounds, outsiders and duplicates. */
 static sim_action redirect_hook(void *ctx, tss_mpc_msg *m, uint16_t recipient) {
     int *mode = ctx;
@@ -602,6 +623,7 @@ int main(void) {
     RUN(refresh_keeps_key_and_bans);
     RUN(tampered_checks_abort_naming_culprit);
     RUN(old_epoch_share_cannot_deal);
+    RUN(split_round3_view_changes_transcript);
     RUN(unexpected_messages_abort);
     return harness_finish("mpc_reshare");
 }
