@@ -13,6 +13,7 @@
 
 #include "bench/bench.h"
 #include "mpc/dkg.h"
+#include "mpc/reshare.h"
 #include "mpc/sign.h"
 
 typedef struct {
@@ -59,6 +60,9 @@ static void deliver_all(net *nt, tss_mpc_outbox *pending) {
 static tss_result dkg_handle(void *p, const tss_mpc_msg *m, tss_mpc_outbox *o) {
     return tss_dkg_handle(p, m, o);
 }
+static tss_result reshare_handle(void *p, const tss_mpc_msg *m, tss_mpc_outbox *o) {
+    return tss_reshare_handle(p, m, o);
+}
 static tss_result sign_handle(void *p, const tss_mpc_msg *m, tss_mpc_outbox *o) {
     return tss_sign_handle(p, m, o);
 }
@@ -94,6 +98,57 @@ static double keygen(size_t n, uint16_t t, tss_keyshare **shares, size_t *bytes)
     *bytes = nt.bytes_sent;
     tss_mpc_outbox_clear(&nt.finals);
     return ok ? cpu : -1;
+}
+
+/* One refresh (replace_last false: dealers 1..t, same committee) or reshare
+ * replacing party n by the new party n+1 (dealers 1..t, new committee
+ * 1..n-1, n+1, same t) of the keygen's shares; CPU seconds per participant,
+ * or -1 on failure (every new share must also have the same X). */
+static double reshare_once(tss_keyshare **shares, size_t n, uint16_t t, bool replace_last) {
+    net nt = {.handle = reshare_handle};
+    tss_mpc_outbox_init(&nt.finals);
+    tss_mpc_outbox out;
+    tss_mpc_outbox_init(&out);
+    uint8_t session_id[TSS_SID_BYTES];
+    randombytes_buf(session_id, sizeof session_id);
+    uint16_t dealers[TSS_MPC_MAX_PARTIES], parties[TSS_MPC_MAX_PARTIES];
+    for (uint16_t k = 0; k < t; k++) dealers[k] = (uint16_t)(k + 1);
+    for (size_t k = 0; k < n; k++) parties[k] = (uint16_t)(k + 1);
+    if (replace_last) parties[n - 1] = (uint16_t)(n + 1);
+    bool ok = true;
+    double t0 = bench_cpu_seconds();
+    for (uint16_t id = 1; id <= n + 1 && ok; id++) {
+        bool dealer = id <= t, member = false;
+        for (size_t k = 0; k < n; k++) member |= parties[k] == id;
+        if (!dealer && !member) continue;
+        size_t i = nt.n;
+        tss_reshare_config c = {.self = id, .X = shares[0]->X, .old_threshold = t,
+                                .new_threshold = t, .new_n = (uint16_t)n};
+        snprintf(c.key_id, sizeof c.key_id, "%s", shares[0]->key_id);
+        memcpy(c.session_id, session_id, sizeof session_id);
+        memcpy(c.dealers, dealers, sizeof dealers);
+        memcpy(c.new_parties, parties, sizeof parties);
+        c.old_share = id <= n ? shares[id - 1] : NULL;
+        nt.ids[nt.n++] = id;
+        ok = tss_is_ok(tss_reshare_new((tss_reshare **)&nt.party[i], &c)) &&
+             tss_is_ok(tss_reshare_start(nt.party[i], &out));
+    }
+    if (ok) deliver_all(&nt, &out);
+    tss_mpc_outbox_clear(&out);
+    double cpu = bench_cpu_seconds() - t0;
+    ok &= !nt.failed;
+    for (size_t i = 0; i < nt.n; i++) {
+        tss_keyshare *ks = NULL;
+        ok &= nt.party[i] && tss_reshare_finished(nt.party[i]);
+        if (ok && tss_reshare_is_new_party(nt.party[i])) {
+            ok = tss_is_ok(tss_reshare_take_share(nt.party[i], &ks)) &&
+                 tss_pt_eq(&ks->X, &shares[0]->X);
+            tss_keyshare_free(ks);
+        }
+        tss_reshare_free(nt.party[i]);
+    }
+    tss_mpc_outbox_clear(&nt.finals);
+    return ok ? cpu / (double)nt.n : -1;
 }
 
 static tss_result claim_any(void *ctx, const uint8_t sid[TSS_SID_BYTES]) {
@@ -254,15 +309,16 @@ int bench_mpc(const bench_options *o) {
         printf("\"secp256k1_sign_us\":%.2f,\"cases\":[", base_us);
     else
         printf("plain libsecp256k1 ecdsa_sign: %.2f us (median)\n\n%-6s %12s %14s %10s %12s %12s "
-               "%10s %8s %12s %9s %10s %10s\n",
+               "%10s %8s %12s %9s %10s %10s %12s %12s\n",
                base_us, "case", "keygen_ms/p", "keygen_B/peer", "sign_ms/p", "presign_ms/p",
-               "online_ms/p", "sign_B/peer", "ratio", "derived_ms/p", "hd_over%", "derive_us", "cold_us");
+               "online_ms/p", "sign_B/peer", "ratio", "derived_ms/p", "hd_over%", "derive_us", "cold_us", "refresh_ms/p",
+               "reshare_ms/p");
     int rc = 0;
     for (size_t c = 0; c < o->ncases; c++) {
         size_t n = o->cases[c].n;
         uint16_t t = (uint16_t)o->cases[c].t;
         double kg[BENCH_MAX_RUNS], sf[BENCH_MAX_RUNS], sp[BENCH_MAX_RUNS], so[BENCH_MAX_RUNS],
-            sd[BENCH_MAX_RUNS];
+            sd[BENCH_MAX_RUNS], rf[BENCH_MAX_RUNS], rs[BENCH_MAX_RUNS];
         size_t kg_bytes = 0, sign_bytes = 0;
         double hd_us = 0, hd_cold_us = 0;
         for (int r = 0; r < o->runs; r++) {
@@ -283,12 +339,20 @@ int bench_mpc(const bench_options *o) {
             sp[r] = st.presign * 1e3 / t;
             so[r] = st.online * 1e3 / t;
             sd[r] = st.derived * 1e3 / t;
+            double rcpu = reshare_once(shares, n, t, false), scpu = reshare_once(shares, n, t, true);
+            if (rcpu < 0 || scpu < 0) {
+                fprintf(stderr, "tss-bench: refresh or reshare %zux%u failed\n", n, t);
+                rc = 1;
+            }
+            rf[r] = rcpu * 1e3;
+            rs[r] = scpu * 1e3;
             sign_bytes = st.bytes;
             for (size_t i = 0; i < n; i++) tss_keyshare_free(shares[i]);
         }
         double kgm = bench_median(kg, (size_t)o->runs), sfm = bench_median(sf, (size_t)o->runs),
                spm = bench_median(sp, (size_t)o->runs), som = bench_median(so, (size_t)o->runs),
-               sdm = bench_median(sd, (size_t)o->runs);
+               sdm = bench_median(sd, (size_t)o->runs), rfm = bench_median(rf, (size_t)o->runs),
+               rsm = bench_median(rs, (size_t)o->runs);
         double hd_over = sfm > 0 ? (sdm - sfm) * 100.0 / sfm : 0;
         size_t kg_per_peer = kg_bytes / (n * (n - 1)), sign_per_peer = sign_bytes / ((size_t)t * (t - 1));
         double ratio = sfm * 1000.0 / base_us;
@@ -299,13 +363,15 @@ int bench_mpc(const bench_options *o) {
                    "\"sign_bytes_per_peer\":%zu,\"sign_ratio_vs_secp256k1\":%.1f,"
                    "\"derived_sign_ms_per_party\":%.3f,\"derived_overhead_pct\":%.2f,"
                    "\"derive_new_address_us\":%.1f,\"derive_cold_depth5_us\":%.1f,"
-                   "\"derive_share_of_sign_pct\":%.2f}",
+                   "\"derive_share_of_sign_pct\":%.2f,\"refresh_ms_per_party\":%.2f,"
+                   "\"reshare_ms_per_party\":%.2f}",
                    c ? "," : "", n, t, o->runs, kgm, kg_per_peer, sfm, spm, som, sign_per_peer, ratio,
-                   sdm, hd_over, hd_us, hd_cold_us, hd_us / (sfm * 10.0));
+                   sdm, hd_over, hd_us, hd_cold_us, hd_us / (sfm * 10.0), rfm, rsm);
         else
-            printf("%zux%-4u %12.2f %14zu %10.3f %12.3f %12.4f %10zu %8.1f %12.3f %9.2f %10.1f %10.1f\n",
+            printf("%zux%-4u %12.2f %14zu %10.3f %12.3f %12.4f %10zu %8.1f %12.3f %9.2f %10.1f %10.1f "
+                   "%12.2f %12.2f\n",
                    n, t, kgm, kg_per_peer, sfm, spm, som, sign_per_peer, ratio, sdm, hd_over, hd_us,
-                   hd_cold_us);
+                   hd_cold_us, rfm, rsm);
     }
     if (o->json) printf("]");
     return rc;

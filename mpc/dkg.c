@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mpc/base_ot.h"
+#include "mpc/pairwise.h"
 #include "mpc/schnorr.h"
 #include "util/ctime.h"
 #include "util/secmem.h"
@@ -60,13 +61,6 @@ struct tss_dkg {
 };
 
 static const char *const ROUND_PURPOSE_FINAL_SID = "dkg-final-sid";
-
-static void ot_msg_hash(const uint8_t *msg, size_t len, uint8_t out[TSS_HASH_BYTES]) {
-    tss_transcript t;
-    tss_tr_init(&t, "dkg-base-ot-msg");
-    tss_tr_append(&t, msg, len);
-    tss_tr_final(&t, out);
-}
 
 static tss_result abort_with(tss_dkg *d, uint16_t culprit, const char *fmt, const char *what) {
     d->failed = true;
@@ -227,7 +221,7 @@ tss_result tss_dkg_start(tss_dkg *d, tss_mpc_outbox *out) {
                                                   d->cfg.parties[k], d->cfg.self, choice, &w);
         tss_wipe(choice, sizeof choice);
         if (tss_is_ok(r)) {
-            ot_msg_hash(w.data, w.len, d->my_ot_msg1[k]);
+            tss_pair_ot_msg_hash(w.data, w.len, d->my_ot_msg1[k]);
             r = tss_mpc_outbox_push(out, TSS_MSG_DKG_R1_P2P, d->cfg.self, d->cfg.parties[k], &w);
         }
         if (!tss_is_ok(r)) {
@@ -314,34 +308,12 @@ static void round1_digest(const tss_dkg *d, uint8_t out[TSS_HASH_BYTES]) {
     tss_tr_final(&tr, out);
 }
 
-/* Confirmation of what a pair {self, peer k} shares, safe to broadcast: the
- * zero-share seed and both base-OT transcripts (ordered pair r <- s: msg1
- * sent by the base-OT receiver r, msg2 answered by the sender s). Both ends
- * compute it from their own view, so a base-OT message replayed or
- * substituted on the way (attack B in issue 10: seeds that disagree, a key
- * that can never sign) fails this keygen instead of every later signature. */
+/* Confirmation of the pair {self, peer k} (mpc/pairwise.h): catches a
+ * base-OT message replayed or substituted on the way (attack B in issue 10). */
 static void pair_check(const tss_dkg *d, int k, const uint8_t seed[TSS_ZERO_SEED_BYTES],
                        uint8_t out[TSS_HASH_BYTES]) {
-    uint16_t a = d->cfg.self, b = d->cfg.parties[k];
-    uint8_t peer_msg1[TSS_HASH_BYTES], peer_msg2[TSS_HASH_BYTES];
-    ot_msg_hash(d->in[k].ot_msg1, TSS_DKG_R1_P2P_BYTES, peer_msg1);
-    ot_msg_hash(d->in[k].ot_msg2, TSS_BASE_OT_MSG2_BYTES, peer_msg2);
-    /* Transcript of (self receives from peer) and of (peer receives from self). */
-    const uint8_t *self_recv[2] = {d->my_ot_msg1[k], peer_msg2};
-    const uint8_t *peer_recv[2] = {peer_msg1, d->my_ot_msg2[k]};
-    const uint8_t *const *lo = a < b ? self_recv : peer_recv;
-    const uint8_t *const *hi = a < b ? peer_recv : self_recv;
-    tss_transcript tr;
-    tss_tr_init(&tr, "dkg-pair-check");
-    tss_tr_append(&tr, d->final_sid, TSS_SID_BYTES);
-    tss_tr_append_u32(&tr, a < b ? a : b);
-    tss_tr_append_u32(&tr, a < b ? b : a);
-    tss_tr_append(&tr, seed, TSS_ZERO_SEED_BYTES);
-    tss_tr_append(&tr, lo[0], TSS_HASH_BYTES); /* lo receives from hi: msg1, msg2 */
-    tss_tr_append(&tr, lo[1], TSS_HASH_BYTES);
-    tss_tr_append(&tr, hi[0], TSS_HASH_BYTES); /* hi receives from lo */
-    tss_tr_append(&tr, hi[1], TSS_HASH_BYTES);
-    tss_tr_final(&tr, out);
+    tss_pair_check(d->final_sid, d->cfg.self, d->cfg.parties[k], seed, d->my_ot_msg1[k],
+                   d->my_ot_msg2[k], d->in[k].ot_msg1, d->in[k].ot_msg2, out);
 }
 
 static tss_result send_round2(tss_dkg *d, tss_mpc_outbox *out) {
@@ -398,26 +370,12 @@ static tss_result send_round2(tss_dkg *d, tss_mpc_outbox *out) {
         tss_write_bytes(&w, d->my_zero_contrib[k], TSS_ZERO_SEED_BYTES);
         /* Answer the peer's base-OT msg1: we are the base-OT sender, so we
          * will be the extension receiver for multiplications it sends us. */
-        tss_base_ot_sender_output *ot = tss_secret_alloc(sizeof *ot);
-        if (!ot) {
-            r = tss_fail(TSS_E_NOMEM, "secret memory allocation failed");
-            break;
-        }
-        r = tss_base_ot_sender_respond(d->context, d->cfg.self, peer, d->in[k].ot_msg1,
-                                       TSS_DKG_R1_P2P_BYTES, &w, ot);
+        r = tss_pair_ot_respond(d->context, d->cfg.self, peer, d->in[k].ot_msg1, &w,
+                                &d->share->peers[k].ote_recv, d->my_ot_msg2[k]);
         if (!tss_is_ok(r)) {
-            tss_secret_free(ot);
             tss_writer_free(&w);
             return abort_result(d, peer, r, "invalid base-OT message");
         }
-        tss_ote_receiver_seeds *seeds = &d->share->peers[k].ote_recv;
-        for (int i = 0; i < TSS_BASE_OT_COUNT; i++) {
-            memcpy(seeds->seed[0][i], ot->m[i][0], TSS_OTE_SEED_BYTES);
-            memcpy(seeds->seed[1][i], ot->m[i][1], TSS_OTE_SEED_BYTES);
-        }
-        tss_secret_free(ot);
-        ot_msg_hash(w.data + w.len - TSS_BASE_OT_MSG2_BYTES, TSS_BASE_OT_MSG2_BYTES,
-                    d->my_ot_msg2[k]);
         r = tss_mpc_outbox_push(out, TSS_MSG_DKG_R2_P2P, d->cfg.self, peer, &w);
     }
     tss_writer_free(&w);
@@ -516,32 +474,11 @@ static tss_result finish_base_ots(tss_dkg *d) {
     for (int k = 0; k < d->cfg.n; k++) {
         if (k == d->self_idx) continue;
         uint16_t peer = d->cfg.parties[k];
-        tss_base_ot_receiver_output *ot = tss_secret_alloc(sizeof *ot);
-        TSS_ENSURE(ot, TSS_E_NOMEM, "secret memory allocation failed");
-        tss_result r = tss_base_ot_receiver_finish(d->ot_receiver[k], d->in[k].ot_msg2,
-                                                   TSS_BASE_OT_MSG2_BYTES, ot);
-        tss_base_ot_receiver_free(d->ot_receiver[k]);
-        d->ot_receiver[k] = NULL;
-        if (!tss_is_ok(r)) {
-            tss_secret_free(ot);
-            return abort_result(d, peer, r, "invalid base-OT reply");
-        }
-        tss_ote_sender_seeds *seeds = &d->share->peers[k].ote_send;
-        memcpy(seeds->delta, ot->choice, TSS_OTE_KAPPA_BYTES);
-        memcpy(seeds->seed, ot->m, sizeof seeds->seed);
-        tss_secret_free(ot);
-
-        /* Pairwise zero-share seed: both contributions, ordered by party id. */
-        const uint8_t *lo = d->cfg.self < peer ? d->my_zero_contrib[k] : d->in[k].zero_contrib;
-        const uint8_t *hi = d->cfg.self < peer ? d->in[k].zero_contrib : d->my_zero_contrib[k];
-        tss_transcript tr;
-        tss_tr_init(&tr, "dkg-zero-seed");
-        tss_tr_append(&tr, d->final_sid, TSS_SID_BYTES);
-        tss_tr_append_u32(&tr, d->cfg.self < peer ? d->cfg.self : peer);
-        tss_tr_append_u32(&tr, d->cfg.self < peer ? peer : d->cfg.self);
-        tss_tr_append(&tr, lo, TSS_ZERO_SEED_BYTES);
-        tss_tr_append(&tr, hi, TSS_ZERO_SEED_BYTES);
-        tss_tr_final(&tr, d->share->peers[k].zero_seed);
+        tss_result r = tss_pair_ot_finish(&d->ot_receiver[k], d->in[k].ot_msg2,
+                                          &d->share->peers[k].ote_send);
+        if (!tss_is_ok(r)) return abort_result(d, peer, r, "invalid base-OT reply");
+        tss_pair_zero_seed(d->final_sid, d->cfg.self, peer, d->my_zero_contrib[k],
+                           d->in[k].zero_contrib, d->share->peers[k].zero_seed);
     }
     return TSS_OK_RESULT;
 }

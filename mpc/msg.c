@@ -50,6 +50,11 @@ const char *tss_mpc_msg_type_name(uint8_t type) {
     case TSS_MSG_SIGN_R1_P2P: return "sign round-1 message";
     case TSS_MSG_SIGN_R2_P2P: return "sign round-2 message";
     case TSS_MSG_SIGN_FINAL_BCAST: return "sign final broadcast";
+    case TSS_MSG_RESHARE_R1_BCAST: return "reshare round-1 broadcast";
+    case TSS_MSG_RESHARE_R1_P2P: return "reshare round-1 message";
+    case TSS_MSG_RESHARE_R2_BCAST: return "reshare round-2 broadcast";
+    case TSS_MSG_RESHARE_R2_P2P: return "reshare round-2 message";
+    case TSS_MSG_RESHARE_R3_BCAST: return "reshare round-3 broadcast";
     default: return "unknown message type";
     }
 }

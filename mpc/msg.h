@@ -19,7 +19,7 @@
  * a base-OT batch is ~17 KiB; a signing round-2 message ~49 KiB). */
 #define TSS_MPC_MAX_PAYLOAD (64u * 1024)
 
-/* Message types: high nibble = protocol, next = round, low bit = p2p. */
+/* Message types: high nibble = protocol and round, low bit set = broadcast. */
 enum {
     TSS_MSG_DKG_R1_BCAST = 0x11,
     TSS_MSG_DKG_R1_P2P = 0x12,
@@ -30,6 +30,11 @@ enum {
     TSS_MSG_SIGN_R1_P2P = 0x42,
     TSS_MSG_SIGN_R2_P2P = 0x52,
     TSS_MSG_SIGN_FINAL_BCAST = 0x61,
+    TSS_MSG_RESHARE_R1_BCAST = 0x71,
+    TSS_MSG_RESHARE_R1_P2P = 0x72,
+    TSS_MSG_RESHARE_R2_BCAST = 0x81,
+    TSS_MSG_RESHARE_R2_P2P = 0x82,
+    TSS_MSG_RESHARE_R3_BCAST = 0x91,
 };
 
 typedef struct {

@@ -38,7 +38,7 @@ _Static_assert(crypto_sign_PUBLICKEYBYTES == TSS_SECURE_IDENTITY_LEN, "public ke
 _Static_assert(crypto_scalarmult_BYTES == TSS_SECURE_EPHEMERAL_LEN, "x25519");
 _Static_assert(TSS_MPC_MAX_PARTIES == TSS_WIRE_MAX_PARTIES, "party id ranges agree");
 
-#define TYPE_SLOTS 9 /* mpc message types (type_slot) */
+#define TYPE_SLOTS 14 /* mpc message types (type_slot); fits `seen` */
 #define SEEN_LEN 32  /* BLAKE2b-256 of an opened payload */
 
 typedef struct {
@@ -75,12 +75,17 @@ unsigned tss_secure_type_round(uint8_t type) {
     case TSS_MSG_DKG_R1_BCAST:
     case TSS_MSG_DKG_R1_P2P:
     case TSS_MSG_SIGN_R1_BCAST:
-    case TSS_MSG_SIGN_R1_P2P: return 1;
+    case TSS_MSG_SIGN_R1_P2P:
+    case TSS_MSG_RESHARE_R1_BCAST:
+    case TSS_MSG_RESHARE_R1_P2P: return 1;
     case TSS_MSG_DKG_R2_BCAST:
     case TSS_MSG_DKG_R2_P2P:
-    case TSS_MSG_SIGN_R2_P2P: return 2;
+    case TSS_MSG_SIGN_R2_P2P:
+    case TSS_MSG_RESHARE_R2_BCAST:
+    case TSS_MSG_RESHARE_R2_P2P: return 2;
     case TSS_MSG_DKG_R3_BCAST:
-    case TSS_MSG_SIGN_FINAL_BCAST: return 3;
+    case TSS_MSG_SIGN_FINAL_BCAST:
+    case TSS_MSG_RESHARE_R3_BCAST: return 3;
     default: return 0;
     }
 }
@@ -91,7 +96,10 @@ bool tss_secure_type_is_broadcast(uint8_t type) {
     case TSS_MSG_DKG_R2_BCAST:
     case TSS_MSG_DKG_R3_BCAST:
     case TSS_MSG_SIGN_R1_BCAST:
-    case TSS_MSG_SIGN_FINAL_BCAST: return true;
+    case TSS_MSG_SIGN_FINAL_BCAST:
+    case TSS_MSG_RESHARE_R1_BCAST:
+    case TSS_MSG_RESHARE_R2_BCAST:
+    case TSS_MSG_RESHARE_R3_BCAST: return true;
     default: return false;
     }
 }
@@ -100,7 +108,10 @@ static int type_slot(uint8_t type) {
     static const uint8_t types[TYPE_SLOTS] = {
         TSS_MSG_DKG_R1_BCAST,  TSS_MSG_DKG_R1_P2P,  TSS_MSG_DKG_R2_BCAST,
         TSS_MSG_DKG_R2_P2P,    TSS_MSG_DKG_R3_BCAST, TSS_MSG_SIGN_R1_BCAST,
-        TSS_MSG_SIGN_R1_P2P,   TSS_MSG_SIGN_R2_P2P, TSS_MSG_SIGN_FINAL_BCAST};
+        TSS_MSG_SIGN_R1_P2P,   TSS_MSG_SIGN_R2_P2P, TSS_MSG_SIGN_FINAL_BCAST,
+        TSS_MSG_RESHARE_R1_BCAST, TSS_MSG_RESHARE_R1_P2P, TSS_MSG_RESHARE_R2_BCAST,
+        TSS_MSG_RESHARE_R2_P2P, TSS_MSG_RESHARE_R3_BCAST};
+    _Static_assert(TYPE_SLOTS <= 16, "seen is a uint16_t bit set");
     for (int i = 0; i < TYPE_SLOTS; i++)
         if (types[i] == type) return i;
     return -1;

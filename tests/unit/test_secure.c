@@ -141,6 +141,7 @@ static void type_table(void) {
     static const struct { uint8_t type; unsigned round; bool bcast; } t[] = {
         {0x11, 1, true}, {0x12, 1, false}, {0x21, 2, true}, {0x22, 2, false}, {0x31, 3, true},
         {0x41, 1, true}, {0x42, 1, false}, {0x52, 2, false}, {0x61, 3, true},
+        {0x71, 1, true}, {0x72, 1, false}, {0x81, 2, true}, {0x82, 2, false}, {0x91, 3, true},
     };
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
         CHECK(tss_secure_type_round(t[k].type) == t[k].round);
@@ -210,14 +211,15 @@ static void round_trip_every_type(void) {
     sid_of(sid, 2);
     static const uint8_t types[] = {0x11, 0x12, 0x21, 0x22, 0x31};
     static const uint8_t stypes[] = {0x41, 0x42, 0x52, 0x61};
-    for (int proto = 0; proto < 2; proto++) {
+    static const uint8_t rtypes[] = {0x71, 0x72, 0x81, 0x82, 0x91}; /* reshare */
+    for (int proto = 0; proto < 3; proto++) {
         tss_secure_session *s[NP];
         open_sessions(s, NP, sid);
-        const uint8_t *tt = proto ? stypes : types;
-        size_t nt = proto ? sizeof stypes : sizeof types;
+        const uint8_t *tt = proto == 2 ? rtypes : proto ? stypes : types;
+        size_t nt = proto == 2 ? sizeof rtypes : proto ? sizeof stypes : sizeof types;
         /* A round-2 p2p cannot be sealed before the peer's ephemeral key is known. */
         {
-            tss_mpc_msg m = {.type = proto ? 0x52 : 0x22, .from = 1, .to = 2,
+            tss_mpc_msg m = {.type = proto == 2 ? 0x82 : proto ? 0x52 : 0x22, .from = 1, .to = 2,
                              .data = (uint8_t *)"x", .len = 1};
             tss_writer w;
             tss_wire_protocol_msg env;
