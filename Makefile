@@ -208,6 +208,8 @@ bench: deps
 	bash bench/pool.sh $(BUILD)
 	@# The PostgreSQL storage back-end vs. files, DB round trips per signature: $(BUILD)/bench-pg.json.
 	bash bench/pg.sh $(BUILD)
+	@# Simulated WAN (namespaces, RTT 0/5/20/80 ms, 1% loss), round counts: $(BUILD)/bench-wan.json.
+	bash bench/wan.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
