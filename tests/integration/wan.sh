@@ -24,6 +24,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/wan_lib.sh"
 trap 'wan_cleanup; rm -rf "$WORK"' EXIT
+trap 'exit 143' TERM INT # so that the EXIT trap runs when the runner kills the script
 
 RTT=${WAN_TEST_RTT_MS:-20}
 if ! why=$(wan_possible); then

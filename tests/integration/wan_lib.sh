@@ -36,6 +36,16 @@ wan_cleanup() {
     return 0
 }
 
+# wan_reap_stale: namespaces left by a run that was SIGKILLed (its pid is gone).
+wan_reap_stale() {
+    local ns pid
+    for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E '^tsswan[0-9]+(c|p[0-9]+)$'); do
+        pid=${ns#tsswan}; pid=${pid%c}; pid=${pid%p[0-9]*}
+        kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+    done
+    return 0
+}
+
 # wan_possible: 0 if namespaces and TUN devices can be made here, else prints why.
 wan_possible() {
     [ "$(id -u)" = 0 ] || { echo "needs root (ip netns, /dev/net/tun)"; return 1; }
@@ -43,6 +53,7 @@ wan_possible() {
     [ -c /dev/net/tun ] || { echo "/dev/net/tun missing"; return 1; }
     ip netns add "${WAN_NS}probe" 2>/dev/null || { echo "ip netns add failed (no CAP_SYS_ADMIN?)"; return 1; }
     ip netns del "${WAN_NS}probe"
+    wan_reap_stale
     return 0
 }
 
