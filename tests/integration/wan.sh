@@ -6,15 +6,17 @@
 # Short on purpose (bench/wan.sh has the table for 0/5/20/80 ms and loss):
 #   - a baseline at RTT 0 in the same run (the compute cost on this machine,
 #     under whatever load it has right now), then the links are set to RTT;
-#   - a keygen, 3 full signatures, 3 presignatures and 3 presigned signatures;
+#   - a keygen, 5 full signatures (after 5 warm-up), 6 presignatures and 6
+#     presigned signatures, at RTT 0 and at RTT;
 #   - lower bounds prove the delay is real and count rounds: keygen >= 4 RTT,
 #     every full signature >= 3 RTT, a presigned one >= 1 RTT
 #     (docs/PERFORMANCE.md "Rounds" says which message flights these are);
 #   - upper bounds catch an extra round: full p50 <= 3.5 RTT + 10 ms, presigned
-#     p50 <= 1.2 RTT + 5 ms (issue 14's bounds), each plus twice the p50
-#     measured at RTT 0 in this run (slack for a loaded machine, where compute
-#     varies by 2x between runs; the strict figures and the round counts from
-#     the latency slope over 0..80 ms are in bench/wan.sh);
+#     p50 <= 1.2 RTT + 5 ms (issue 14's bounds), each plus twice the full-sign
+#     p50 measured at RTT 0 in this run (slack for a loaded machine, where
+#     compute varies by 2x between runs and a presigned p50 of 6 samples by
+#     more; the strict figures and the round counts from the latency slope
+#     over 0..80 ms are in bench/wan.sh);
 #   - every request completes and every signature verifies (tss-bench checks).
 # The namespaces and the link process are removed by the EXIT trap, also on
 # failure. Without root or network namespaces the test says so loudly and
@@ -65,7 +67,7 @@ connect_ms() {
 }
 
 measure() { # LABEL: e2e run into $WORK/LABEL.json; sets K F50 FMIN P50 BAD NFAIL RC
-    wan_e2e "$WORK/$1.json" 3 3 1 1
+    wan_e2e "$WORK/$1.json" 5 6 1 1
     RC=$?
     local j full pre
     j=$(cat "$WORK/$1.json" 2>/dev/null)
@@ -115,11 +117,11 @@ if le "$RTT" "$P50"; then ok "presigned p50 ${P50} ms >= 1 RTT"; else
 
 # Upper bounds: issue 14's figures plus twice this run's RTT-0 p50 as slack.
 FULL_MAX=$(awk -v r="$RTT" -v b="$B_F50" 'BEGIN { printf "%.1f", 3.5 * r + 10 + 2 * b }')
-PRE_MAX=$(awk -v r="$RTT" -v b="$B_P50" 'BEGIN { printf "%.1f", 1.2 * r + 5 + 2 * b }')
+PRE_MAX=$(awk -v r="$RTT" -v b="$B_F50" 'BEGIN { printf "%.1f", 1.2 * r + 5 + 2 * b }')
 if le "$F50" "$FULL_MAX"; then ok "full p50 ${F50} ms <= 3.5 RTT + 10 ms + 2 x baseline (${FULL_MAX} ms)"; else
     not_ok "full p50 within 3.5 RTT + 10 ms + 2 x baseline" "${F50:-?} ms > ${FULL_MAX} ms: an extra round trip?"; fi
-if le "$P50" "$PRE_MAX"; then ok "presigned p50 ${P50} ms <= 1.2 RTT + 5 ms + 2 x baseline (${PRE_MAX} ms)"; else
-    not_ok "presigned p50 within 1.2 RTT + 5 ms + 2 x baseline" "${P50:-?} ms > ${PRE_MAX} ms: an extra round trip?"; fi
+if le "$P50" "$PRE_MAX"; then ok "presigned p50 ${P50} ms <= 1.2 RTT + 5 ms + 2 x baseline full p50 (${PRE_MAX} ms)"; else
+    not_ok "presigned p50 within 1.2 RTT + 5 ms + 2 x baseline full p50" "${P50:-?} ms > ${PRE_MAX} ms: an extra round trip?"; fi
 
 # Cleanup works: the trap removes what wan_setup made (checked here by doing it).
 wan_cleanup
