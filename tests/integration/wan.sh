@@ -12,11 +12,12 @@
 #     every full signature >= 3 RTT, a presigned one >= 1 RTT
 #     (docs/PERFORMANCE.md "Rounds" says which message flights these are);
 #   - upper bounds catch an extra round: full p50 <= 3.5 RTT + 10 ms, presigned
-#     p50 <= 1.2 RTT + 5 ms (issue 14's bounds), each plus twice the full-sign
-#     p50 measured at RTT 0 in this run (slack for a loaded machine, where
-#     compute varies by 2x between runs and a presigned p50 of 6 samples by
-#     more; the strict figures and the round counts from the latency slope
-#     over 0..80 ms are in bench/wan.sh);
+#     p50 <= 1.2 RTT + 5 ms (issue 14's bounds), each plus a slack of twice
+#     the full-sign p50 measured at RTT 0 in this run, at least
+#     WAN_TEST_SLACK_MS (150): on a machine shared by other builds the compute
+#     of the same request varies 3x within a minute. These bounds catch gross
+#     regressions only; the strict figures and the round counts from the
+#     latency slope over 0..80 ms are in bench/wan.sh;
 #   - every request completes and every signature verifies (tss-bench checks).
 # The namespaces and the link process are removed by the EXIT trap, also on
 # failure. Without root or network namespaces the test says so loudly and
@@ -115,13 +116,14 @@ if le "$((3 * RTT))" "$FMIN"; then ok "every full signature >= 3 RTT (fastest ${
 if le "$RTT" "$P50"; then ok "presigned p50 ${P50} ms >= 1 RTT"; else
     not_ok "presigned >= 1 RTT" "p50 ${P50:-?} ms < $RTT ms"; fi
 
-# Upper bounds: issue 14's figures plus twice this run's RTT-0 p50 as slack.
-FULL_MAX=$(awk -v r="$RTT" -v b="$B_F50" 'BEGIN { printf "%.1f", 3.5 * r + 10 + 2 * b }')
-PRE_MAX=$(awk -v r="$RTT" -v b="$B_F50" 'BEGIN { printf "%.1f", 1.2 * r + 5 + 2 * b }')
-if le "$F50" "$FULL_MAX"; then ok "full p50 ${F50} ms <= 3.5 RTT + 10 ms + 2 x baseline (${FULL_MAX} ms)"; else
-    not_ok "full p50 within 3.5 RTT + 10 ms + 2 x baseline" "${F50:-?} ms > ${FULL_MAX} ms: an extra round trip?"; fi
-if le "$P50" "$PRE_MAX"; then ok "presigned p50 ${P50} ms <= 1.2 RTT + 5 ms + 2 x baseline full p50 (${PRE_MAX} ms)"; else
-    not_ok "presigned p50 within 1.2 RTT + 5 ms + 2 x baseline full p50" "${P50:-?} ms > ${PRE_MAX} ms: an extra round trip?"; fi
+# Upper bounds: issue 14's figures plus the slack.
+SLACK=$(awk -v b="$B_F50" -v m="${WAN_TEST_SLACK_MS:-150}" 'BEGIN { s = 2 * b; if (s < m) s = m; printf "%.1f", s }')
+FULL_MAX=$(awk -v r="$RTT" -v s="$SLACK" 'BEGIN { printf "%.1f", 3.5 * r + 10 + s }')
+PRE_MAX=$(awk -v r="$RTT" -v s="$SLACK" 'BEGIN { printf "%.1f", 1.2 * r + 5 + s }')
+if le "$F50" "$FULL_MAX"; then ok "full p50 ${F50} ms <= 3.5 RTT + 10 ms + slack ${SLACK} ms (${FULL_MAX} ms)"; else
+    not_ok "full p50 within 3.5 RTT + 10 ms + slack ${SLACK} ms" "${F50:-?} ms > ${FULL_MAX} ms: an extra round trip?"; fi
+if le "$P50" "$PRE_MAX"; then ok "presigned p50 ${P50} ms <= 1.2 RTT + 5 ms + slack ${SLACK} ms (${PRE_MAX} ms)"; else
+    not_ok "presigned p50 within 1.2 RTT + 5 ms + slack ${SLACK} ms" "${P50:-?} ms > ${PRE_MAX} ms: an extra round trip?"; fi
 
 # Cleanup works: the trap removes what wan_setup made (checked here by doing it).
 wan_cleanup
