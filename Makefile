@@ -208,6 +208,10 @@ bench: deps
 	bash bench/pool.sh $(BUILD)
 	@# The PostgreSQL storage back-end vs. files, DB round trips per signature: $(BUILD)/bench-pg.json.
 	bash bench/pg.sh $(BUILD)
+	@# Simulated WAN (namespaces, RTT 0/5/20/80 ms, 1% loss), round counts: $(BUILD)/bench-wan.json.
+	bash bench/wan.sh $(BUILD)
+	@# Cost model per request (CPU, bytes per peer, fsyncs) and a perf profile: $(BUILD)/bench-profile.json.
+	bash bench/profile.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

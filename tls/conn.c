@@ -44,6 +44,10 @@ void tss_tls_conn_free(tss_tls_conn *c) {
 }
 
 int tss_tls_conn_fd(const tss_tls_conn *c) { return c->fd; }
+const char *tss_tls_conn_cipher(const tss_tls_conn *c) {
+    const char *n = c->established ? wolfSSL_get_cipher_name(c->ssl) : NULL;
+    return n ? n : "";
+}
 bool tss_tls_conn_established(const tss_tls_conn *c) { return c->established; }
 const tss_tls_identity *tss_tls_conn_peer(const tss_tls_conn *c) {
     return c->established ? &c->peer : NULL;

@@ -57,6 +57,8 @@ int tss_tls_conn_fd(const tss_tls_conn *c);
 bool tss_tls_conn_established(const tss_tls_conn *c);
 const tss_tls_identity *tss_tls_conn_peer(const tss_tls_conn *c);
 const tss_tls_cert_info *tss_tls_conn_peer_cert(const tss_tls_conn *c);
+/* The negotiated TLS 1.3 suite (wolfSSL's name), "" before the handshake. */
+const char *tss_tls_conn_cipher(const tss_tls_conn *c);
 /* Fingerprint of our certificate used on this connection (its generation). */
 const tss_tls_cert_info *tss_tls_conn_own_cert(const tss_tls_conn *c);
 

@@ -218,6 +218,14 @@ static tss_result configure_ctx(WOLFSSL_CTX *w, const tss_tls_config *cfg, const
                            WOLFSSL_SUCCESS,
                        TSS_E_INVALID, "CRL file %s: wolfSSL cannot load it", p->crl_file);
     }
+    /* ChaCha20-Poly1305 first (issue 14): Debian 12's libwolfssl is built
+     * without AES-NI, and its software AES-128-GCM runs at ~50 MB/s against
+     * ~125 MB/s for ChaCha20-Poly1305 on the same core (docs/PERFORMANCE.md,
+     * "TLS record cipher"); a signature moves ~78 KB each way per signer, all
+     * of it through the coordinator. Both AES-GCM suites stay for peers (the
+     * gateway's web clients) that lack ChaCha20. All three are TLS 1.3 AEADs. */
+    TSS_ENSURE(wolfSSL_CTX_set_cipher_list(w, TSS_TLS_CIPHER_LIST) == WOLFSSL_SUCCESS, TSS_E_CRYPTO,
+               "wolfSSL refuses the TLS 1.3 cipher list %s", TSS_TLS_CIPHER_LIST);
     /* Every connection authenticates fully: no tickets, no session cache, so
      * a resumed session can never skip the certificate and identity checks. */
     if (cfg->side == TSS_TLS_SERVER) wolfSSL_CTX_no_ticket_TLSv13(w);

@@ -15,6 +15,10 @@
 #include "tls/identity.h"
 #include "util/result.h"
 
+/* TLS 1.3 suites in preference order (wolfSSL names), on every context. */
+#define TSS_TLS_CIPHER_LIST \
+    "TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384"
+
 typedef struct {
     const char *cert_file; /* PEM: our certificate (optionally followed by its chain) */
     const char *key_file;  /* PEM: our private key, mode 0600 or stricter */

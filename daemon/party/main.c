@@ -27,6 +27,7 @@
 #include "daemon/process.h"
 #include "daemon/watchdog.h"
 #include "keystore/keystore.h"
+#include "keystore/share_cache.h"
 #include "tls/certinfo.h"
 #include "tls/context.h"
 #include "util/log.h"
@@ -513,6 +514,9 @@ int main(int argc, char **argv) {
     pt->store = (tss_store_ctx){.state_dir = pt->cfg.state_dir,
                                 .party_id = (uint16_t)pt->cfg.party_id,
                                 .keys = pt->keys};
+    /* Without a cache (no memory) every session loads its share from disk. */
+    if (!tss_is_ok(tss_share_cache_new(TSS_SHARE_CACHE_DEFAULT_CAP, &pt->share_cache)))
+        pt->share_cache = NULL;
     static tss_watchdog wd; /* lives as long as the loop */
     r = tss_loop_new(on_signal, pt, &pt->loop);
     if (tss_is_ok(r)) r = tss_watchdog_start(&wd, pt->loop);
@@ -543,6 +547,8 @@ int main(int argc, char **argv) {
 out:
     party_sessions_free(pt);
     party_policy_close(pt);
+    tss_share_cache_free(pt->share_cache);
+    pt->share_cache = NULL;
     tss_watchdog_stop(&wd);
     tss_loop_free(pt->loop);
     tss_tls_ctx_free(pt->tls);

@@ -61,6 +61,7 @@ struct party {
     bool stopping;
     /* sessions (session.c) */
     tss_store_ctx store;
+    struct tss_share_cache *share_cache; /* decoded shares (keystore/share_cache.h); NULL: none */
     psession *sessions;
     size_t n_sessions; /* allocated, ended ones included until their deferred free */
     size_t n_active;   /* not yet ended: what limits.max_sessions caps, all coordinators together */

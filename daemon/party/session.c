@@ -30,6 +30,7 @@
 #include "keystore/ban_state.h"
 #include "keystore/presig_store.h"
 #include "keystore/session_log.h"
+#include "keystore/share_cache.h"
 #include "keystore/share_store.h"
 #include "keystore/sid_log.h"
 #include "mpc/dkg.h"
@@ -498,7 +499,9 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
         TSS_GUARD(tss_dkg_new(&s->dkg, &c));
         return tss_dkg_start(s->dkg, out);
     }
-    TSS_GUARD(tss_share_load(&pt->store, st->key_id, &s->share));
+    /* A clone of the validated share while its file is unchanged (issue 14). */
+    TSS_GUARD(pt->share_cache ? tss_share_cache_load(pt->share_cache, &pt->store, st->key_id, &s->share)
+                              : tss_share_load(&pt->store, st->key_id, &s->share));
     TSS_ENSURE(s->share->threshold == st->threshold, TSS_E_INVALID,
                "key %s has threshold %u, the session says %u", st->key_id, s->share->threshold,
                st->threshold);

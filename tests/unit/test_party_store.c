@@ -16,6 +16,7 @@
 #include "keystore/ban_state.h"
 #include "keystore/keystore.h"
 #include "keystore/presig_store.h"
+#include "keystore/share_cache.h"
 #include "keystore/share_store.h"
 #include "keystore/sid_log.h"
 #include "keystore/session_log.h"
@@ -544,6 +545,61 @@ static void share_tampered_truncated_renamed(void) {
 static tss_result fail_before_rename(void *ctx) {
     (*(int *)ctx)++;
     return tss_fail(TSS_E_IO, "simulated crash before rename");
+}
+
+/* Issue 14: the party's share cache answers exactly as tss_share_load does,
+ * also when the file is replaced (a ban) or rewritten in place with its old
+ * mtime put back (cp -p of a backup over it: only ctime tells). */
+static void share_cache_sees_replacements(void) {
+    char state[512], p[700];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    CHECK_OK(tss_share_save(&ctx, k3[0]));
+    path_of(p, sizeof p, state, "keys/" KEY_ID ".share");
+    size_t unbanned_len = 0;
+    uint8_t *unbanned = slurp(p, &unbanned_len);
+    tss_share_cache *c = NULL;
+    CHECK_OK(tss_share_cache_new(2, &c));
+    if (!c || !unbanned) return;
+    size_t hits, misses;
+    tss_keyshare *a = NULL, *b = NULL;
+    CHECK_OK(tss_share_cache_load(c, &ctx, KEY_ID, &a));
+    CHECK_OK(tss_share_cache_load(c, &ctx, KEY_ID, &b));
+    tss_share_cache_stats(c, &hits, &misses);
+    CHECK(hits == 1 && misses == 1);
+    CHECK(a && b && a != b && a->peers != b->peers && shares_equal(a, k3[0]) && shares_equal(b, k3[0]));
+    tss_keyshare_free(a);
+    tss_keyshare_free(b);
+
+    /* A ban re-seals the file (atomic rename): the next load sees it. */
+    CHECK_OK(tss_share_record_ban(&ctx, KEY_ID, 3, NULL));
+    a = NULL;
+    CHECK_OK(tss_share_cache_load(c, &ctx, KEY_ID, &a));
+    CHECK(a && a->banned == 1u << 2);
+    tss_keyshare_free(a);
+    tss_share_cache_stats(c, &hits, &misses);
+    CHECK(hits == 1 && misses == 2);
+
+    /* The old (unbanned) file written over the same inode, same size, its
+     * mtime restored: the cache must not serve the banned copy's twin. */
+    struct stat st;
+    CHECK(stat(p, &st) == 0);
+    CHECK((size_t)st.st_size == unbanned_len);
+    usleep(20000); /* a ctime the kernel's clock can tell apart */
+    spit(p, unbanned, unbanned_len, 0600);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    CHECK(utimensat(AT_FDCWD, p, times, 0) == 0);
+    a = NULL;
+    CHECK_OK(tss_share_cache_load(c, &ctx, KEY_ID, &a));
+    CHECK(a && a->banned == 0);
+    tss_keyshare_free(a);
+
+    /* Gone from disk: the store's own error, not a cached share. */
+    CHECK(unlink(p) == 0);
+    a = NULL;
+    tss_result r = tss_share_cache_load(c, &ctx, KEY_ID, &a);
+    CHECK(r.err == TSS_E_NOT_FOUND && a == NULL);
+    free(unbanned);
+    tss_share_cache_free(c);
 }
 
 static void bans_persist(void) {
@@ -1471,6 +1527,7 @@ int main(void) {
     RUN(share_overwrite_refused);
     RUN(share_tampered_truncated_renamed);
     RUN(bans_persist);
+    RUN(share_cache_sees_replacements);
     RUN(ban_state_survives_a_failed_write);
     RUN(permission_problems_named);
     RUN(presig_put_take_consume);

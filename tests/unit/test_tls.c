@@ -500,6 +500,9 @@ static void mutual_handshake_and_data(void) {
     CHECK(strcmp(tss_tls_conn_own_cert(l.server.conn)->fingerprint, own.fingerprint) == 0);
     CHECK(exchange(l.client.conn, l.server.conn, "hello coordinator"));
     CHECK(exchange(l.server.conn, l.client.conn, "hello party 1"));
+    /* Issue 14: ChaCha20-Poly1305 is negotiated (2.5x AES-GCM in this wolfSSL build). */
+    CHECK(strcmp(tss_tls_conn_cipher(l.server.conn), "TLS13-CHACHA20-POLY1305-SHA256") == 0);
+    CHECK(strcmp(tss_tls_conn_cipher(l.client.conn), "TLS13-CHACHA20-POLY1305-SHA256") == 0);
     /* Clean close is reported as CLOSED, not an error. */
     tss_tls_shutdown(l.client.conn);
     char buf[8];
