@@ -205,6 +205,7 @@ typedef enum {
     T_EXTEND,       /* append a byte */
     T_FLIP,         /* xor one byte at `offset` */
     T_SET,          /* set byte at `offset` to `value` */
+    T_SET16,        /* set 16 bytes from `offset` to `value` (a scalar >= n with 0xff) */
     T_DROP,         /* never deliver */
     T_DUPLICATE,    /* deliver twice (handled by the hook's counter) */
     T_RELABEL,      /* claim another sender */
@@ -256,6 +257,9 @@ static sim_action tamper_hook(void *ctx, tss_mpc_msg *m, uint16_t recipient) {
         break;
     case T_FLIP: m->data[tp->offset % m->len] ^= 0x01; break;
     case T_SET: m->data[tp->offset % m->len] = tp->value; break;
+    case T_SET16:
+        for (size_t i = 0; i < 16; i++) m->data[(tp->offset + i) % m->len] = tp->value;
+        break;
     case T_DROP: return SIM_DROP;
     case T_RELABEL: m->from = tp->value; break;
     case T_RETYPE: m->type = tp->value; break;
@@ -351,7 +355,8 @@ static void tampered_round2_aborts_naming_sender(void) {
     run_tampered("r2b extended", TP(TSS_MSG_DKG_R2_BCAST, 2, 0, T_EXTEND), ALL_HONEST, 2);
     /* Point-to-point: share (Feldman), zero seed, base-OT reply. */
     run_tampered("r2p wrong share", TP(TSS_MSG_DKG_R2_P2P, 2, 1, T_FLIP, 31), P1, 2);
-    run_tampered("r2p share >= n", TP(TSS_MSG_DKG_R2_P2P, 2, 1, T_SET, 0, 0xff), P1, 2);
+    /* 16 bytes of 0xff: >= n whatever the rest (one byte left it intact 1 in 256). */
+    run_tampered("r2p share >= n", TP(TSS_MSG_DKG_R2_P2P, 2, 1, T_SET16, 0, 0xff), P1, 2);
     run_tampered("r2p zero seed", TP(TSS_MSG_DKG_R2_P2P, 2, 1, T_FLIP, 40), P1, 2);
     run_tampered("r2p bad OT point", TP(TSS_MSG_DKG_R2_P2P, 2, 1, T_SET, 64, 0x04), P1, 2);
     run_tampered("r2p truncated", TP(TSS_MSG_DKG_R2_P2P, 2, 1, T_TRUNCATE), P1, 2);
