@@ -68,7 +68,7 @@ for i in $(seq 1 $N); do
     fi
     CPIDS+=("$!")
 done
-started() { [ "$(count_since party1.log "$M1" 'kind=(sign|presign) key=kb (path=[^ ]+ )?parties=2 threshold=2: starting')" -ge "$N" ]; }
+started() { [ "$(count_since party1.log "$M1" 'kind=(sign|presign) key=kb (path=[^ ]+ )?parties=2 threshold=2 coordinator=.*: starting')" -ge "$N" ]; }
 if wait_until 18 started; then ok "party 1 has $N sign/presign sessions with party 3 open at once"; else
     not_ok "party 1 has $N sign/presign sessions with party 3 open at once" \
         "$(count_since party1.log "$M1" 'starting') started"; fi
