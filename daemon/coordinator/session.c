@@ -185,7 +185,8 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     if (resp->has_signature) list_ids(signers, sizeof signers, resp->signers, resp->signer_count);
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
-    bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
+    bool durable = (resp->status == 0 || resp->status == TSS_WIRE_ERR_PENDING) &&
+                   rq->rq.command != TSS_WIRE_OP_KEYS;
     coord_store_cost_take(co, NULL);
     tss_result ar = coord_store_release(
         co, rq->op_name, durable,
@@ -672,6 +673,11 @@ static coord_admit try_start(request *rq) {
         request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
         return COORD_ADMIT_STARTED;
     }
+    if (rq->key && rq->key->info.retired) { /* retired while it waited or between attempts */
+        request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s is retired: it no longer signs",
+                      rq->rq.key_id);
+        return COORD_ADMIT_STARTED;
+    }
     if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) return COORD_ADMIT_WAIT;
     if (kind == TSS_WIRE_KIND_SIGN && start_presigned(rq)) return COORD_ADMIT_STARTED;
     if (count) {
@@ -1029,6 +1035,7 @@ void coord_party_frame(peer *p, const tss_wire_frame *f) {
 }
 
 void coord_party_gone(coord *co, unsigned party_id) {
+    coord_retire_party_gone(co, party_id);
     for (csession *s = co->sessions, *next; s; s = next) {
         next = s->next;
         if (!s->done && in_set(s->parties, s->count, party_id) &&
@@ -1228,6 +1235,12 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
                 request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
             return;
         }
+        if (rq->key->info.retired) {
+            request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL,
+                          "key %s is retired: it no longer signs (its shares are erased; "
+                          "`tssctl keys` shows when)", q.key_id);
+            return;
+        }
         if (q.request_len) {
             /* The parties compute the digest from the content themselves;
              * the coordinator does too, so a request whose digest does not
@@ -1271,11 +1284,55 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         }
         break;
     }
+    case TSS_WIRE_OP_RETIRE: {
+        key_entry *k = coord_registry_find(co, q.key_id);
+        if (!k) {
+            const char *damaged = coord_registry_damaged(co, q.key_id);
+            if (damaged)
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s is refused: %s",
+                              q.key_id, damaged);
+            else
+                request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
+            return;
+        }
+        coord_retire_request(co, rq, k); /* answers when the parties have */
+        return;
+    }
     default: request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "unsupported request"); return;
     }
     /* Behind the requests already waiting, so arrivals cannot overtake them. */
     if (coord_queue_busy(co)) request_wait(rq, false);
     else request_next(rq);
+}
+
+const tss_wire_op_request *coord_request_op(const request *rq) { return &rq->rq; }
+
+void coord_request_answer(request *rq, uint16_t status, const tss_wire_key_info *key,
+                          const char *text) {
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.status = status;
+    snprintf(resp.text, sizeof resp.text, "%s", text);
+    for (char *c = resp.text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+    tss_wire_key_info k;
+    if (key) {
+        k = *key;
+        resp.keys = &k;
+        resp.key_count = 1;
+    }
+    request_finish(rq, &resp);
+}
+
+void coord_sessions_cancel_key(coord *co, const char *key_id, const char *why) {
+    for (csession *s = co->sessions, *next; s; s = next) {
+        next = s->next;
+        if (!s->done && s->req && strcmp(s->req->rq.key_id, key_id) == 0) {
+            session_fail(s, TSS_WIRE_ABORT_CANCELLED, 0, 0, "%s", why);
+            next = co->sessions; /* the list may have changed */
+            while (next && next->done) next = next->next;
+        }
+    }
 }
 
 void coord_operator_gone(coord *co, peer *p) {

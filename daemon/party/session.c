@@ -686,6 +686,26 @@ void party_sessions_drop(pcoord *co, const char *why) {
         }
 }
 
+void party_sessions_cancel_key(party *pt, const char *key_id, const char *why) {
+    for (psession *s = pt->sessions; s; s = s->next)
+        if (!s->done && strcmp(s->st.key_id, key_id) == 0)
+            session_fail(s, TSS_WIRE_ABORT_REFUSED, 0, "%s", why);
+}
+
+void party_key_close(party *pt, const char *key_id) {
+    for (pkey **pp = &pt->keys_open; *pp; pp = &(*pp)->next) {
+        pkey *k = *pp;
+        if (strcmp(k->key_id, key_id) != 0) continue;
+        *pp = k->next;
+        tss_sid_log_close(k->sids);
+        tss_presig_store_close(k->presigs);
+        for (size_t i = 0; i < TSS_PARTY_MAX_COORDINATORS; i++) free(k->inventory[i]);
+        free(k->recent);
+        free(k);
+        return;
+    }
+}
+
 void party_sessions_free(party *pt) {
     /* Ended sessions are freed by their deferred callback (tss_loop_free). */
     for (psession *s = pt->sessions, *next; s; s = next) {
