@@ -635,6 +635,8 @@ static tss_result session_start_check(const tss_wire_session_start *m) {
                tss_wire_kind_name(m->kind));
     TSS_ENSURE(m->kind != TSS_WIRE_KIND_KEYGEN || m->path.depth == 0, TSS_E_INVALID,
                "SESSION_START: derivation path given for a keygen session");
+    TSS_ENSURE(m->kind != TSS_WIRE_KIND_KEYGEN || m->epoch == 0, TSS_E_INVALID,
+               "SESSION_START: epoch %u given for a keygen session", m->epoch);
     for (unsigned i = 0; i < m->path.depth; i++)
         TSS_ENSURE(m->path.index[i] < TSS_BIP32_HARDENED, TSS_E_INVALID,
                    "SESSION_START path: level %u is hardened (index >= 2^31)", i + 1);
@@ -657,6 +659,7 @@ tss_result tss_wire_session_start_encode(tss_writer *w, const tss_wire_session_s
     tss_write_bytes(w, m->presign_id, sizeof m->presign_id);
     tss_bip32_path_write(w, &m->path);
     content_write(w, m->request, m->request_len, m->approvals, m->approvals_len);
+    if (m->epoch) tss_write_u32(w, m->epoch);
     return tss_writer_status(w, "SESSION_START");
 }
 
@@ -675,8 +678,16 @@ tss_result tss_wire_session_start_decode(tss_wire_session_start *out, const uint
     tss_read_bytes(&r, m.digest, sizeof m.digest);
     tss_read_bytes(&r, m.presign_id, sizeof m.presign_id);
     TSS_GUARD(tss_bip32_path_read(&r, &m.path));
-    TSS_GUARD(content_read(&r, "SESSION_START", &m.request, &m.request_len, &m.approvals,
-                           &m.approvals_len));
+    /* The request section (optional, at least 9 bytes), then the epoch
+     * (optional, exactly 4): 4 bytes left here can only be the epoch. */
+    if (tss_reader_remaining(&r) != 4)
+        TSS_GUARD(content_read(&r, "SESSION_START", &m.request, &m.request_len, &m.approvals,
+                               &m.approvals_len));
+    if (tss_reader_remaining(&r) == 4) { /* the epoch: present exactly when nonzero */
+        m.epoch = tss_read_u32(&r);
+        TSS_ENSURE(r.err || m.epoch != 0, TSS_E_INVALID,
+                   "SESSION_START: an explicit epoch 0 (omitted when zero)");
+    }
     TSS_GUARD(tss_reader_finish(&r, "SESSION_START"));
     TSS_GUARD(session_start_check(&m));
     *out = m;

@@ -225,6 +225,10 @@ typedef struct {
     size_t request_len; /* 0..TSS_WIRE_MAX_REQUEST */
     const uint8_t *approvals;
     size_t approvals_len; /* 0..TSS_WIRE_MAX_APPROVALS; nonzero only with a request */
+    uint32_t epoch; /* the key epoch the session is for (issue 17): a party whose
+                       committed share has another epoch refuses. Optional
+                       u32 after the request section, present exactly when
+                       nonzero (that section is never 4 bytes); KEYGEN: 0 */
 } tss_wire_session_start;
 #define TSS_WIRE_MAX_REQUEST (256u * 1024 + 6) /* policy/request.h TSS_REQ_MAX_ENCODED */
 #define TSS_WIRE_MAX_APPROVALS 16384

@@ -507,6 +507,7 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
         st.approvals = rq->rq.approvals;
         st.approvals_len = rq->rq.approvals_len;
     }
+    if (kind != TSS_WIRE_KIND_KEYGEN && rq->key) st.epoch = rq->key->info.epoch;
     tss_secure_context_init(&s->ctx, &st, NULL, 0); /* only ctx.pub is used: no share here */
     tss_writer w;
     tss_writer_init(&w, 4096 + 2 * TSS_BIP32_MAX_DEPTH + st.request_len + st.approvals_len);

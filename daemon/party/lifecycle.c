@@ -14,6 +14,7 @@
 
 #include "daemon/party/party.h"
 #include "keystore/key_erase.h"
+#include "keystore/share_cache.h"
 #include "util/log.h"
 #include "wire/msg.h"
 
@@ -60,6 +61,7 @@ void party_key_retire(pcoord *co, const tss_wire_frame *f) {
     }
     party_sessions_cancel_key(pt, m.key_id, "the key is being retired");
     party_key_close(pt, m.key_id);
+    tss_share_cache_forget(pt->share_cache, m.key_id); /* the secret goes from memory too */
     bool erased = false;
     tss_result r = tss_key_erase(&pt->store, m.key_id, &erased);
     if (!tss_is_ok(r)) {

@@ -502,6 +502,11 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     /* A clone of the validated share while its file is unchanged (issue 14). */
     TSS_GUARD(pt->share_cache ? tss_share_cache_load(pt->share_cache, &pt->store, st->key_id, &s->share)
                               : tss_share_load(&pt->store, st->key_id, &s->share));
+    /* Issue 17: a share of another epoch never signs (an old-epoch party
+     * cannot join a new epoch's session, nor a new share an old one's). */
+    TSS_ENSURE(s->share->epoch == st->epoch, TSS_E_INVALID,
+               "this party holds epoch %u of key %s, the session is for epoch %u",
+               s->share->epoch, st->key_id, st->epoch);
     TSS_ENSURE(s->share->threshold == st->threshold, TSS_E_INVALID,
                "key %s has threshold %u, the session says %u", st->key_id, s->share->threshold,
                st->threshold);

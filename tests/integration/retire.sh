@@ -131,7 +131,28 @@ expect_log "the format-2 key file was migrated" coord.log "$MARK" 'keys/km\.json
 grep -q '"format": 3,' cstate/keys/km.json && grep -q '"epoch": 0,' cstate/keys/km.json \
     && ok "km.json now format 3, epoch 0" || not_ok "km.json now format 3, epoch 0" "$(cat cstate/keys/km.json)"
 expect_exit 0 "km (from a format-2 file) signs" "$CTL" --config op.yaml sign --key-id km --message migrated --json
-else ok "# skip format-2 migration case: python3 not installed"; fi
+# A registry one epoch ahead of the parties' shares (as after a commit some
+# party missed): every party refuses to sign with its old-epoch share.
+cp cstate/keys/km.json km.json.saved
+stop_pid "$COORD"
+python3 - cstate/keys/km.json <<'PY'
+import hashlib, sys
+p = sys.argv[1]; t = open(p).read()
+t = t.replace('"epoch": 0,', '"epoch": 1,')
+body = t[:t.index('  "checksum"')]
+s = hashlib.blake2b(body.encode(), digest_size=32, key=b"tssd/v2/coordinator-key-file").hexdigest()
+open(p, 'w').write(body + '  "checksum": "%s"\n}\n' % s)
+PY
+start_coord
+wait_until 20 connected_is 3 || true
+expect_exit 76 "an epoch-0 share does not sign in an epoch-1 session" "$CTL" --config op.yaml sign --key-id km --message epochs --no-presign --json
+expect_match "the refusal names both epochs" "$OUT$ERR" 'holds epoch 0 of key km, the session is for epoch 1'
+stop_pid "$COORD"
+cp km.json.saved cstate/keys/km.json
+start_coord
+wait_until 20 connected_is 3 || true
+expect_exit 0 "km signs again at its epoch" "$CTL" --config op.yaml sign --key-id km --message epochs --no-presign --json
+else ok "# skip format-2 migration and epoch cases: python3 not installed"; fi
 grep -q '"request":"retire","key":"kr".*"outcome":"ok"' cstate/audit/audit-*.log \
     && ok "audit log records the retirement" || not_ok "audit log records the retirement" "$(grep retire cstate/audit/audit-*.log | tail -3)"
 finish

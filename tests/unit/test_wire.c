@@ -1040,6 +1040,23 @@ static void session_start_round_trip_and_bounds(void) {
     tss_writer_init(&w, 4096);
     CHECK_ERR(tss_wire_session_start_encode(&w, &pm), TSS_E_INVALID);
     tss_writer_free(&w);
+    /* The key epoch (issue 17): a trailing u32, present exactly when nonzero. */
+    tss_wire_session_start em = m;
+    em.epoch = 3;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_start_encode(&w, &em));
+    CHECK(w.len == 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32 + 1 + 4 && w.data[w.len - 1] == 3);
+    CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+    CHECK(d.epoch == 3);
+    w.data[w.len - 1] = 0; /* an explicit zero: a second encoding of "no epoch" */
+    CHECK_ERR(tss_wire_session_start_decode(&d, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+    em.kind = TSS_WIRE_KIND_KEYGEN; /* a keygen has no epoch */
+    em.count = 3, em.parties[2] = 4;
+    memset(em.digest, 0, sizeof em.digest);
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_start_encode(&w, &em), TSS_E_INVALID);
+    tss_writer_free(&w);
     pm.path.index[1] = 1;
     pm.kind = TSS_WIRE_KIND_KEYGEN; /* a keygen has no path */
     memset(pm.digest, 0, sizeof pm.digest);
