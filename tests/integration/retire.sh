@@ -9,7 +9,11 @@
 #  - party 3 restarted with allow_retire: true erases the key on reconnect,
 #    and a second retire then reports every party (exit 0);
 #  - a party offline during a retirement erases the key when it reconnects;
-#  - after a coordinator restart the key is still retired and refused.
+#  - after a coordinator restart the key is still retired and refused;
+#  - a format-2 key file (written before epochs) migrates and signs;
+#  - a registry one epoch ahead of the shares: every party refuses to sign;
+#  - the coordinator killed right after recording a retirement: every party
+#    erases at reconnect.
 # Every process is killed by the EXIT trap.
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +29,7 @@ expect_log() {
     if wait_until 10 log_has "$2" "$3" "$4"; then ok "$1"; else
         not_ok "$1" "no /$4/ in $2 since line $3:" "$(tail -n +"$(($3 + 1))" "$2" | tail -n 15)"; fi
 }
+dead() { ! kill -0 "$1" 2>/dev/null; }
 json_field() { printf '%s' "$1" | grep -o "\"$2\":[^,}]*" | head -1 | cut -d: -f2- | tr -d '"'; }
 gone() { [ ! -e "$1" ]; }
 expect_gone() { if wait_until 10 gone "$2"; then ok "$1"; else not_ok "$1" "$2 still exists"; fi; }
@@ -152,6 +157,23 @@ cp km.json.saved cstate/keys/km.json
 start_coord
 wait_until 20 connected_is 3 || true
 expect_exit 0 "km signs again at its epoch" "$CTL" --config op.yaml sign --key-id km --message epochs --no-presign --json
+# Crash point: the coordinator killed (-9) right after it recorded a
+# retirement, before any party heard of it. At restart every party is told
+# at HELLO and erases; nothing needs the operator.
+kill -9 "$COORD" 2>/dev/null; wait_until 5 dead "$COORD" || true
+python3 - cstate/keys/km.json <<'PY'
+import hashlib, sys, time
+p = sys.argv[1]; t = open(p).read()
+ms = int(time.time() * 1000)
+iso = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ms // 1000)) + '.%03dZ' % (ms % 1000)
+t = t.replace('"epoch": 0,\n', '"epoch": 0,\n  "retired": "%s",\n  "retiredMs": %d,\n' % (iso, ms))
+body = t[:t.index('  "checksum"')]
+s = hashlib.blake2b(body.encode(), digest_size=32, key=b"tssd/v2/coordinator-key-file").hexdigest()
+open(p, 'w').write(body + '  "checksum": "%s"\n}\n' % s)
+PY
+start_coord
+for i in 1 2 3; do expect_gone "crash after the retirement record: party $i erased km at reconnect" "pstate$i/keys/km.share"; done
+expect_exit 76 "km refused after that restart" "$CTL" --config op.yaml sign --key-id km --message crashed --json
 else ok "# skip format-2 migration and epoch cases: python3 not installed"; fi
 grep -q '"request":"retire","key":"kr".*"outcome":"ok"' cstate/audit/audit-*.log \
     && ok "audit log records the retirement" || not_ok "audit log records the retirement" "$(grep retire cstate/audit/audit-*.log | tail -3)"
