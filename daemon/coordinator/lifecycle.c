@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "daemon/coordinator/coord.h"
+#include "daemon/coordinator/store.h"
 #include "util/log.h"
 
 struct coord_retire {
@@ -122,7 +123,7 @@ void coord_retire_request(coord *co, request *rq, key_entry *k) {
         tss_wire_key_info before = k->info;
         k->info.retired = 1;
         k->info.retired_ms = (uint64_t)tss_wall_ms();
-        tss_result r = coord_registry_save(co, k);
+        tss_result r = coord_store_key_update(co, k);
         if (!tss_is_ok(r)) {
             k->info = before;
             char text[TSS_WIRE_MAX_ERROR_TEXT + 1];
@@ -188,8 +189,12 @@ void coord_retire_party_frame(peer *p, const tss_wire_frame *f) {
     bool ok = m.result == TSS_WIRE_RETIRE_ERASED || m.result == TSS_WIRE_RETIRE_ABSENT;
     tss_log(ok ? LOG_NOTICE : LOG_ERR, "party=%u key=%s retirement: %s%s%s", p->party_id, m.key_id,
             tss_wire_retire_result_name(m.result), m.text[0] ? ": " : "", m.text);
-    coord_audit(co, "-", ok, "\"request\":\"retire-party\",\"key\":\"%s\",\"party\":%u,"
-                "\"outcome\":\"%s\"", m.key_id, p->party_id, tss_wire_retire_result_name(m.result));
+    if (!tss_is_ok(coord_store_release(co, "-", ok,
+                                       "\"request\":\"retire-party\",\"key\":\"%s\","
+                                       "\"party\":%u,\"outcome\":\"%s\"",
+                                       m.key_id, p->party_id,
+                                       tss_wire_retire_result_name(m.result))))
+        tss_log(LOG_ERR, "audit record dropped: %s", tss_error_detail());
     for (struct coord_retire *rt = co->retiring, *next; rt; rt = next) {
         next = rt->next;
         if (strcmp(rt->key_id, m.key_id) != 0 || !(rt->pending & bit(p->party_id))) continue;

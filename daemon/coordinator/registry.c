@@ -340,6 +340,7 @@ tss_result coord_registry_adopt(coord *co, const tss_keyfile *kf, key_entry **ou
     k->info = kf->info;
     k->info.presignatures = 0;
     memcpy(k->identities, kf->identities, sizeof k->identities);
+    memcpy(k->session, kf->session, sizeof k->session);
     k->next = co->keys;
     co->keys = k;
     *out = k;

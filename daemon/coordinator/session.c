@@ -1286,7 +1286,7 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         break;
     }
     case TSS_WIRE_OP_RETIRE: {
-        key_entry *k = coord_registry_find(co, q.key_id);
+        key_entry *k = coord_store_key_find(co, q.key_id);
         if (!k) {
             const char *damaged = coord_registry_damaged(co, q.key_id);
             if (damaged)
