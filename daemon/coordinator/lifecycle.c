@@ -135,6 +135,10 @@ void coord_retire_request(coord *co, request *rq, key_entry *k) {
         }
         tss_log(LOG_NOTICE, "key=%s retired: it no longer signs", k->info.key_id);
     }
+    /* Its presignatures are never handed out again (try_start refuses the
+     * key): not counted as stock (nor loaded at the next start). */
+    k->n_presigs = 0;
+    k->info.presignatures = 0;
     rt->co = co;
     rt->rq = rq;
     snprintf(rt->key_id, sizeof rt->key_id, "%s", k->info.key_id);

@@ -112,7 +112,7 @@ static tss_result load_one(coord *co, const char *dir, const char *name) {
         free(k);
         return tss_fail(TSS_E_CORRUPT, "key registry %s: duplicate key id", path);
     }
-    r = presig_load(co, k);
+    r = k->info.retired ? TSS_OK_RESULT : presig_load(co, k); /* retired: never used again */
     if (!tss_is_ok(r)) {
         free(k);
         return r;

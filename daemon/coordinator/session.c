@@ -1124,8 +1124,11 @@ static void answer_keys(request *rq) {
         return;
     }
     for (key_entry *k = co->keys; k && resp.key_count < n; k = k->next)
-        if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0)
-            resp.keys[resp.key_count++] = k->info;
+        if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0) {
+            resp.keys[resp.key_count] = k->info;
+            if (k->info.retired) resp.keys[resp.key_count].presignatures = 0; /* never used */
+            resp.key_count++;
+        }
     tss_wire_key_info *keys = resp.keys;
     request_finish(rq, &resp);
     free(keys);

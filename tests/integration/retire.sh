@@ -5,7 +5,8 @@
 #  - retire --yes: the coordinator records the key retired (key file format 3),
 #    parties with allow_retire: true erase their share and presignatures, party
 #    3 (allow_retire off) refuses and keeps its share: exit 75 naming it;
-#  - a retired key never signs again (76, "retired"), another key still does;
+#  - a retired key never signs again (76, "retired"), another key still does,
+#    and its presignature pool is not refilled;
 #  - party 3 restarted with allow_retire: true erases the key on reconnect,
 #    and a second retire then reports every party (exit 0);
 #  - a party offline during a retirement erases the key when it reconnects;
@@ -39,6 +40,14 @@ cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; e
 # An operator connection waiting for a slow keygen on a loaded machine is
 # closed after timeouts.idle (operators send no heartbeats): give it room.
 sed -i 's/idle: 4s/idle: 30s/' coord.yaml
+# kr has a presignature pool: once retired it must never be refilled.
+cat >> coord.yaml <<'EOF'
+pool:
+  rate: 20
+  interval: 200ms
+  keys:
+    - {key: kr, target: 2, low: 1}
+EOF
 echo "allow_retire: true" >> party1.yaml
 echo "allow_retire: true" >> party2.yaml
 if cluster_start; then ok "2-of-3: all parties connected"; else
@@ -77,8 +86,16 @@ ls pstate1/keys/.kr* >/dev/null 2>&1 && not_ok "no erasure tombstone left" "$(ls
     || ok "no erasure tombstone left"
 grep -q '"retiredMs": [0-9]' cstate/keys/kr.json && ok "key file records the retirement" \
     || not_ok "key file records the retirement" "$(cat cstate/keys/kr.json)"
+# The pool (interval 200 ms) must not try to refill a retired key: no new
+# presign request for kr in 2 s (an absence, hence the fixed wait).
+AUD=$(cat cstate/audit/audit-*.log | grep -c '"request":"presign","key":"kr"')
+sleep 2
+[ "$(cat cstate/audit/audit-*.log | grep -c '"request":"presign","key":"kr"')" = "$AUD" ] \
+    && ok "the pool does not refill a retired key" \
+    || not_ok "the pool does not refill a retired key" "$(grep '"key":"kr"' cstate/audit/audit-*.log | tail -3)"
 expect_exit 0 "keys kr after retirement" "$CTL" --config op.yaml keys --key-id kr --json
 expect_match "keys shows it retired" "$OUT" '"retired":true,"retiredMs":[0-9]+'
+expect_match "... with no presignature stock" "$OUT" '"presignatures":0,'
 expect_exit 76 "a retired key does not sign" "$CTL" --config op.yaml sign --key-id kr --message after --json
 expect_match "refusal says retired" "$ERR" 'kr is retired'
 expect_exit 76 "nor presign" "$CTL" --config op.yaml presign --key-id kr --count 1 --json
