@@ -194,7 +194,8 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
         "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
         "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"%s%s%s",
         tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
-        resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
+        resp->status == TSS_WIRE_ERR_PENDING ? "pending" : resp->status ? "error" : "ok",
+        resp->culprit, detail, sid, rq->attempts,
         (long long)(tss_now_ms() - rq->started), resp->presigned, path,
         presign[0] ? ",\"presignId\":\"" : "", presign, presign[0] ? "\"" : "");
     coord_store_cost_take(co, &rq->db);

@@ -192,6 +192,11 @@ start_coord
 for i in 1 2 3; do expect_gone "crash after the retirement record: party $i erased km at reconnect" "pstate$i/keys/km.share"; done
 expect_exit 76 "km refused after that restart" "$CTL" --config op.yaml sign --key-id km --message crashed --json
 else ok "# skip format-2 migration and epoch cases: python3 not installed"; fi
+grep -q '"request":"retire","key":"kr".*"outcome":"pending"' cstate/audit/audit-*.log \
+    && ok "audit log records the first retirement as pending" || not_ok "audit log records the first retirement as pending" "$(grep retire cstate/audit/audit-*.log | tail -3)"
+grep -q '"request":"retire-party","key":"kr","party":3,"outcome":"refused"' cstate/audit/audit-*.log \
+    && ok "audit log records party 3's refusal" || not_ok "audit log records party 3's refusal" "$(grep retire-party cstate/audit/audit-*.log | tail -3)"
+expect_exit 0 "the audit chain verifies" "$CTL" audit verify --dir cstate/audit
 grep -q '"request":"retire","key":"kr".*"outcome":"ok"' cstate/audit/audit-*.log \
     && ok "audit log records the retirement" || not_ok "audit log records the retirement" "$(grep retire cstate/audit/audit-*.log | tail -3)"
 finish
