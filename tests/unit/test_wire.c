@@ -1051,6 +1051,18 @@ static void session_start_round_trip_and_bounds(void) {
     w.data[w.len - 1] = 0; /* an explicit zero: a second encoding of "no epoch" */
     CHECK_ERR(tss_wire_session_start_decode(&d, w.data, w.len), TSS_E_INVALID);
     tss_writer_free(&w);
+    /* With the request section (issue 16) before it: both come back. */
+    static const uint8_t req[3] = {1, 2, 3};
+    em.request = req;
+    em.request_len = sizeof req;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_start_encode(&w, &em));
+    CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+    CHECK(d.epoch == 3 && d.request_len == 3 && d.request && d.request[2] == 3 &&
+          d.approvals_len == 0);
+    tss_writer_free(&w);
+    em.request = NULL;
+    em.request_len = 0;
     em.kind = TSS_WIRE_KIND_KEYGEN; /* a keygen has no epoch */
     em.count = 3, em.parties[2] = 4;
     memset(em.digest, 0, sizeof em.digest);
