@@ -37,9 +37,6 @@ expect_gone() { if wait_until 10 gone "$2"; then ok "$1"; else not_ok "$1" "$2 s
 expect_there() { if [ -e "$2" ]; then ok "$1"; else not_ok "$1" "$2 is missing"; fi; }
 
 cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
-# An operator connection waiting for a slow keygen on a loaded machine is
-# closed after timeouts.idle (operators send no heartbeats): give it room.
-sed -i 's/idle: 4s/idle: 30s/' coord.yaml
 # kr has a presignature pool: once retired it must never be refilled.
 cat >> coord.yaml <<'EOF'
 pool:
