@@ -305,6 +305,8 @@ static const tss_config_item party_items[] = {
      .size = sizeof(tss_party_approvals_config)},
     {.name = "policy_file", .type = TSS_CONFIG_PATH,
      .offset = offsetof(tss_party_config, policy_file)},
+    {.name = "allow_retire", .type = TSS_CONFIG_BOOL, .def = "false",
+     .offset = offsetof(tss_party_config, allow_retire)},
     {0},
 };
 

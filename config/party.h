@@ -2,6 +2,7 @@
 #ifndef TSS_CONFIG_PARTY_H
 #define TSS_CONFIG_PARTY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,7 @@ typedef struct tss_party_config {
     int log_level;     /* syslog priority */
     tss_party_approvals_config approvals;
     char *policy_file; /* NULL: no signing policy (any request of a held key is signed) */
+    bool allow_retire; /* erase a key's share when the coordinator says it is retired */
 } tss_party_config;
 
 extern const tss_config_item tss_config_party_schema;

@@ -105,6 +105,7 @@ static const description descriptions[] = {
     {"party:approvals.clock_skew", "Tolerance on an approval's expiry: it counts until expires + clock_skew (by this party's clock, never earlier than the latest time it has recorded)."},
     {"party:approvals.max_lifetime", "An approval whose expiry is further ahead than this (+ clock_skew) is refused; it bounds how long used nonces are kept (state_dir/approval-nonces)."},
     {"party:policy_file", "The signing policy this party enforces (format below, \"Signing policy\"; docs/OPERATIONS.md \"Signing policy\"). Absent: no policy, the party signs any request for a key it holds, as before issue 16. Re-read on SIGHUP (validate, then swap; a bad file keeps the old policy)."},
+    {"party:allow_retire", "Whether this party erases its share of a key when the coordinator retires it (`tssctl retire`). Off by default: a compromised coordinator could otherwise destroy every key; turn it on, on every party, for the retirement window only (docs/OPERATIONS.md, \"Retiring a key\")."},
     /* ---- policy ---- */
     {"policy:version", "Format version, 1."},
     {"policy:groups", "Named sets of key ids that rules can list under keys."},

@@ -51,8 +51,10 @@ static bool put(char *buf, size_t cap, size_t *o, const char *fmt, ...) {
 tss_result tss_keyfile_render(const tss_keyfile *k, unsigned version, char *buf, size_t cap,
                               size_t *len) {
     const tss_wire_key_info *info = &k->info;
-    TSS_ENSURE(version == 1 || version == TSS_KEYFILE_VERSION, TSS_E_USAGE, "no key file format %u",
-               version);
+    TSS_ENSURE(version >= 1 && version <= TSS_KEYFILE_VERSION, TSS_E_USAGE,
+               "no key file format %u", version);
+    TSS_ENSURE(version >= 3 || (info->epoch == 0 && !info->retired), TSS_E_USAGE,
+               "key file format %u cannot record an epoch or retirement", version);
     tss_point X;
     uint8_t addr[TSS_ETH_ADDRESS_LEN], unc[65];
     char addr_s[TSS_ETH_ADDRESS_STR_SIZE], pk_hex[67], unc_hex[131], sid_hex[33], created[40];
@@ -97,6 +99,14 @@ tss_result tss_keyfile_render(const tss_keyfile *k, unsigned version, char *buf,
                    created, (unsigned long long)info->created_ms);
     if (version >= 2) {
         ok = ok && put(buf, cap, &o, "  \"session\": \"%s\",\n", sid_hex);
+        /* Format 3 (issue 17): the key epoch, and when the key was retired. */
+        if (version >= 3) ok = ok && put(buf, cap, &o, "  \"epoch\": %u,\n", info->epoch);
+        if (version >= 3 && info->retired) {
+            char when[40];
+            iso_time((int64_t)info->retired_ms, when, sizeof when);
+            ok = ok && put(buf, cap, &o, "  \"retired\": \"%s\",\n  \"retiredMs\": %llu,\n",
+                           when, (unsigned long long)info->retired_ms);
+        }
         char sum[65];
         if (ok) checksum_hex(sum, buf, o);
         ok = ok && put(buf, cap, &o, CHECKSUM_PREFIX "%s" CHECKSUM_TAIL, sum);
@@ -115,7 +125,7 @@ static size_t line_of(const char *data, size_t off) {
 }
 
 /* The fields, without the redundancy checks. */
-static tss_result parse_fields(const char *data, size_t len, tss_keyfile *k, bool *has_format) {
+static tss_result parse_fields(const char *data, size_t len, tss_keyfile *k, unsigned *format) {
     tss_json_doc *doc = NULL;
     tss_result pr = tss_json_parse(&doc, data, len, NULL);
     if (!tss_is_ok(pr)) {
@@ -145,6 +155,17 @@ static tss_result parse_fields(const char *data, size_t len, tss_keyfile *k, boo
             r = tss_hex_decode(k->info.chain_code, TSS_WIRE_CHAIN_CODE_LEN, s, "chainCode");
         if (tss_is_ok(r)) k->info.has_chain_code = 1;
     }
+    if (tss_is_ok(r) && tss_json_get(root, "epoch")) { /* format 3 */
+        r = tss_json_get_u64(root, "epoch", &u);
+        if (tss_is_ok(r) && u > UINT32_MAX) r = tss_fail(TSS_E_CORRUPT, "epoch out of range");
+        if (tss_is_ok(r)) k->info.epoch = (uint32_t)u;
+    }
+    if (tss_is_ok(r) && tss_json_get(root, "retiredMs")) { /* format 3, a retired key */
+        r = tss_json_get_u64(root, "retiredMs", &k->info.retired_ms);
+        if (tss_is_ok(r) && k->info.retired_ms > (uint64_t)1 << 50)
+            r = tss_fail(TSS_E_CORRUPT, "retiredMs out of range");
+        if (tss_is_ok(r)) k->info.retired = 1;
+    }
     if (tss_is_ok(r)) r = tss_json_get_string(root, "session", &s, &sl);
     if (tss_is_ok(r)) r = tss_hex_decode(k->session, sizeof k->session, s, "session");
     const tss_json_value *parties = tss_json_get(root, "parties");
@@ -168,7 +189,12 @@ static tss_result parse_fields(const char *data, size_t len, tss_keyfile *k, boo
         r = tss_fail(TSS_E_CORRUPT, "bad threshold");
     tss_point X;
     if (tss_is_ok(r)) r = tss_pt_decode(&X, k->info.public_key, "publicKey");
-    *has_format = tss_json_get(root, "format") != NULL;
+    *format = 0;
+    const tss_json_value *fv = tss_json_get(root, "format");
+    if (fv && tss_is_ok(tss_json_as_u64(fv, &u)) && u >= 2 && u <= TSS_KEYFILE_VERSION)
+        *format = (unsigned)u;
+    else if (fv)
+        *format = 1; /* present but malformed: refused below */
     tss_json_free(doc);
     if (!tss_is_ok(r) && r.err != TSS_E_CORRUPT) {
         char detail[400];
@@ -190,7 +216,7 @@ tss_result tss_keyfile_parse(const char *data, size_t len, const char *name_key_
     if (v2) {
         /* A newer format is "unsupported", not "damaged". */
         const char *f = memmem(data, len, "\n  \"format\": ", 13);
-        if (f && f + 13 < data + len && f[13] >= '3' && f[13] <= '9' &&
+        if (f && f + 13 < data + len && f[13] > '0' + TSS_KEYFILE_VERSION && f[13] <= '9' &&
             (f + 14 >= data + len || f[14] == ','))
             return tss_fail(TSS_E_UNSUPPORTED,
                             "key file format %c is newer than this build reads (%d)", f[13],
@@ -209,14 +235,16 @@ tss_result tss_keyfile_parse(const char *data, size_t len, const char *name_key_
         TSS_ENSURE(memcmp(want, line + sizeof CHECKSUM_PREFIX - 1, 64) == 0, TSS_E_CORRUPT,
                    "checksum mismatch: the file was changed after it was written");
     }
-    bool has_format = false;
-    TSS_GUARD(parse_fields(data, len, out, &has_format));
-    TSS_ENSURE(has_format == v2, TSS_E_CORRUPT, "malformed \"format\" field");
+    unsigned format = 0;
+    TSS_GUARD(parse_fields(data, len, out, &format));
+    TSS_ENSURE((format >= 2) == v2, TSS_E_CORRUPT, "malformed \"format\" field");
+    TSS_ENSURE(format >= 3 || (out->info.epoch == 0 && !out->info.retired), TSS_E_CORRUPT,
+               "\"epoch\"/\"retiredMs\" in a format %u file", format ? format : 1);
     TSS_ENSURE(strcmp(out->info.key_id, name_key_id) == 0, TSS_E_CORRUPT,
                "keyId '%s' does not match the file name (key '%s')", out->info.key_id,
                name_key_id);
     /* Redundant fields: the file must be exactly what its fields imply. */
-    unsigned ver = v2 ? TSS_KEYFILE_VERSION : 1;
+    unsigned ver = v2 ? format : 1;
     char canon[TSS_KEYFILE_MAX];
     size_t clen = 0;
     tss_result r = tss_keyfile_render(out, ver, canon, sizeof canon, &clen);

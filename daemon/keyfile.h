@@ -23,8 +23,16 @@
  * "chainCode" (the key's BIP-32 chain code, after "address") is optional:
  * files written before tssd kept it have none, and stay valid.
  *
- * Format 1 (no "format" and "checksum" lines) is accepted only if step 2 and
- * 3 pass for it; the caller then rewrites it as format 2 (migration). */
+ * Format 3 (issue 17) adds, after "session", the key epoch
+ *   "epoch": <u32>,
+ * and for a retired key (its shares erased on the parties; the public record
+ * stays so the id is never reused and old signatures can still be checked)
+ *   "retired": "<ISO time>",
+ *   "retiredMs": <Unix ms>,
+ *
+ * Formats 1 (no "format" and "checksum" lines) and 2 are accepted only if
+ * step 2 and 3 pass for them (so neither may carry an epoch); the caller
+ * then rewrites them in the current format (migration). */
 #ifndef TSS_DAEMON_KEYFILE_H
 #define TSS_DAEMON_KEYFILE_H
 
@@ -34,7 +42,7 @@
 #include "util/result.h"
 #include "wire/msg.h"
 
-#define TSS_KEYFILE_VERSION 2
+#define TSS_KEYFILE_VERSION 3
 #define TSS_KEYFILE_MAX (64 * 1024)
 
 typedef struct {
@@ -44,13 +52,13 @@ typedef struct {
     uint8_t session[16];                              /* keygen session id */
 } tss_keyfile;
 
-/* Render k in format 2 (or 1, for comparison with old files) into buf
+/* Render k in format 3 (or 1 and 2, for comparison with old files) into buf
  * (NUL-terminated); *len excludes the NUL. */
 TSS_MUST_CHECK tss_result tss_keyfile_render(const tss_keyfile *k, unsigned version, char *buf,
                                              size_t cap, size_t *len);
 
 /* Parse and verify the file's bytes (pure; fuzzed). name_key_id is the key
- * id its file name gives. *version is 1 or 2. Errors are TSS_E_CORRUPT (exit
+ * id its file name gives. *version is 1, 2 or 3. Errors are TSS_E_CORRUPT (exit
  * 65; TSS_E_UNSUPPORTED for a newer format) and say what is wrong, with the
  * line where one is known; they do not name the file (the caller does). */
 TSS_MUST_CHECK tss_result tss_keyfile_parse(const char *data, size_t len, const char *name_key_id,

@@ -3,6 +3,8 @@
  *
  *   <state>/                        0700
  *     keys/<key-id>.share           0600  key share, sealed (format v2, content 2)
+ *     keys/<key-id>.next            0600  the next epoch's share until it is committed
+ *                                         (same sealing; share_store.h "Epochs")
  *     presig/<key-id>/              0700
  *       <presign-id hex>.presig     0600  presignature, sealed (format v2, content 3)
  *       spent.log                   0600  spent-id log of consumed presignature ids
@@ -34,6 +36,7 @@
 #define TSS_STORE_PRESIG_DIR "presig"
 #define TSS_STORE_SIDS_DIR "sids"
 #define TSS_STORE_SHARE_SUFFIX ".share"
+#define TSS_STORE_NEXT_SUFFIX ".next" /* keys/<key-id>.next: the next epoch's share */
 #define TSS_STORE_PRESIG_SUFFIX ".presig"
 #define TSS_STORE_SIDS_SUFFIX ".sids"
 #define TSS_STORE_SPENT_LOG "spent.log"

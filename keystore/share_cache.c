@@ -58,6 +58,12 @@ void tss_share_cache_free(tss_share_cache *c) {
     free(c);
 }
 
+void tss_share_cache_forget(tss_share_cache *c, const char *key_id) {
+    if (!c) return;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->e[i].used && strcmp(c->e[i].key_id, key_id) == 0) drop(&c->e[i]);
+}
+
 void tss_share_cache_stats(const tss_share_cache *c, size_t *hits, size_t *misses) {
     *hits = c->hits;
     *misses = c->misses;

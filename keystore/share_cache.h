@@ -31,6 +31,9 @@ TSS_MUST_CHECK tss_result tss_share_cache_load(tss_share_cache *c, const tss_sto
                                                const char *key_id, tss_keyshare **out);
 
 /* Loads answered from the cache / from the file (tests, diagnostics). */
+/* Drop (and wipe) key_id's cached share: a retired key's secret must not
+ * outlive its file in memory (issue 17). NULL c: nothing. */
+void tss_share_cache_forget(tss_share_cache *c, const char *key_id);
 void tss_share_cache_stats(const tss_share_cache *c, size_t *hits, size_t *misses);
 
 #endif

@@ -50,4 +50,37 @@ void tss_key_id_list_free(tss_key_id_list *l);
 TSS_MUST_CHECK tss_result tss_share_record_ban(const tss_store_ctx *ctx, const char *key_id,
                                                uint16_t party, uint32_t *banned);
 
+/* ---- Epochs (issue 17; docs/PROTOCOL.md "Epoch commit") --------------------
+ * A refresh or reshare leaves the new epoch's share in keys/<key-id>.next,
+ * beside the committed keys/<key-id>.share, until the coordinator commits
+ * it. Only the committed share is ever loaded for signing (tss_share_load).
+ *
+ * Commit, in this order, each step durable before the next:
+ *   1. the key's presignatures (made with the old share) are erased;
+ *   2. the committed share is renamed to .<key-id>.share.old (never loaded);
+ *   3. <key-id>.next is renamed to <key-id>.share: the new epoch is in force;
+ *   4. the old share is zeroed and unlinked (keystore/key_erase.h).
+ * After a crash at any instant the party holds the old epoch (before 3; the
+ * old share is put back from .old by the next save_next or discard if step 2
+ * happened) or the new one (after 3); never neither once the call is
+ * repeated, and never both usable: .next is never loaded for signing. */
+
+/* Store share (this party's, epoch > 0) as key_id's next epoch, replacing an
+ * uncommitted one. Refused (TSS_E_INVALID) unless its epoch is the committed
+ * share's + 1 (or, for a party joining the key, there is no committed share). */
+TSS_MUST_CHECK tss_result tss_share_save_next(const tss_store_ctx *ctx, const tss_keyshare *share);
+/* Load the next epoch's share (TSS_E_NOT_FOUND if there is none). */
+TSS_MUST_CHECK tss_result tss_share_load_next(const tss_store_ctx *ctx, const char *key_id,
+                                              tss_keyshare **out);
+/* Commit epoch (steps 1-4). Idempotent: a share already committed at this
+ * epoch (no .next left) succeeds; a .next of another epoch, or none and a
+ * committed share of another epoch, is refused (TSS_E_PROTOCOL). The
+ * caller closes the key's presignature store first. */
+TSS_MUST_CHECK tss_result tss_share_commit_next(const tss_store_ctx *ctx, const char *key_id,
+                                                uint32_t epoch);
+/* Drop an uncommitted next epoch (the coordinator never committed it), and
+ * restore the committed share from a tombstone left by an interrupted
+ * commit of it. No-op if there is none. */
+TSS_MUST_CHECK tss_result tss_share_discard_next(const tss_store_ctx *ctx, const char *key_id);
+
 #endif

@@ -95,6 +95,7 @@ tss_result tss_keyshare_encode(const tss_keyshare *ks, tss_writer *w) {
         tss_write_bytes(w, &p->ote_recv, sizeof p->ote_recv);
         tss_write_bytes(w, &p->ote_send, sizeof p->ote_send);
     }
+    tss_write_u32(w, ks->epoch);
     return tss_writer_status(w, "key share");
 }
 
@@ -165,7 +166,7 @@ tss_result tss_keyshare_decode(tss_keyshare **out, const uint8_t *in, size_t len
     TSS_ENSURE(magic && memcmp(magic, TSS_KEYSHARE_MAGIC, 8) == 0, TSS_E_CORRUPT,
                "not a tssd key share (bad magic)");
     uint8_t version = tss_read_u8(&r);
-    TSS_ENSURE(r.err || version == TSS_KEYSHARE_VERSION, TSS_E_UNSUPPORTED,
+    TSS_ENSURE(r.err || version == 1 || version == TSS_KEYSHARE_VERSION, TSS_E_UNSUPPORTED,
                "key share format version %u is not supported", version);
     size_t id_len;
     const uint8_t *id = tss_read_var(&r, TSS_KEY_ID_MAX, &id_len);
@@ -200,6 +201,7 @@ tss_result tss_keyshare_decode(tss_keyshare **out, const uint8_t *in, size_t len
         tss_read_bytes(&r, (uint8_t *)&p->ote_recv, sizeof p->ote_recv);
         tss_read_bytes(&r, (uint8_t *)&p->ote_send, sizeof p->ote_send);
     }
+    if (version >= 2) ks->epoch = tss_read_u32(&r); /* version 1: epoch 0 (calloc) */
     if (tss_is_ok(res)) res = tss_reader_finish(&r, "key share");
     if (tss_is_ok(res)) res = check_structure(ks);
     if (tss_is_ok(res)) {

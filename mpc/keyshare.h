@@ -17,7 +17,8 @@
 #include "util/result.h"
 
 #define TSS_KEY_ID_MAX 64
-#define TSS_KEYSHARE_VERSION 1
+/* Version 2 appends the key epoch (u32); version 1 shares decode as epoch 0. */
+#define TSS_KEYSHARE_VERSION 2
 #define TSS_KEYSHARE_MAGIC "TSSSHARE"
 #define TSS_ZERO_SEED_BYTES 32
 #define TSS_CHAIN_CODE_BYTES 32
@@ -41,6 +42,7 @@ typedef struct {
     uint8_t chain_code[TSS_CHAIN_CODE_BYTES];
     uint8_t keygen_sid[TSS_SID_BYTES];
     uint32_t banned; /* bit k set: parties[k] failed an OT check; refused for this key */
+    uint32_t epoch;  /* key epoch: 0 from the DKG, +1 per committed refresh/reshare */
     tss_keyshare_peer *peers; /* n entries, secret memory */
 } tss_keyshare;
 

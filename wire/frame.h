@@ -40,6 +40,8 @@
     X(PRESIG_INVENTORY, 0x24, 36864)                                              \
     X(PRESIG_DELETE, 0x25, 36864)                                                 \
     X(PRESIG_RELIST, 0x26, 128)                                                   \
+    X(KEY_RETIRE, 0x27, 128)                                                      \
+    X(KEY_RETIRED, 0x28, 512)                                                     \
     X(OP_REQUEST, 0x30, 290816) /* 4 KiB + request content + approvals */       \
     X(OP_RESPONSE, 0x31, 0)
 

@@ -511,6 +511,7 @@ const char *tss_wire_op_name(unsigned command) {
     case TSS_WIRE_OP_SIGN: return "sign";
     case TSS_WIRE_OP_PRESIGN: return "presign";
     case TSS_WIRE_OP_KEYS: return "keys";
+    case TSS_WIRE_OP_RETIRE: return "retire";
     default: return NULL;
     }
 }
@@ -634,6 +635,8 @@ static tss_result session_start_check(const tss_wire_session_start *m) {
                tss_wire_kind_name(m->kind));
     TSS_ENSURE(m->kind != TSS_WIRE_KIND_KEYGEN || m->path.depth == 0, TSS_E_INVALID,
                "SESSION_START: derivation path given for a keygen session");
+    TSS_ENSURE(m->kind != TSS_WIRE_KIND_KEYGEN || m->epoch == 0, TSS_E_INVALID,
+               "SESSION_START: epoch %u given for a keygen session", m->epoch);
     for (unsigned i = 0; i < m->path.depth; i++)
         TSS_ENSURE(m->path.index[i] < TSS_BIP32_HARDENED, TSS_E_INVALID,
                    "SESSION_START path: level %u is hardened (index >= 2^31)", i + 1);
@@ -656,6 +659,7 @@ tss_result tss_wire_session_start_encode(tss_writer *w, const tss_wire_session_s
     tss_write_bytes(w, m->presign_id, sizeof m->presign_id);
     tss_bip32_path_write(w, &m->path);
     content_write(w, m->request, m->request_len, m->approvals, m->approvals_len);
+    if (m->epoch) tss_write_u32(w, m->epoch);
     return tss_writer_status(w, "SESSION_START");
 }
 
@@ -674,8 +678,16 @@ tss_result tss_wire_session_start_decode(tss_wire_session_start *out, const uint
     tss_read_bytes(&r, m.digest, sizeof m.digest);
     tss_read_bytes(&r, m.presign_id, sizeof m.presign_id);
     TSS_GUARD(tss_bip32_path_read(&r, &m.path));
-    TSS_GUARD(content_read(&r, "SESSION_START", &m.request, &m.request_len, &m.approvals,
-                           &m.approvals_len));
+    /* The request section (optional, at least 9 bytes), then the epoch
+     * (optional, exactly 4): 4 bytes left here can only be the epoch. */
+    if (tss_reader_remaining(&r) != 4)
+        TSS_GUARD(content_read(&r, "SESSION_START", &m.request, &m.request_len, &m.approvals,
+                               &m.approvals_len));
+    if (tss_reader_remaining(&r) == 4) { /* the epoch: present exactly when nonzero */
+        m.epoch = tss_read_u32(&r);
+        TSS_ENSURE(r.err || m.epoch != 0, TSS_E_INVALID,
+                   "SESSION_START: an explicit epoch 0 (omitted when zero)");
+    }
     TSS_GUARD(tss_reader_finish(&r, "SESSION_START"));
     TSS_GUARD(session_start_check(&m));
     *out = m;
@@ -867,6 +879,12 @@ static tss_result op_response_check(const tss_wire_op_response *m) {
     return TSS_OK_RESULT;
 }
 
+static bool lifecycle_section(const tss_wire_op_response *m) {
+    for (size_t i = 0; i < m->key_count; i++)
+        if (m->keys[i].epoch || m->keys[i].retired) return true;
+    return false;
+}
+
 tss_result tss_wire_op_response_encode(tss_writer *w, const tss_wire_op_response *m) {
     size_t len;
     TSS_GUARD(op_response_check(m));
@@ -891,6 +909,9 @@ tss_result tss_wire_op_response_encode(tss_writer *w, const tss_wire_op_response
         if (k->has_chain_code) tss_write_bytes(w, k->chain_code, sizeof k->chain_code);
         tss_write_u32(w, k->presignatures);
         tss_write_u64(w, k->created_ms);
+        TSS_ENSURE(k->retired <= 1 && (k->retired || k->retired_ms == 0), TSS_E_INVALID,
+                   "key %s: retired %u at %llu", k->key_id, k->retired,
+                   (unsigned long long)k->retired_ms);
     }
     tss_write_u8(w, m->has_signature);
     if (m->has_signature) {
@@ -901,6 +922,14 @@ tss_result tss_wire_op_response_encode(tss_writer *w, const tss_wire_op_response
         write_id_list(w, m->signers, m->signer_count);
     }
     tss_write_u16(w, m->presigned);
+    /* Lifecycle section (issue 17): present exactly when some key has an
+     * epoch or is retired, so every response has one encoding. */
+    if (lifecycle_section(m))
+        for (size_t i = 0; i < m->key_count; i++) {
+            tss_write_u32(w, m->keys[i].epoch);
+            tss_write_u8(w, m->keys[i].retired);
+            tss_write_u64(w, m->keys[i].retired_ms);
+        }
     return tss_writer_status(w, "OP_RESPONSE");
 }
 
@@ -958,10 +987,23 @@ tss_result tss_wire_op_response_decode(tss_wire_op_response *out, const uint8_t 
             res = read_id_list(&r, "OP_RESPONSE signers", m.signers, &m.signer_count);
         }
     }
-    if (tss_is_ok(res)) {
-        m.presigned = tss_read_u16(&r);
-        res = tss_reader_finish(&r, "OP_RESPONSE");
+    if (tss_is_ok(res)) m.presigned = tss_read_u16(&r);
+    if (tss_is_ok(res) && tss_reader_remaining(&r) > 0) { /* lifecycle section */
+        for (size_t i = 0; i < m.key_count; i++) {
+            tss_wire_key_info *k = &m.keys[i];
+            k->epoch = tss_read_u32(&r);
+            k->retired = tss_read_u8(&r);
+            k->retired_ms = tss_read_u64(&r);
+            if (!r.err && (k->retired > 1 || (!k->retired && k->retired_ms))) {
+                res = tss_fail(TSS_E_INVALID, "OP_RESPONSE key %s: retired %u at %llu",
+                               k->key_id, k->retired, (unsigned long long)k->retired_ms);
+                break;
+            }
+        }
+        if (tss_is_ok(res) && !r.err && !lifecycle_section(&m))
+            res = tss_fail(TSS_E_INVALID, "OP_RESPONSE: an all-zero lifecycle section");
     }
+    if (tss_is_ok(res)) res = tss_reader_finish(&r, "OP_RESPONSE");
     if (tss_is_ok(res)) res = op_response_check(&m);
     if (!tss_is_ok(res)) {
         free(m.keys);
@@ -976,4 +1018,58 @@ void tss_wire_op_response_free(tss_wire_op_response *m) {
     free(m->keys);
     m->keys = NULL;
     m->key_count = 0;
+}
+
+/* ---- KEY_RETIRE / KEY_RETIRED ------------------------------------------------------ */
+
+const char *tss_wire_retire_result_name(unsigned result) {
+    switch (result) {
+    case TSS_WIRE_RETIRE_ERASED: return "erased";
+    case TSS_WIRE_RETIRE_ABSENT: return "absent";
+    case TSS_WIRE_RETIRE_REFUSED: return "refused";
+    case TSS_WIRE_RETIRE_FAILED: return "failed";
+    default: return NULL;
+    }
+}
+
+tss_result tss_wire_key_retire_encode(tss_writer *w, const tss_wire_key_retire *m, bool reply) {
+    const char *what = reply ? "KEY_RETIRED" : "KEY_RETIRE";
+    size_t kl, tl;
+    TSS_GUARD(key_id_out(what, m->key_id, 1, &kl));
+    TSS_GUARD(text_len(what, m->text, 0, TSS_WIRE_MAX_ERROR_TEXT, &tl));
+    if (!reply) {
+        TSS_ENSURE(m->result == 0 && tl == 0, TSS_E_INVALID, "KEY_RETIRE: result/text not empty");
+    } else {
+        TSS_ENSURE(tss_wire_retire_result_name(m->result) != NULL, TSS_E_INVALID,
+                   "KEY_RETIRED: unknown result %u", m->result);
+    }
+    tss_write_var(w, m->key_id, kl);
+    if (reply) {
+        tss_write_u8(w, m->result);
+        tss_write_var(w, m->text, tl);
+    }
+    return tss_writer_status(w, what);
+}
+
+tss_result tss_wire_key_retire_decode(tss_wire_key_retire *out, const uint8_t *p, size_t n,
+                                      bool reply) {
+    const char *what = reply ? "KEY_RETIRED" : "KEY_RETIRE";
+    tss_reader r;
+    tss_wire_key_retire m;
+    memset(&m, 0, sizeof m);
+    tss_reader_init(&r, p, n);
+    TSS_GUARD(read_key_id(&r, what, 1, m.key_id));
+    if (reply) {
+        m.result = tss_read_u8(&r);
+        size_t len;
+        const uint8_t *text = tss_read_var(&r, TSS_WIRE_MAX_ERROR_TEXT, &len);
+        TSS_GUARD(tss_reader_status(&r, what));
+        TSS_GUARD(check_text("KEY_RETIRED text", text, len, 0, TSS_WIRE_MAX_ERROR_TEXT));
+        copy_text(m.text, text, len);
+        TSS_ENSURE(tss_wire_retire_result_name(m.result) != NULL, TSS_E_INVALID,
+                   "KEY_RETIRED: unknown result %u", m.result);
+    }
+    TSS_GUARD(tss_reader_finish(&r, what));
+    *out = m;
+    return TSS_OK_RESULT;
 }

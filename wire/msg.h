@@ -12,6 +12,7 @@
 #ifndef TSS_WIRE_MSG_H
 #define TSS_WIRE_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,7 +81,8 @@ typedef struct {
     X(LIMIT, 4)                                                                   \
     X(INTERNAL, 5)                                                                \
     X(SHUTDOWN, 6)                                                                \
-    X(UNKNOWN_SESSION, 7)
+    X(UNKNOWN_SESSION, 7)                                                         \
+    X(PENDING, 8) /* took effect, not yet complete everywhere (the text says what) */
 
 typedef enum {
 #define TSS_WIRE_X_ERR(name, value) TSS_WIRE_ERR_##name = value,
@@ -223,6 +225,10 @@ typedef struct {
     size_t request_len; /* 0..TSS_WIRE_MAX_REQUEST */
     const uint8_t *approvals;
     size_t approvals_len; /* 0..TSS_WIRE_MAX_APPROVALS; nonzero only with a request */
+    uint32_t epoch; /* the key epoch the session is for (issue 17): a party whose
+                       committed share has another epoch refuses. Optional
+                       u32 after the request section, present exactly when
+                       nonzero (that section is never 4 bytes); KEYGEN: 0 */
 } tss_wire_session_start;
 #define TSS_WIRE_MAX_REQUEST (256u * 1024 + 6) /* policy/request.h TSS_REQ_MAX_ENCODED */
 #define TSS_WIRE_MAX_APPROVALS 16384
@@ -306,12 +312,33 @@ TSS_MUST_CHECK tss_result tss_wire_presig_relist_encode(tss_writer *w, const cha
 /* out: TSS_WIRE_MAX_KEY_ID + 1 bytes. */
 TSS_MUST_CHECK tss_result tss_wire_presig_relist_decode(char *out, const uint8_t *p, size_t n);
 
+/* KEY_RETIRE, coordinator -> party: erase every share and presignature of
+ * key_id (result 0, text ""). KEY_RETIRED, party -> coordinator: the answer.
+ * See docs/PROTOCOL.md "Key retirement". */
+#define TSS_WIRE_RETIRE_ERASED 1  /* erased now (durably) */
+#define TSS_WIRE_RETIRE_ABSENT 2  /* held nothing of the key (already erased) */
+#define TSS_WIRE_RETIRE_REFUSED 3 /* this party's config does not allow it */
+#define TSS_WIRE_RETIRE_FAILED 4  /* a local failure (text); the share may remain */
+typedef struct {
+    char key_id[TSS_WIRE_MAX_KEY_ID + 1]; /* 1..64 of [A-Za-z0-9._-] */
+    uint8_t result;                       /* KEY_RETIRED: TSS_WIRE_RETIRE_*; KEY_RETIRE: 0 */
+    char text[TSS_WIRE_MAX_ERROR_TEXT + 1];
+} tss_wire_key_retire;
+
+/* reply: false for KEY_RETIRE (key id only), true for KEY_RETIRED. */
+TSS_MUST_CHECK tss_result tss_wire_key_retire_encode(tss_writer *w, const tss_wire_key_retire *m,
+                                                     bool reply);
+TSS_MUST_CHECK tss_result tss_wire_key_retire_decode(tss_wire_key_retire *out, const uint8_t *p,
+                                                     size_t n, bool reply);
+const char *tss_wire_retire_result_name(unsigned result);
+
 /* ---- operator requests (tssctl -> coordinator) -------------------------------------- */
 
 #define TSS_WIRE_OP_KEYGEN 1
 #define TSS_WIRE_OP_SIGN 2
 #define TSS_WIRE_OP_PRESIGN 3
 #define TSS_WIRE_OP_KEYS 4
+#define TSS_WIRE_OP_RETIRE 5 /* key_id; every other field zero */
 
 const char *tss_wire_op_name(unsigned command);
 
@@ -351,6 +378,10 @@ typedef struct {
     uint8_t chain_code[TSS_WIRE_CHAIN_CODE_LEN]; /* BIP-32 root chain code (public) */
     uint32_t presignatures;                 /* stock ready for online signing */
     uint64_t created_ms;                    /* Unix milliseconds */
+    /* Lifecycle (issue 17; OP_RESPONSE's optional trailing section). */
+    uint32_t epoch;      /* 0 from the DKG, +1 per committed refresh/reshare */
+    uint8_t retired;     /* 1: retired, its shares erased; it never signs again */
+    uint64_t retired_ms; /* when (Unix ms; 0 unless retired) */
 } tss_wire_key_info;
 
 /* OP_RESPONSE. status 0 is success, else a TSS_WIRE_ERR_* code with text

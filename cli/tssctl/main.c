@@ -31,6 +31,7 @@ static void usage(FILE *out) {
             "  " PROG " typed-data-hash FILE.json [--json]\n"
             "  " PROG " tx-hash FILE.json [--signature RSV65] [--json]\n"
             "  " PROG " --config FILE keys [--key-id ID] [--xpub [--testnet]] [--json]\n"
+            "  " PROG " --config FILE retire --key-id ID [--yes] [--json]\n"
             "  " PROG " [--config FILE] address (--key-id ID | --xpub XPUB)\n"
             "                  (--path m/0/N ... | --paths FILE|-) [--json]\n"
             "  " PROG " pki init-ca --out DIR [--days N]\n"
@@ -85,12 +86,18 @@ static void usage(FILE *out) {
             "presignatures ahead of time. --path signs (or presigns) with the key's\n"
             "non-hardened BIP-32 child m/a/b/...: the signature verifies under the child key,\n"
             "and a presignature serves only the path it was made for. keys lists the\n"
-            "coordinator's key registry with\n"
-            "each key's presignature stock and BIP-32 extended public key; --xpub prints\n"
+            "coordinator's key registry with each key's epoch (0 from keygen, +1 per\n"
+            "refresh/reshare), whether it is retired, its\n"
+            "presignature stock and BIP-32 extended public key; --xpub prints\n"
             "only the xpub (--testnet: tpub), for a watch-only wallet. address derives the\n"
             "Ethereum addresses of non-hardened BIP-32 children (m/0/N; hardened steps need\n"
             "a private key no party holds) locally from the registry's key or an xpub;\n"
             "--paths reads one path per line. Output: path, address, child public key.\n"
+            "retire ends a key for good: the coordinator records it retired (it never signs\n"
+            "again) and every party whose config has allow_retire: true erases its share and\n"
+            "presignatures; it asks you to type the key id unless --yes. Exit 75 when the\n"
+            "key is retired but some party has not erased yet (offline: it is asked again\n"
+            "when it reconnects; or allow_retire off): the output names them.\n"
             "\n"
             "pki creates a private ECDSA P-256 CA (DIR/ca.pem, DIR/ca.key 0600) and leaf\n"
             "certificates for tssd identities: urn:tssd:coordinator, urn:tssd:party:<id>,\n"
@@ -121,7 +128,7 @@ static void usage(FILE *out) {
             "\n"
             "Exit status: 0 ok, 64 usage, 65 invalid input, 66 file not found, 73 exists,\n"
             "74 I/O or connection error, 75 presign stopped part-way (some made: see the\n"
-            "output), 76 refused by the coordinator, 77 permissions, 78 configuration error.\n");
+            "output) or retire not yet erased everywhere, 76 refused by the coordinator, 77 permissions, 78 configuration error.\n");
 }
 
 int tssctl_fail(tss_result r) {
@@ -189,6 +196,10 @@ int main(int argc, char **argv) {
         strcmp(cmd, "presign") == 0 || strcmp(cmd, "keys") == 0) {
         if (!config) return tssctl_usage_error("%s needs --config FILE", cmd);
         return tssctl_ops(config, cmd, argc - i - 1, argv + i + 1);
+    }
+    if (strcmp(cmd, "retire") == 0) {
+        if (!config) return tssctl_usage_error("retire needs --config FILE");
+        return tssctl_retire(config, argc - i - 1, argv + i + 1);
     }
     if (strcmp(cmd, "tx-hash") == 0) return tssctl_tx_hash(argc - i - 1, argv + i + 1);
     if (strcmp(cmd, "typed-data-hash") == 0) return tssctl_typed_data_hash(argc - i - 1, argv + i + 1);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <secp256k1.h>
 #include <sodium.h>
@@ -58,7 +59,7 @@ static tss_result parse_ids(const char *s, uint16_t *ids, uint16_t *count, const
     return TSS_OK_RESULT;
 }
 
-static tss_result exchange(const tss_operator_config *cfg, const tss_wire_op_request *rq,
+tss_result tssctl_exchange(const tss_operator_config *cfg, const tss_wire_op_request *rq,
                            tss_wire_op_response *resp) {
     tss_tls_ctx *ctx = NULL;
     tss_client *cl = NULL;
@@ -111,7 +112,7 @@ tss_result tssctl_key_lookup(const char *config, const char *key_id, tss_wire_ke
     TSS_GUARD(tss_config_operator_load_file(&cfg, config));
     tss_wire_op_response resp;
     memset(&resp, 0, sizeof resp);
-    tss_result r = exchange(&cfg, &rq, &resp);
+    tss_result r = tssctl_exchange(&cfg, &rq, &resp);
     tss_config_operator_free(&cfg);
     TSS_GUARD(r);
     if (resp.status != 0)
@@ -180,7 +181,7 @@ tss_result tssctl_key_xpub(char out[TSS_BIP32_XPUB_TEXT], const tss_wire_key_inf
 }
 
 /* xpub: 0 no extended key, 1 also show it, 2 show only it (xpub_alone: without the key id). */
-static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, const char *sid_hex,
+tss_result tssctl_print_key(const tss_wire_key_info *k, bool json, bool last, const char *sid_hex,
                             int xpub, bool testnet, bool xpub_alone) {
     uint8_t unc[65];
     char unc_hex[131], addr[TSS_ETH_ADDRESS_STR_SIZE], cmp[67], x[TSS_BIP32_XPUB_TEXT] = "";
@@ -201,14 +202,24 @@ static tss_result print_key(const tss_wire_key_info *k, bool json, bool last, co
         printf(",\"publicKey\":\"%s\",\"publicKeyCompressed\":\"%s\",\"address\":\"%s\","
                "\"presignatures\":%u,\"createdMs\":%llu",
                unc_hex, cmp, addr, k->presignatures, (unsigned long long)k->created_ms);
+        printf(",\"epoch\":%u,\"retired\":%s", k->epoch, k->retired ? "true" : "false");
+        if (k->retired) printf(",\"retiredMs\":%llu", (unsigned long long)k->retired_ms);
         if (x[0]) printf(",\"%s\":\"%s\"", testnet ? "tpub" : "xpub", x);
         if (sid_hex) printf(",\"session\":\"%s\"", sid_hex);
         printf("}%s", last ? "" : ",");
     } else {
         printf("key %s: %u-of-%u, parties ", k->key_id, k->threshold, k->count);
         print_ids_text(k->parties, k->count);
-        printf(", %u presignature(s)\n  public key: %s\n  address:    %s\n", k->presignatures,
-               unc_hex, addr);
+        printf(", epoch %u, %u presignature(s)\n  public key: %s\n  address:    %s\n", k->epoch,
+               k->presignatures, unc_hex, addr);
+        if (k->retired) {
+            char when[40];
+            time_t t = (time_t)(k->retired_ms / 1000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            printf("  retired:    %s (shares erased; it no longer signs)\n", when);
+        }
         if (xpub && x[0]) printf("  %s:       %s\n", testnet ? "tpub" : "xpub", x);
     }
     return TSS_OK_RESULT;
@@ -774,7 +785,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     }
     tss_wire_op_response resp;
     memset(&resp, 0, sizeof resp);
-    r = exchange(&cfg, &rq, &resp);
+    r = tssctl_exchange(&cfg, &rq, &resp);
     tss_config_operator_free(&cfg);
     if (!tss_is_ok(r)) {
         tss_eth_tx_storage_free(&txs);
@@ -835,7 +846,7 @@ int tssctl_ops(const char *config, const char *cmd, int argc, char **argv) {
     } else {
         if (json && rq.command == TSS_WIRE_OP_KEYS) printf("{\"keys\":[");
         for (size_t i = 0; tss_is_ok(r) && i < resp.key_count; i++)
-            r = print_key(&resp.keys[i], json, i + 1 == resp.key_count,
+            r = tssctl_print_key(&resp.keys[i], json, i + 1 == resp.key_count,
                           rq.command == TSS_WIRE_OP_KEYGEN ? sid_hex : NULL,
                           xpub ? xpub : 1, testnet, rq.key_id[0] != '\0');
         if (json && rq.command == TSS_WIRE_OP_KEYS) printf("]}");

@@ -25,6 +25,17 @@ void tssctl_json_str(FILE *out, const char *s);
 int tssctl_status(const char *config, int argc, char **argv);
 /* keygen, sign, sign-tx, sign-typed-data, presign, keys (ops.c). */
 int tssctl_ops(const char *config, const char *cmd, int argc, char **argv);
+struct tss_operator_config;
+/* One OP_REQUEST / OP_RESPONSE exchange (ops.c); resp: tss_wire_op_response_free. */
+TSS_MUST_CHECK tss_result tssctl_exchange(const struct tss_operator_config *cfg,
+                                          const tss_wire_op_request *rq,
+                                          tss_wire_op_response *resp);
+/* One key record, text or JSON (ops.c). xpub: 0 none, 1 also, 2 only it. */
+TSS_MUST_CHECK tss_result tssctl_print_key(const tss_wire_key_info *k, bool json, bool last,
+                                           const char *sid_hex, int xpub, bool testnet,
+                                           bool xpub_alone);
+/* retire --key-id K [--yes] [--json] (retire.c). */
+int tssctl_retire(const char *config, int argc, char **argv);
 /* One key's registry record (OP_REQUEST keys --key-id), for commands that compute locally. */
 TSS_MUST_CHECK tss_result tssctl_key_lookup(const char *config, const char *key_id,
                                             tss_wire_key_info *out);

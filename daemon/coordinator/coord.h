@@ -128,6 +128,7 @@ struct coord {
     int audit_fd;
     struct coord_pool *pool; /* pool.c */
     struct coord_pg *pg; /* storage.backend postgresql (store_pg.c), else NULL */
+    struct coord_retire *retiring; /* lifecycle.c: retirements waiting for parties */
 };
 
 
@@ -155,12 +156,33 @@ void coord_liveness_seen(coord *co, unsigned id);
 /* Connected, said HELLO, not unresponsive: may be given a session. */
 bool coord_party_available(const coord *co, unsigned id);
 
+/* lifecycle.c: key retirement (issue 17). OP_RETIRE marks the key retired
+ * in its key file (durably, before anything else: from then on it never
+ * signs), cancels its sessions and asks every party of the key to erase its
+ * share (KEY_RETIRE); the reply lists which parties confirmed. A party that
+ * was offline is asked again whenever it says HELLO. */
+void coord_retire_request(coord *co, request *rq, key_entry *k);
+void coord_retire_party_hello(coord *co, unsigned party_id);
+void coord_retire_party_frame(peer *p, const tss_wire_frame *f); /* KEY_RETIRED */
+void coord_retire_party_gone(coord *co, unsigned party_id);
+void coord_retire_free(coord *co);
+/* session.c, for lifecycle.c: the request's operation; answer it (status 0
+ * or TSS_WIRE_ERR_*, an optional key record, a text); cancel every session
+ * of a key (SESSION_ABORT cancelled to its parties, requests answered). */
+const tss_wire_op_request *coord_request_op(const request *rq);
+void coord_request_answer(request *rq, uint16_t status, const tss_wire_key_info *key,
+                          const char *text);
+void coord_sessions_cancel_key(coord *co, const char *key_id, const char *why);
+
 /* registry.c: keys/<key-id>.json in the state directory. */
 TSS_MUST_CHECK tss_result coord_registry_load(coord *co);
 TSS_MUST_CHECK tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
                                              const uint8_t identities[][32],
                                              const uint8_t session_id[16]);
 key_entry *coord_registry_find(coord *co, const char *key_id);
+/* Rewrite k's key file from k->info (atomic replace, durable on success):
+ * how an epoch change or a retirement is recorded. */
+TSS_MUST_CHECK tss_result coord_registry_save(coord *co, const key_entry *k);
 /* Why key_id is refused (its key file or presignature record is damaged:
  * the message names the file and the record), or NULL. */
 const char *coord_registry_damaged(const coord *co, const char *key_id);
@@ -199,6 +221,7 @@ struct key_entry {
     key_entry *next;
     tss_wire_key_info info; /* info.presignatures == n_presigs */
     uint8_t identities[TSS_WIRE_MAX_PARTIES + 1][32]; /* by party id, pinned at keygen */
+    uint8_t session[16];   /* keygen session id (kept in the key file) */
     coord_presig *presigs; /* available, oldest first */
     size_t n_presigs, cap_presigs;
     int presig_fd; /* presig/<key-id>.log (append-only), -1 until opened */

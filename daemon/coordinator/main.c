@@ -262,6 +262,7 @@ static void on_hello(peer *p, const tss_wire_frame *f) {
     tss_writer_init(&w, 512);
     send_or_close(p, TSS_WIRE_HELLO_ACK, tss_wire_hello_ack_encode(&w, &ack), &w);
     tss_writer_free(&w);
+    coord_retire_party_hello(co, p->party_id); /* retired keys it may still hold */
     coord_admission_kick(co); /* queued requests may run on it now */
     coord_pool_kick(co);      /* and the pool may refill with it */
 }
@@ -295,6 +296,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
         case TSS_WIRE_SESSION_RESULT:
         case TSS_WIRE_SESSION_ABORT: coord_party_frame(p, f); return;
         case TSS_WIRE_PRESIG_INVENTORY: coord_presig_inventory(p, f); return;
+        case TSS_WIRE_KEY_RETIRED: coord_retire_party_frame(p, f); return;
         default:
             fail_peer(p, TSS_WIRE_ERR_PROTOCOL, "%s is not accepted from a party here", name);
             return;
@@ -796,6 +798,7 @@ int main(int argc, char **argv) {
     }
     tss_log(LOG_NOTICE, "stop: exiting");
 out:
+    coord_retire_free(co);
     coord_sessions_free(co);
     coord_pool_stop(co);
     coord_audit_close(co); /* before the loop goes: it owns the sync timer */

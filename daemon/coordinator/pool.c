@@ -207,6 +207,7 @@ static void on_timer(void *arg) {
         pool_key *pk = get_key(pl, k->info.key_id);
         if (!pk) break; /* no memory: try again next time */
         pk->seen = true;
+        if (k->info.retired) continue; /* issue 17: never signs again, never refilled */
         if (pk->params.target == 0 && pk->params.max_age_ms == 0) continue; /* no pool */
         /* postgresql: the ready stock is re-read at most once a second. */
         (void)coord_store_key_find(co, k->info.key_id);

@@ -107,11 +107,12 @@ static tss_result load_one(coord *co, const char *dir, const char *name) {
     k->presig_fd = -1;
     k->info = kf.info;
     memcpy(k->identities, kf.identities, sizeof k->identities);
+    memcpy(k->session, kf.session, sizeof k->session);
     if (coord_registry_find(co, k->info.key_id)) {
         free(k);
         return tss_fail(TSS_E_CORRUPT, "key registry %s: duplicate key id", path);
     }
-    r = presig_load(co, k);
+    r = k->info.retired ? TSS_OK_RESULT : presig_load(co, k); /* retired: never used again */
     if (!tss_is_ok(r)) {
         free(k);
         return r;
@@ -339,6 +340,7 @@ tss_result coord_registry_adopt(coord *co, const tss_keyfile *kf, key_entry **ou
     k->info = kf->info;
     k->info.presignatures = 0;
     memcpy(k->identities, kf->identities, sizeof k->identities);
+    memcpy(k->session, kf->session, sizeof k->session);
     k->next = co->keys;
     co->keys = k;
     *out = k;
@@ -398,6 +400,7 @@ tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
     k->presig_fd = -1;
     k->info = *info;
     k->info.presignatures = 0;
+    memcpy(k->session, session_id, sizeof k->session);
     tss_keyfile kf;
     memset(&kf, 0, sizeof kf);
     kf.info = k->info;
@@ -426,6 +429,25 @@ tss_result coord_registry_add(coord *co, const tss_wire_key_info *info,
     tss_log(LOG_NOTICE, "key=%s committed: t=%u n=%u public_key=%s", info->key_id,
             info->threshold, info->count, pk_hex);
     return TSS_OK_RESULT;
+}
+
+tss_result coord_registry_save(coord *co, const key_entry *k) {
+    tss_keyfile kf;
+    memset(&kf, 0, sizeof kf);
+    kf.info = k->info;
+    kf.info.presignatures = 0;
+    memcpy(kf.identities, k->identities, sizeof kf.identities);
+    memcpy(kf.session, k->session, sizeof kf.session);
+    char *buf = malloc(TSS_KEYFILE_MAX);
+    size_t o = 0;
+    tss_result r = buf ? tss_keyfile_render(&kf, TSS_KEYFILE_VERSION, buf, TSS_KEYFILE_MAX, &o)
+                       : tss_fail(TSS_E_NOMEM, "no memory");
+    char dir[4096], name[TSS_WIRE_MAX_KEY_ID + 8];
+    snprintf(dir, sizeof dir, "%s/" KEYS_DIR, co->cfg.state_dir);
+    snprintf(name, sizeof name, "%s.json", k->info.key_id);
+    if (tss_is_ok(r)) r = tss_file_write_atomic_mode(dir, name, buf, o, 0644, true, NULL);
+    free(buf);
+    return r;
 }
 
 void coord_registry_free(coord *co) {

@@ -185,7 +185,8 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
     if (resp->has_signature) list_ids(signers, sizeof signers, resp->signers, resp->signer_count);
     tss_hex_encode(sid, resp->session_id, sizeof resp->session_id);
     json_safe(detail, sizeof detail, resp->text);
-    bool durable = resp->status == 0 && rq->rq.command != TSS_WIRE_OP_KEYS;
+    bool durable = (resp->status == 0 || resp->status == TSS_WIRE_ERR_PENDING) &&
+                   rq->rq.command != TSS_WIRE_OP_KEYS;
     coord_store_cost_take(co, NULL);
     tss_result ar = coord_store_release(
         co, rq->op_name, durable,
@@ -193,7 +194,8 @@ static void request_finish(request *rq, tss_wire_op_response *resp) {
         "\"outcome\":\"%s\",\"culprit\":%u,\"detail\":\"%s\",\"session\":\"%s\","
         "\"attempts\":%d,\"durationMs\":%lld,\"presigned\":%u,\"path\":\"%s\"%s%s%s",
         tss_wire_op_name(rq->rq.command), rq->rq.key_id, digest, signers,
-        resp->status ? "error" : "ok", resp->culprit, detail, sid, rq->attempts,
+        resp->status == TSS_WIRE_ERR_PENDING ? "pending" : resp->status ? "error" : "ok",
+        resp->culprit, detail, sid, rq->attempts,
         (long long)(tss_now_ms() - rq->started), resp->presigned, path,
         presign[0] ? ",\"presignId\":\"" : "", presign, presign[0] ? "\"" : "");
     coord_store_cost_take(co, &rq->db);
@@ -506,6 +508,7 @@ static tss_result start_session(request *rq, uint8_t kind, const uint16_t *parti
         st.approvals = rq->rq.approvals;
         st.approvals_len = rq->rq.approvals_len;
     }
+    if (kind != TSS_WIRE_KIND_KEYGEN && rq->key) st.epoch = rq->key->info.epoch;
     tss_secure_context_init(&s->ctx, &st, NULL, 0); /* only ctx.pub is used: no share here */
     tss_writer w;
     tss_writer_init(&w, 4096 + 2 * TSS_BIP32_MAX_DEPTH + st.request_len + st.approvals_len);
@@ -670,6 +673,11 @@ static coord_admit try_start(request *rq) {
                                                         : TSS_WIRE_KIND_PRESIGN;
     if (co->stopping) {
         request_error(rq, TSS_WIRE_ERR_SHUTDOWN, 0, NULL, "coordinator shutting down");
+        return COORD_ADMIT_STARTED;
+    }
+    if (rq->key && rq->key->info.retired) { /* retired while it waited or between attempts */
+        request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s is retired: it no longer signs",
+                      rq->rq.key_id);
         return COORD_ADMIT_STARTED;
     }
     if (co->n_sessions >= (size_t)co->cfg.limits.max_sessions) return COORD_ADMIT_WAIT;
@@ -1029,6 +1037,7 @@ void coord_party_frame(peer *p, const tss_wire_frame *f) {
 }
 
 void coord_party_gone(coord *co, unsigned party_id) {
+    coord_retire_party_gone(co, party_id);
     for (csession *s = co->sessions, *next; s; s = next) {
         next = s->next;
         if (!s->done && in_set(s->parties, s->count, party_id) &&
@@ -1116,8 +1125,11 @@ static void answer_keys(request *rq) {
         return;
     }
     for (key_entry *k = co->keys; k && resp.key_count < n; k = k->next)
-        if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0)
-            resp.keys[resp.key_count++] = k->info;
+        if (!rq->rq.key_id[0] || strcmp(k->info.key_id, rq->rq.key_id) == 0) {
+            resp.keys[resp.key_count] = k->info;
+            if (k->info.retired) resp.keys[resp.key_count].presignatures = 0; /* never used */
+            resp.key_count++;
+        }
     tss_wire_key_info *keys = resp.keys;
     request_finish(rq, &resp);
     free(keys);
@@ -1228,6 +1240,12 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
                 request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
             return;
         }
+        if (rq->key->info.retired) {
+            request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL,
+                          "key %s is retired: it no longer signs (its shares are erased; "
+                          "`tssctl keys` shows when)", q.key_id);
+            return;
+        }
         if (q.request_len) {
             /* The parties compute the digest from the content themselves;
              * the coordinator does too, so a request whose digest does not
@@ -1271,11 +1289,55 @@ void coord_operator_request(peer *p, const tss_wire_frame *f) {
         }
         break;
     }
+    case TSS_WIRE_OP_RETIRE: {
+        key_entry *k = coord_store_key_find(co, q.key_id);
+        if (!k) {
+            const char *damaged = coord_registry_damaged(co, q.key_id);
+            if (damaged)
+                request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "key %s is refused: %s",
+                              q.key_id, damaged);
+            else
+                request_error(rq, TSS_WIRE_ERR_UNKNOWN_SESSION, 0, NULL, "no key %s", q.key_id);
+            return;
+        }
+        coord_retire_request(co, rq, k); /* answers when the parties have */
+        return;
+    }
     default: request_error(rq, TSS_WIRE_ERR_PROTOCOL, 0, NULL, "unsupported request"); return;
     }
     /* Behind the requests already waiting, so arrivals cannot overtake them. */
     if (coord_queue_busy(co)) request_wait(rq, false);
     else request_next(rq);
+}
+
+const tss_wire_op_request *coord_request_op(const request *rq) { return &rq->rq; }
+
+void coord_request_answer(request *rq, uint16_t status, const tss_wire_key_info *key,
+                          const char *text) {
+    tss_wire_op_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.status = status;
+    snprintf(resp.text, sizeof resp.text, "%s", text);
+    for (char *c = resp.text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+    tss_wire_key_info k;
+    if (key) {
+        k = *key;
+        resp.keys = &k;
+        resp.key_count = 1;
+    }
+    request_finish(rq, &resp);
+}
+
+void coord_sessions_cancel_key(coord *co, const char *key_id, const char *why) {
+    for (csession *s = co->sessions, *next; s; s = next) {
+        next = s->next;
+        if (!s->done && s->req && strcmp(s->req->rq.key_id, key_id) == 0) {
+            session_fail(s, TSS_WIRE_ABORT_CANCELLED, 0, 0, "%s", why);
+            next = co->sessions; /* the list may have changed */
+            while (next && next->done) next = next->next;
+        }
+    }
 }
 
 void coord_operator_gone(coord *co, peer *p) {

@@ -72,6 +72,26 @@ tss_result coord_store_key_add(coord *co, const tss_wire_key_info *info,
     return r;
 }
 
+tss_result coord_store_key_update(coord *co, const key_entry *k) {
+    if (!on_pg(co)) return coord_registry_save(co, k);
+    tss_keyfile kf;
+    memset(&kf, 0, sizeof kf);
+    kf.info = k->info;
+    kf.info.presignatures = 0;
+    memcpy(kf.identities, k->identities, sizeof kf.identities);
+    memcpy(kf.session, k->session, sizeof kf.session);
+    char *buf = malloc(TSS_KEYFILE_MAX + 1);
+    TSS_ENSURE(buf != NULL, TSS_E_NOMEM, "no memory");
+    size_t o = 0;
+    tss_result r = tss_keyfile_render(&kf, TSS_KEYFILE_VERSION, buf, TSS_KEYFILE_MAX, &o);
+    if (tss_is_ok(r)) {
+        buf[o] = '\0';
+        r = coord_pg_key_update(co, k->info.key_id, buf);
+    }
+    free(buf);
+    return r;
+}
+
 tss_result coord_store_presig_add(coord *co, key_entry *k,
                                   const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN],
                                   const uint16_t *signers, uint16_t count,

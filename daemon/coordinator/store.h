@@ -60,6 +60,11 @@ TSS_MUST_CHECK tss_result coord_store_key_add(coord *co, const tss_wire_key_info
                                               const uint8_t identities[][32],
                                               const uint8_t session_id[16]);
 
+/* Rewrite k's registry record from k->info (issue 17: a retirement, an
+ * epoch commit): files, the key file (atomic, durable); postgresql, the
+ * keys row (committed). On failure nothing changed in the store. */
+TSS_MUST_CHECK tss_result coord_store_key_update(coord *co, const key_entry *k);
+
 TSS_MUST_CHECK tss_result coord_store_presig_add(coord *co, key_entry *k,
                                                  const uint8_t id[TSS_WIRE_PRESIGN_ID_LEN],
                                                  const uint16_t *signers, uint16_t count,

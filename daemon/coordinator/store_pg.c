@@ -470,6 +470,18 @@ void coord_pg_refresh(coord *co) {
     PQclear(res);
 }
 
+tss_result coord_pg_key_update(coord *co, const char *key_id, const char *text) {
+    const char *p[2] = {key_id, text};
+    tss_result r;
+    PGresult *res = pg_exec(co, "UPDATE keys SET keyfile = $2 WHERE key_id = $1 RETURNING key_id",
+                            2, p, PGRES_TUPLES_OK, &r);
+    if (!res) return r;
+    int rows = PQntuples(res);
+    PQclear(res);
+    TSS_ENSURE(rows == 1, TSS_E_NOT_FOUND, "key %s is not in the database", key_id);
+    return TSS_OK_RESULT;
+}
+
 tss_result coord_pg_key_add(coord *co, const tss_keyfile *kf, const char *text, bool import) {
     const char *p[3] = {kf->info.key_id, text, import ? "migrated" : co->pg->name};
     tss_result r;

@@ -18,6 +18,8 @@ key_entry *coord_pg_key_find(coord *co, const char *key_id, bool force_sync);
 /* import: the row may exist already with the same text (not adopted). */
 TSS_MUST_CHECK tss_result coord_pg_key_add(coord *co, const tss_keyfile *kf, const char *text,
                                            bool import);
+/* Replace the keys row's key file (it must exist). */
+TSS_MUST_CHECK tss_result coord_pg_key_update(coord *co, const char *key_id, const char *text);
 TSS_MUST_CHECK tss_result coord_pg_presig_add(coord *co, key_entry *k, const coord_presig *p);
 TSS_MUST_CHECK tss_result coord_pg_presig_claim(coord *co, key_entry *k, const coord_presig *p);
 TSS_MUST_CHECK tss_result coord_pg_audit(coord *co, const char *op, bool durable,

@@ -222,6 +222,7 @@ static void on_frame(tss_dconn *c, const tss_wire_frame *f, void *arg) {
     case TSS_WIRE_SESSION_ABORT: party_session_frame(co, f); return;
     case TSS_WIRE_PRESIG_DELETE: party_presig_delete(co, f); return;
     case TSS_WIRE_PRESIG_RELIST: party_presig_relist(co, f); return;
+    case TSS_WIRE_KEY_RETIRE: party_key_retire(co, f); return;
     default:
         snprintf(reason, sizeof reason, "%s is not accepted by this party",
                  tss_wire_type_name(f->type));

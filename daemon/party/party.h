@@ -157,6 +157,14 @@ void party_session_frame(pcoord *co, const tss_wire_frame *f);
 /* Coordinator co's connection is gone: every session it started ends (it
  * aborts them on its side too); other coordinators' sessions go on. */
 void party_sessions_drop(pcoord *co, const char *why);
+/* End every running session of key_id, whichever coordinator started it
+ * (SESSION_ABORT refused, with why). */
+void party_sessions_cancel_key(party *pt, const char *key_id, const char *why);
+/* Close key_id's store handles (they are reopened on next use). Its
+ * sessions must have ended. */
+void party_key_close(party *pt, const char *key_id);
+/* lifecycle.c: KEY_RETIRE from coordinator co (answered on co's connection). */
+void party_key_retire(pcoord *co, const tss_wire_frame *f);
 /* Close every per-key store handle and free every session (exit). */
 void party_sessions_free(party *pt);
 

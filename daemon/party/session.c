@@ -502,6 +502,11 @@ static tss_result session_setup(psession *s, tss_mpc_outbox *out) {
     /* A clone of the validated share while its file is unchanged (issue 14). */
     TSS_GUARD(pt->share_cache ? tss_share_cache_load(pt->share_cache, &pt->store, st->key_id, &s->share)
                               : tss_share_load(&pt->store, st->key_id, &s->share));
+    /* Issue 17: a share of another epoch never signs (an old-epoch party
+     * cannot join a new epoch's session, nor a new share an old one's). */
+    TSS_ENSURE(s->share->epoch == st->epoch, TSS_E_INVALID,
+               "this party holds epoch %u of key %s, the session is for epoch %u",
+               s->share->epoch, st->key_id, st->epoch);
     TSS_ENSURE(s->share->threshold == st->threshold, TSS_E_INVALID,
                "key %s has threshold %u, the session says %u", st->key_id, s->share->threshold,
                st->threshold);
@@ -684,6 +689,26 @@ void party_sessions_drop(pcoord *co, const char *why) {
                     tss_wire_kind_name(s->st.kind), s->st.key_id, why);
             session_end(s);
         }
+}
+
+void party_sessions_cancel_key(party *pt, const char *key_id, const char *why) {
+    for (psession *s = pt->sessions; s; s = s->next)
+        if (!s->done && strcmp(s->st.key_id, key_id) == 0)
+            session_fail(s, TSS_WIRE_ABORT_REFUSED, 0, "%s", why);
+}
+
+void party_key_close(party *pt, const char *key_id) {
+    for (pkey **pp = &pt->keys_open; *pp; pp = &(*pp)->next) {
+        pkey *k = *pp;
+        if (strcmp(k->key_id, key_id) != 0) continue;
+        *pp = k->next;
+        tss_sid_log_close(k->sids);
+        tss_presig_store_close(k->presigs);
+        for (size_t i = 0; i < TSS_PARTY_MAX_COORDINATORS; i++) free(k->inventory[i]);
+        free(k->recent);
+        free(k);
+        return;
+    }
 }
 
 void party_sessions_free(party *pt) {

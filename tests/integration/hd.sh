@@ -200,9 +200,9 @@ expect_exit 0 "keys --xpub after a coordinator restart" "$CTL" --config op.yaml 
 [ "$OUT" = "$XPUB" ] && ok "the xpub survives a restart" || not_ok "the xpub survives a restart" "$OUT"
 # A key file from before the chain code was kept: still loads, no xpub, a clear error.
 stop_pid "$COORD"
-# Written as format 1 (no format, chainCode, checksum lines): what an older
+# Written as format 1 (no format, epoch, chainCode, checksum lines): what an older
 # coordinator left; it is checked and migrated at start.
-sed -e '/"format"/d' -e '/"chainCode"/d' -e '/"checksum"/d' \
+sed -e '/"format"/d' -e '/"epoch"/d' -e '/"chainCode"/d' -e '/"checksum"/d' \
     -e 's/^\(  "session": "[0-9a-f]*"\),$/\1/' -e 's/"keyId": "hd"/"keyId": "old"/' \
     cstate/keys/hd.json > cstate/keys/old.json
 start_coord

@@ -59,7 +59,7 @@ expect_exit 0 "sign ka (presigned)" sign ka
 expect_match "ka signed with a presignature" "$OUT" '"presigned":true'
 expect_exit 0 "sign ka (full)" sign ka --no-presign
 expect_exit 0 "sign kb (full)" sign kb --no-presign
-grep -q 'format": 2' cstate/keys/ka.json && ok "key file in format 2" || not_ok "key file in format 2" "$(cat cstate/keys/ka.json)"
+grep -q 'format": 3' cstate/keys/ka.json && ok "key file in format 3" || not_ok "key file in format 3" "$(cat cstate/keys/ka.json)"
 
 # ---- party: sids/<key>.sids ------------------------------------------------------------------
 S1=pstate1/sids/ka.sids

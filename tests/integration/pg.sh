@@ -265,6 +265,13 @@ expect_match "... naming the fix" "$ERR" 'chmod 600'
 expect_exit 78 "--check catches it too (before a reload)" "$COORDBIN" --config loose.yaml --check
 expect_match "... naming the fix" "$ERR" 'storage.password: .*chmod 600'
 chmod 600 pgpass
+# Issue 17: a retirement is recorded in the keys row (the parties here keep
+# their shares: allow_retire is off, so the answer is PENDING, exit 75).
+expect_exit 75 "retire kp on the database" "$CTL" --config op.yaml retire --key-id kp --yes
+expect_match "... parties refuse (allow_retire off)" "$OUT$ERR" 'refused: allow_retire is off'
+[ "$(sql "SELECT keyfile LIKE '%\"retiredMs\": %' FROM keys WHERE key_id = 'kp'")" = t ] \
+    && ok "... the keys row records it" || not_ok "... the keys row records it" "$(sql "SELECT keyfile FROM keys WHERE key_id = 'kp'")"
+expect_exit 76 "... and kp no longer signs" "$CTL" --config op.yaml sign --key-id kp --message retired --json
 stop_pid "$COORD" && ok "graceful stop on the database" || not_ok "graceful stop on the database" "$(tail -n 5 coord.log)"
 wait "$COORD"; rc=$?
 [ "$rc" = 0 ] && ok "... exit 0" || not_ok "... exit 0" "exit $rc" "$(tail -n 5 coord.log)"

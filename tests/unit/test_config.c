@@ -212,6 +212,7 @@ static void examples_load(void) {
           p.timeouts.backoff_max == 60000);
     CHECK(p.log_level == LOG_INFO);
     CHECK(p.approvals.approver_count == 3 && strcmp(p.approvals.approvers[2].name, "carol") == 0);
+    CHECK(!p.allow_retire); /* retirement erases shares only where enabled */
     tss_config_party_free(&p);
     CHECK(all_zero(&p, sizeof p));
     tss_config_party_free(&p); /* twice is harmless */
@@ -349,7 +350,7 @@ static void unknown_keys(void) {
     PARTY_FAILS(PARTY_BASE "bogus: 1\n",
                 "party.yaml:15:1: bogus: unknown key (expected one of: party_id, keystore, "
                 "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
-                "policy_file)");
+                "policy_file, allow_retire)");
     PARTY_FAILS(PARTY_BASE "limits:\n  max_frame_size: 4096\n  max_frames: 3\n",
                 "party.yaml:17:3: limits.max_frames: unknown key "
                 "(expected one of: max_frame_size, max_sessions)");
@@ -359,7 +360,7 @@ static void unknown_keys(void) {
     PARTY_FAILS(PARTY_BASE "Log_level: info\n",
                 "party.yaml:15:1: Log_level: unknown key (expected one of: party_id, keystore, "
                 "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
-                "policy_file)");
+                "policy_file, allow_retire)");
 }
 
 /* approvals: approver pins by name (policy/approval.h), defaults, and the
@@ -425,7 +426,7 @@ static void wrong_types(void) {
     PARTY_FAILS(PARTY_BASE "peers2: 1\n",
                 "party.yaml:15:1: peers2: unknown key (expected one of: party_id, keystore, "
                 "coordinator, coordinators, tls, peers, limits, timeouts, state_dir, log_level, approvals, "
-                "policy_file)");
+                "policy_file, allow_retire)");
     /* A list where one value is expected, and the other way round. */
     PARTY_FAILS("party_id: [1]\n", "party.yaml:1:11: party_id: expected an integer, got a list");
     PARTY_FAILS("peers: {id: 1}\n", "party.yaml:1:8: peers: expected a list of mappings, got a mapping");

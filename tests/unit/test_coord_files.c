@@ -67,9 +67,15 @@ static void keyfile_round_trip(void) {
     size_t len = 0;
     unsigned ver = 0;
     CHECK_OK(tss_keyfile_render(&k, TSS_KEYFILE_VERSION, kbuf, sizeof kbuf, &len));
-    CHECK(strstr(kbuf, "\"format\": 2,") && strstr(kbuf, "\"checksum\": \""));
+    CHECK(strstr(kbuf, "\"format\": 3,") && strstr(kbuf, "\"checksum\": \""));
+    CHECK(strstr(kbuf, "\"epoch\": 0,") && !strstr(kbuf, "retired"));
     CHECK_OK(tss_keyfile_parse(kbuf, len, "treasury-1", &back, &ver));
-    CHECK(ver == 2 && same_key(&k, &back));
+    CHECK(ver == 3 && same_key(&k, &back) && back.info.epoch == 0 && !back.info.retired);
+    /* Format 2 (written before epochs) parses, as epoch 0. */
+    CHECK_OK(tss_keyfile_render(&k, 2, kbuf, sizeof kbuf, &len));
+    CHECK(strstr(kbuf, "\"format\": 2,") && !strstr(kbuf, "epoch"));
+    CHECK_OK(tss_keyfile_parse(kbuf, len, "treasury-1", &back, &ver));
+    CHECK(ver == 2 && same_key(&k, &back) && back.info.epoch == 0);
     /* Format 1 (as written before) parses and reports its version. */
     CHECK_OK(tss_keyfile_render(&k, 1, kbuf, sizeof kbuf, &len));
     CHECK(!strstr(kbuf, "checksum"));
@@ -107,10 +113,46 @@ static void keyfile_chain_code(void) {
     CHECK(!back.info.has_chain_code);
 }
 
-/* Every single-byte change and every cut of a format-2 key file is refused. */
+/* Issue 17: the epoch and the retirement are kept in format 3, covered by
+ * the checksum; a format-2 file cannot claim either. */
+static void keyfile_epoch_retired(void) {
+    tss_keyfile k, back;
+    sample_key(&k);
+    k.info.epoch = 7;
+    k.info.retired = 1;
+    k.info.retired_ms = 1780000000123ull;
+    size_t len = 0;
+    unsigned ver = 0;
+    CHECK_OK(tss_keyfile_render(&k, TSS_KEYFILE_VERSION, kbuf, sizeof kbuf, &len));
+    CHECK(strstr(kbuf, "\"epoch\": 7,") && strstr(kbuf, "\"retiredMs\": 1780000000123,") &&
+          strstr(kbuf, "\"retired\": \"2026-"));
+    CHECK_OK(tss_keyfile_parse(kbuf, len, "treasury-1", &back, &ver));
+    CHECK(ver == 3 && back.info.epoch == 7 && back.info.retired == 1 &&
+          back.info.retired_ms == 1780000000123ull);
+    /* Format 2 cannot record them (the writer refuses; the reader too). */
+    CHECK_ERR(tss_keyfile_render(&k, 2, kbad, sizeof kbad, &len), TSS_E_USAGE);
+    /* Dropping the retirement lines (checksum recomputed) from a retired
+     * key's file is an edit the redundancy check cannot see: the checksum is
+     * the only guard, as for every field (keyfile.h). Without recomputing: */
+    CHECK_OK(tss_keyfile_render(&k, TSS_KEYFILE_VERSION, kbuf, sizeof kbuf, &len));
+    memcpy(kbad, kbuf, len + 1);
+    char *ret = strstr(kbad, "  \"retired\": ");
+    char *end = ret ? strstr(ret, "  \"checksum\"") : NULL;
+    CHECK(ret && end);
+    if (ret && end) {
+        memmove(ret, end, strlen(end) + 1);
+        CHECK_ERR(tss_keyfile_parse(kbad, strlen(kbad), "treasury-1", &back, &ver),
+                  TSS_E_CORRUPT);
+    }
+}
+
+/* Every single-byte change and every cut of a format-3 key file is refused. */
 static void keyfile_every_flip_and_cut(void) {
     tss_keyfile k, back;
     sample_key(&k);
+    k.info.epoch = 3;
+    k.info.retired = 1;
+    k.info.retired_ms = 1780000000123ull;
     size_t len = 0;
     unsigned ver = 0;
     CHECK_OK(tss_keyfile_render(&k, TSS_KEYFILE_VERSION, kbuf, sizeof kbuf, &len));
@@ -165,11 +207,11 @@ static void keyfile_cross_checks(void) {
     CHECK(detail_has("disagrees with the other fields") && detail_has("publicKeyUncompressed"));
     /* A newer format is unsupported, not damaged. */
     memcpy(kbad, kbuf, len + 1);
-    char *fmt = strstr(kbad, "\"format\": 2");
+    char *fmt = strstr(kbad, "\"format\": 3");
     CHECK(fmt != NULL);
-    if (fmt) fmt[10] = '3';
+    if (fmt) fmt[10] = '4';
     CHECK_ERR(tss_keyfile_parse(kbad, len, "treasury-1", &back, &ver), TSS_E_UNSUPPORTED);
-    CHECK(detail_has("format 3 is newer"));
+    CHECK(detail_has("format 4 is newer"));
     /* The file under another key's name. */
     CHECK_ERR(tss_keyfile_parse(kbuf, len, "treasury-2", &back, &ver), TSS_E_CORRUPT);
     CHECK(detail_has("does not match the file name"));
@@ -416,6 +458,7 @@ int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     RUN(keyfile_round_trip);
     RUN(keyfile_chain_code);
+    RUN(keyfile_epoch_retired);
     RUN(precord_path);
     RUN(keyfile_every_flip_and_cut);
     RUN(keyfile_cross_checks);

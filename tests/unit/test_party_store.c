@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "keystore/ban_state.h"
+#include "keystore/key_erase.h"
 #include "keystore/keystore.h"
 #include "keystore/presig_store.h"
 #include "keystore/share_cache.h"
@@ -1513,6 +1514,216 @@ static void salvage_damaged_log(void) {
     free(buf);
 }
 
+/* ---- key epochs and erasure (issue 17) ----------------------------------------- */
+
+/* Key share format 2 carries the epoch; format 1 (written before epochs)
+ * still loads, as epoch 0. */
+static void share_epoch_versions(void) {
+    tss_writer w;
+    tss_writer_init_secret(&w, 1u << 20);
+    tss_keyshare *copy = NULL, *back = NULL;
+    CHECK_OK(tss_keyshare_encode(k3[0], &w));
+    CHECK_OK(tss_keyshare_decode(&copy, w.data, w.len));
+    tss_writer_free(&w);
+    if (!copy) return;
+    CHECK(copy->epoch == 0);
+    copy->epoch = 5;
+    char state[512];
+    tss_store_ctx ctx = make_ctx(state, sizeof state, 1);
+    CHECK_OK(tss_share_save(&ctx, copy));
+    CHECK_OK(tss_share_load(&ctx, KEY_ID, &back));
+    CHECK(back && back->epoch == 5 && shares_equal(back, copy));
+    tss_keyshare_free(back);
+    back = NULL;
+    /* The version-1 bytes of the same share: version byte 1, no trailing epoch. */
+    tss_writer_init_secret(&w, 1u << 20);
+    CHECK_OK(tss_keyshare_encode(copy, &w));
+    CHECK(w.len > 13 && w.data[8] == 2);
+    w.data[8] = 1;
+    CHECK_OK(tss_keyshare_decode(&back, w.data, w.len - 4));
+    CHECK(back && back->epoch == 0);
+    tss_keyshare_free(back);
+    back = NULL;
+    /* A version-1 share with the epoch appended (trailing bytes), a version 3: refused. */
+    CHECK(!tss_is_ok(tss_keyshare_decode(&back, w.data, w.len)));
+    w.data[8] = 3;
+    CHECK_ERR(tss_keyshare_decode(&back, w.data, w.len), TSS_E_UNSUPPORTED);
+    CHECK(back == NULL);
+    tss_writer_free(&w);
+    tss_keyshare_free(copy);
+}
+
+/* tss_key_erase: presignatures (files, then spent.log, then the directory)
+ * and the share go, durably; another key stays; a re-run is a no-op, and a
+ * tombstone left by a crash mid-erasure is finished. */
+static void key_erase(void) {
+    char state[2][512], p[700];
+    tss_store_ctx ctx[2] = {make_ctx(state[0], sizeof state[0], 1),
+                            make_ctx(state[1], sizeof state[1], 2)};
+    for (int k = 0; k < 2; k++) CHECK_OK(tss_share_save(&ctx[k], k3[k]));
+    tss_keyshare *other = NULL;
+    tss_writer w;
+    tss_writer_init_secret(&w, 1u << 20);
+    CHECK_OK(tss_keyshare_encode(k3[0], &w));
+    CHECK_OK(tss_keyshare_decode(&other, w.data, w.len));
+    tss_writer_free(&w);
+    if (!other) return;
+    snprintf(other->key_id, sizeof other->key_id, "other");
+    CHECK_OK(tss_share_save(&ctx[0], other));
+    tss_keyshare_free(other);
+    tss_presig_store *st[2];
+    open_pair(st, ctx);
+    if (!st[0] || !st[1]) return;
+    tss_presig *pre[2];
+    presign(pre);
+    if (!pre[0] || !pre[1]) return;
+    for (int k = 0; k < 2; k++) CHECK_OK(tss_presig_store_put(st[k], pre[k]));
+    close_pair(st);
+    free_pair(pre);
+    bool erased = false;
+    CHECK_OK(tss_key_erase(&ctx[0], KEY_ID, &erased));
+    CHECK(erased);
+    path_of(p, sizeof p, state[0], "keys/" KEY_ID ".share");
+    CHECK(!exists(p));
+    path_of(p, sizeof p, state[0], "presig/" KEY_ID);
+    CHECK(!exists(p));
+    path_of(p, sizeof p, state[0], "keys/other.share");
+    CHECK(exists(p));
+    tss_keyshare *ks = NULL;
+    CHECK_ERR(tss_share_load(&ctx[0], KEY_ID, &ks), TSS_E_NOT_FOUND);
+    tss_key_id_list list;
+    CHECK_OK(tss_share_list(&ctx[0], &list));
+    CHECK(list.count == 1 && strcmp(list.ids[0], "other") == 0);
+    tss_key_id_list_free(&list);
+    /* Idempotent. */
+    erased = true;
+    CHECK_OK(tss_key_erase(&ctx[0], KEY_ID, &erased));
+    CHECK(!erased);
+    /* A crash after the rename (tombstone) and before the unlink: finished. */
+    path_of(p, sizeof p, state[1], "keys/" KEY_ID ".share");
+    char tomb[700];
+    path_of(tomb, sizeof tomb, state[1], "keys/." KEY_ID ".share.erasing");
+    CHECK(rename(p, tomb) == 0);
+    CHECK_OK(tss_share_list(&ctx[1], &list)); /* the tombstone is never listed */
+    CHECK(list.count == 0);
+    tss_key_id_list_free(&list);
+    CHECK_OK(tss_key_erase(&ctx[1], KEY_ID, &erased));
+    CHECK(erased && !exists(tomb) && !exists(p));
+    path_of(p, sizeof p, state[1], "presig/" KEY_ID);
+    CHECK(!exists(p));
+    /* A key id that names a directory is refused. */
+    CHECK_ERR(tss_key_erase(&ctx[0], "..", &erased), TSS_E_INVALID);
+}
+
+/* A copy of party 1's share with another epoch (the store does not care
+ * where a next-epoch share comes from; mpc/reshare makes the real ones). */
+static tss_keyshare *share_at_epoch(uint32_t epoch) {
+    tss_writer w;
+    tss_writer_init_secret(&w, 1u << 20);
+    tss_keyshare *c = NULL;
+    CHECK_OK(tss_keyshare_encode(k3[0], &w));
+    CHECK_OK(tss_keyshare_decode(&c, w.data, w.len));
+    tss_writer_free(&w);
+    if (c) c->epoch = epoch;
+    return c;
+}
+
+static uint32_t committed_epoch_of(const tss_store_ctx *ctx) {
+    tss_keyshare *ks = NULL;
+    if (!tss_is_ok(tss_share_load(ctx, KEY_ID, &ks))) return UINT32_MAX;
+    uint32_t e = ks->epoch;
+    tss_keyshare_free(ks);
+    return e;
+}
+
+/* Epoch commit (share_store.h "Epochs"): the next share waits beside the
+ * committed one and is never loaded for signing; commit erases the old
+ * epoch's presignatures and share and is idempotent; an interrupted commit
+ * is finished by a repeat or undone by a discard; never neither. */
+static void epoch_commit(void) {
+    char state[2][512], p[700], next[700], old[700];
+    tss_store_ctx ctx[2] = {make_ctx(state[0], sizeof state[0], 1),
+                            make_ctx(state[1], sizeof state[1], 2)};
+    for (int k = 0; k < 2; k++) CHECK_OK(tss_share_save(&ctx[k], k3[k]));
+    tss_presig_store *st[2];
+    open_pair(st, ctx);
+    if (!st[0] || !st[1]) return;
+    tss_presig *pre[2];
+    presign(pre);
+    if (!pre[0] || !pre[1]) return;
+    for (int k = 0; k < 2; k++) CHECK_OK(tss_presig_store_put(st[k], pre[k]));
+    close_pair(st);
+    free_pair(pre);
+    tss_keyshare *e1 = share_at_epoch(1), *e2 = share_at_epoch(2), *back = NULL;
+    if (!e1 || !e2) return;
+    path_of(next, sizeof next, state[0], "keys/" KEY_ID ".next");
+    path_of(old, sizeof old, state[0], "keys/." KEY_ID ".share.old");
+    CHECK_ERR(tss_share_save_next(&ctx[0], e2), TSS_E_INVALID); /* must be committed + 1 */
+    CHECK_ERR(tss_share_save_next(&ctx[1], e1), TSS_E_INVALID); /* party 1's share */
+    CHECK_OK(tss_share_save_next(&ctx[0], e1));
+    CHECK(mode_of(next) == 0600);
+    CHECK(committed_epoch_of(&ctx[0]) == 0); /* signing still uses epoch 0 */
+    CHECK_OK(tss_share_load_next(&ctx[0], KEY_ID, &back));
+    CHECK(back && back->epoch == 1);
+    tss_keyshare_free(back);
+    back = NULL;
+    tss_key_id_list list;
+    CHECK_OK(tss_share_list(&ctx[0], &list));
+    CHECK(list.count == 1); /* .next is not a key of its own */
+    tss_key_id_list_free(&list);
+    CHECK_ERR(tss_share_commit_next(&ctx[0], KEY_ID, 2), TSS_E_PROTOCOL);
+    CHECK(committed_epoch_of(&ctx[0]) == 0 && exists(next));
+    CHECK_OK(tss_share_commit_next(&ctx[0], KEY_ID, 1));
+    CHECK(committed_epoch_of(&ctx[0]) == 1 && !exists(next) && !exists(old));
+    path_of(p, sizeof p, state[0], "presig/" KEY_ID);
+    CHECK(!exists(p)); /* presignatures of epoch 0 are gone */
+    CHECK_OK(tss_share_commit_next(&ctx[0], KEY_ID, 1)); /* repeated: no-op */
+    CHECK_ERR(tss_share_commit_next(&ctx[0], KEY_ID, 3), TSS_E_PROTOCOL);
+    CHECK_ERR(tss_share_load_next(&ctx[0], KEY_ID, &back), TSS_E_NOT_FOUND);
+
+    /* A commit cut between steps 2 and 3 (share set aside, next not in place). */
+    CHECK_OK(tss_share_save_next(&ctx[0], e2));
+    char share[700];
+    path_of(share, sizeof share, state[0], "keys/" KEY_ID ".share");
+    CHECK(rename(share, old) == 0);
+    /* ... the coordinator never committed: discard puts epoch 1 back. */
+    CHECK_OK(tss_share_discard_next(&ctx[0], KEY_ID));
+    CHECK(committed_epoch_of(&ctx[0]) == 1 && !exists(next) && !exists(old));
+    CHECK_OK(tss_share_discard_next(&ctx[0], KEY_ID)); /* nothing to discard */
+    /* ... or it did: a repeated commit finishes it. */
+    CHECK_OK(tss_share_save_next(&ctx[0], e2));
+    CHECK(rename(share, old) == 0);
+    CHECK_OK(tss_share_commit_next(&ctx[0], KEY_ID, 2));
+    CHECK(committed_epoch_of(&ctx[0]) == 2 && !exists(next) && !exists(old));
+    /* Cut after step 3 (the old share still set aside): the repeat erases it. */
+    tss_keyshare *e3 = share_at_epoch(3);
+    if (e3) {
+        CHECK_OK(tss_share_save_next(&ctx[0], e3));
+        CHECK(link(share, old) == 0); /* as if step 4 had not run */
+        CHECK(rename(next, share) == 0);
+        CHECK(committed_epoch_of(&ctx[0]) == 3);
+        CHECK_OK(tss_share_commit_next(&ctx[0], KEY_ID, 3));
+        CHECK(!exists(old) && committed_epoch_of(&ctx[0]) == 3);
+        tss_keyshare_free(e3);
+    }
+    /* Retirement erases an uncommitted next epoch too. */
+    tss_keyshare *e4 = share_at_epoch(4);
+    if (e4) {
+        CHECK_OK(tss_share_save_next(&ctx[0], e4));
+        bool erased = false;
+        CHECK_OK(tss_key_erase(&ctx[0], KEY_ID, &erased));
+        CHECK(erased && !exists(next) && !exists(share));
+        tss_keyshare_free(e4);
+    }
+    /* A party joining the key (no committed share) stores and commits its first epoch. */
+    CHECK_OK(tss_share_save_next(&ctx[0], e1));
+    CHECK(committed_epoch_of(&ctx[0]) == UINT32_MAX);
+    CHECK_OK(tss_share_commit_next(&ctx[0], KEY_ID, 1));
+    CHECK(committed_epoch_of(&ctx[0]) == 1);
+    tss_keyshare_free(e1);
+    tss_keyshare_free(e2);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     harness_tmpdir(tmp_root, sizeof tmp_root);
@@ -1543,6 +1754,9 @@ int main(void) {
     RUN(log_cap_enforced);
     RUN(spent_log_parser_and_set);
     RUN(wire_session_log_survives_restart);
+    RUN(share_epoch_versions);
+    RUN(key_erase);
+    RUN(epoch_commit);
     for (int i = 0; i < 3; i++) tss_keyshare_free(k3[i]);
     for (int i = 1; i <= 3; i++) tss_secret_free(pkeys[i]);
     harness_rmtree(tmp_root);

@@ -1040,6 +1040,35 @@ static void session_start_round_trip_and_bounds(void) {
     tss_writer_init(&w, 4096);
     CHECK_ERR(tss_wire_session_start_encode(&w, &pm), TSS_E_INVALID);
     tss_writer_free(&w);
+    /* The key epoch (issue 17): a trailing u32, present exactly when nonzero. */
+    tss_wire_session_start em = m;
+    em.epoch = 3;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_start_encode(&w, &em));
+    CHECK(w.len == 16 + 1 + 4 + 9 + 2 + 1 + 4 + 4 + 32 + 32 + 1 + 4 && w.data[w.len - 1] == 3);
+    CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+    CHECK(d.epoch == 3);
+    w.data[w.len - 1] = 0; /* an explicit zero: a second encoding of "no epoch" */
+    CHECK_ERR(tss_wire_session_start_decode(&d, w.data, w.len), TSS_E_INVALID);
+    tss_writer_free(&w);
+    /* With the request section (issue 16) before it: both come back. */
+    static const uint8_t req[3] = {1, 2, 3};
+    em.request = req;
+    em.request_len = sizeof req;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_session_start_encode(&w, &em));
+    CHECK_OK(tss_wire_session_start_decode(&d, w.data, w.len));
+    CHECK(d.epoch == 3 && d.request_len == 3 && d.request && d.request[2] == 3 &&
+          d.approvals_len == 0);
+    tss_writer_free(&w);
+    em.request = NULL;
+    em.request_len = 0;
+    em.kind = TSS_WIRE_KIND_KEYGEN; /* a keygen has no epoch */
+    em.count = 3, em.parties[2] = 4;
+    memset(em.digest, 0, sizeof em.digest);
+    tss_writer_init(&w, 4096);
+    CHECK_ERR(tss_wire_session_start_encode(&w, &em), TSS_E_INVALID);
+    tss_writer_free(&w);
     pm.path.index[1] = 1;
     pm.kind = TSS_WIRE_KIND_KEYGEN; /* a keygen has no path */
     memset(pm.digest, 0, sizeof pm.digest);
@@ -1261,6 +1290,120 @@ static void op_request_response(void) {
     tss_writer_free(&w);
 }
 
+/* Issue 17: OP_RETIRE, KEY_RETIRE / KEY_RETIRED, and OP_RESPONSE's lifecycle
+ * section (present exactly when some key has an epoch or is retired). */
+static void lifecycle_messages(void) {
+    tss_wire_op_request q, qd;
+    memset(&q, 0, sizeof q);
+    q.command = TSS_WIRE_OP_RETIRE;
+    strcpy(q.key_id, "kr");
+    tss_writer w;
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_op_request_encode(&w, &q));
+    CHECK_OK(tss_wire_op_request_decode(&qd, w.data, w.len));
+    CHECK(qd.command == TSS_WIRE_OP_RETIRE && strcmp(qd.key_id, "kr") == 0);
+    CHECK(strcmp(tss_wire_op_name(TSS_WIRE_OP_RETIRE), "retire") == 0);
+    tss_writer_free(&w);
+    tss_writer_init(&w, 4096);
+    q.key_id[0] = '\0'; /* retire names one key */
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    strcpy(q.key_id, "kr");
+    q.threshold = 2; /* nothing else */
+    CHECK_ERR(tss_wire_op_request_encode(&w, &q), TSS_E_INVALID);
+    tss_writer_free(&w);
+
+    /* KEY_RETIRE: the key id only; KEY_RETIRED: key id, result, text. */
+    tss_wire_key_retire m, md;
+    memset(&m, 0, sizeof m);
+    strcpy(m.key_id, "kr");
+    tss_writer_init(&w, 1024);
+    CHECK_OK(tss_wire_key_retire_encode(&w, &m, false));
+    CHECK(w.len == 4 + 2 && w.data[3] == 2 && w.data[4] == 'k');
+    CHECK_OK(tss_wire_key_retire_decode(&md, w.data, w.len, false));
+    CHECK(strcmp(md.key_id, "kr") == 0 && md.result == 0);
+    CHECK(!tss_is_ok(tss_wire_key_retire_decode(&md, w.data, w.len, true))); /* no result */
+    tss_writer_free(&w);
+    tss_writer_init(&w, 1024);
+    m.result = TSS_WIRE_RETIRE_ERASED;
+    CHECK_ERR(tss_wire_key_retire_encode(&w, &m, false), TSS_E_INVALID); /* KEY_RETIRE: no result */
+    m.result = TSS_WIRE_RETIRE_REFUSED;
+    strcpy(m.text, "allow_retire is off");
+    CHECK_OK(tss_wire_key_retire_encode(&w, &m, true));
+    CHECK(w.len <= tss_wire_type_max_payload(TSS_WIRE_KEY_RETIRED, TSS_WIRE_MAX_FRAME));
+    CHECK_OK(tss_wire_key_retire_decode(&md, w.data, w.len, true));
+    CHECK(md.result == TSS_WIRE_RETIRE_REFUSED && strcmp(md.text, "allow_retire is off") == 0);
+    CHECK(!tss_is_ok(tss_wire_key_retire_decode(&md, w.data, w.len, false))); /* trailing */
+    w.data[6] = 9; /* unknown result */
+    CHECK_ERR(tss_wire_key_retire_decode(&md, w.data, w.len, true), TSS_E_INVALID);
+    w.data[6] = TSS_WIRE_RETIRE_REFUSED;
+    w.data[w.len - 1] = '\n'; /* control byte in the text */
+    CHECK_ERR(tss_wire_key_retire_decode(&md, w.data, w.len, true), TSS_E_INVALID);
+    tss_writer_free(&w);
+    tss_writer_init(&w, 1024);
+    strcpy(m.key_id, "a/b"); /* a key id is [A-Za-z0-9._-] */
+    CHECK_ERR(tss_wire_key_retire_encode(&w, &m, true), TSS_E_INVALID);
+    tss_writer_free(&w);
+    /* Worst case (longest key id and text) fits the per-type caps. */
+    memset(m.key_id, 'k', TSS_WIRE_MAX_KEY_ID);
+    m.key_id[TSS_WIRE_MAX_KEY_ID] = '\0';
+    memset(m.text, 't', TSS_WIRE_MAX_ERROR_TEXT);
+    m.text[TSS_WIRE_MAX_ERROR_TEXT] = '\0';
+    tss_writer_init(&w, 4096);
+    CHECK_OK(tss_wire_key_retire_encode(&w, &m, true));
+    CHECK(w.len <= tss_wire_type_max_payload(TSS_WIRE_KEY_RETIRED, TSS_WIRE_MAX_FRAME));
+    tss_writer_free(&w);
+    tss_writer_init(&w, 4096);
+    m.result = 0;
+    m.text[0] = '\0';
+    CHECK_OK(tss_wire_key_retire_encode(&w, &m, false));
+    CHECK(w.len <= tss_wire_type_max_payload(TSS_WIRE_KEY_RETIRE, TSS_WIRE_MAX_FRAME));
+    tss_writer_free(&w);
+
+    /* OP_RESPONSE: epoch and retirement round-trip; none -> no section. */
+    tss_wire_key_info keys[2];
+    memset(keys, 0, sizeof keys);
+    for (int i = 0; i < 2; i++) {
+        snprintf(keys[i].key_id, sizeof keys[i].key_id, "key%d", i);
+        keys[i].threshold = 2;
+        keys[i].count = 3;
+        keys[i].parties[0] = 1, keys[i].parties[1] = 2, keys[i].parties[2] = 3;
+        keys[i].public_key[0] = 2;
+    }
+    tss_wire_op_response r, rd;
+    memset(&r, 0, sizeof r);
+    r.command = TSS_WIRE_OP_KEYS;
+    r.key_count = 2;
+    r.keys = keys;
+    tss_writer_init(&w, 1 << 20);
+    CHECK_OK(tss_wire_op_response_encode(&w, &r));
+    size_t plain = w.len;
+    tss_writer_free(&w);
+    keys[1].epoch = 4;
+    keys[1].retired = 1;
+    keys[1].retired_ms = 1780000000000ull;
+    tss_writer_init(&w, 1 << 20);
+    CHECK_OK(tss_wire_op_response_encode(&w, &r));
+    CHECK(w.len == plain + 2 * 13);
+    CHECK_OK(tss_wire_op_response_decode(&rd, w.data, w.len));
+    CHECK(rd.keys[0].epoch == 0 && !rd.keys[0].retired && rd.keys[1].epoch == 4 &&
+          rd.keys[1].retired == 1 && rd.keys[1].retired_ms == 1780000000000ull);
+    tss_wire_op_response_free(&rd);
+    /* An all-zero section (a second encoding of "no lifecycle data") is refused. */
+    memset(w.data + plain, 0, 2 * 13);
+    CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len), TSS_E_INVALID);
+    /* retiredMs without retired; retired 2. */
+    w.data[plain + 13 + 12] = 1; /* key1's retired_ms low byte, retired 0 */
+    CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len), TSS_E_INVALID);
+    w.data[plain + 13 + 4] = 2;
+    CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len), TSS_E_INVALID);
+    CHECK_ERR(tss_wire_op_response_decode(&rd, w.data, w.len - 1), TSS_E_TRUNCATED);
+    tss_writer_free(&w);
+    keys[1].retired = 0; /* retiredMs without retired: the encoder refuses too */
+    tss_writer_init(&w, 1 << 20);
+    CHECK_ERR(tss_wire_op_response_encode(&w, &r), TSS_E_INVALID);
+    tss_writer_free(&w);
+}
+
 int main(void) {
     if (!tss_is_ok(tss_crypto_init())) return 2;
     RUN(type_table_names);
@@ -1291,5 +1434,6 @@ int main(void) {
     RUN(session_result_and_abort);
     RUN(presig_ids_round_trip_and_bounds);
     RUN(op_request_response);
+    RUN(lifecycle_messages);
     return harness_finish("wire");
 }
