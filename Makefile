@@ -194,6 +194,9 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory -j$$(nproc) all
 	@if [ -x $(BUILD)/tss-bench ]; then $(BUILD)/tss-bench --json; else echo "bench: no benchmarks yet"; fi
+	@# Party-enforced policy and approvals per request vs. a 2-of-3 signature per party (issue 16): $(BUILD)/bench-policy.json.
+	$(BUILD)/tss-bench --suite policy --json > $(BUILD)/bench-policy.json && cat $(BUILD)/bench-policy.json
+	$(BUILD)/tss-bench --suite policy --runs 50
 	@# End-to-end over real daemons on 127.0.0.1 (2-of-3): JSON + table, $(BUILD)/bench-e2e.json.
 	bash bench/e2e.sh $(BUILD)
 	@# Signing rate while a chatty operator floods vs. quiet: $(BUILD)/bench-chatty.json.

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/operator.h"
 #include "daemon/client.h"
@@ -35,6 +36,9 @@ typedef struct {
     int levels[8];
     size_t nlevels;
     int level_requests;
+    /* policy suite: the policy file evaluated (default packaging/examples/policy.yaml) */
+    const char *policy_file;
+    bool runs_given;
 } bench_options;
 
 /* One persistent operator connection (bench/e2e.c). */
@@ -57,6 +61,12 @@ double bench_median(double *values, size_t n);
 
 int bench_keystore(const bench_options *o);
 int bench_mpc(const bench_options *o);
+/* Full in-process signatures of one (n, t) key: CPU ms per party per run (bench/mpc.c). */
+bool bench_mpc_sign_samples(size_t n, uint16_t t, int runs, double *ms_per_party);
+/* Cost of party-enforced policy per request (issue 16): request decoding and
+ * digest, rule evaluation, durable velocity charge, 2 approvals; in process,
+ * against a 2-of-3 signature per party in the same run. */
+int bench_policy(const bench_options *o);
 int bench_e2e(const bench_options *o);
 int bench_chatty(const bench_options *o);
 /* Goodput and p50/p99 at each concurrency level against a running cluster

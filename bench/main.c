@@ -2,7 +2,8 @@
  * Suites: mpc (keygen and signing per (N, t) case, against a plain
  * libsecp256k1 signature measured in the same run) and keystore (unseal time
  * per KDF profile); e2e (requests to a running cluster: bench/e2e.sh);
- * chatty (signing rate with and without another operator flooding: bench/chatty.sh). */
+ * chatty (signing rate with and without another operator flooding: bench/chatty.sh);
+ * policy (the cost of party-enforced policy and approvals per request, in process). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ static int usage(void) {
                     "       tss-bench --suite multicoord --op-config A --op-config2 B [--json] "
                     "[--concurrency C] [--per-worker M]\n"
                     "       tss-bench --suite pool --op-config FILE [--json] [--seconds S] "
-                    "[--concurrency C]\n");
+                    "[--concurrency C]\n"
+                    "       tss-bench --suite policy [--json] [--runs N] [--policy FILE]\n");
     return 64;
 }
 
@@ -63,7 +65,8 @@ static bool parse_levels(const char *text, bench_options *o) {
 int main(int argc, char **argv) {
     bench_options o = {.json = false, .runs = 5, .suite = "all", .e2e_threshold = 2,
                        .e2e_concurrency = 16, .e2e_per_worker = 25, .e2e_presign = 100,
-                       .chatty_flooders = 2, .chatty_seconds = 10};
+                       .chatty_flooders = 2, .chatty_seconds = 10,
+                       .policy_file = "packaging/examples/policy.yaml"};
     bool runs_given = false;
     parse_cases("2x2,3x2,5x3", &o);
     parse_levels("8,32,128", &o);
@@ -87,6 +90,8 @@ int main(int argc, char **argv) {
             runs_given = true;
         } else if (!strcmp(argv[i], "--op-config") && i + 1 < argc) {
             o.op_config = argv[++i];
+        } else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
+            o.policy_file = argv[++i];
         } else if (!strcmp(argv[i], "--op-config2") && i + 1 < argc) {
             o.op_config2 = argv[++i];
         } else if (!strcmp(argv[i], "--chatty-config") && i + 1 < argc) {
@@ -118,7 +123,14 @@ int main(int argc, char **argv) {
             return usage();
         }
     }
+    o.runs_given = runs_given;
     if (!tss_is_ok(tss_crypto_init())) return 70;
+    if (!strcmp(o.suite, "policy")) { /* in process; needs the policy file */
+        if (o.json) printf("{");
+        int prc = bench_policy(&o);
+        if (o.json) printf("}\n");
+        return prc;
+    }
     if (!strcmp(o.suite, "chatty")) { /* needs a running cluster too */
         if (o.json) printf("{");
         int crc = bench_chatty(&o);

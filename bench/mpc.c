@@ -252,6 +252,23 @@ static sign_times sign_once(tss_keyshare **shares, uint16_t t, int run) {
     return st;
 }
 
+/* For other suites (bench/policy.c): one keygen (n, t), then runs full
+ * signatures by parties 1..t as above (verified); ms_per_party[r] is the CPU
+ * time of run r's plain full signature divided by t. False on any failure. */
+bool bench_mpc_sign_samples(size_t n, uint16_t t, int runs, double *ms_per_party) {
+    tss_keyshare *shares[TSS_MPC_MAX_PARTIES] = {0};
+    size_t bytes;
+    if (keygen(n, t, shares, &bytes) < 0) return false;
+    bool ok = true;
+    for (int r = 0; r < runs && ok; r++) {
+        sign_times st = sign_once(shares, t, r);
+        ok = st.ok;
+        ms_per_party[r] = st.full * 1e3 / t;
+    }
+    for (size_t i = 0; i < n; i++) tss_keyshare_free(shares[i]);
+    return ok;
+}
+
 /* Median microseconds of a plain libsecp256k1 signature. */
 static double secp256k1_sign_us(void) {
     secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN);
