@@ -98,12 +98,14 @@ static void finish(struct coord_retire *rt) {
         else
             append(missing, sizeof missing, "; party %u offline (asked when it reconnects)", id);
     }
+    /* The answer is capped at the wire's error text: a long list of
+     * missing parties is cut there (append never overflows). */
+    text[0] = '\0';
     if (all)
-        snprintf(text, sizeof text, "key %s retired; shares erased on parties %s", rt->key_id,
-                 done);
+        append(text, sizeof text, "key %s retired; shares erased on parties %s", rt->key_id, done);
     else
-        snprintf(text, sizeof text, "key %s retired (it no longer signs); erased on parties "
-                 "[%s]%s", rt->key_id, done, missing);
+        append(text, sizeof text, "key %s retired (it no longer signs); erased on parties [%s]%s",
+               rt->key_id, done, missing);
     tss_log(all ? LOG_NOTICE : LOG_WARNING, "%s", text);
     if (rt->rq) coord_request_answer(rt->rq, all ? 0 : TSS_WIRE_ERR_PENDING, k ? &k->info : NULL,
                                      text);
