@@ -95,6 +95,14 @@ build_evil_party() {
         -Wl,--wrap=tss_dconn_send -Wl,--wrap=tss_secure_seal \
         -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -ljansson -lpthread -lm
 }
+# cluster_need_binaries: the daemons and tools a cluster test runs (not_ok
+# and exit when one is not built).
+cluster_need_binaries() {
+    local b
+    for b in tss-coordinator tss-party tssctl tss-keystore; do
+        if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
+    done
+}
 # build_evil_coord OUT: the real coordinator linked with evil_coord.c (every
 # session it starts reuses the session id in $EVIL_SID); compiler errors on
 # stderr.

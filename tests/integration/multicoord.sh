@@ -24,20 +24,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/pg_lib.sh"
 
 pg_skip_unless_installed multicoord.sh
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+cluster_need_binaries
 
 # ---- the database (tests/integration/pg_lib.sh, Unix socket only) ---------------------------
-pg_init tssd-pg
-trap 'pg_cleanup cluster_cleanup' EXIT
-if pg_create; then
-    ok "throw-away PostgreSQL 15 cluster started"
-else
-    not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
-fi
-export PGPASSWORD=$PGPW # this script's psql only; the coordinators read a 0600 file
-DB=postgres sql "CREATE DATABASE tssd" >/dev/null
+pg_test_cluster tssd-pg
 
 cluster_verifier # $VS and check_sig (cluster.sh)
 json_field() { local re="\"$2\":\"([^\"]*)\""; [[ $1 =~ $re ]] && echo "${BASH_REMATCH[1]}"; }

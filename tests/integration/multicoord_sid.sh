@@ -20,9 +20,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/cluster.sh"
 trap cluster_cleanup EXIT
 
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+cluster_need_binaries
 EVILC=$WORK/tss-coordinator-evil
 if build_evil_coord "$EVILC" 2>"$WORK/evilc.err"; then
     ok "build the session-id replaying coordinator"

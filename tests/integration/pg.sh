@@ -39,20 +39,10 @@ start_coord() {
     COORD=$!; PIDS+=("$COORD")
 }
 pg_skip_unless_installed pg.sh
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+cluster_need_binaries
 
 PG_TLS=1 # the database also listens on 127.0.0.1 with TLS (verify-full checks)
-pg_init tssd-pg
-trap 'pg_cleanup cluster_cleanup' EXIT
-if pg_create; then
-    ok "throw-away PostgreSQL 15 cluster started (socket $PGDIR, port $PGPORT)"
-else
-    not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
-fi
-export PGPASSWORD=$PGPW # for this script's psql only; the coordinator reads a 0600 file
-DB=postgres sql "CREATE DATABASE tssd" >/dev/null
+pg_test_cluster tssd-pg
 DB=postgres sql "CREATE DATABASE newer" >/dev/null
 
 cluster_verifier # $VS, json_field, check_sig (cluster.sh)

@@ -19,6 +19,9 @@
 #   sql QUERY                psql as tssd on ${DB:-tssd}, -Atq, errors inline
 #   pg_passfile              $WORK/pgpass (0600) holding the password
 #   pg_storage NAME [TIMEOUT] a coordinator `storage:` line on database tssd
+#   pg_test_cluster PREFIX   for a test (after cluster.sh): pg_init, the EXIT
+#                            trap, pg_create as a check (not_ok ends the test),
+#                            PGPASSWORD for the test's psql, database tssd
 PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
 PGDIR=
 
@@ -84,4 +87,16 @@ pg_passfile() { printf '%s\n' "$PGPW" > "$WORK/pgpass"; chmod 600 "$WORK/pgpass"
 
 pg_storage() {
     echo "storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: $1${2:+, timeout: $2}}"
+}
+
+pg_test_cluster() {
+    pg_init "$1"
+    trap 'pg_cleanup cluster_cleanup' EXIT
+    if pg_create; then
+        ok "throw-away PostgreSQL 15 cluster started (socket $PGDIR, port $PGPORT)"
+    else
+        not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
+    fi
+    export PGPASSWORD=$PGPW # as the tests always had it; the coordinators read their 0600 file
+    DB=postgres sql "CREATE DATABASE tssd" >/dev/null
 }

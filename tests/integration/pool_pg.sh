@@ -15,20 +15,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/pg_lib.sh"
 
 pg_skip_unless_installed pool_pg.sh
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+cluster_need_binaries
 
 PG_TLS=1 # as pg.sh starts it
-pg_init tssd-pg
-trap 'pg_cleanup cluster_cleanup' EXIT
-if pg_create; then
-    ok "throw-away PostgreSQL 15 cluster started (socket $PGDIR, port $PGPORT)"
-else
-    not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
-fi
-export PGPASSWORD=$PGPW # for this script's psql only; the coordinator reads a 0600 file
-DB=postgres sql "CREATE DATABASE tssd" >/dev/null
+pg_test_cluster tssd-pg
 
 cluster_verifier # $VS, json_field, check_sig (cluster.sh)
 stock() { "$CTL" --config op.yaml keys --key-id "$1" --json 2>/dev/null | grep -o '"presignatures":[0-9]*' | cut -d: -f2; }

@@ -15,9 +15,7 @@ lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
 trap cluster_cleanup EXIT
 
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+cluster_need_binaries
 EVILC=$WORK/tss-coordinator-evil
 if build_evil_coord "$EVILC" 2>"$WORK/evilc.err"; then
     ok "build the session-id replaying coordinator"
