@@ -113,6 +113,15 @@ build_evil_coord() {
         "$BUILD"/obj/daemon/coordinator/*.o "$BUILD/libtss.a" -Wl,--wrap=randombytes_buf \
         -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpq -ljansson -lpthread -lm
 }
+# build_evil_coord_checked: $EVILC built, as a check (not_ok ends the test).
+build_evil_coord_checked() {
+    EVILC=$WORK/tss-coordinator-evil
+    if build_evil_coord "$EVILC" 2>"$WORK/evilc.err"; then
+        ok "build the session-id replaying coordinator"
+    else
+        not_ok "build the session-id replaying coordinator" "$(cat "$WORK/evilc.err")"; finish; exit 1
+    fi
+}
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait_until 5 bash -c "! kill -0 $1 2>/dev/null"; }
 cluster_start() {
     local i

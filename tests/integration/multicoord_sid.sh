@@ -21,12 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 trap cluster_cleanup EXIT
 
 cluster_need_binaries
-EVILC=$WORK/tss-coordinator-evil
-if build_evil_coord "$EVILC" 2>"$WORK/evilc.err"; then
-    ok "build the session-id replaying coordinator"
-else
-    not_ok "build the session-id replaying coordinator" "$(cat "$WORK/evilc.err")"; finish; exit 1
-fi
+build_evil_coord_checked # $EVILC
 
 cluster_setup 3 5s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
 PA=$PORT PB=$(free_port)

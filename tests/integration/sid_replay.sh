@@ -16,12 +16,7 @@ since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
 trap cluster_cleanup EXIT
 
 cluster_need_binaries
-EVILC=$WORK/tss-coordinator-evil
-if build_evil_coord "$EVILC" 2>"$WORK/evilc.err"; then
-    ok "build the session-id replaying coordinator"
-else
-    not_ok "build the session-id replaying coordinator" "$(cat "$WORK/evilc.err")"; finish; exit 1
-fi
+build_evil_coord_checked # $EVILC
 
 cluster_setup 2 5s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
 SID=5e55104d5e55104d5e55104d5e55104d
