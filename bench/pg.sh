@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cost of the PostgreSQL storage back-end per signature (`make bench`; issue
 # 18): the same 2-of-3 cluster on 127.0.0.1 with the coordinator on files,
-# then on a throw-away PostgreSQL 15 (Unix socket, as tests/integration/pg.sh
+# then on a throw-away PostgreSQL 15 (Unix socket, tests/integration/pg_lib.sh
 # starts it). For each: BENCH_PG_RUNS sequential full signatures and as many
 # presigned ones through tssctl; reports signatures per second, and from
 # the coordinator's per-request log line ("storage N round trip(s) U us")
