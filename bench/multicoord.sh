@@ -14,16 +14,13 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
 CTL=$BUILD/tssctl
-PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
+. "$ROOT/tests/integration/lib.sh" # free_port, wait_until
+. "$ROOT/tests/integration/pg_lib.sh"
+if ! pg_installed; then
     echo "bench/multicoord.sh: SKIP: PostgreSQL 15 server not installed ($PGBIN/initdb); run make deps" >&2
     exit 0
 fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-mc-XXXXXX")
-PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-pg-XXXXXX")
-chmod 755 "$PGDIR"
-AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
 PIDS=()
 cleanup() {
     local p
@@ -32,25 +29,11 @@ cleanup() {
         for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
     done
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w -t 20 stop >/dev/null 2>&1
-    rm -rf "$WORK" "$PGDIR"
+    pg_cleanup rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 die() { echo "bench/multicoord.sh: $*" >&2; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-    echo 0
-}
-wait_until() {
-    local deadline=$((SECONDS + $1)); shift
-    while [ "$SECONDS" -lt "$deadline" ]; do "$@" && return 0; sleep 0.1; done
-    "$@"
-}
 n_conn() { timeout 10 "$CTL" --config "$WORK/$1" status --json 2>/dev/null | grep -o '"connected":true' | wc -l; }
 both_connected() { [ "$(n_conn opA.yaml)" = 3 ] && [ "$(n_conn opB.yaml)" = 3 ]; }
 for b in tssctl tss-keystore tss-coordinator tss-party tss-bench; do
@@ -59,16 +42,10 @@ done
 LEVEL=${BENCH_LOG_LEVEL:-notice}
 cd "$WORK" || exit 1
 
-PGPORT=$(free_port)
-PGPW=bench-$RANDOM$RANDOM
-printf '%s\n' "$PGPW" > "$PGDIR/pw"; chmod 644 "$PGDIR/pw"
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U tssd --pwfile="$PGDIR/pw" --auth=scram-sha-256 \
-    -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 || die "initdb failed"
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-    -o "-p $PGPORT -k $PGDIR -c listen_addresses=''" start >/dev/null 2>&1 || die "PostgreSQL did not start"
-PGPASSWORD=$PGPW psql -h "$PGDIR" -p "$PGPORT" -U tssd -d postgres -Atqc "CREATE DATABASE tssd" >/dev/null 2>&1 \
-    || die "CREATE DATABASE failed"
-printf '%s\n' "$PGPW" > pgpass; chmod 600 pgpass
+pg_init tss-bench-pg || die "mktemp failed"
+pg_create || die "PostgreSQL did not start: $(tail -n 5 "$PGDIR"/*.log)"
+DB=postgres sql "CREATE DATABASE tssd" >/dev/null || die "CREATE DATABASE failed"
+pg_passfile
 
 echo "bench/multicoord.sh: setting up PostgreSQL, 2 coordinators and 3 parties in $WORK" >&2
 "$CTL" pki init-ca --out ca --days 90 >/dev/null 2>>pki.log || die "pki init-ca failed"
@@ -94,7 +71,7 @@ for c in A B; do
         echo "limits: {max_sessions: 64, max_queued: 1024, max_connections: 512}"
         echo "timeouts: {heartbeat: 1s, handshake: 20s, idle: 30s, round: 5s, queue: 20s}"
         echo "log_level: $LEVEL"
-        echo "storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: coord-$c, timeout: 2s}"
+        pg_storage "coord-$c" 2s
     } > "coord$c.yaml"
     printf 'coordinator: {address: [127.0.0.1:%s]}\ntls: {cert: %s/op/cert.pem, key: %s/op/key.pem, ca: %s/ca/ca.pem}\ntimeouts: {connect: 3s, request: 60s}\n' \
         "$port" "$WORK" "$WORK" "$WORK" > "op$c.yaml"

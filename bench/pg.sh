@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cost of the PostgreSQL storage back-end per signature (`make bench`; issue
 # 18): the same 2-of-3 cluster on 127.0.0.1 with the coordinator on files,
-# then on a throw-away PostgreSQL 15 (Unix socket, as tests/integration/pg.sh
+# then on a throw-away PostgreSQL 15 (Unix socket, tests/integration/pg_lib.sh
 # starts it). For each: BENCH_PG_RUNS sequential full signatures and as many
 # presigned ones through tssctl; reports signatures per second, and from
 # the coordinator's per-request log line ("storage N round trip(s) U us")
@@ -16,34 +16,20 @@ export TSS_BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
 RUNS=${BENCH_PG_RUNS:-40}
 . "$ROOT/tests/lib.sh"
 . "$ROOT/tests/integration/cluster.sh"
-PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ]; then echo "SKIP bench/pg.sh: PostgreSQL 15 not installed"; exit 0; fi
-PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tssd-pgbench-XXXXXX"); chmod 755 "$PGDIR"
-AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
-PGPORT=$(free_port)
-cleanup() {
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w -t 20 stop >/dev/null 2>&1
-    cluster_cleanup; rm -rf "$PGDIR"
-}
-trap cleanup EXIT
+. "$ROOT/tests/integration/pg_lib.sh"
+if ! pg_installed; then echo "SKIP bench/pg.sh: PostgreSQL 15 not installed"; exit 0; fi
+pg_init tssd-pgbench
+trap 'pg_cleanup cluster_cleanup' EXIT
 die() { echo "bench/pg.sh: $*" >&2; tail -n 20 "$WORK"/coord.log >&2; exit 1; }
 
-PW=bench-$RANDOM$RANDOM
-printf '%s\n' "$PW" > "$PGDIR/pw"; chmod 644 "$PGDIR/pw"
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U tssd --pwfile="$PGDIR/pw" --auth=scram-sha-256 \
-    -E UTF8 >"$PGDIR/initdb.log" 2>&1 || die "initdb failed"
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-    -o "-p $PGPORT -k $PGDIR -c listen_addresses=''" start >/dev/null 2>&1 || die "postgres did not start"
-PGPASSWORD=$PW psql -h "$PGDIR" -p "$PGPORT" -U tssd -d postgres -qc "CREATE DATABASE tssd" >/dev/null
+pg_create || die "PostgreSQL did not start: $(tail -n 5 "$PGDIR"/*.log)"
+DB=postgres sql "CREATE DATABASE tssd" >/dev/null
 
 cluster_setup 3 10s >/dev/null || die "cluster setup"
-printf '%s\n' "$PW" > "$WORK/pgpass"; chmod 600 "$WORK/pgpass"
+pg_passfile
 cp "$WORK/coord.yaml" "$WORK/coord-files.yaml"
 sed -i 's/^log_level: .*/log_level: info/' "$WORK/coord-files.yaml"
-{ cat "$WORK/coord-files.yaml"
-  echo "storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: bench}"
-} > "$WORK/coord-pg.yaml"
+{ cat "$WORK/coord-files.yaml"; pg_storage bench; } > "$WORK/coord-pg.yaml"
 
 now_ms() { date +%s%3N; }
 # run BACKEND: keygen, RUNS full signs, presign RUNS, RUNS presigned signs.

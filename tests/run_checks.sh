@@ -49,7 +49,7 @@ for c in build/ctime-inject/ctime_*; do # the check must flag an injected secret
     [ -x "$c" ] && run_suite "ctime-inject/$(basename "$c")" bash tests/ctime/run.sh --expect-flagged "$c"
 done
 for s in tests/cli/*.sh tests/integration/*.sh; do
-    case $(basename "$s") in lib.sh | cluster.sh | wan_lib.sh) continue ;; esac # sourced helpers
+    case $(basename "$s") in lib.sh | cluster.sh | wan_lib.sh | pg_lib.sh) continue ;; esac # sourced helpers
     [ -f "$s" ] && run_suite "script/$(basename "$s" .sh)" bash "$s"
 done
 for f in build/fuzz/fuzz_*; do

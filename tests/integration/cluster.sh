@@ -95,10 +95,55 @@ build_evil_party() {
         -Wl,--wrap=tss_dconn_send -Wl,--wrap=tss_secure_seal \
         -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -ljansson -lpthread -lm
 }
+# cluster_need_binaries: the daemons and tools a cluster test runs (not_ok
+# and exit when one is not built).
+cluster_need_binaries() {
+    local b
+    for b in tss-coordinator tss-party tssctl tss-keystore; do
+        if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
+    done
+}
+# build_evil_coord OUT: the real coordinator linked with evil_coord.c (every
+# session it starts reuses the session id in $EVIL_SID); compiler errors on
+# stderr.
+build_evil_coord() {
+    local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$root" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
+        -Wall -Wextra -Werror -o "$1" "$root/tests/integration/evil_coord.c" \
+        "$BUILD"/obj/daemon/coordinator/*.o "$BUILD/libtss.a" -Wl,--wrap=randombytes_buf \
+        -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpq -ljansson -lpthread -lm
+}
+# build_evil_coord_checked: $EVILC built, as a check (not_ok ends the test).
+build_evil_coord_checked() {
+    EVILC=$WORK/tss-coordinator-evil
+    if build_evil_coord "$EVILC" 2>"$WORK/evilc.err"; then
+        ok "build the session-id replaying coordinator"
+    else
+        not_ok "build the session-id replaying coordinator" "$(cat "$WORK/evilc.err")"; finish; exit 1
+    fi
+}
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait_until 5 bash -c "! kill -0 $1 2>/dev/null"; }
 cluster_start() {
     local i
     start_coord
     for i in $(seq 1 "$N"); do start_party "$i"; done
     wait_until 20 connected_is "$N"
+}
+
+# The independent signature check (tests/integration/verify_sig.c, plain
+# libsecp256k1, none of the project's code). cluster_verifier builds it as
+# $VS (a build failure is a test failure); check_sig NAME OUTPUT PUBKEY: the
+# signature in a `tssctl sign --json` OUTPUT verifies under PUBKEY.
+CLUSTER_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cluster_verifier() {
+    VS=$WORK/verify_sig
+    gcc -O1 -o "$VS" "$CLUSTER_SRC/verify_sig.c" -lsecp256k1 2>"$WORK/vs.err" \
+        || not_ok "build the independent verifier" "$(cat "$WORK/vs.err")"
+}
+json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+check_sig() {
+    local eth digest out
+    eth=$(json_field "$2" ethereum); digest=$(json_field "$2" digest)
+    if [ -n "$eth" ] && out=$("$VS" "$3" "$digest" "$eth" 2>&1); then ok "$1"; else
+        not_ok "$1" "verify_sig: ${out:-no signature}" "$2"; fi
 }

@@ -21,46 +21,15 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/cluster.sh"
+. "$ROOT/tests/integration/pg_lib.sh"
 
-PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || ! command -v psql >/dev/null; then
-    echo "SKIP multicoord.sh: PostgreSQL 15 server not installed ($PGBIN/initdb); run make deps"
-    finish; exit 0
-fi
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+pg_skip_unless_installed multicoord.sh
+cluster_need_binaries
 
-# ---- the database (as tests/integration/pg.sh) ----------------------------------------------
-PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tssd-pg-XXXXXX")
-chmod 755 "$PGDIR"
-AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
-PGPORT=$(free_port)
-pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m "${1:-fast}" -w -t 20 stop >/dev/null 2>&1; }
-pg_start() {
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-        -o "-p $PGPORT -k $PGDIR -c listen_addresses=''" start >/dev/null 2>&1
-}
-cleanup() { pg_stop immediate; cluster_cleanup; rm -rf "$PGDIR"; }
-trap cleanup EXIT
+# ---- the database (tests/integration/pg_lib.sh, Unix socket only) ---------------------------
+pg_test_cluster tssd-pg
 
-PGPW=pg-test-$RANDOM$RANDOM
-printf '%s\n' "$PGPW" > "$PGDIR/pw"; chmod 644 "$PGDIR/pw"
-if "${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U tssd --pwfile="$PGDIR/pw" --auth=scram-sha-256 \
-        -E UTF8 --no-sync >"$PGDIR/initdb.log" 2>&1 && pg_start; then
-    ok "throw-away PostgreSQL 15 cluster started"
-else
-    not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
-fi
-rm -f "$PGDIR/pw"
-export PGPASSWORD=$PGPW # this script's psql only; the coordinators read a 0600 file
-sql() { psql -h "$PGDIR" -p "$PGPORT" -U tssd -d tssd -Atqc "$1" 2>&1; }
-psql -h "$PGDIR" -p "$PGPORT" -U tssd -d postgres -Atqc "CREATE DATABASE tssd" >/dev/null 2>&1
-
-VS=$WORK/verify_sig
-gcc -O1 -o "$VS" "$ROOT/tests/integration/verify_sig.c" -lsecp256k1 2>"$WORK/vs.err" \
-    || not_ok "build the independent verifier" "$(cat "$WORK/vs.err")"
+cluster_verifier # $VS and check_sig (cluster.sh)
 json_field() { local re="\"$2\":\"([^\"]*)\""; [[ $1 =~ $re ]] && echo "${BASH_REMATCH[1]}"; }
 
 # ---- two coordinators, three parties connected to both ---------------------------------------
@@ -69,12 +38,11 @@ sed -i 's/^operators:/operators:\n  - {name: gateway, identity: "urn:tssd:operat
 echo "rate_limit: {operator_rate: 0}" >> coord.yaml
 "$CTL" pki issue --ca ca --days 30 --identity urn:tssd:operator:gateway --out gwop >/dev/null 2>>pki.log
 "$CTL" pki issue --ca ca --days 30 --identity urn:tssd:operator:web --out web --ip 127.0.0.1 >/dev/null 2>>pki.log
-printf '%s\n' "$PGPW" > pgpass; chmod 600 pgpass
+pg_passfile
 PA=$PORT PB=$(free_port)
-storage() { echo "storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: $1, timeout: 2s}"; }
-cp coord.yaml coordA.yaml; storage coord-a >> coordA.yaml
+cp coord.yaml coordA.yaml; pg_storage coord-a 2s >> coordA.yaml
 sed -e "s#listen: .*#listen: [127.0.0.1:$PB]#" -e "s#state_dir: .*#state_dir: $WORK/cstateB#" \
-    coord.yaml > coordB.yaml; storage coord-b >> coordB.yaml
+    coord.yaml > coordB.yaml; pg_storage coord-b 2s >> coordB.yaml
 for i in 1 2 3; do
     sed -i "s#^coordinator: .*#coordinators: [{address: [127.0.0.1:$PA]}, {address: [127.0.0.1:$PB]}]#" party$i.yaml
 done
@@ -105,12 +73,6 @@ PUBA=$(json_field "$OUT" publicKey)
 expect_exit 0 "keygen kb through B" "$CTL" --config opB.yaml keygen --key-id kb --threshold 2 --json
 PUBB=$(json_field "$OUT" publicKey)
 expect_exit 76 "keygen of A's key id through B is refused" "$CTL" --config opB.yaml keygen --key-id ka --threshold 2 --json
-check_sig() { # NAME OUTPUT PUBKEY
-    local eth digest out
-    eth=$(json_field "$2" ethereum); digest=$(json_field "$2" digest)
-    if [ -n "$eth" ] && out=$("$VS" "$3" "$digest" "$eth" 2>&1); then ok "$1"; else
-        not_ok "$1" "verify_sig: ${out:-no signature}" "$2"; fi
-}
 expect_exit 0 "A's key signs through B" "$CTL" --config opB.yaml sign --key-id ka --message "cross 1" --json
 check_sig "... and verifies" "$OUT" "$PUBA"
 expect_exit 0 "B's key signs through A" "$CTL" --config opA.yaml sign --key-id kb --message "cross 2" --json

@@ -20,18 +20,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/cluster.sh"
 trap cluster_cleanup EXIT
 
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
-EVILC=$WORK/tss-coordinator-evil
-if gcc -std=gnu11 -D_GNU_SOURCE -O1 -I"$ROOT" -I"$BUILD/gen" -DWOLFSSL_OPTIONS_IGNORE_SYS \
-    -Wall -Wextra -Werror -o "$EVILC" "$ROOT/tests/integration/evil_coord.c" \
-    "$BUILD"/obj/daemon/coordinator/*.o "$BUILD/libtss.a" -Wl,--wrap=randombytes_buf \
-    -lsecp256k1 -lsodium -lwolfssl -lyaml -lsystemd -lpq -ljansson -lpthread -lm 2>"$WORK/evilc.err"; then
-    ok "build the session-id replaying coordinator"
-else
-    not_ok "build the session-id replaying coordinator" "$(cat "$WORK/evilc.err")"; finish; exit 1
-fi
+cluster_need_binaries
+build_evil_coord_checked # $EVILC
 
 cluster_setup 3 5s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
 PA=$PORT PB=$(free_port)

@@ -28,6 +28,7 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/cluster.sh"
+. "$ROOT/tests/integration/pg_lib.sh"
 
 # The coordinator under ASan+UBSan when built (make check builds it), as in
 # faults.sh: a memory error in the storage code is a test failure.
@@ -37,69 +38,20 @@ start_coord() {
     "$COORDBIN" --config "$WORK/coord.yaml" 2>>"$WORK/coord.log" &
     COORD=$!; PIDS+=("$COORD")
 }
-PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || ! command -v psql >/dev/null; then
-    echo "SKIP pg.sh: PostgreSQL 15 server not installed ($PGBIN/initdb); run make deps"
-    finish; exit 0
-fi
-for b in tss-coordinator tss-party tssctl tss-keystore; do
-    if [ ! -x "$BUILD/$b" ]; then not_ok "binary $b built" "missing $BUILD/$b"; finish; exit 1; fi
-done
+pg_skip_unless_installed pg.sh
+cluster_need_binaries
 
-# The database lives outside $WORK (0700, root's): the server runs as nobody.
-PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tssd-pg-XXXXXX")
-chmod 755 "$PGDIR"
-AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
-PGPORT=$(free_port)
-# TLS for the 127.0.0.1 listener: a CA and a server certificate for
-# 127.0.0.1 made with tssctl pki (the key readable by the server user only).
-"$BUILD/tssctl" pki init-ca --out "$PGDIR/dbca" --days 30 >/dev/null 2>&1
-"$BUILD/tssctl" pki issue --ca "$PGDIR/dbca" --identity urn:tssd:coordinator --out "$PGDIR/dbtls" \
-    --ip 127.0.0.1 --days 30 >/dev/null 2>&1
-"$BUILD/tssctl" pki init-ca --out "$PGDIR/otherca" --days 30 >/dev/null 2>&1
-chmod 600 "$PGDIR/dbtls/key.pem"
-[ "$(id -u)" = 0 ] && chown -R nobody "$PGDIR/dbtls"
-chmod 755 "$PGDIR/dbtls"
-pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m "${1:-fast}" -w -t 20 stop >/dev/null 2>&1; }
-pg_start() {
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-        -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PGDIR/dbtls/cert.pem -c ssl_key_file=$PGDIR/dbtls/key.pem" \
-        start >/dev/null 2>&1
-}
-cleanup() { pg_stop immediate; cluster_cleanup; rm -rf "$PGDIR"; }
-trap cleanup EXIT
-
-PGPW=pg-test-$RANDOM$RANDOM
-printf '%s\n' "$PGPW" > "$PGDIR/pw"; chmod 644 "$PGDIR/pw"
-if "${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U tssd --pwfile="$PGDIR/pw" --auth=scram-sha-256 \
-        -E UTF8 --no-sync >"$PGDIR/initdb.log" 2>&1 && pg_start; then
-    ok "throw-away PostgreSQL 15 cluster started (socket $PGDIR, port $PGPORT)"
-else
-    not_ok "throw-away PostgreSQL 15 cluster started" "$(tail -n 20 "$PGDIR"/*.log)"; finish; exit 1
-fi
-rm -f "$PGDIR/pw"
-export PGPASSWORD=$PGPW # for this script's psql only; the coordinator reads a 0600 file
-sql() { psql -h "$PGDIR" -p "$PGPORT" -U tssd -d "${DB:-tssd}" -Atqc "$1" 2>&1; }
-DB=postgres sql "CREATE DATABASE tssd" >/dev/null
+PG_TLS=1 # the database also listens on 127.0.0.1 with TLS (verify-full checks)
+pg_test_cluster tssd-pg
 DB=postgres sql "CREATE DATABASE newer" >/dev/null
 
-VS=$WORK/verify_sig
-gcc -O1 -o "$VS" "$ROOT/tests/integration/verify_sig.c" -lsecp256k1 2>"$WORK/vs.err" \
-    || not_ok "build the independent verifier" "$(cat "$WORK/vs.err")"
-json_field() { printf '%s' "$1" | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
-check_sig() {
-    local eth digest out
-    eth=$(json_field "$2" ethereum); digest=$(json_field "$2" digest)
-    if [ -n "$eth" ] && out=$("$VS" "$3" "$digest" "$eth" 2>&1); then ok "$1"; else
-        not_ok "$1" "verify_sig: ${out:-no signature}" "$2"; fi
-}
+cluster_verifier # $VS, json_field, check_sig (cluster.sh)
 # audit_rows SESSION: audit rows of an ok sign in that session.
 audit_rows() { sql "SELECT count(*) FROM audit WHERE body LIKE '%\"request\":\"sign\"%' AND body LIKE '%\"outcome\":\"ok\"%' AND body LIKE '%\"session\":\"$1\"%'"; }
 
 cluster_setup 3 3s || { not_ok "cluster setup" "$(cat "$WORK"/*.log)"; finish; exit 1; }
-printf '%s\n' "$PGPW" > pgpass; chmod 600 pgpass
-STORAGE="storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: coord-a, timeout: 2s}"
+pg_passfile
+STORAGE=$(pg_storage coord-a 2s)
 
 # ---- 1. file store, then --migrate-storage ----------------------------------------------------
 if cluster_start; then ok "file store: all parties connected"; else
