@@ -11,51 +11,28 @@
 # Usage: bash bench/multicoord.sh [BUILD_DIR]
 # Env: BENCH_MC_CONCURRENCY (8), BENCH_MC_PER_WORKER (10), BENCH_LOG_LEVEL (notice).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-CTL=$BUILD/tssctl
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+BENCH_NAME=multicoord
+bench_build "${1:-}"
 PGBIN=${TSS_PGBIN:-/usr/lib/postgresql/15/bin}
 if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
     echo "bench/multicoord.sh: SKIP: PostgreSQL 15 server not installed ($PGBIN/initdb); run make deps" >&2
     exit 0
 fi
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-mc-XXXXXX")
+bench_workdir mc
 PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-pg-XXXXXX")
 chmod 755 "$PGDIR"
 AS=()
 if [ "$(id -u)" = 0 ]; then AS=(runuser -u nobody --); chown nobody "$PGDIR"; fi
-PIDS=()
 cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-    done
+    bench_stop
     "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w -t 20 stop >/dev/null 2>&1
     rm -rf "$WORK" "$PGDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-die() { echo "bench/multicoord.sh: $*" >&2; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-    echo 0
-}
-wait_until() {
-    local deadline=$((SECONDS + $1)); shift
-    while [ "$SECONDS" -lt "$deadline" ]; do "$@" && return 0; sleep 0.1; done
-    "$@"
-}
-n_conn() { timeout 10 "$CTL" --config "$WORK/$1" status --json 2>/dev/null | grep -o '"connected":true' | wc -l; }
-both_connected() { [ "$(n_conn opA.yaml)" = 3 ] && [ "$(n_conn opB.yaml)" = 3 ]; }
-for b in tssctl tss-keystore tss-coordinator tss-party tss-bench; do
-    [ -x "$BUILD/$b" ] || die "$BUILD/$b missing (make all)"
-done
+both_connected() { connected_is "$WORK/opA.yaml" 3 && connected_is "$WORK/opB.yaml" 3; }
+bench_need
 LEVEL=${BENCH_LOG_LEVEL:-notice}
 cd "$WORK" || exit 1
 
@@ -71,52 +48,22 @@ PGPASSWORD=$PGPW psql -h "$PGDIR" -p "$PGPORT" -U tssd -d postgres -Atqc "CREATE
 printf '%s\n' "$PGPW" > pgpass; chmod 600 pgpass
 
 echo "bench/multicoord.sh: setting up PostgreSQL, 2 coordinators and 3 parties in $WORK" >&2
-"$CTL" pki init-ca --out ca --days 90 >/dev/null 2>>pki.log || die "pki init-ca failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:coordinator --out coord --ip 127.0.0.1 --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:operator:bench --out op --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-printf 'bench passphrase (throwaway)\n' > pass; chmod 600 pass
-for i in 1 2 3; do
-    "$CTL" pki issue --ca ca --identity "urn:tssd:party:$i" --out "p$i" --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-    "$BUILD/tss-keystore" init --dir "$WORK/ks$i" --party-id "$i" --kdf interactive \
-        --passphrase-file pass > "id$i" 2>>ks.log || die "keystore init failed"
-done
+bench_pki
 PA=$(free_port) PB=$(free_port)
 for c in A B; do
     port=$PA; [ "$c" = B ] && port=$PB
     {
-        echo "listen: [127.0.0.1:$port]"
-        echo "tls: {cert: $WORK/coord/cert.pem, key: $WORK/coord/key.pem, ca: $WORK/ca/ca.pem}"
-        echo "parties:"
-        for i in 1 2 3; do echo "  - {id: $i, identity: \"urn:tssd:party:$i\"}"; done
-        echo "operators:"
-        echo "  - {name: bench, identity: \"urn:tssd:operator:bench\"}"
-        echo "state_dir: $WORK/cstate$c"
-        echo "limits: {max_sessions: 64, max_queued: 1024, max_connections: 512}"
-        echo "timeouts: {heartbeat: 1s, handshake: 20s, idle: 30s, round: 5s, queue: 20s}"
-        echo "log_level: $LEVEL"
+        bench_coord_yaml "$port" "$WORK/cstate$c" "{max_sessions: 64, max_queued: 1024, max_connections: 512}" \
+            "{heartbeat: 1s, handshake: 20s, idle: 30s, round: 5s, queue: 20s}"
         echo "storage: {backend: postgresql, conninfo: \"host=$PGDIR port=$PGPORT dbname=tssd user=tssd\", password: {file: $WORK/pgpass}, name: coord-$c, timeout: 2s}"
     } > "coord$c.yaml"
-    printf 'coordinator: {address: [127.0.0.1:%s]}\ntls: {cert: %s/op/cert.pem, key: %s/op/key.pem, ca: %s/ca/ca.pem}\ntimeouts: {connect: 3s, request: 60s}\n' \
-        "$port" "$WORK" "$WORK" "$WORK" > "op$c.yaml"
+    bench_op_config "op$c.yaml" "$port" 60s
 done
-for i in 1 2 3; do
-    {
-        echo "party_id: $i"
-        echo "keystore: {dir: $WORK/ks$i, passphrase: {file: $WORK/pass}}"
-        echo "coordinators: [{address: [127.0.0.1:$PA]}, {address: [127.0.0.1:$PB]}]"
-        echo "tls: {cert: $WORK/p$i/cert.pem, key: $WORK/p$i/key.pem, ca: $WORK/ca/ca.pem}"
-        echo "peers:"
-        for j in 1 2 3; do [ "$j" = "$i" ] || echo "  - {id: $j, identity: \"$(cat "id$j")\"}"; done
-        echo "limits: {max_sessions: 32}"
-        echo "timeouts: {heartbeat: 1s, connect: 2s, round: 5s, backoff_initial: 200ms, backoff_max: 1s}"
-        echo "state_dir: $WORK/pstate$i"
-        echo "log_level: $LEVEL"
-    } > "party$i.yaml"
-done
-"$BUILD/tss-coordinator" --config coordA.yaml 2>>coordA.log & PIDS+=("$!")
+bench_party_configs "coordinators: [{address: [127.0.0.1:$PA]}, {address: [127.0.0.1:$PB]}]" 32
+bench_start_coord coordA.yaml coordA.log
 sleep 1 # A applies the schema migration first
-"$BUILD/tss-coordinator" --config coordB.yaml 2>>coordB.log & PIDS+=("$!")
-for i in 1 2 3; do "$BUILD/tss-party" --config "party$i.yaml" 2>>"party$i.log" & PIDS+=("$!"); done
+bench_start_coord coordB.yaml coordB.log
+bench_start_parties
 wait_until 30 both_connected || die "the parties did not connect to both coordinators within 30 s"
 
 CONC=${BENCH_MC_CONCURRENCY:-8} PER=${BENCH_MC_PER_WORKER:-10}
