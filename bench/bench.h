@@ -58,6 +58,21 @@ double bench_wall_seconds(void);
 double bench_cpu_seconds(void);
 /* Sorts values in place. */
 double bench_median(double *values, size_t n);
+void bench_sort(double *values, size_t n);
+/* The p-quantile (0..1, nearest rank) of n sorted values; 0 when n is 0. */
+double bench_percentile(const double *sorted, size_t n, double p);
+/* s as a JSON string on stdout (printable ASCII only; the rest is dropped). */
+void bench_json_text(const char *s);
+/* Whether (r, s) is a valid ECDSA signature of digest under the compressed key pub. */
+bool bench_verify(const uint8_t pub[33], const uint8_t digest[32], const uint8_t r[32],
+                  const uint8_t s[32]);
+/* KEYGEN of key_id on c; with pub, exactly one key must come back and pub gets it. */
+TSS_MUST_CHECK tss_result bench_keygen(bench_conn *c, const char *key_id, int threshold,
+                                       uint8_t pub[33]);
+/* KEYS key_id on c: its presignature stock (and public key when pub is not NULL);
+ * TSS_E_NOT_FOUND when the key is not listed. */
+TSS_MUST_CHECK tss_result bench_key_info(bench_conn *c, const char *key_id, uint8_t pub[33],
+                                         uint32_t *stock);
 
 int bench_keystore(const bench_options *o);
 int bench_mpc(const bench_options *o);

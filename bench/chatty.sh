@@ -12,16 +12,16 @@
 # Env: BENCH_CHATTY_SECONDS (per phase, default 10), BENCH_CHATTY_SIGNERS (4),
 #      BENCH_CHATTY_FLOODERS (2).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-chatty-XXXXXX")
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build "${1:-}"
+bench_workdir chatty
+# cluster.sh's helpers (cluster_setup/cluster_start, and its n_connected, connected_is
+# over $WORK/op.yaml) replace tests/integration/lib.sh's of the same name from here.
 . "$ROOT/tests/integration/cluster.sh"
 trap cluster_cleanup EXIT
 trap 'exit 130' INT TERM
 die() { echo "bench/chatty.sh: $*" >&2; [ -s "$WORK/coord.log" ] && tail -n 20 "$WORK/coord.log" >&2; exit 1; }
-for b in tssctl tss-keystore tss-coordinator tss-party tss-bench; do
-    [ -x "$BUILD/$b" ] || die "$BUILD/$b missing (make all)"
-done
+bench_need
 SECS=${BENCH_CHATTY_SECONDS:-10}
 cluster_setup 3 5s || die "cluster setup failed"
 "$CTL" pki issue --ca ca --identity urn:tssd:operator:chatty --out chatty --days 30 >/dev/null 2>>pki.log || die "pki issue failed"

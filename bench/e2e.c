@@ -114,12 +114,6 @@ static tss_result stock(conn *c, const char *key_id, uint32_t *out) {
     return TSS_OK_RESULT;
 }
 
-static double percentile(double *sorted, size_t n, double p) {
-    if (!n) return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
-
 typedef struct {
     const tss_operator_config *cfg;
     const char *key_id;
@@ -198,7 +192,8 @@ int bench_e2e(const bench_options *o) {
         return 70;
     }
     bench_median(lat, (size_t)runs); /* sorts */
-    double full_p50 = percentile(lat, (size_t)runs, 0.5), full_p99 = percentile(lat, (size_t)runs, 0.99);
+    double full_p50 = bench_percentile(lat, (size_t)runs, 0.5),
+           full_p99 = bench_percentile(lat, (size_t)runs, 0.99);
 
     /* Throughput: `concurrency` threads, each its own connection. */
     int conc = o->e2e_concurrency, per = o->e2e_per_worker;
@@ -261,8 +256,8 @@ int bench_e2e(const bench_options *o) {
     double pre_p50 = 0, pre_p99 = 0;
     if (pn) {
         bench_median(plat, (size_t)pn);
-        pre_p50 = percentile(plat, (size_t)pn, 0.5);
-        pre_p99 = percentile(plat, (size_t)pn, 0.99);
+        pre_p50 = bench_percentile(plat, (size_t)pn, 0.5);
+        pre_p99 = bench_percentile(plat, (size_t)pn, 0.99);
     }
     conn_close(&c);
 

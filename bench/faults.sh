@@ -18,9 +18,11 @@
 # Env: FAULTS_SECONDS (180), FAULTS_CLIENTS (6 concurrent signing loops),
 #      FAULTS_KEEP (copy the run's directory, logs included, there).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-faults-XXXXXX")
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build "${1:-}"
+bench_workdir faults
+# cluster.sh's helpers (cluster_setup/cluster_start, and its n_connected, connected_is
+# over $WORK/op.yaml) replace tests/integration/lib.sh's of the same name from here.
 . "$ROOT/tests/integration/cluster.sh"
 LOOPS=()
 cleanup() {

@@ -111,12 +111,6 @@ static tss_result h_sign(hconn *h, unsigned nonce, bool *ok) {
     }
 }
 
-static double pct(double *sorted, size_t n, double p) {
-    if (!n) return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
-
 typedef struct {
     tss_tls_ctx *ctx;
     int count, done, failed;
@@ -190,11 +184,13 @@ int bench_gateway(const bench_options *o) {
         if (tss_is_ok(r)) {
             bench_median(lat, (size_t)runs);
             printf("{\"runs\":%d,\"failed\":%d,\"p50_ms\":%.2f,\"p99_ms\":%.2f", runs, bad,
-                   pct(lat, (size_t)runs, 0.5), pct(lat, (size_t)runs, 0.99));
+                   bench_percentile(lat, (size_t)runs, 0.5),
+                   bench_percentile(lat, (size_t)runs, 0.99));
             if (op || opc) {
                 bench_median(nat, (size_t)runs);
-                printf(",\"native_p50_ms\":%.2f,\"native_p99_ms\":%.2f", pct(nat, (size_t)runs, 0.5),
-                       pct(nat, (size_t)runs, 0.99));
+                printf(",\"native_p50_ms\":%.2f,\"native_p99_ms\":%.2f",
+                       bench_percentile(nat, (size_t)runs, 0.5),
+                       bench_percentile(nat, (size_t)runs, 0.99));
             }
             printf("}\n");
             code = bad ? 70 : 0;

@@ -14,96 +14,16 @@
 # Env: BENCH_RUNS (sequential signs, default 100), BENCH_CONCURRENCY (16),
 #      BENCH_PER_WORKER (25), BENCH_PRESIGN (100), BENCH_LOG_LEVEL (notice).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-CTL=$BUILD/tssctl
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-gw-XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench/gateway.sh: $*" >&2; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-    echo 0
-}
-wait_until() {
-    local deadline=$((SECONDS + $1)); shift
-    while [ "$SECONDS" -lt "$deadline" ]; do "$@" && return 0; sleep 0.1; done
-    "$@"
-}
-all_connected() {
-    [ "$(timeout 10 "$CTL" --config "$WORK/op.yaml" status --json 2>/dev/null | grep -o '"connected":true' | wc -l)" = 3 ]
-}
-
-for b in tssctl tss-keystore tss-coordinator tss-party tss-bench tss-gateway; do
-    [ -x "$BUILD/$b" ] || die "$BUILD/$b missing (make all)"
-done
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init gateway gw "${1:-}"
+bench_need tss-gateway
 LEVEL=${BENCH_LOG_LEVEL:-notice}
-cd "$WORK" || exit 1
-echo "bench/gateway.sh: setting up a 2-of-3 cluster in $WORK" >&2
-"$CTL" pki init-ca --out ca --days 90 >/dev/null 2>>pki.log || die "pki init-ca failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:coordinator --out coord --ip 127.0.0.1 --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:operator:bench --out op --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-printf 'bench passphrase (throwaway)\n' > pass; chmod 600 pass
-for i in 1 2 3; do
-    "$CTL" pki issue --ca ca --identity "urn:tssd:party:$i" --out "p$i" --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-    "$BUILD/tss-keystore" init --dir "$WORK/ks$i" --party-id "$i" --kdf interactive \
-        --passphrase-file pass > "id$i" 2>>ks.log || die "keystore init failed"
-done
-PORT=$(free_port)
-{
-    echo "listen: [127.0.0.1:$PORT]"
-    echo "tls: {cert: $WORK/coord/cert.pem, key: $WORK/coord/key.pem, ca: $WORK/ca/ca.pem}"
-    echo "parties:"
-    for i in 1 2 3; do echo "  - {id: $i, identity: \"urn:tssd:party:$i\"}"; done
-    echo "operators:"
-    echo "  - {name: bench, identity: \"urn:tssd:operator:bench\"}"
-    echo "  - {name: gateway, identity: \"urn:tssd:operator:gateway\"}"
-    echo "rate_limit: {operator_rate: 0}"
-    echo "state_dir: $WORK/cstate"
-    echo "limits: {max_sessions: 128}"
-    echo "timeouts: {heartbeat: 1s, handshake: 2s, idle: 10s, round: 5s}"
-    echo "log_level: $LEVEL"
-} > coord.yaml
-for i in 1 2 3; do
-    {
-        echo "party_id: $i"
-        echo "keystore: {dir: $WORK/ks$i, passphrase: {file: $WORK/pass}}"
-        echo "coordinator: {address: [127.0.0.1:$PORT]}"
-        echo "tls: {cert: $WORK/p$i/cert.pem, key: $WORK/p$i/key.pem, ca: $WORK/ca/ca.pem}"
-        echo "peers:"
-        for j in 1 2 3; do [ "$j" = "$i" ] || echo "  - {id: $j, identity: \"$(cat "id$j")\"}"; done
-        echo "limits: {max_sessions: 128}"
-        echo "timeouts: {heartbeat: 1s, connect: 2s, round: 5s, backoff_initial: 200ms, backoff_max: 1s}"
-        echo "state_dir: $WORK/pstate$i"
-        echo "log_level: $LEVEL"
-    } > "party$i.yaml"
-done
-printf 'coordinator: {address: [127.0.0.1:%s]}\ntls: {cert: %s/op/cert.pem, key: %s/op/key.pem, ca: %s/ca/ca.pem}\ntimeouts: {connect: 3s, request: 30s}\n' \
-    "$PORT" "$WORK" "$WORK" "$WORK" > op.yaml
+bench_cluster "{max_sessions: 128}" "{heartbeat: 1s, handshake: 2s, idle: 10s, round: 5s}" 128 \
+    '  - {name: gateway, identity: "urn:tssd:operator:gateway"}' "rate_limit: {operator_rate: 0}"
 
-"$BUILD/tss-coordinator" --config coord.yaml 2>>coord.log & PIDS+=("$!")
-for i in 1 2 3; do "$BUILD/tss-party" --config "party$i.yaml" 2>>"party$i.log" & PIDS+=("$!"); done
-wait_until 30 all_connected || die "the parties did not connect within 30 s"
-
-
-"$CTL" pki issue --ca ca --identity urn:tssd:operator:gateway --out gwop --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:client:bench --out client --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:operator:web --out web --ip 127.0.0.1 --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
+bench_issue urn:tssd:operator:gateway gwop
+bench_issue urn:tssd:client:bench client
+bench_issue urn:tssd:operator:web web --ip 127.0.0.1
 GP=$(free_port)
 cat > gw.yaml <<EOG
 listen: [127.0.0.1:$GP]

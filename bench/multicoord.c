@@ -108,24 +108,6 @@ static mc_result mc_phase(const tss_operator_config *const *cfgs, int ncfg, cons
     return res;
 }
 
-static tss_result mc_request(bench_conn *c, tss_wire_op_request *rq, tss_wire_op_response *resp) {
-    return bench_exchange(c, rq, resp);
-}
-
-static tss_result mc_stock(bench_conn *c, const char *key_id, uint32_t *out) {
-    tss_wire_op_request rq;
-    memset(&rq, 0, sizeof rq);
-    rq.command = TSS_WIRE_OP_KEYS;
-    snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
-    tss_wire_op_response resp;
-    TSS_GUARD(mc_request(c, &rq, &resp));
-    tss_result r = resp.key_count == 1 ? TSS_OK_RESULT
-                                       : tss_fail(TSS_E_PROTOCOL, "key %s not listed", key_id);
-    if (tss_is_ok(r)) *out = resp.keys[0].presignatures;
-    tss_wire_op_response_free(&resp);
-    return r;
-}
-
 /* Make `want` presignatures of key_id through c (batches of at most 1000). */
 static tss_result mc_presign(bench_conn *c, const char *key_id, int want) {
     while (want > 0) {
@@ -135,7 +117,7 @@ static tss_result mc_presign(bench_conn *c, const char *key_id, int want) {
         rq.presign_count = (uint16_t)(want > 1000 ? 1000 : want);
         snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
         tss_wire_op_response resp;
-        TSS_GUARD(mc_request(c, &rq, &resp));
+        TSS_GUARD(bench_exchange(c, &rq, &resp));
         int made = resp.presigned;
         tss_wire_op_response_free(&resp);
         TSS_ENSURE(made > 0, TSS_E_PROTOCOL, "presign made nothing");
@@ -172,16 +154,7 @@ int bench_multicoord(const bench_options *o) {
              rnd[3], rnd[4], rnd[5]);
     bench_conn c;
     r = bench_conn_open(&ca, &c);
-    if (tss_is_ok(r)) {
-        tss_wire_op_request rq;
-        memset(&rq, 0, sizeof rq);
-        rq.command = TSS_WIRE_OP_KEYGEN;
-        rq.threshold = (uint16_t)o->e2e_threshold;
-        snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
-        tss_wire_op_response resp;
-        r = mc_request(&c, &rq, &resp);
-        if (tss_is_ok(r)) tss_wire_op_response_free(&resp);
-    }
+    if (tss_is_ok(r)) r = bench_keygen(&c, key_id, o->e2e_threshold, NULL);
     const tss_operator_config *one[1] = {&ca}, *two[2] = {&ca, &cb};
     int conc = o->e2e_concurrency, per = o->e2e_per_worker, rc = 0;
     mc_result full1 = {0}, full2 = {0}, pre1 = {0}, pre2 = {0};
@@ -190,7 +163,7 @@ int bench_multicoord(const bench_options *o) {
         full1 = mc_phase(one, 1, key_id, conc, per, true);
         full2 = mc_phase(two, 2, key_id, conc, per, true);
         r = mc_presign(&c, key_id, conc * per);
-        if (tss_is_ok(r)) r = mc_stock(&c, key_id, &s0);
+        if (tss_is_ok(r)) r = bench_key_info(&c, key_id, NULL, &s0);
     }
     if (tss_is_ok(r)) {
         pre1 = mc_phase(one, 1, key_id, conc, per, false);
@@ -198,7 +171,7 @@ int bench_multicoord(const bench_options *o) {
     }
     if (tss_is_ok(r)) {
         pre2 = mc_phase(two, 2, key_id, conc, per, false);
-        r = mc_stock(&c, key_id, &s1);
+        r = bench_key_info(&c, key_id, NULL, &s1);
     }
     bench_conn_close(&c);
     if (!tss_is_ok(r)) {

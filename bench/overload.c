@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <secp256k1.h>
 #include <sodium.h>
 
 #include "bench/bench.h"
@@ -30,21 +29,6 @@ typedef struct {
     int ok, failed, culprits, bad;
     char error[256];
 } lworker;
-
-static bool verify(const uint8_t pub[33], const uint8_t digest[32], const uint8_t r[32],
-                   const uint8_t s[32]) {
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
-    secp256k1_pubkey pk;
-    secp256k1_ecdsa_signature sig;
-    uint8_t rs[64];
-    memcpy(rs, r, 32);
-    memcpy(rs + 32, s, 32);
-    bool ok = ctx && secp256k1_ec_pubkey_parse(ctx, &pk, pub, 33) &&
-              secp256k1_ecdsa_signature_parse_compact(ctx, &sig, rs) &&
-              secp256k1_ecdsa_verify(ctx, &sig, digest, &pk) == 1;
-    if (ctx) secp256k1_context_destroy(ctx);
-    return ok;
-}
 
 static void *lwork(void *arg) {
     lworker *wk = arg;
@@ -75,7 +59,7 @@ static void *lwork(void *arg) {
         double ms = (bench_wall_seconds() - t0) * 1e3;
         if (tss_is_ok(x)) {
             bool good = resp.has_signature && memcmp(resp.digest, rq.digest, 32) == 0 &&
-                        verify(wk->pub, rq.digest, resp.r, resp.s);
+                        bench_verify(wk->pub, rq.digest, resp.r, resp.s);
             tss_wire_op_response_free(&resp);
             if (good) wk->lat[wk->ok++] = ms;
             else wk->bad++;
@@ -91,17 +75,6 @@ static void *lwork(void *arg) {
     if (tss_is_ok(r)) bench_conn_close(&c);
     tss_tls_thread_cleanup();
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, size_t n, double p) {
-    if (!n) return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
 }
 
 typedef struct {
@@ -152,20 +125,12 @@ static void run_level(const tss_operator_config *cfg, const char *key_id, const 
             snprintf(out->error, sizeof out->error, "%s", wk[i].error);
     }
     out->requests = per * conc;
-    qsort(lat, n, sizeof *lat, cmp_double);
-    out->p50 = pct(lat, n, 0.5);
-    out->p99 = pct(lat, n, 0.99);
+    bench_sort(lat, n);
+    out->p50 = bench_percentile(lat, n, 0.5);
+    out->p99 = bench_percentile(lat, n, 0.99);
     out->goodput = out->seconds > 0 ? out->ok / out->seconds : 0;
     pthread_barrier_destroy(&start);
     free(wk), free(th), free(lat);
-}
-
-static void json_text(const char *s) {
-    putchar('"');
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f) putchar(*s);
-    putchar('"');
 }
 
 int bench_overload(const bench_options *o) {
@@ -187,17 +152,7 @@ int bench_overload(const bench_options *o) {
     bench_conn c;
     r = bench_conn_open(&cfg, &c);
     if (tss_is_ok(r)) {
-        tss_wire_op_request rq;
-        memset(&rq, 0, sizeof rq);
-        rq.command = TSS_WIRE_OP_KEYGEN;
-        rq.threshold = (uint16_t)o->e2e_threshold;
-        snprintf(rq.key_id, sizeof rq.key_id, "%s", key_id);
-        tss_wire_op_response resp;
-        r = bench_exchange(&c, &rq, &resp);
-        if (tss_is_ok(r) && resp.key_count != 1)
-            r = tss_fail(TSS_E_PROTOCOL, "keygen answered %zu keys", resp.key_count);
-        if (tss_is_ok(r)) memcpy(pub, resp.keys[0].public_key, 33);
-        if (tss_is_ok(r)) tss_wire_op_response_free(&resp);
+        r = bench_keygen(&c, key_id, o->e2e_threshold, pub);
         bench_conn_close(&c);
     }
     if (!tss_is_ok(r)) {
@@ -227,7 +182,7 @@ int bench_overload(const bench_options *o) {
                    "\"sig_per_s\":%.1f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"first_error\":",
                    i ? "," : "", l->conc, l->requests, l->ok, l->failed, l->culprits, l->bad,
                    l->seconds, l->goodput, l->p50, l->p99);
-            json_text(l->error);
+            bench_json_text(l->error);
             putchar('}');
         }
         printf("],\"best_sig_per_s\":%.1f,\"last_vs_best\":%.3f,\"bad_signatures\":%d}", best,

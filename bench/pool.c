@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <secp256k1.h>
 #include <sodium.h>
 
 #include "bench/bench.h"
@@ -35,46 +34,13 @@ typedef struct {
     char error[256], fallback[TSS_WIRE_MAX_ERROR_TEXT + 1];
 } pworker;
 
-static bool verify(const uint8_t pub[33], const uint8_t digest[32], const uint8_t r[32],
-                   const uint8_t s[32]) {
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
-    secp256k1_pubkey pk;
-    secp256k1_ecdsa_signature sig;
-    uint8_t rs[64];
-    memcpy(rs, r, 32);
-    memcpy(rs + 32, s, 32);
-    bool ok = ctx && secp256k1_ec_pubkey_parse(ctx, &pk, pub, 33) &&
-              secp256k1_ecdsa_signature_parse_compact(ctx, &sig, rs) &&
-              secp256k1_ecdsa_verify(ctx, &sig, digest, &pk) == 1;
-    if (ctx) secp256k1_context_destroy(ctx);
-    return ok;
-}
-
-/* The key's public key and stock (KEYS on an open connection). */
-static tss_result key_info(bench_conn *c, uint8_t pub[33], uint32_t *stock) {
-    tss_wire_op_request rq;
-    memset(&rq, 0, sizeof rq);
-    rq.command = TSS_WIRE_OP_KEYS;
-    snprintf(rq.key_id, sizeof rq.key_id, "%s", POOL_KEY);
-    tss_wire_op_response resp;
-    TSS_GUARD(bench_exchange(c, &rq, &resp));
-    tss_result r = resp.key_count == 1 ? TSS_OK_RESULT
-                                       : tss_fail(TSS_E_NOT_FOUND, "no key " POOL_KEY);
-    if (tss_is_ok(r)) {
-        if (pub) memcpy(pub, resp.keys[0].public_key, 33);
-        *stock = resp.keys[0].presignatures;
-    }
-    tss_wire_op_response_free(&resp);
-    return r;
-}
-
 static void *pwork(void *arg) {
     pworker *wk = arg;
     bench_conn c;
     uint32_t stock;
     tss_result r = bench_conn_open(wk->cfg, &c);
     if (tss_is_ok(r)) { /* a first frame now: the coordinator drops silent new connections */
-        r = key_info(&c, NULL, &stock);
+        r = bench_key_info(&c, POOL_KEY, NULL, &stock);
         if (!tss_is_ok(r)) bench_conn_close(&c);
     }
     if (!tss_is_ok(r)) snprintf(wk->error, sizeof wk->error, "connect: %s", tss_error_detail());
@@ -97,7 +63,7 @@ static void *pwork(void *arg) {
             continue;
         }
         bool good = resp.has_signature && memcmp(resp.digest, rq.digest, 32) == 0 &&
-                    verify(wk->pub, rq.digest, resp.r, resp.s);
+                    bench_verify(wk->pub, rq.digest, resp.r, resp.s);
         if (!good) wk->bad++;
         else if (resp.presigned) wk->lat_pre[wk->n_pre++] = ms;
         else {
@@ -111,25 +77,6 @@ static void *pwork(void *arg) {
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, size_t n, double p) {
-    if (!n) return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
-}
-
-static void json_text(const char *s) {
-    putchar('"');
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f) putchar(*s);
-    putchar('"');
-}
-
 /* Gather the workers' latencies of one kind into one sorted array. */
 static size_t gather(pworker *wk, int n, bool pre, double *out) {
     size_t k = 0;
@@ -138,7 +85,7 @@ static size_t gather(pworker *wk, int n, bool pre, double *out) {
         memcpy(out + k, pre ? wk[i].lat_pre : wk[i].lat_full, m * sizeof *out);
         k += m;
     }
-    qsort(out, k, sizeof *out, cmp_double);
+    bench_sort(out, k);
     return k;
 }
 
@@ -159,7 +106,7 @@ int bench_pool(const bench_options *o) {
     bench_conn c;
     tss_result r = bench_conn_open(&cfg, &c);
     if (tss_is_ok(r)) {
-        r = key_info(&c, pub, &stock_start);
+        r = bench_key_info(&c, POOL_KEY, pub, &stock_start);
         bench_conn_close(&c);
     }
     if (!tss_is_ok(r)) {
@@ -196,9 +143,10 @@ int bench_pool(const bench_options *o) {
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     double secs = bench_wall_seconds() - t0;
     size_t n_pre = gather(wk, started, true, all);
-    double pre50 = pct(all, n_pre, 0.5), pre99 = pct(all, n_pre, 0.99);
+    double pre50 = bench_percentile(all, n_pre, 0.5), pre99 = bench_percentile(all, n_pre, 0.99);
     size_t n_full = gather(wk, started, false, all);
-    double full50 = pct(all, n_full, 0.5), full99 = pct(all, n_full, 0.99);
+    double full50 = bench_percentile(all, n_full, 0.5),
+           full99 = bench_percentile(all, n_full, 0.99);
     int failed = 0, bad = 0, connected = 0;
     const char *err = "", *fallback = "";
     for (int i = 0; i < started; i++) {
@@ -209,7 +157,7 @@ int bench_pool(const bench_options *o) {
         if (!fallback[0] && wk[i].fallback[0]) fallback = wk[i].fallback;
     }
     if (tss_is_ok(bench_conn_open(&cfg, &c))) {
-        if (!tss_is_ok(key_info(&c, NULL, &stock_end))) stock_end = 0;
+        if (!tss_is_ok(bench_key_info(&c, POOL_KEY, NULL, &stock_end))) stock_end = 0;
         bench_conn_close(&c);
     }
     double tput = secs > 0 ? (double)(n_pre + n_full) / secs : 0;
@@ -223,9 +171,9 @@ int bench_pool(const bench_options *o) {
                conc, connected, secs, n_pre + n_full, tput, n_pre, n_full,
                n_pre + n_full ? (double)n_pre / (double)(n_pre + n_full) : 0, pre50, pre99,
                full50, full99, failed, bad, stock_start, stock_end);
-        json_text(fallback);
+        bench_json_text(fallback);
         printf(",\"first_error\":");
-        json_text(err);
+        bench_json_text(err);
         printf("}");
     } else {
         printf("pool: %d clients for %.1f s: %.1f sig/s (%zu presigned p50 %.2f ms p99 %.2f ms, "

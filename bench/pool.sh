@@ -15,95 +15,18 @@
 # Env: POOL_SECONDS (60), POOL_CONCURRENCY (32), POOL_TARGET (256), POOL_LOW (64),
 #      POOL_HIGH (512), POOL_RATE (1000/s), POOL_MAX_REFILL (8), BENCH_LOG_LEVEL (info).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-CTL=$BUILD/tssctl
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tss-bench-pool-XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench/pool.sh: $*" >&2; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-    echo 0
-}
-wait_until() {
-    local deadline=$((SECONDS + $1)); shift
-    while [ "$SECONDS" -lt "$deadline" ]; do "$@" && return 0; sleep 0.1; done
-    "$@"
-}
-all_connected() {
-    [ "$(timeout 10 "$CTL" --config "$WORK/op.yaml" status --json 2>/dev/null | grep -o '"connected":true' | wc -l)" = 3 ]
-}
-
-for b in tssctl tss-keystore tss-coordinator tss-party tss-bench; do
-    [ -x "$BUILD/$b" ] || die "$BUILD/$b missing (make all)"
-done
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init pool pool "${1:-}"
+bench_need
 LEVEL=${BENCH_LOG_LEVEL:-info}
-cd "$WORK" || exit 1
-echo "bench/pool.sh: setting up a 2-of-3 cluster in $WORK" >&2
-"$CTL" pki init-ca --out ca --days 90 >/dev/null 2>>pki.log || die "pki init-ca failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:coordinator --out coord --ip 127.0.0.1 --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-"$CTL" pki issue --ca ca --identity urn:tssd:operator:bench --out op --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-printf 'bench passphrase (throwaway)\n' > pass; chmod 600 pass
-for i in 1 2 3; do
-    "$CTL" pki issue --ca ca --identity "urn:tssd:party:$i" --out "p$i" --days 90 >/dev/null 2>>pki.log || die "pki issue failed"
-    "$BUILD/tss-keystore" init --dir "$WORK/ks$i" --party-id "$i" --kdf interactive \
-        --passphrase-file pass > "id$i" 2>>ks.log || die "keystore init failed"
-done
-PORT=$(free_port)
-{
-    echo "listen: [127.0.0.1:$PORT]"
-    echo "tls: {cert: $WORK/coord/cert.pem, key: $WORK/coord/key.pem, ca: $WORK/ca/ca.pem}"
-    echo "parties:"
-    for i in 1 2 3; do echo "  - {id: $i, identity: \"urn:tssd:party:$i\"}"; done
-    echo "operators:"
-    echo "  - {name: bench, identity: \"urn:tssd:operator:bench\"}"
-    echo "state_dir: $WORK/cstate"
-    echo "limits: {max_sessions: 64, max_queued: 1024, max_connections: 512}"
-    echo "timeouts: {heartbeat: 1s, handshake: 20s, preauth: 20s, idle: 30s, round: 5s, queue: 20s}"
-    echo "log_level: $LEVEL"
-    echo "pool:"
-    echo "  rate: ${POOL_RATE:-1000}"
-    echo "  max_refill: ${POOL_MAX_REFILL:-8}"
-    echo "  interval: 100ms"
-    echo "  keys:"
-    echo "    - {key: pool, target: ${POOL_TARGET:-256}, low: ${POOL_LOW:-64}, high: ${POOL_HIGH:-512}}"
-} > coord.yaml
-for i in 1 2 3; do
-    {
-        echo "party_id: $i"
-        echo "keystore: {dir: $WORK/ks$i, passphrase: {file: $WORK/pass}}"
-        echo "coordinator: {address: [127.0.0.1:$PORT]}"
-        echo "tls: {cert: $WORK/p$i/cert.pem, key: $WORK/p$i/key.pem, ca: $WORK/ca/ca.pem}"
-        echo "peers:"
-        for j in 1 2 3; do [ "$j" = "$i" ] || echo "  - {id: $j, identity: \"$(cat "id$j")\"}"; done
-        echo "limits: {max_sessions: 16}"
-        echo "timeouts: {heartbeat: 1s, connect: 2s, round: 5s, backoff_initial: 200ms, backoff_max: 1s}"
-        echo "state_dir: $WORK/pstate$i"
-        echo "log_level: $LEVEL"
-    } > "party$i.yaml"
-done
-printf 'coordinator: {address: [127.0.0.1:%s]}\ntls: {cert: %s/op/cert.pem, key: %s/op/key.pem, ca: %s/ca/ca.pem}\ntimeouts: {connect: 3s, request: 30s}\n' \
-    "$PORT" "$WORK" "$WORK" "$WORK" > op.yaml
-
-"$BUILD/tss-coordinator" --config coord.yaml 2>>coord.log & PIDS+=("$!")
-for i in 1 2 3; do "$BUILD/tss-party" --config "party$i.yaml" 2>>"party$i.log" & PIDS+=("$!"); done
-wait_until 30 all_connected || die "the parties did not connect within 30 s"
+BENCH_COORD_TAIL="pool:
+  rate: ${POOL_RATE:-1000}
+  max_refill: ${POOL_MAX_REFILL:-8}
+  interval: 100ms
+  keys:
+    - {key: pool, target: ${POOL_TARGET:-256}, low: ${POOL_LOW:-64}, high: ${POOL_HIGH:-512}}"
+bench_cluster "{max_sessions: 64, max_queued: 1024, max_connections: 512}" \
+    "{heartbeat: 1s, handshake: 20s, preauth: 20s, idle: 30s, round: 5s, queue: 20s}" 16
 
 stock() { "$CTL" --config op.yaml keys --key-id pool --json 2>/dev/null | grep -o '"presignatures":[0-9]*' | cut -d: -f2; }
 full_stock() { [ "$(stock)" -ge "${POOL_TARGET:-256}" ] 2>/dev/null; }

@@ -20,15 +20,9 @@
 #
 # Usage: bash bench/profile.sh [BUILD_DIR]   Env: PROFILE_N (requests per kind, 30)
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-export TSS_BUILD=$BUILD
-. "$ROOT/tests/lib.sh"
-. "$ROOT/tests/integration/lib.sh"
-. "$ROOT/tests/integration/wan_lib.sh"
-trap 'wan_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench/profile.sh: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+BENCH_DIE_TAIL=0
+bench_wan_init profile "${1:-}"
 N=${PROFILE_N:-30}
 if ! why=$(wan_possible); then
     echo "bench/profile.sh: SKIPPED: $why" >&2

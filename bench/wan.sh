@@ -14,19 +14,11 @@
 # Env: WAN_RTTS ("0 5 20 80"), WAN_RUNS (sequential full signs per row, 20),
 #      WAN_PRESIGN (presigned signs per row, 10), WAN_LOSS_PPM (10000 = 1%).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(cd "${1:-${TSS_BUILD:-$ROOT/build}}" && pwd) || exit 1
-export TSS_BUILD=$BUILD
-. "$ROOT/tests/lib.sh"
-. "$ROOT/tests/integration/lib.sh"
-. "$ROOT/tests/integration/wan_lib.sh"
-trap 'wan_cleanup; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-die() { echo "bench/wan.sh: $*" >&2; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+BENCH_DIE_TAIL=15
+bench_wan_init wan "${1:-}"
 
-for b in tssctl tss-keystore tss-coordinator tss-party tss-bench; do
-    [ -x "$BUILD/$b" ] || die "$BUILD/$b missing (make all)"
-done
+bench_need
 if ! why=$(wan_possible); then
     echo "bench/wan.sh: SKIPPED, no simulated WAN here: $why" >&2
     echo '{"wan":"skipped","reason":"'"$why"'"}' > "$BUILD/bench-wan.json"
