@@ -149,7 +149,11 @@ wait_until 15 connected_is 3 && ok "a killed party gets back in during the flood
     || not_ok "a killed party gets back in during the flood" "$(status_json)"
 wait "$FL" 2>/dev/null
 read -r _ _ closed _ opened _ < <(grep 'server closed' flood.out)
-[ -n "$opened" ] && [ "$closed" -ge $((opened * 9 / 10)) ] && ok "idle sockets closed by the server ($closed of $opened)" \
+# Sockets whose SYN the full backlog dropped come back with the client's
+# retransmissions (1 s, 3 s, 7 s): those accepted in the last preauth
+# deadline before the count are legitimately still open, at most
+# max_unauthenticated_per_address (32) at a time; allow twice that.
+[ -n "$opened" ] && [ "$closed" -ge $((opened - 64)) ] && ok "idle sockets closed by the server ($closed of $opened)" \
     || not_ok "idle sockets closed by the server" "$(cat flood.out)"
 few_conns() { [ "$(status_json | grep -o '"connections":[0-9]*' | cut -d: -f2)" -le 6 ]; }
 wait_until 10 few_conns && ok "no idle socket left in the coordinator" || not_ok "no idle socket left in the coordinator" "$(status_json)"

@@ -79,6 +79,10 @@ expect_exit 0 "B's key signs through A" "$CTL" --config opA.yaml sign --key-id k
 check_sig "... and verifies" "$OUT" "$PUBB"
 expect_exit 0 "presign 6 for ka through A" "$CTL" --config opA.yaml presign --key-id ka --count 6 --json
 expect_exit 0 "presign 6 for kb through B" "$CTL" --config opB.yaml presign --key-id kb --count 6 --json
+# B learns of presignatures recorded through A when it re-reads the ledger
+# (about once a second): wait until it lists them, then sign through B.
+b_sees_ka() { [ "$("$CTL" --config opB.yaml keys --key-id ka --json 2>/dev/null | grep -o '"presignatures":[0-9]*' | cut -d: -f2)" -ge 1 ] 2>/dev/null; }
+wait_until 15 b_sees_ka || not_ok "B lists the presignatures A made" "$("$CTL" --config opB.yaml keys --key-id ka --json 2>&1)"
 expect_exit 0 "B hands out a presignature A made" "$CTL" --config opB.yaml sign --key-id ka --message "cross 3" --json
 expect_match "... presigned" "$OUT" '"presigned":true'
 check_sig "... and verifies" "$OUT" "$PUBA"
