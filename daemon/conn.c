@@ -422,6 +422,10 @@ static void rearm(tss_dconn *c) {
     case ST_CLOSING: due = min_due(due, c->closing_deadline); break;
     case ST_CLOSED: return;
     }
+    if (due == 0) { /* no deadline (idle held, nothing pending): a due of 0 would fire at once */
+        tss_timer_disarm(c->loop, &c->timer);
+        return;
+    }
     if (!tss_is_ok(tss_timer_arm(c->loop, &c->timer, due)))
         close_fmt(c, LOG_ERR, "cannot arm a timer: %s", tss_error_detail());
 }
