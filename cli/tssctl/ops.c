@@ -320,43 +320,15 @@ static tss_result print_signature(const tss_wire_op_response *resp, bool json, c
     return TSS_OK_RESULT;
 }
 
-/* A JSON input file (--tx, typed data; "-" is stdin), read with a cap one byte
- * over the limit so an oversized file is reported as such rather than as
- * truncated JSON. */
-static tss_result read_json_file(const char *path, const char *what, size_t limit, char **out,
-                                 size_t *len) {
-    bool from_stdin = strcmp(path, "-") == 0;
-    FILE *f = from_stdin ? stdin : fopen(path, "re");
-    TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "%s%s: %s", what, path,
-               strerror(errno));
-    char *buf = malloc(limit + 1);
-    if (!buf) {
-        if (!from_stdin) fclose(f);
-        return tss_fail(TSS_E_NOMEM, "no memory for %s", path);
-    }
-    size_t n = fread(buf, 1, limit + 1, f);
-    bool err = ferror(f) != 0;
-    if (!from_stdin) fclose(f);
-    if (err || n > limit) {
-        free(buf);
-        return err ? tss_fail(TSS_E_IO, "%s%s: read error", what, path)
-                   : tss_fail(TSS_E_TOO_LARGE, "%s%s: file too large (limit %zu bytes)", what,
-                              path, limit);
-    }
-    *out = buf;
-    *len = n;
-    return TSS_OK_RESULT;
-}
-
 static tss_result read_tx_file(const char *path, char **out, size_t *len) {
-    return read_json_file(path, "--tx ", (size_t)TSS_JSON_MAX_SIZE, out, len);
+    return tssctl_read_input(path, "--tx ", (size_t)TSS_JSON_MAX_SIZE, out, len);
 }
 
 /* Hash a typed-data file; errors are prefixed with the file name. */
 static tss_result typed_data_file(const char *path, tss_eip712_result *td) {
     char *text = NULL;
     size_t len = 0;
-    tss_result r = read_json_file(path, "", TSS_EIP712_MAX_JSON, &text, &len);
+    tss_result r = tssctl_read_input(path, "", TSS_EIP712_MAX_JSON, &text, &len);
     if (tss_is_ok(r)) {
         r = tss_eip712_hash_json(text, len, td);
         if (!tss_is_ok(r)) {

@@ -15,19 +15,28 @@
 #include "util/hex.h"
 #include "util/json.h"
 
-static tss_result read_file(const char *path, size_t limit, char **out, size_t *len) {
+/* An input file ("-" is stdin), read with a cap one byte over the limit so an
+ * oversized file is reported as such rather than as truncated content; errors
+ * are prefixed with `what` (e.g. "--tx "). */
+tss_result tssctl_read_input(const char *path, const char *what, size_t limit, char **out,
+                             size_t *len) {
     bool from_stdin = strcmp(path, "-") == 0;
     FILE *f = from_stdin ? stdin : fopen(path, "re");
-    TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "%s: %s", path,
+    TSS_ENSURE(f != NULL, errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO, "%s%s: %s", what, path,
                strerror(errno));
     char *buf = malloc(limit + 1);
-    size_t n = buf ? fread(buf, 1, limit + 1, f) : 0;
-    bool err = !buf || ferror(f) != 0;
+    if (!buf) {
+        if (!from_stdin) fclose(f);
+        return tss_fail(TSS_E_NOMEM, "no memory for %s", path);
+    }
+    size_t n = fread(buf, 1, limit + 1, f);
+    bool err = ferror(f) != 0;
     if (!from_stdin) fclose(f);
     if (err || n > limit) {
         free(buf);
-        return err ? tss_fail(TSS_E_IO, "%s: read error", path)
-                   : tss_fail(TSS_E_TOO_LARGE, "%s: file too large (limit %zu bytes)", path, limit);
+        return err ? tss_fail(TSS_E_IO, "%s%s: read error", what, path)
+                   : tss_fail(TSS_E_TOO_LARGE, "%s%s: file too large (limit %zu bytes)", what,
+                              path, limit);
     }
     *out = buf;
     *len = n;
@@ -52,7 +61,7 @@ tss_result tssctl_request_from(const char *kind, const char *arg, tss_writer *en
     if (strcmp(kind, "--tx") == 0) {
         char *text = NULL;
         size_t len = 0;
-        TSS_GUARD(read_file(arg, (size_t)TSS_JSON_MAX_SIZE, &text, &len));
+        TSS_GUARD(tssctl_read_input(arg, "", (size_t)TSS_JSON_MAX_SIZE, &text, &len));
         tss_eth_tx tx;
         tss_eth_tx_storage st;
         tss_result r = tss_eth_tx_from_json(text, len, &tx, &st);
@@ -64,7 +73,7 @@ tss_result tssctl_request_from(const char *kind, const char *arg, tss_writer *en
     if (strcmp(kind, "--typed-data") == 0) {
         char *text = NULL;
         size_t len = 0;
-        TSS_GUARD(read_file(arg, TSS_REQ_MAX_BODY, &text, &len));
+        TSS_GUARD(tssctl_read_input(arg, "", TSS_REQ_MAX_BODY, &text, &len));
         tss_request req = {TSS_REQ_EIP712, (const uint8_t *)text, len};
         tss_result r = tss_request_encode(enc, &req);
         free(text);
@@ -85,7 +94,7 @@ tss_result tssctl_request_from(const char *kind, const char *arg, tss_writer *en
     if (strcmp(kind, "--request") == 0) { /* an encoded request content file */
         char *bytes = NULL;
         size_t len = 0;
-        TSS_GUARD(read_file(arg, TSS_REQ_MAX_ENCODED, &bytes, &len));
+        TSS_GUARD(tssctl_read_input(arg, "", TSS_REQ_MAX_ENCODED, &bytes, &len));
         tss_request req;
         tss_result r = tss_request_decode(&req, (const uint8_t *)bytes, len);
         if (tss_is_ok(r)) r = tss_request_encode(enc, &req);

@@ -82,6 +82,8 @@ int tssctl_policy(int argc, char **argv);
 /* Request content (policy/request.h) for sign commands and policy check:
  * kind is --tx FILE, --typed-data FILE, --message TEXT, --digest HEX or
  * --request FILE (an encoded request); *enc is initialised here. */
+TSS_MUST_CHECK tss_result tssctl_read_input(const char *path, const char *what, size_t limit,
+                                            char **out, size_t *len);
 TSS_MUST_CHECK tss_result tssctl_request_from(const char *kind, const char *arg, tss_writer *enc);
 /* The request content of a transaction (its unsigned serialisation), appended to enc. */
 TSS_MUST_CHECK tss_result tssctl_request_tx(const tss_eth_tx *tx, tss_writer *enc);
